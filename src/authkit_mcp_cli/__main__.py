@@ -1,0 +1,3 @@
+from authkit_mcp_cli.cli import main
+
+main()

@@ -1,0 +1,388 @@
+"""Authorization-server checks (``as.*``): RFC 8414 / OIDC metadata as an
+MCP client of 2026-07-28 reads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, ASDiscovery, Evidence
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem, skip
+from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
+from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
+
+SPEC_DISCOVERY = "MCP 2026-07-28 Authorization Server Discovery; RFC 8414 §3; OIDC Discovery §4"
+URL_FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "registration_endpoint",
+    "jwks_uri",
+    "revocation_endpoint",
+    "introspection_endpoint",
+    "userinfo_endpoint",
+    "end_session_endpoint",
+)
+
+
+def _discovery(ev: Evidence) -> ASDiscovery | Outcome:
+    if ev.as_issuer is None:
+        if ev.target.server_url and ev.prm_doc is None:
+            return skip("No authorization server is known: the server's protected-resource metadata was not found (see prm.discovery).")
+        if ev.target.server_url:
+            return skip("The protected-resource metadata names no authorization server (see prm.authorization-servers).")
+        return skip("No authorization server given (--authkit-domain).")
+    disc = ev.discovery
+    if disc is None or disc.metadata is None:
+        return skip(f"No metadata was found for {ev.as_issuer} (see as.discovery).")
+    return disc
+
+
+def _meta(ev: Evidence) -> tuple[ASDiscovery, dict[str, Any]] | Outcome:
+    disc = _discovery(ev)
+    if isinstance(disc, Outcome):
+        return disc
+    assert disc.metadata is not None
+    return disc, disc.metadata
+
+
+def _str_list(value: Any) -> list[str] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
+
+
+@check("as.discovery", "Authorization server metadata is discoverable", Level.MUST, SPEC_DISCOVERY)
+def discovery(ev: Evidence) -> Outcome:
+    if ev.as_issuer is None:
+        out = _discovery(ev)
+        assert isinstance(out, Outcome)
+        return out
+    disc = ev.discovery
+    if disc is None or not disc.attempts:
+        return problem(
+            f"The issuer {ev.as_issuer!r} (from {ev.as_issuer_source}) is not an absolute http(s) URL, so no metadata URL can be built.",
+            f"Use the AuthKit domain exactly as the WorkOS dashboard shows it, e.g. https://your-env.authkit.app ({ENV_AUTHKIT_DOMAIN}).",
+        )
+    tried = disc.attempt_errors()
+    if disc.metadata is None:
+        unreachable = all(ex.error for _k, _u, ex in disc.attempts)
+        why = "none of them could be reached" if unreachable else "none answered 200 with a JSON object"
+        return problem(
+            f"No authorization server metadata for {disc.issuer}: tried {len(disc.attempts)} URLs in the spec's order and {why}.",
+            "Check the issuer: for AuthKit it is the domain in the WorkOS dashboard (Authentication -> AuthKit), "
+            f"e.g. https://your-env.authkit.app, with no path. Test it with: curl {disc.attempts[0][1]} . "
+            f"Then set {ENV_AUTHKIT_DOMAIN} to it and restart the server.",
+            tried=tried,
+        )
+    ex = next(ex for _k, url, ex in disc.attempts if url == disc.metadata_url)
+    if ex.redirects:
+        return problem(
+            f"Metadata for {disc.issuer} is served only after a redirect to {ex.final_url}.",
+            "Serve the document at the well-known URL itself: careful clients do not follow redirects during discovery (RFC 8414 §3).",
+            status=Status.WARN,
+            tried=tried,
+        )
+    return ok(f"Found at {disc.metadata_url}.", tried=tried)
+
+
+@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery")
+def issuer(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    disc, _meta_doc = got
+    mismatches = []
+    for kind, doc in disc.docs.items():
+        value = doc.get("issuer")
+        if value != disc.issuer:
+            mismatches.append((kind, disc.doc_urls[kind], value))
+    if not mismatches:
+        return ok(f"issuer is exactly {disc.issuer!r}.")
+    kind, url, value = mismatches[0]
+    if not isinstance(value, str):
+        return problem(f"The metadata at {url} has no string 'issuer' (found {value!r}).", "The AS must publish its issuer identifier in its metadata.")
+    detail = ""
+    if value.rstrip("/") == disc.issuer.rstrip("/"):
+        detail = " They differ only by a trailing slash, which still fails the exact comparison."
+    elif value.lower() == disc.issuer.lower():
+        detail = " They differ only in letter case."
+    source = ev.as_issuer_source or "configuration"
+    return problem(
+        f"The metadata at {url} says issuer {value!r}, but it was fetched for {disc.issuer!r} (from {source}).{detail} Clients must not use it.",
+        f"Use exactly {value!r} wherever the issuer is configured: {ENV_AUTHKIT_DOMAIN}, and the authorization_servers of the protected-resource metadata.",
+        mismatches=[f"{k}: {u} -> {v!r}" for k, u, v in mismatches],
+    )
+
+
+@check("as.required-fields", "Metadata has the endpoints and response type a client needs", Level.MUST, "RFC 8414 §2")
+def required_fields(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    _disc, meta = got
+    missing = []
+    for name in ("authorization_endpoint", "token_endpoint"):
+        if not is_absolute_http_url(meta.get(name)):
+            missing.append(f"{name} ({'missing' if name not in meta else 'not an absolute URL: ' + repr(meta[name])[:80]})")
+    rts = _str_list(meta.get("response_types_supported"))
+    if rts is None:
+        missing.append("response_types_supported (missing or not a list of strings)")
+    elif "code" not in rts:
+        missing.append(f"response_types_supported without 'code' ({rts})")
+    if missing:
+        return problem("The metadata lacks: " + "; ".join(missing) + ".", "Publish these fields in the AS metadata; an MCP client cannot run the authorization-code flow without them.")
+    return ok("authorization_endpoint, token_endpoint and response type 'code' are present.")
+
+
+@check("as.pkce", "PKCE S256 is advertised", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Code Protection; OAuth 2.1 §4.1.1")
+def pkce(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    disc, meta = got
+    methods = meta.get("code_challenge_methods_supported")
+    where = f" ({disc.metadata_url})"
+    if methods is None:
+        hint = ""
+        if "oauth" in disc.docs and disc.docs["oauth"] is not meta and "code_challenge_methods_supported" in disc.docs["oauth"]:
+            hint = " The RFC 8414 document has it, but a client reads this one first."
+        return problem(
+            f"code_challenge_methods_supported is missing{where}: MCP clients must refuse to proceed without it.{hint}",
+            "Advertise code_challenge_methods_supported: [\"S256\"] in the AS metadata (AuthKit's RFC 8414 document does).",
+        )
+    methods_list = _str_list(methods)
+    if methods_list is None:
+        return problem(f"code_challenge_methods_supported is not a list of strings: {methods!r}.", 'Use code_challenge_methods_supported: ["S256"].')
+    if "S256" not in methods_list:
+        return problem(f"code_challenge_methods_supported is {methods_list}, without S256.", 'Support and advertise S256: code_challenge_methods_supported: ["S256"].')
+    note = " ('plain' is advertised too; OAuth 2.1 clients never use it.)" if "plain" in methods_list else ""
+    return ok(f"S256 is supported.{note}")
+
+
+@check("as.https", "Every AS endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security; OAuth 2.1 §1.5")
+def https(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    _disc, meta = got
+    insecure = [f"{name}={meta[name]}" for name in URL_FIELDS if isinstance(meta.get(name), str) and not is_secure_url(meta[name])]
+    if insecure:
+        return problem("Endpoints not on https: " + ", ".join(insecure) + ".", "Serve every AS endpoint over https (http is acceptable only on 127.0.0.1, ::1 or localhost).")
+    return ok("All endpoints use https or a loopback host.")
+
+
+@check("as.registration", "A client registration path exists (CIMD or DCR)", Level.MUST, "MCP 2026-07-28 Client Registration; RFC 7591; Client ID Metadata Documents")
+def registration(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    _disc, meta = got
+    cimd = meta.get("client_id_metadata_document_supported") is True
+    dcr = is_absolute_http_url(meta.get("registration_endpoint"))
+    paths = {"cimd": cimd, "dcr": dcr, "registration_endpoint": meta.get("registration_endpoint")}
+    if cimd and dcr:
+        return ok("Both Client ID Metadata Documents and dynamic client registration are available.", **paths)
+    if cimd:
+        return ok("Client ID Metadata Documents are supported (the spec's preferred path).", **paths)
+    if dcr:
+        return problem(
+            "Only dynamic client registration (RFC 7591) is available; the 2026-07-28 spec deprecates it in favour of Client ID Metadata Documents.",
+            "In the WorkOS dashboard (Connect -> Configuration) also enable Client ID Metadata Documents; keep DCR on for older clients.",
+            status=Status.WARN,
+            **paths,
+        )
+    return problem(
+        "Neither Client ID Metadata Documents nor dynamic client registration is advertised: MCP clients can only use a pre-registered client ID.",
+        "In the WorkOS dashboard (Connect -> Configuration) enable Client ID Metadata Documents and/or Dynamic Client Registration.",
+        **paths,
+    )
+
+
+@check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens")
+def grant_types(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    _disc, meta = got
+    raw = meta.get("grant_types_supported")
+    grants = _str_list(raw) if raw is not None else ["authorization_code", "implicit"]  # RFC 8414 default
+    if grants is None:
+        return problem(f"grant_types_supported is not a list of strings: {raw!r}.", 'Publish grant_types_supported: ["authorization_code", "refresh_token"].')
+    missing = [g for g in ("authorization_code", "refresh_token") if g not in grants]
+    if missing:
+        default = " (absent, so RFC 8414's default applies)" if raw is None else ""
+        return problem(f"grant_types_supported{default} lacks {', '.join(missing)}.", 'Publish grant_types_supported: ["authorization_code", "refresh_token"], so clients can renew tokens without a new login.')
+    return ok("authorization_code and refresh_token are advertised.")
+
+
+@check("as.token-auth-methods", "Public clients can use token_endpoint_auth_method 'none'", Level.SHOULD, "RFC 8414 §2; OAuth 2.1 §2.1")
+def token_auth_methods(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    _disc, meta = got
+    raw = meta.get("token_endpoint_auth_methods_supported")
+    methods = _str_list(raw) if raw is not None else ["client_secret_basic"]  # RFC 8414 default
+    if methods is None:
+        return problem(f"token_endpoint_auth_methods_supported is not a list of strings: {raw!r}.", 'Include "none" in token_endpoint_auth_methods_supported.')
+    if "none" not in methods:
+        return problem(
+            f"token_endpoint_auth_methods_supported is {methods}{' (default)' if raw is None else ''}: public clients (CLIs, desktop apps) cannot authenticate without a secret.",
+            'Include "none" in token_endpoint_auth_methods_supported. (AuthKit lists it; with DCR, register public clients with token_endpoint_auth_method "none".)',
+        )
+    return ok(f"Supported: {', '.join(methods)}.")
+
+
+@check("as.iss-parameter", "The authorization response carries iss (RFC 9207)", Level.SHOULD, "RFC 9207 §3; MCP 2026-07-28 Security Considerations")
+def iss_parameter(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    _disc, meta = got
+    if meta.get("authorization_response_iss_parameter_supported") is True:
+        return ok("authorization_response_iss_parameter_supported is true: clients can detect mix-up attacks.")
+    return problem(
+        "authorization_response_iss_parameter_supported is not true: clients talking to several authorization servers cannot detect mix-up attacks.",
+        "Return iss in authorization responses and advertise authorization_response_iss_parameter_supported: true.",
+    )
+
+
+def _usable_key(key: Any) -> str | None:
+    """Why a JWK cannot verify signatures, or None when it can."""
+    if not isinstance(key, dict):
+        return "not a JSON object"
+    if key.get("use", "sig") != "sig":
+        return f"use is {key.get('use')!r}"
+    alg = key.get("alg")
+    if isinstance(alg, str) and (alg == "none" or alg.startswith("HS")):
+        return f"alg {alg} cannot be published for verification"
+    if key.get("kty") == "oct":
+        return "kty oct (a shared secret) must never be published"
+    import jwt  # local: only doctor pays for it
+
+    try:
+        jwt.PyJWK.from_dict(key)
+    except Exception as exc:  # pyjwt raises several types for bad keys
+        return f"cannot be loaded ({exc})"
+    return None
+
+
+@check("as.jwks", "JWKS reachable with usable signing keys", Level.MUST, "RFC 8414 §2 (jwks_uri); RFC 7517 §4-5; MCP Security Considerations: Token Audience Binding and Validation")
+def jwks(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    disc, meta = got
+    uri = meta.get("jwks_uri")
+    if uri is None:
+        return problem(
+            "No jwks_uri: resource servers cannot verify JWT access tokens locally.",
+            "Publish jwks_uri, or have your MCP server use token introspection.",
+            status=Status.WARN,
+        )
+    if disc.jwks is None:
+        return problem(f"jwks_uri is not an absolute URL: {uri!r}.", "Publish an absolute https jwks_uri.")
+    ex = disc.jwks
+    if not ex.ok or ex.status != 200:
+        return problem(f"GET {uri} -> {ex.error or ex.status}.", "Make the JWKS endpoint reachable; resource servers need it to verify tokens.", **ex.to_evidence())
+    doc, err = ex.json_object()
+    if doc is None:
+        return problem(f"{uri} did not return a JWK Set: {err}.", "Serve a JSON object with a 'keys' array (RFC 7517 §5).", **ex.to_evidence())
+    keys = doc.get("keys")
+    if not isinstance(keys, list) or not keys:
+        return problem(f"{uri} has no 'keys' array with keys in it.", "Serve the signing keys as a JWK Set (RFC 7517 §5).", **ex.to_evidence())
+    private = [k.get("kid", f"#{i}") for i, k in enumerate(keys) if isinstance(k, dict) and any(p in k for p in ("d", "p", "q", "dp", "dq", "qi", "k"))]
+    if private:
+        return problem(f"CRITICAL: the JWKS publishes private or secret key material (keys {private}).", "Remove private members (d, p, q, dp, dq, qi, k) at once and rotate the keys: anyone can now sign tokens.", status=Status.FAIL)
+    problems = {k.get("kid", f"#{i}") if isinstance(k, dict) else f"#{i}": why for i, k in enumerate(keys) if (why := _usable_key(k))}
+    usable = len(keys) - len(problems)
+    kids = [k.get("kid") for k in keys if isinstance(k, dict)]
+    dupes = sorted({k for k in kids if k is not None and kids.count(k) > 1})
+    if usable == 0:
+        return problem("No key in the JWKS can verify signatures.", "Publish the AS's public signing keys (RSA or EC) with use 'sig'.", unusable=problems)
+    if dupes:
+        return problem(f"Duplicate kid values {dupes}: a verifier cannot tell which key signed a token.", "Give every key a unique kid (RFC 7517 §4.5).")
+    if len(keys) > 1 and None in kids:
+        return problem("Several keys and some have no kid: verifiers must try keys one by one.", "Give every key a kid.", status=Status.WARN)
+    return ok(f"{usable} usable signing key(s) at {uri}.", kids=[k for k in kids if k], unusable=problems or None)
+
+
+# Fields that decide whether an MCP client can proceed (spec-checklist: AuthKit facts).
+CONSISTENCY_FIELDS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "registration_endpoint",
+    "code_challenge_methods_supported",
+    "client_id_metadata_document_supported",
+    "jwks_uri",
+)
+
+
+@check("as.oidc-consistency", "RFC 8414 and OIDC documents agree", Level.SHOULD, "RFC 8414 §3; OIDC Discovery §3; MCP 2026-07-28 Authorization Server Discovery")
+def oidc_consistency(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    disc, _meta_doc = got
+    if len(disc.docs) < 2:
+        only = next(iter(disc.docs))
+        name = "RFC 8414 (oauth-authorization-server)" if only == "oauth" else "OpenID Connect (openid-configuration)"
+        return info(f"Only the {name} document is served; clients find it through the spec's ordered list.")
+    oauth, oidc = disc.docs["oauth"], disc.docs["oidc"]
+    omitted = [f for f in CONSISTENCY_FIELDS if f in oauth and f not in oidc]
+    differing = [f for f in CONSISTENCY_FIELDS if f in oauth and f in oidc and oauth[f] != oidc[f]]
+    extra = [f for f in CONSISTENCY_FIELDS if f in oidc and f not in oauth]
+    if not (omitted or differing or extra):
+        return ok("Both documents agree on issuer, endpoints, registration, PKCE and CIMD.")
+    consequences = []
+    if "code_challenge_methods_supported" in omitted:
+        consequences.append("a client that reads only OpenID discovery sees no PKCE support and must refuse to log in")
+    if "registration_endpoint" in omitted:
+        consequences.append("it finds no registration endpoint and cannot register itself")
+    if "client_id_metadata_document_supported" in omitted:
+        consequences.append("it does not know Client ID Metadata Documents are accepted")
+    text = []
+    if omitted:
+        text.append(f"the OIDC document omits {', '.join(omitted)}")
+    if differing:
+        text.append(f"they differ on {', '.join(differing)}")
+    if extra:
+        text.append(f"only the OIDC document has {', '.join(extra)}")
+    message = "The RFC 8414 and OIDC documents disagree: " + "; ".join(text) + "."
+    if consequences:
+        message += " Consequence: " + "; ".join(consequences) + "."
+    return problem(
+        message,
+        "Clients following the MCP spec read the RFC 8414 document first and are fine. For clients that read only OpenID discovery, "
+        "serve a complete document (AuthKit: report it to WorkOS; your server's compatibility endpoint can forward the RFC 8414 document).",
+        oauth_url=disc.doc_urls["oauth"],
+        oidc_url=disc.doc_urls["oidc"],
+    )
+
+
+@check("as.cors", "Metadata is readable from browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol); RFC 8414 §3")
+def cors(ev: Evidence) -> Outcome:
+    got = _meta(ev)
+    if isinstance(got, Outcome):
+        return got
+    disc, _meta_doc = got
+    problems = []
+    if disc.cors_get is not None:
+        acao = disc.cors_get.header("access-control-allow-origin")
+        if acao not in ("*", BROWSER_ORIGIN):
+            problems.append(f"GET with Origin: {BROWSER_ORIGIN} got no usable Access-Control-Allow-Origin ({acao!r})")
+    if disc.cors_preflight is not None:
+        pre = disc.cors_preflight
+        allowed = (pre.header("access-control-allow-headers") or "").lower()
+        if pre.status not in (200, 204) or not pre.header("access-control-allow-origin"):
+            problems.append(f"a preflight (OPTIONS) answered {pre.status or pre.error} without CORS headers")
+        elif "*" not in allowed and "mcp-protocol-version" not in allowed:
+            problems.append(f"the preflight does not allow the mcp-protocol-version header (allowed: {allowed or 'none'})")
+    if problems:
+        return problem(
+            "Browser-based clients such as the MCP Inspector cannot read the metadata: " + "; ".join(problems) + ".",
+            "Answer GET and OPTIONS on the metadata URLs with Access-Control-Allow-Origin: * and allow the mcp-protocol-version request header.",
+        )
+    return ok("Metadata answers CORS requests and preflights.")

@@ -1,0 +1,58 @@
+"""AuthKit-specific checks (``authkit.*``): the configuration mistakes WorkOS
+users make, with the exact lines to fix them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from authkit_mcp_cli.checks.evidence import Evidence
+from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
+from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
+from authkit_mcp_cli.urls import is_loopback_host
+
+
+def looks_like_authkit(issuer: str, metadata: dict | None) -> bool:
+    """An AuthKit host name, or AuthKit's endpoint layout (custom domains)."""
+    host = (urlsplit(issuer).hostname or "").lower()
+    if host.endswith(".authkit.app"):
+        return True
+    if not metadata:
+        return False
+    base = issuer.rstrip("/")
+    return metadata.get("authorization_endpoint") == base + "/oauth2/authorize" and metadata.get("token_endpoint") == base + "/oauth2/token"
+
+
+@check("authkit.domain", "The AuthKit domain is configured exactly", Level.SHOULD, "WorkOS AuthKit MCP docs; RFC 8414 §2 (issuer)")
+def domain(ev: Evidence) -> Outcome:
+    issuer = ev.as_issuer
+    if issuer is None:
+        return skip("No authorization server is known.")
+    disc = ev.discovery
+    metadata = disc.metadata if disc else None
+    if not looks_like_authkit(issuer, metadata):
+        return skip(f"{issuer} does not look like AuthKit (no *.authkit.app host, no /oauth2/* endpoints).")
+    parts = urlsplit(issuer)
+    canonical = issuer.rstrip("/")
+    if metadata and isinstance(metadata.get("issuer"), str):
+        canonical = metadata["issuer"]
+    env_line = f"{ENV_AUTHKIT_DOMAIN}={canonical}"
+    problems = []
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname):
+        problems.append("it is not https")
+    if parts.path not in ("", "/"):
+        problems.append(f"it has a path ({parts.path}); the AuthKit domain is only scheme and host")
+    elif parts.path == "/":
+        problems.append("it ends with a slash, so it does not equal the issuer and strict clients reject it")
+    if parts.query or parts.fragment:
+        problems.append("it has a query or fragment")
+    evidence = {"env_line": env_line}
+    if ev.target.server_url:
+        resource = (ev.prm_doc or {}).get("resource") if isinstance((ev.prm_doc or {}).get("resource"), str) else ev.target.server_url
+        evidence["resource_indicator"] = resource
+    if problems:
+        return problem(f"The AuthKit domain {issuer!r} (from {ev.as_issuer_source}): " + "; ".join(problems) + ".", f"Use this line in .env: {env_line}", **evidence)
+    text = f"{issuer} is an AuthKit domain in canonical form. .env line: {env_line}"
+    if "resource_indicator" in evidence:
+        text += f". In the WorkOS dashboard, add {evidence['resource_indicator']} as an MCP Resource Indicator so tokens carry it as their audience."
+    return ok(text, **evidence)

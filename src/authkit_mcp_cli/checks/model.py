@@ -1,0 +1,107 @@
+"""Findings as data: a Check is (id, title, level, spec, run); running one
+gives an Outcome; a crash becomes an ``error`` outcome, never a traceback.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.checks.evidence import Evidence
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+    INFO = "info"
+
+
+class Level(StrEnum):
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    MAY = "MAY"
+    INFO = "INFO"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status | None  # None: a problem, whose status follows from the check's level
+    message: str
+    fix: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def ok(message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.PASS, message, None, evidence)
+
+
+def problem(message: str, fix: str, *, status: Status | None = None, **evidence: Any) -> Outcome:
+    """A finding: FAIL for a MUST check, WARN for SHOULD/MAY, unless ``status`` says."""
+    return Outcome(status, message, fix, evidence)
+
+
+def skip(message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.SKIP, message, None, evidence)
+
+
+def info(message: str, **evidence: Any) -> Outcome:
+    return Outcome(Status.INFO, message, None, evidence)
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    level: Level
+    spec: str
+    run: Callable[[Evidence], Outcome]
+
+    @property
+    def area(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Result:
+    check: Check
+    status: Status
+    message: str
+    fix: str | None
+    evidence: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.check.id,
+            "title": self.check.title,
+            "status": self.status.value,
+            "level": self.check.level.value,
+            "message": self.message,
+            "fix": self.fix,
+            "spec": self.check.spec,
+            "evidence": self.evidence,
+        }
+
+
+def run_check(check: Check, evidence: Evidence) -> Result:
+    try:
+        out = check.run(evidence)
+    except Exception as exc:  # a check that crashes is a result (design.md)
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        return Result(
+            check,
+            Status.ERROR,
+            f"The check crashed: {type(exc).__name__}: {exc}",
+            "This is a bug in atoms-auth; please report it with the --trace file.",
+            {"at": f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"},
+        )
+    status = out.status
+    if status is None:
+        status = Status.FAIL if check.level is Level.MUST else Status.WARN
+    return Result(check, status, out.message, out.fix, out.evidence)

@@ -1,0 +1,77 @@
+"""Tokens a correct resource server must reject (doctor's
+``server.rejects-forged-tokens``; MCP Security Considerations: Token Audience
+Binding and Validation).
+
+Each token carries the right issuer, audience and scopes, so only a server
+that really verifies signatures and expiry refuses it. They are built by hand
+because pyjwt (rightly) refuses to make some of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _segment(obj: dict[str, Any]) -> str:
+    return _b64(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def claims_for(issuer: str, audience: str, scopes: list[str], *, expired: bool = False) -> dict[str, Any]:
+    now = int(time.time())
+    exp = now - 3600 if expired else now + 600
+    return {
+        "iss": issuer,
+        "aud": audience,
+        "sub": "atoms-auth-doctor-probe",
+        "client_id": "atoms-auth-doctor",
+        "scope": " ".join(scopes),
+        "iat": exp - 900,
+        "nbf": exp - 900,
+        "exp": exp,
+        "jti": _b64(hashlib.sha256(str(time.time_ns()).encode()).digest()[:12]),
+    }
+
+
+def alg_none(claims: dict[str, Any]) -> str:
+    return f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(claims)}."
+
+
+def hs256_with_public_key(claims: dict[str, Any], public_jwk: dict[str, Any]) -> str | None:
+    """The classic algorithm-confusion attack: HMAC keyed with the AS's public key (PEM)."""
+    pem = public_key_pem(public_jwk)
+    if pem is None:
+        return None
+    header = {"alg": "HS256", "typ": "JWT"}
+    if public_jwk.get("kid"):
+        header["kid"] = public_jwk["kid"]
+    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    sig = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(sig)}"
+
+
+def foreign_key(claims: dict[str, Any], kid: str | None) -> str:
+    """Signed by a fresh key that claims the AS's ``kid``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    headers = {"kid": kid} if kid else None
+    return jwt.encode(claims, key, algorithm="RS256", headers=headers)
+
+
+def public_key_pem(jwk: dict[str, Any]) -> bytes | None:
+    try:
+        key = jwt.PyJWK.from_dict(jwk).key
+        return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    except Exception:  # any JWK pyjwt cannot load: the HS256 probe is then not built
+        return None

@@ -1,0 +1,110 @@
+"""Keep secrets out of output and traces.
+
+What counts as a secret (design.md): Authorization and cookie values,
+access/refresh/ID tokens, client secrets, authorization codes, PKCE code
+verifiers, and registration access tokens. A redacted value keeps a short
+fingerprint so two traces can still be compared.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SECRET_FIELDS = frozenset(
+    {
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "registration_access_token",
+        "assertion",
+        "client_assertion",
+        "subject_token",
+        "token",
+        "password",
+    }
+)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+def fingerprint(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def mask(value: str) -> str:
+    return f"[redacted len={len(value)} sha256:{fingerprint(value)}]"
+
+
+def redact_header(name: str, value: str) -> str:
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, _, rest = value.partition(" ")
+    if name.lower() in ("authorization", "proxy-authorization") and rest:
+        return f"{scheme} {mask(rest)}"
+    return mask(value)
+
+
+def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, redact_header(k, v)) for k, v in headers]
+
+
+def redact_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k in SECRET_FIELDS for k, _ in pairs):
+        return url
+    query = urlencode([(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def redact_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (mask(v) if k in SECRET_FIELDS and isinstance(v, str) else redact_json(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_json(v) for v in value]
+    return value
+
+
+def redact_body(body: bytes, content_type: str | None) -> str:
+    """A body as text with secret fields masked (JSON or form-encoded)."""
+    text = body.decode("utf-8", "replace")
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype == "application/x-www-form-urlencoded" or (not ctype and "=" in text and "{" not in text):
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if pairs:
+            return urlencode([(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs])
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(redact_json(data), ensure_ascii=False)
+
+
+def decode_jwt_unverified(token: str) -> dict[str, Any] | None:
+    """Header and claims of a compact JWS, for display only (never trust them)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        header = json.loads(_b64url_decode(parts[0]))
+        claims = json.loads(_b64url_decode(parts[1]))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None
+    return {"header": header, "claims": claims}
+
+
+def _b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))

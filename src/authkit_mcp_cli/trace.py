@@ -1,0 +1,98 @@
+"""``--trace FILE``: every HTTP exchange as one JSON line, secrets redacted.
+
+Each line has method, URL, request and response headers and bodies, status,
+timing, error, and the decoded header and claims of any JWT seen in an
+Authorization header or a token field. Redaction happens here, before
+anything reaches the file, unless the user passed ``--reveal``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from typing import IO, TYPE_CHECKING, Any
+
+from authkit_mcp_cli.redact import SECRET_FIELDS, decode_jwt_unverified, redact_body, redact_headers, redact_url
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.http import Exchange
+
+
+class TraceWriter:
+    def __init__(self, path: str, *, reveal: bool = False) -> None:
+        self.path = path
+        self.reveal = reveal
+        self._lock = threading.Lock()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def record(self, ex: Exchange, *, method: str, url: str, elapsed_ms: float) -> None:
+        entry = self.entry(ex, method=method, url=url, elapsed_ms=elapsed_ms)
+        with self._lock:
+            self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self._file.flush()
+
+    def entry(self, ex: Exchange, *, method: str, url: str, elapsed_ms: float) -> dict[str, Any]:
+        req_headers = list(ex.request_headers.items())
+        resp_headers = list(ex.headers.multi_items())
+        jwts = _jwts_in(req_headers, ex.request_body, ex.body)
+        if not self.reveal:
+            url = redact_url(url)
+            req_headers = redact_headers(req_headers)
+            resp_headers = redact_headers(resp_headers)
+        req_body = _body(ex.request_body, ex.request_headers.get("content-type") or ex.request_headers.get("Content-Type"), self.reveal)
+        resp_body = _body(ex.body, ex.headers.get("content-type"), self.reveal)
+        return {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "method": method,
+            "url": url,
+            "request": {"headers": req_headers, "body": req_body},
+            "response": None if ex.status is None else {"status": ex.status, "headers": resp_headers, "body": resp_body},
+            "error": ex.error,
+            "elapsed_ms": round(elapsed_ms, 1),
+            "jwts": jwts,
+        }
+
+
+def _body(body: bytes | None, content_type: str | None, reveal: bool) -> str | None:
+    if not body:
+        return None
+    if reveal:
+        return body.decode("utf-8", "replace")
+    return redact_body(body, content_type)
+
+
+def _jwts_in(headers: list[tuple[str, str]], *bodies: bytes | None) -> list[dict[str, Any]]:
+    """Decoded (never verified) JWTs, so a trace shows claims without the token."""
+    found: list[dict[str, Any]] = []
+    for name, value in headers:
+        if name.lower() == "authorization" and " " in value:
+            decoded = decode_jwt_unverified(value.split(" ", 1)[1].strip())
+            if decoded:
+                found.append({"where": "authorization header", **decoded})
+    for body in bodies:
+        if not body:
+            continue
+        try:
+            data = json.loads(body)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            for key in SECRET_FIELDS & data.keys():
+                if isinstance(data[key], str):
+                    decoded = decode_jwt_unverified(data[key])
+                    if decoded:
+                        found.append({"where": key, **decoded})
+    return found

@@ -1,0 +1,107 @@
+// An AuthKit-like authorization server on loopback, built on oidc-provider:
+// AuthKit's /oauth2/* paths, open DCR and Client ID Metadata Documents, PKCE S256
+// required, RFC 8707 resource indicators giving RS256 JWT access tokens whose
+// aud is the resource, rotating refresh tokens, iss in authorization responses.
+//
+// Environment:
+//   PORT=0                      listen port (0 picks a free one)
+//   INTERACTION=auto|forms      auto: a fixed user is signed in and consents at once,
+//                               so a client that follows redirects with a cookie jar
+//                               reaches its redirect URI; forms: oidc-provider's HTML
+//                               login and consent forms (devInteractions)
+//   RESOURCE_SCOPES             scopes a resource server may be granted (space separated)
+// Prints one JSON line when ready: {"ready":true,"issuer":...,"port":...}
+import http from 'node:http';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+const interactionMode = process.env.INTERACTION || 'auto';
+const resourceScopes = process.env.RESOURCE_SCOPES || 'mcp:tools mcp:admin';
+const USER = { sub: 'user_01TESTUSER', email: 'dev@example.test', email_verified: true, name: 'Test User' };
+
+const server = http.createServer();
+await new Promise((resolve) => server.listen(Number(process.env.PORT || 0), '127.0.0.1', resolve));
+const { port } = server.address();
+const issuer = `http://127.0.0.1:${port}`;
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const jwk = { ...privateKey.export({ format: 'jwk' }), kid: `test-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
+
+const provider = new Provider(issuer, {
+  routes: {
+    authorization: '/oauth2/authorize',
+    token: '/oauth2/token',
+    registration: '/oauth2/register',
+    jwks: '/oauth2/jwks',
+    revocation: '/oauth2/revoke',
+    introspection: '/oauth2/introspection',
+    userinfo: '/oauth2/userinfo',
+    end_session: '/oauth2/logout',
+  },
+  jwks: { keys: [jwk] },
+  cookies: { keys: [randomBytes(16).toString('hex')] },
+  scopes: ['openid', 'offline_access', 'profile', 'email', ...resourceScopes.split(' ')],
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic'],
+  pkce: { required: () => true },
+  clientBasedCORS: () => true,
+  rotateRefreshToken: true,
+  issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token'),
+  async findAccount(ctx, id) {
+    if (id !== USER.sub) return undefined;
+    return { accountId: id, async claims() { return USER; } };
+  },
+  features: {
+    devInteractions: { enabled: interactionMode === 'forms' },
+    registration: { enabled: true },
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+    clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (ctx, client, oneOf) => oneOf,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (ctx, resourceIndicator) => ({
+        scope: resourceScopes,
+        audience: resourceIndicator,
+        accessTokenTTL: 3600,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      }),
+    },
+  },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  ttl: { AccessToken: 3600, AuthorizationCode: 60, RefreshToken: 86400, Grant: 86400, Interaction: 600, Session: 3600 },
+});
+
+if (interactionMode === 'auto') {
+  // The test user signs in and consents to everything asked, at once.
+  provider.use(async (ctx, next) => {
+    const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
+    if (!match || ctx.method !== 'GET') return next();
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    const { prompt, params, session } = details;
+    let result;
+    if (prompt.name === 'login') {
+      result = { login: { accountId: USER.sub } };
+    } else {
+      const grant = details.grantId
+        ? await provider.Grant.find(details.grantId)
+        : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+      const missing = prompt.details;
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes || {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      result = { consent: { grantId: await grant.save() } };
+    }
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
+    ctx.redirect(redirectTo);
+  });
+}
+
+provider.on('server_error', (ctx, err) => console.error('server_error', err));
+server.on('request', provider.callback());
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+process.stdout.write(`${JSON.stringify({ ready: true, issuer, port })}\n`);
