@@ -62,9 +62,12 @@ def hs256_with_public_key(claims: dict[str, Any], public_jwk: dict[str, Any]) ->
     return f"{signing_input}.{_b64(sig)}"
 
 
-def foreign_key(claims: dict[str, Any], kid: str | None) -> str:
-    """Signed by a fresh key that claims the AS's ``kid``."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def fresh_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def foreign_key(claims: dict[str, Any], kid: str | None, key: rsa.RSAPrivateKey) -> str:
+    """Signed by ``key``, a stranger's, under the AS's ``kid``."""
     headers = {"kid": kid} if kid else None
     return jwt.encode(claims, key, algorithm="RS256", headers=headers)
 

@@ -285,13 +285,13 @@ def jwks(ev: Evidence) -> Outcome:
         return problem(f"jwks_uri is not an absolute URL: {uri!r}.", "Publish an absolute https jwks_uri.")
     ex = disc.jwks
     if not ex.ok or ex.status != 200:
-        return problem(f"GET {uri} -> {ex.error or ex.status}.", "Make the JWKS endpoint reachable; resource servers need it to verify tokens.", **ex.to_evidence())
+        return problem(f"GET {uri} -> {ex.error or ex.status}.", "Make the JWKS endpoint reachable; resource servers need it to verify tokens.", response=ex.to_evidence())
     doc, err = ex.json_object()
     if doc is None:
-        return problem(f"{uri} did not return a JWK Set: {err}.", "Serve a JSON object with a 'keys' array (RFC 7517 §5).", **ex.to_evidence())
+        return problem(f"{uri} did not return a JWK Set: {err}.", "Serve a JSON object with a 'keys' array (RFC 7517 §5).", response=ex.to_evidence())
     keys = doc.get("keys")
     if not isinstance(keys, list) or not keys:
-        return problem(f"{uri} has no 'keys' array with keys in it.", "Serve the signing keys as a JWK Set (RFC 7517 §5).", **ex.to_evidence())
+        return problem(f"{uri} has no 'keys' array with keys in it.", "Serve the signing keys as a JWK Set (RFC 7517 §5).", response=ex.to_evidence())
     private = [k.get("kid", f"#{i}") for i, k in enumerate(keys) if isinstance(k, dict) and any(p in k for p in ("d", "p", "q", "dp", "dq", "qi", "k"))]
     if private:
         return problem(f"CRITICAL: the JWKS publishes private or secret key material (keys {private}).", "Remove private members (d, p, q, dp, dq, qi, k) at once and rotate the keys: anyone can now sign tokens.", status=Status.FAIL)

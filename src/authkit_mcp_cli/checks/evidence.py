@@ -199,7 +199,7 @@ async def _server_side(ev: Evidence, g: Gatherer, server: str) -> None:
     simple_probes = {
         "garbage": g.request("POST", server, {**MCP_HEADERS, "Authorization": "Bearer garbage"}, INITIALIZE, follow=False),
         "basic": g.request("POST", server, {**MCP_HEADERS, "Authorization": "Basic YXRvbXM6YXV0aA=="}, INITIALIZE, follow=False),
-        "empty-bearer": g.request("POST", server, {**MCP_HEADERS, "Authorization": "Bearer "}, INITIALIZE, follow=False),
+        "empty-bearer": g.request("POST", server, {**MCP_HEADERS, "Authorization": "Bearer"}, INITIALIZE, follow=False),
     }
 
     ev.challenge = await challenge
@@ -254,12 +254,14 @@ def _build_forged_tokens(ev: Evidence, discovery: ASDiscovery | None, server: st
     claims = forged_tokens.claims_for(issuer, resource, scopes)
     tokens = {"alg-none": forged_tokens.alg_none(claims)}
     jwk = _first_signing_key(discovery.jwks) if discovery and discovery.jwks else None
-    tokens["foreign-key"] = forged_tokens.foreign_key(claims, jwk.get("kid") if jwk else None)
+    stranger = forged_tokens.fresh_key()
+    kid = jwk.get("kid") if jwk else None
+    tokens["foreign-key"] = forged_tokens.foreign_key(claims, kid, stranger)
     if jwk:
         hs = forged_tokens.hs256_with_public_key(claims, jwk)
         if hs:
             tokens["hs256-public-key"] = hs
-    tokens["expired"] = forged_tokens.foreign_key(forged_tokens.claims_for(issuer, resource, scopes, expired=True), jwk.get("kid") if jwk else None)
+    tokens["expired"] = forged_tokens.foreign_key(forged_tokens.claims_for(issuer, resource, scopes, expired=True), kid, stranger)
     return tokens
 
 

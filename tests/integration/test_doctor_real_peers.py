@@ -1,0 +1,140 @@
+"""doctor against real servers on loopback: oidc-provider, the mcp SDK's own
+resource server, and servers that misbehave on purpose."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from peers.asgi import serve_asgi
+from peers.broken_server import Faults, build_broken_app
+
+pytestmark = pytest.mark.integration
+
+
+def doctor(*args: str, timeout: float = 60) -> tuple[int, dict, str]:
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", *args], capture_output=True, text=True, timeout=timeout)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def by_id(doc: dict) -> dict[str, dict]:
+    return {r["id"]: r for r in doc["results"]}
+
+
+def test_doctor_passes_every_as_check_against_oidc_provider(oidc_issuer):
+    code, doc, _ = doctor("--authkit-domain", oidc_issuer)
+    results = by_id(doc)
+    assert code == 0, {k: v["message"] for k, v in results.items() if v["status"] != "pass"}
+    assert doc["schema"] == 1 and doc["target"] == {"server": None, "authorization_server": oidc_issuer}
+    assert set(doc["summary"]) == {"pass", "warn", "fail", "error", "skip", "info"}
+    as_results = {k: v for k, v in results.items() if k.startswith("as.")}
+    assert len(as_results) == 12 and all(v["status"] == "pass" for v in as_results.values())
+    for r in doc["results"]:
+        assert set(r) == {"id", "title", "status", "level", "message", "fix", "spec", "evidence"}
+
+
+def test_doctor_describes_the_sdk_server_exactly(sdk_server, oidc_issuer):
+    code, doc, _ = doctor("--server", sdk_server)
+    results = by_id(doc)
+    status = {k: v["status"] for k, v in results.items()}
+    assert doc["target"]["authorization_server"] == oidc_issuer  # discovered from its PRM
+    # What the SDK gets right
+    for cid in ("server.reachable", "challenge.status", "challenge.header", "challenge.resource-metadata", "prm.discovery", "prm.resource", "prm.authorization-servers", "server.rejects-invalid-token", "server.rejects-forged-tokens", "server.malformed-authorization", "as.discovery", "as.pkce"):
+        assert status[cid] == "pass", (cid, results[cid]["message"])
+    # What it does differently from the spec's advice
+    assert status["challenge.error-code"] == "warn" and "error='invalid_token' was sent although the request had no credentials" in results["challenge.error-code"]["message"]
+    assert status["challenge.scope"] == "warn"
+    assert status["challenge.cors"] == "warn" and "preflight (OPTIONS) got 401" in results["challenge.cors"]["message"]
+    assert "Served at the path-inserted well-known URL (also named by WWW-Authenticate)" in results["prm.locations"]["message"]
+    assert "root only" in results["prm.locations"]["message"]
+    assert results["server.rejects-forged-tokens"]["evidence"]["results"] == {"alg-none": "401", "foreign-key": "401", "hs256-public-key": "401", "expired": "401"}
+    assert code == 0  # warnings only
+    strict_code, _, _ = doctor("--server", sdk_server, "--strict")
+    assert strict_code == 1
+
+
+def test_trace_records_every_exchange_with_secrets_redacted(sdk_server, tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    doctor("--server", sdk_server, "--trace", str(trace))
+    entries = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(entries) >= 15
+    assert oct(trace.stat().st_mode & 0o777) == "0o600"
+    authorized = [e for e in entries if any(k.lower() == "authorization" for k, _ in e["request"]["headers"])]
+    assert authorized
+    for e in authorized:
+        value = next(v for k, v in e["request"]["headers"] if k.lower() == "authorization")
+        assert "[redacted len=" in value
+        assert "eyJ" not in value
+    decoded = [j for e in entries for j in e["jwts"]]
+    assert any(j["header"].get("alg") == "none" for j in decoded)
+    assert all("status" in e["response"] for e in entries if e["response"])
+
+
+@pytest.fixture
+def broken():
+    def start(**faults):
+        return serve_asgi(lambda base: build_broken_app(base, Faults(**faults)))
+
+    return start
+
+
+def test_no_header(broken):
+    with broken(no_header=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)
+    assert r["challenge.header"]["status"] == "fail" and "no WWW-Authenticate header" in r["challenge.header"]["message"]
+    assert r["prm.discovery"]["status"] == "pass"
+
+
+def test_prm_as_html(broken):
+    with broken(prm_html=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)
+    assert r["prm.discovery"]["status"] == "fail"
+    assert "not JSON (text/html" in r["challenge.resource-metadata"]["message"]
+
+
+def test_prm_500(broken):
+    with broken(prm_500=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)
+    assert r["prm.discovery"]["status"] == "fail" and "-> 500" in r["prm.discovery"]["message"]
+
+
+def test_redirect_loop(broken):
+    with broken(prm_redirect_loop=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)
+    assert r["prm.discovery"]["status"] == "fail"
+    assert "redirect loop" in r["prm.discovery"]["message"]
+
+
+def test_slow_server_is_bounded_by_timeout(broken):
+    with broken(slow_seconds=5) as base:
+        started = time.monotonic()
+        code, doc, _ = doctor("--server", base + "/api/mcp", "--timeout", "0.5")
+        elapsed = time.monotonic() - started
+    r = by_id(doc)
+    assert r["server.reachable"]["status"] == "fail" and "within 0.5 s (timeout)" in r["server.reachable"]["message"]
+    assert code == 1
+    assert elapsed < 4.5  # the slow answers overlap: bounded by the timeout, not by their number
+
+
+def test_wrong_resource(broken):
+    with broken(wrong_resource=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)["prm.resource"]
+    assert r["status"] == "fail" and "names another path (/other)" in r["message"]
+
+
+def test_wrong_issuer_and_missing_pkce(broken):
+    with broken(wrong_issuer=True, no_pkce=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)
+    assert r["as.issuer"]["status"] == "fail" and "'https://impostor.example.com'" in r["as.issuer"]["message"]
+    assert r["as.pkce"]["status"] == "fail" and "must refuse" in r["as.pkce"]["message"]

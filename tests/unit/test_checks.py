@@ -1,0 +1,442 @@
+"""Every doctor check on passing and failing evidence (canned responses via respx)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+
+from authkit_mcp_cli.checks import Status
+from world import AS, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response
+
+GUIDE_401 = 'Bearer error="unauthorized", error_description="Authorization needed", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"'
+
+
+def statuses(results):
+    return {cid: r.status for cid, r in results.items()}
+
+
+def test_a_correct_setup_passes_every_check():
+    results = World().run()
+    bad = {cid: (r.status, r.message) for cid, r in results.items() if r.status not in (Status.PASS, Status.INFO)}
+    assert bad == {}
+    assert results["server.compat-metadata"].status is Status.INFO
+    assert "Every discovery strategy succeeds" in results["prm.locations"].message
+
+
+def test_as_only_runs_only_authorization_server_checks():
+    world = World()
+    results = world.run(server=None, authkit_domain=AS)
+    assert {cid.split(".")[0] for cid in results} == {"as", "authkit"}
+    assert all(r.status is Status.PASS for r in results.values()), {k: r.message for k, r in results.items()}
+    assert not any(req.url.host == "mcp.example.com" for req in world.requests)
+
+
+def test_authorization_server_is_discovered_from_prm():
+    results = World().run()
+    assert results["as.discovery"].status is Status.PASS
+    assert AS in results["authkit.domain"].message
+    assert "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN=https://test-env.authkit.app" in results["authkit.domain"].evidence["env_line"]
+    assert results["authkit.domain"].evidence["resource_indicator"] == SERVER
+
+
+# --- authorization server ---------------------------------------------------
+
+
+def test_as_discovery_fails_when_no_metadata_url_answers():
+    world = World()
+    world.routes[("*", f"{AS}/.well-known/oauth-authorization-server")] = lambda r: httpx.Response(404)
+    world.routes[("*", f"{AS}/.well-known/openid-configuration")] = lambda r: httpx.Response(200, text="<html>AuthKit</html>", headers={"content-type": "text/html"})
+    results = World.run(world, server=None, authkit_domain=AS)
+    r = results["as.discovery"]
+    assert r.status is Status.FAIL
+    assert "tried 2 URLs" in r.message
+    assert any("404" in t for t in r.evidence["tried"]) and any("not JSON" in t for t in r.evidence["tried"])
+    assert "curl https://test-env.authkit.app/.well-known/oauth-authorization-server" in r.fix
+    assert results["as.pkce"].status is Status.SKIP
+
+
+def test_as_discovery_tries_the_spec_order_for_an_issuer_with_a_path():
+    world = World()
+    issuer = AS + "/tenant"
+    world.oidc_metadata = {**world.oidc_metadata, "issuer": issuer}
+    world.routes[("GET", f"{AS}/tenant/.well-known/openid-configuration")] = lambda r: json_response(world.oidc_metadata)
+    results = world.run(server=None, authkit_domain=issuer)
+    tried = results["as.discovery"].evidence["tried"]
+    assert [t.split(": ")[0] for t in tried] == [
+        f"{AS}/.well-known/oauth-authorization-server/tenant",
+        f"{AS}/.well-known/openid-configuration/tenant",
+        f"{AS}/tenant/.well-known/openid-configuration",
+    ]
+    assert results["as.discovery"].status is Status.PASS
+    assert results["as.issuer"].status is Status.PASS
+
+
+def test_as_issuer_mismatch_by_trailing_slash_is_named():
+    world = World()
+    results = world.run(server=None, authkit_domain=AS + "/")
+    assert results["as.issuer"].status is Status.FAIL
+    assert "trailing slash" in results["as.issuer"].message
+    assert results["authkit.domain"].status is Status.WARN
+    assert "ends with a slash" in results["authkit.domain"].message
+    assert results["authkit.domain"].fix.endswith("AUTHKIT_DOMAIN=https://test-env.authkit.app")
+
+
+def test_as_issuer_other_value_fails():
+    world = World()
+    world.oauth_metadata["issuer"] = "https://other.authkit.app"
+    r = world.run()["as.issuer"]
+    assert r.status is Status.FAIL and "'https://other.authkit.app'" in r.message
+
+
+def test_required_fields():
+    world = World()
+    del world.oauth_metadata["token_endpoint"]
+    world.oauth_metadata["response_types_supported"] = ["token"]
+    r = world.run()["as.required-fields"]
+    assert r.status is Status.FAIL
+    assert "token_endpoint (missing)" in r.message and "without 'code'" in r.message
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, "is missing"), (["plain"], "without S256"), ("S256", "not a list of strings")],
+)
+def test_pkce_must_offer_s256(value, expected):
+    world = World()
+    if value is None:
+        del world.oauth_metadata["code_challenge_methods_supported"]
+    else:
+        world.oauth_metadata["code_challenge_methods_supported"] = value
+    r = world.run()["as.pkce"]
+    assert r.status is Status.FAIL and expected in r.message
+
+
+def test_https_required_for_endpoints():
+    world = World()
+    world.oauth_metadata["token_endpoint"] = "http://test-env.authkit.app/oauth2/token"
+    r = world.run()["as.https"]
+    assert r.status is Status.FAIL and "token_endpoint=http://" in r.message
+
+
+def test_registration_paths():
+    world = World()
+    world.oauth_metadata.pop("client_id_metadata_document_supported")
+    assert world.run()["as.registration"].status is Status.WARN
+    world.oauth_metadata.pop("registration_endpoint")
+    r = world.run()["as.registration"]
+    assert r.status is Status.FAIL and "Connect -> Configuration" in r.fix
+
+
+def test_grant_types_default_lacks_refresh_token():
+    world = World()
+    del world.oauth_metadata["grant_types_supported"]
+    r = world.run()["as.grant-types"]
+    assert r.status is Status.WARN and "default" in r.message and "refresh_token" in r.message
+
+
+def test_token_auth_methods_need_none():
+    world = World()
+    world.oauth_metadata["token_endpoint_auth_methods_supported"] = ["client_secret_basic"]
+    assert world.run()["as.token-auth-methods"].status is Status.WARN
+
+
+def test_iss_parameter():
+    world = World()
+    del world.oauth_metadata["authorization_response_iss_parameter_supported"]
+    assert world.run()["as.iss-parameter"].status is Status.WARN
+
+
+def test_jwks_with_private_key_material_is_critical():
+    world = World()
+    world.jwks = {"keys": [{**world.jwks["keys"][0], "d": "secret"}]}
+    r = world.run()["as.jwks"]
+    assert r.status is Status.FAIL and "CRITICAL" in r.message
+
+
+def test_jwks_duplicate_kids_and_unusable_keys():
+    world = World()
+    key = world.jwks["keys"][0]
+    world.jwks = {"keys": [key, dict(key)]}
+    assert "Duplicate kid" in world.run()["as.jwks"].message
+    world.jwks = {"keys": [{"kty": "RSA", "kid": "x", "n": "!!", "e": "AQAB"}]}
+    r = world.run()["as.jwks"]
+    assert r.status is Status.FAIL and "No key" in r.message
+
+
+def test_jwks_unreachable_or_not_json():
+    world = World()
+    world.routes[("GET", f"{AS}/oauth2/jwks")] = lambda r: httpx.Response(500)
+    assert "-> 500" in world.run()["as.jwks"].message
+    world.routes[("GET", f"{AS}/oauth2/jwks")] = lambda r: httpx.Response(200, text="<html/>")
+    assert "not JSON" in world.run()["as.jwks"].message
+
+
+def test_oidc_document_that_omits_pkce_and_registration_is_reported():
+    """AuthKit's OIDC document has been reported to omit these fields."""
+    world = World()
+    for name in ("registration_endpoint", "code_challenge_methods_supported", "client_id_metadata_document_supported"):
+        del world.oidc_metadata[name]
+    results = world.run()
+    r = results["as.oidc-consistency"]
+    assert r.status is Status.WARN
+    assert "omits registration_endpoint, code_challenge_methods_supported, client_id_metadata_document_supported" in r.message
+    assert "sees no PKCE support" in r.message
+    assert results["as.pkce"].status is Status.PASS  # spec clients read RFC 8414 first
+
+
+def test_as_cors():
+    world = World()
+    world.routes[("*", f"{AS}/.well-known/oauth-authorization-server")] = lambda r: httpx.Response(200, json=world.oauth_metadata)
+    r = world.run()["as.cors"]
+    assert r.status is Status.WARN and "Access-Control-Allow-Origin" in r.message
+
+
+# --- MCP server --------------------------------------------------------------
+
+
+def test_unreachable_server_is_named_and_dependants_skip():
+    world = World()
+
+    def refuse(request):
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    world.routes[("*", SERVER)] = refuse
+    results = world.run()
+    assert results["server.reachable"].status is Status.FAIL
+    assert "refused" in results["server.reachable"].message
+    assert results["challenge.status"].status is Status.SKIP
+    assert results["server.rejects-forged-tokens"].status is Status.SKIP
+
+
+def test_dns_failure_is_named():
+    world = World()
+
+    def no_such_host(request):
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    world.routes[("*", SERVER)] = no_such_host
+    assert "DNS lookup for mcp.example.com failed" in world.run()["server.reachable"].message
+
+
+def test_plain_http_server_fails_https():
+    world = World()
+    r = world.run(server="http://mcp.example.com/api/mcp")["server.https"]
+    assert r.status is Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(200, "not enforced"), (403, "clients only start OAuth on 401"), (404, "nothing is served at /api/mcp"), (500, "the server failed")],
+)
+def test_challenge_status(status, expected):
+    world = World(challenge_status=status)
+    r = world.run()["challenge.status"]
+    assert r.status is Status.FAIL and expected in r.message
+
+
+def test_challenge_without_header_fails():
+    world = World(challenge_header=None)
+    results = world.run()
+    assert results["challenge.header"].status is Status.FAIL
+    assert "no WWW-Authenticate" in results["challenge.header"].message
+    # clients of 2025-11-25 still find PRM at the well-known URLs
+    assert results["prm.discovery"].status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [('Bearer realm="unterminated', "unterminated quoted string"), ('Basic realm="x"', "No Bearer challenge"), ('Bearer scope="a", scope="b"', "repeats scope")],
+)
+def test_challenge_header_problems(header, expected):
+    r = World(challenge_header=header).run()["challenge.header"]
+    assert r.status is Status.FAIL and expected in r.message
+
+
+def test_challenge_resource_metadata_missing_or_broken():
+    world = World(challenge_header='Bearer scope="openid"')
+    r = world.run()["challenge.resource-metadata"]
+    assert r.status is Status.WARN and "2025-06-18 clients cannot find" in r.message and "which serve it" in r.message
+    world = World(challenge_header=f'Bearer resource_metadata="{ORIGIN}/nope"')
+    r = world.run()["challenge.resource-metadata"]
+    assert r.status is Status.WARN and "answered 404" in r.message
+
+
+def test_challenge_scope():
+    assert World(challenge_header=f'Bearer resource_metadata="{PRM_PATH}"').run()["challenge.scope"].status is Status.WARN
+    r = World(challenge_header=f'Bearer resource_metadata="{PRM_PATH}", scope="openid offline_access"').run()["challenge.scope"]
+    assert r.status is Status.WARN and "offline_access" in r.message
+
+
+def test_the_integration_guides_own_challenge():
+    world = World(challenge_header=GUIDE_401)
+    world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)
+    results = world.run()
+    r = results["challenge.error-code"]
+    assert r.status is Status.WARN
+    assert "'unauthorized' is not an RFC 6750 error code (the integration guide's own example sends it)" in r.message
+    assert results["challenge.scope"].status is Status.WARN
+    assert results["challenge.resource-metadata"].status is Status.PASS
+    assert results["prm.discovery"].message.startswith("Found through the WWW-Authenticate resource_metadata URL")
+    assert "Every discovery strategy succeeds" in results["prm.locations"].message  # header and root both lead to it
+
+
+def test_error_code_without_credentials():
+    header = f'Bearer error="invalid_token", resource_metadata="{PRM_PATH}", scope="openid"'
+    r = World(challenge_header=header).run()["challenge.error-code"]
+    assert r.status is Status.WARN and "no credentials" in r.message
+
+
+def test_challenge_cors():
+    world = World()
+    world.routes[("OPTIONS", SERVER)] = lambda r: httpx.Response(204, headers={"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*"})
+    r = world.run()["challenge.cors"]
+    assert r.status is Status.WARN and "does not allow authorization" in r.message
+    world.routes[("OPTIONS", SERVER)] = lambda r: httpx.Response(401)
+    world.routes[("POST", SERVER)] = lambda r: httpx.Response(401, headers={"WWW-Authenticate": GOOD_CHALLENGE_FOR_CORS})
+    r = world.run()["challenge.cors"]
+    assert "preflight (OPTIONS) got 401" in r.message and "Access-Control-Expose-Headers" in r.message
+
+
+GOOD_CHALLENGE_FOR_CORS = f'Bearer resource_metadata="{PRM_PATH}", scope="openid"'
+
+
+def test_prm_not_found_anywhere():
+    world = World(challenge_header='Bearer scope="openid"')
+    for url in (PRM_PATH, PRM_ROOT):
+        world.routes[("GET", url)] = lambda r: httpx.Response(404)
+    results = world.run()
+    assert results["prm.discovery"].status is Status.FAIL
+    assert len(results["prm.discovery"].evidence["tried"]) == 2
+    assert results["as.discovery"].status is Status.SKIP
+    assert "protected-resource metadata was not found" in results["as.discovery"].message
+
+
+def test_prm_only_at_root_without_header():
+    world = World(challenge_header='Bearer scope="openid"')
+    world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)
+    r = world.run()["prm.locations"]
+    assert r.status is Status.INFO
+    assert "header-only (2025-06-18 clients)" in r.message
+    assert "root only" not in r.message
+
+
+def test_prm_resource_with_trailing_slash_fails():
+    world = World()
+    world.prm["resource"] = SERVER + "/"
+    r = world.run()["prm.resource"]
+    assert r.status is Status.FAIL and "trailing slash" in r.message
+
+
+def test_prm_resource_origin_is_accepted_only_at_the_root():
+    world = World(challenge_header=f'Bearer resource_metadata="{PRM_ROOT}", scope="openid"')
+    world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)
+    world.prm["resource"] = ORIGIN
+    assert world.run()["prm.resource"].status is Status.PASS
+    world = World()
+    world.routes[("GET", PRM_ROOT)] = lambda r: httpx.Response(404)
+    world.prm["resource"] = ORIGIN
+    r = world.run()["prm.resource"]
+    assert r.status is Status.FAIL and "names another path" in r.message
+
+
+def test_prm_authorization_servers():
+    world = World()
+    world.prm["authorization_servers"] = []
+    assert world.run()["prm.authorization-servers"].status is Status.FAIL
+    world.prm["authorization_servers"] = ["http://test-env.authkit.app"]
+    assert "is not https" in world.run()["prm.authorization-servers"].message
+    world = World()
+    r = world.run(authkit_domain="https://other-env.authkit.app")["prm.authorization-servers"]
+    assert r.status is Status.FAIL and "'https://other-env.authkit.app' (from --authkit-domain) is not among them" in r.message
+
+
+def test_prm_scopes():
+    world = World()
+    world.prm["scopes_supported"] = ["openid", "offline_access"]
+    assert world.run()["prm.scopes"].status is Status.WARN
+    del world.prm["scopes_supported"]
+    assert world.run()["prm.scopes"].status is Status.WARN
+
+
+def test_compat_endpoint_built_from_the_oidc_document_contradicts_the_as():
+    """The guide's compatibility handler rebuilds RFC 8414 metadata from the OIDC document."""
+    world = World()
+    oidc_derived = {k: v for k, v in world.oauth_metadata.items() if k not in ("code_challenge_methods_supported", "registration_endpoint")}
+    world.routes[("GET", ORIGIN + "/.well-known/oauth-authorization-server")] = lambda r: json_response(oidc_derived)
+    world.routes[("GET", ORIGIN + "/.well-known/openid-configuration")] = lambda r: json_response(world.oidc_metadata)
+    r = world.run()["server.compat-metadata"]
+    assert r.status is Status.WARN
+    assert "omits registration_endpoint, code_challenge_methods_supported" in r.message
+    assert "identical to the AS's" in " ".join(r.evidence["notes"])
+
+
+def test_server_accepting_any_token_is_critical():
+    r = World(token_status=200).run()
+    assert r["server.rejects-invalid-token"].status is Status.FAIL
+    assert "CRITICAL" in r["server.rejects-invalid-token"].message
+    assert "CRITICAL" in r["server.rejects-forged-tokens"].message
+    assert r["server.malformed-authorization"].status is Status.FAIL
+
+
+def _jwt_alg(request):
+    token = request.headers.get("authorization", "").partition(" ")[2]
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["alg"]
+    except Exception:
+        return None
+
+
+def test_server_accepting_alg_none_is_critical():
+    world = World()
+    default = world.mcp
+    world.routes[("POST", SERVER)] = lambda r: httpx.Response(200, json={}) if _jwt_alg(r) == "none" else default(r)
+    r = world.run()["server.rejects-forged-tokens"]
+    assert r.status is Status.FAIL
+    assert "an unsigned token (alg none) -> 200" in r.message
+    assert r.evidence["results"]["foreign-key"] == "401"
+
+
+def test_forged_tokens_carry_the_real_issuer_audience_and_kid():
+    world = World()
+    world.run()
+    forged = [r for r in world.requests if r.method == "POST" and _jwt_alg(r) == "RS256"]
+    assert forged
+    token = forged[0].headers["authorization"].split(" ", 1)[1]
+    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert header["kid"] == "authkit-key-1"
+    assert claims["iss"] == AS and claims["aud"] == SERVER
+    assert any(_jwt_alg(r) == "HS256" for r in world.requests)
+
+
+def test_invalid_token_without_error_code():
+    world = World()
+    world.routes[("POST", SERVER)] = lambda r: httpx.Response(401, headers={"WWW-Authenticate": GOOD_CHALLENGE_FOR_CORS})
+    r = world.run()["server.rejects-invalid-token"]
+    assert r.status is Status.FAIL and 'without error="invalid_token"' in r.message
+
+
+def test_malformed_authorization_5xx():
+    world = World()
+    default = world.mcp
+    world.routes[("POST", SERVER)] = lambda r: httpx.Response(500) if r.headers.get("authorization", "").startswith("Basic") else default(r)
+    r = world.run()["server.malformed-authorization"]
+    assert r.status is Status.WARN and "Authorization: Basic … -> 500" in r.message
+
+
+def test_a_crashing_check_becomes_an_error_result():
+    from authkit_mcp_cli.checks import CATALOGUE, Check
+
+    original = next(c for c in CATALOGUE if c.id == "prm.scopes")
+
+    def boom(ev):
+        raise KeyError("surprise")
+
+    crashing = Check(original.id, original.title, original.level, original.spec, boom)
+    results = World().run(checks=[crashing, next(c for c in CATALOGUE if c.id == "prm.discovery")])
+    assert results["prm.scopes"].status is Status.ERROR
+    assert "KeyError" in results["prm.scopes"].message and results["prm.scopes"].fix
+    assert results["prm.discovery"].status is Status.PASS

@@ -1,0 +1,114 @@
+"""URL rules, configuration precedence and redaction."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from authkit_mcp_cli.config import load_environment, parse_dotenv, resolve_target
+from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.redact import decode_jwt_unverified, redact_body, redact_header, redact_url
+from authkit_mcp_cli.urls import as_metadata_urls, is_secure_url, prm_urls, resource_matches
+
+
+def test_prm_urls():
+    assert prm_urls("https://h/api/mcp") == ("https://h/.well-known/oauth-protected-resource/api/mcp", "https://h/.well-known/oauth-protected-resource")
+    assert prm_urls("https://h") == ("https://h/.well-known/oauth-protected-resource",) * 2
+    assert prm_urls("https://h:8443/mcp/?x=1")[0] == "https://h:8443/.well-known/oauth-protected-resource/mcp"
+
+
+def test_as_metadata_urls_follow_the_spec_order():
+    assert as_metadata_urls("https://auth.example.com") == [
+        ("oauth", "https://auth.example.com/.well-known/oauth-authorization-server"),
+        ("oidc", "https://auth.example.com/.well-known/openid-configuration"),
+    ]
+    assert [u for _, u in as_metadata_urls("https://auth.example.com/tenant1")] == [
+        "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+        "https://auth.example.com/.well-known/openid-configuration/tenant1",
+        "https://auth.example.com/tenant1/.well-known/openid-configuration",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "secure"),
+    [("https://x", True), ("http://127.0.0.1:3000/cb", True), ("http://127.8.9.1", True), ("http://[::1]:80", True), ("http://localhost", True), ("http://example.com", False), ("ftp://x", False), ("http://10.0.0.1", False)],
+)
+def test_https_except_loopback(url, secure):
+    assert is_secure_url(url) is secure
+
+
+def test_resource_matching():
+    assert resource_matches("https://h/api/mcp", "https://h/api/mcp", allow_prefix=False) == (True, None)
+    assert resource_matches("https://h/api/mcp/", "https://h/api/mcp", allow_prefix=False)[1] == "differs only by a trailing slash"
+    assert resource_matches("https://H/api/MCP", "https://h/api/mcp", allow_prefix=False)[1] == "differs only in letter case"
+    assert resource_matches("https://h", "https://h/api/mcp", allow_prefix=True) == (True, None)
+    assert resource_matches("https://h/api", "https://h/api/mcp", allow_prefix=True) == (True, None)
+    assert resource_matches("https://h/ap", "https://h/api/mcp", allow_prefix=True)[0] is False
+    assert "another origin" in resource_matches("https://other/api/mcp", "https://h/api/mcp", allow_prefix=True)[1]
+
+
+@given(st.text(max_size=80))
+def test_url_helpers_never_raise_on_junk(text):
+    is_secure_url(text)
+    resource_matches(text, "https://h/api/mcp", allow_prefix=True)
+
+
+def test_dotenv_parsing():
+    env = parse_dotenv(
+        """
+        # comment
+        export A=1
+        B = "two words"
+        C='single # not a comment'
+        D=plain # trailing comment
+        not a line
+        E=
+        """
+    )
+    assert env == {"A": "1", "B": "two words", "C": "single # not a comment", "D": "plain", "E": ""}
+
+
+def test_flags_beat_environment_beat_dotenv(tmp_path):
+    (tmp_path / ".env").write_text(
+        "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN=https://from-file.authkit.app\n"
+        "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL=https://file.example.com/\n"
+        "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_REQUIRED_SCOPES=openid,profile,email\n"
+    )
+    env = load_environment(tmp_path, {"FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN": "https://from-env.authkit.app"})
+    target = resolve_target(None, None, env)
+    assert target.authkit_domain == "https://from-env.authkit.app"
+    assert target.server_url == "https://file.example.com/api/mcp"
+    assert target.required_scopes == ("openid", "profile", "email")
+    env["ATOMS_FASTMCP_HTTP_PATH"] = "/mcp"
+    assert resolve_target(None, None, env).server_url == "https://file.example.com/mcp"
+    target = resolve_target("https://flag.example.com/x", "https://flag.authkit.app", env)
+    assert (target.server_url, target.authkit_domain, target.server_source) == ("https://flag.example.com/x", "https://flag.authkit.app", "--server")
+
+
+@pytest.mark.parametrize("bad", ["not a url", "ftp://x/y", "https://", "https://h/x#frag", "https://h:99999/"])
+def test_bad_urls_are_usage_errors(bad):
+    with pytest.raises(UsageError) as info:
+        resolve_target(bad, None, {})
+    assert info.value.exit_code == 2 and "--server" in (info.value.hint or "")
+
+
+def test_redaction():
+    assert redact_header("Authorization", "Bearer abc.def.ghi").startswith("Bearer [redacted len=11 sha256:")
+    assert redact_header("Content-Type", "application/json") == "application/json"
+    url = redact_url("http://127.0.0.1/cb?code=SECRETCODE&state=xyz")
+    assert "SECRETCODE" not in url and "state=xyz" in url
+    body = redact_body(b'{"access_token":"AT-SECRET","token_type":"Bearer","nested":{"refresh_token":"RT"}}', "application/json")
+    assert "AT-SECRET" not in body and '"RT"' not in body and "Bearer" in body
+    form = redact_body(b"grant_type=authorization_code&code=C0DE&code_verifier=V3R&client_id=abc", "application/x-www-form-urlencoded")
+    assert "C0DE" not in form and "V3R" not in form and "client_id=abc" in form
+
+
+def test_decode_jwt_unverified():
+    import jwt
+
+    token = jwt.encode({"sub": "u", "aud": "x"}, "k" * 32, algorithm="HS256", headers={"kid": "1"})
+    decoded = decode_jwt_unverified(token)
+    assert decoded["header"]["kid"] == "1" and decoded["claims"]["sub"] == "u"
+    assert decode_jwt_unverified("not.a.jwt") is None
+    assert decode_jwt_unverified("garbage") is None
