@@ -14,6 +14,7 @@ import typer
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.commands.doctor import doctor
+from authkit_mcp_cli.commands.serve import serve
 
 EPILOG = (
     "Exit codes: 0 success; 1 findings, or the remote refused; 2 usage or configuration error; "
@@ -46,6 +47,7 @@ def root(
 
 
 app.command(epilog=EPILOG)(doctor)
+app.command(epilog=EPILOG)(serve)
 
 
 def main() -> None:

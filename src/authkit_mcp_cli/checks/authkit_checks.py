@@ -30,6 +30,8 @@ def domain(ev: Evidence) -> Outcome:
         return skip("No authorization server is known.")
     disc = ev.discovery
     metadata = disc.metadata if disc else None
+    if metadata and metadata.get("atoms_auth_development_server"):
+        return skip(f"{issuer} is atoms-auth's embedded development authorization server, not AuthKit.")
     if not looks_like_authkit(issuer, metadata):
         return skip(f"{issuer} does not look like AuthKit (no *.authkit.app host, no /oauth2/* endpoints).")
     parts = urlsplit(issuer)
@@ -52,7 +54,7 @@ def domain(ev: Evidence) -> Outcome:
         evidence["resource_indicator"] = resource
     if problems:
         return problem(f"The AuthKit domain {issuer!r} (from {ev.as_issuer_source}): " + "; ".join(problems) + ".", f"Use this line in .env: {env_line}", **evidence)
-    text = f"{issuer} is an AuthKit domain in canonical form. .env line: {env_line}"
+    text = f"{issuer} looks like AuthKit and is in canonical form. .env line: {env_line}"
     if "resource_indicator" in evidence:
         text += f". In the WorkOS dashboard, add {evidence['resource_indicator']} as an MCP Resource Indicator so tokens carry it as their audience."
     return ok(text, **evidence)

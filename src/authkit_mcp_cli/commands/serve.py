@@ -1,0 +1,76 @@
+"""``atoms-auth serve``: the reference MCP resource server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from authkit_mcp_cli.commands import options
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on; 0 picks a free one.")] = 8000,
+    path: Annotated[str | None, typer.Option("--path", help="MCP endpoint path. Default: $ATOMS_FASTMCP_HTTP_PATH or /api/mcp.", show_default=False)] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", metavar="URL", help="Public origin when behind a tunnel or proxy (e.g. https://x.trycloudflare.com); PRM and challenges name it. Default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL.", show_default=False)] = None,
+    authkit_domain: options.AuthkitDomain = None,
+    required_scopes: Annotated[str | None, typer.Option("--required-scopes", metavar="a,b", help="Scopes every token must carry. Default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_REQUIRED_SCOPES; mcp:tools with the local AS.", show_default=False)] = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve", help="Local AS: skip the sign-in/consent page (demos, tests).")] = False,
+    allowed_host: Annotated[list[str] | None, typer.Option("--allowed-host", metavar="HOST[:PORT]", help="Also accept this Host header (tunnels, proxies); repeatable.")] = None,
+    stateless: Annotated[bool, typer.Option("--stateless", help="No MCP sessions: any instance can answer any request (load balancers).")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (AuthKit mode only; implies --stateless).")] = 1,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Run an MCP resource server that does OAuth right.
+
+    Streamable HTTP at --path, bearer JWTs validated against the AS's JWKS
+    (issuer, audience = this resource, expiry, scopes), protected-resource
+    metadata at both well-known URLs, a spec-shaped 401 challenge, CORS, and
+    the integration guide's compatibility endpoints.
+
+    With no AuthKit domain configured it runs an embedded DEVELOPMENT
+    authorization server that behaves like AuthKit (DCR, CIMD, PKCE, consent
+    page), so everything works offline.
+    """
+    from authkit_mcp_cli.config import load_environment
+    from authkit_mcp_cli.console import stderr_console
+    from authkit_mcp_cli.server.config import resolve_serve_config
+    from authkit_mcp_cli.server.runner import serve as run
+
+    cfg = resolve_serve_config(
+        load_environment(),
+        host=host,
+        port=port,
+        path=path,
+        base_url=base_url,
+        authkit_domain=authkit_domain,
+        required_scopes=required_scopes,
+        auto_approve=auto_approve,
+        allowed_hosts=allowed_host or [],
+        stateless=stateless,
+        workers=workers,
+    )
+    console = stderr_console()
+    console.soft_wrap = True  # URLs in the banner must stay on one line
+
+    def banner(info) -> None:
+        console.print(f"[bold]atoms-auth serve[/] listening ({'stateless' if cfg.stateless else 'sessions'}, {cfg.workers} worker{'s' if cfg.workers > 1 else ''})")
+        console.print(f"  MCP endpoint         {info.mcp_url}")
+        console.print(f"  Resource metadata    {info.prm_url}")
+        console.print(f"  Authorization server {info.issuer}")
+        if info.mode == "local":
+            console.print("  Mode                 [bold red]local DEVELOPMENT authorization server[/] (in memory, signing key generated at start: tokens from earlier runs are rejected)")
+            console.print(f"  Sign-in              {'automatic (--auto-approve)' if cfg.auto_approve else 'consent page in the browser'}; user dev@atoms-auth.local")
+        else:
+            console.print("  Mode                 AuthKit")
+            console.print(f"  Resource Indicator   add [bold]{info.resource}[/] in the WorkOS dashboard so AuthKit tokens carry it as their audience")
+        console.print(f"  Required scopes      {' '.join(cfg.required_scopes) or '(none)'}")
+        console.print(f"  Check it:            atoms-auth doctor --server {info.mcp_url}")
+
+    try:
+        run(cfg, on_ready=banner, log_level=log_level)
+    except OSError as exc:
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError(f"Cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}.", hint="Pick another --port (0 picks a free one), or stop what is using it.") from None

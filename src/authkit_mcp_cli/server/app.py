@@ -1,0 +1,134 @@
+"""Assemble `serve`: the mcp SDK's streamable HTTP endpoint behind our bearer
+guard, PRM at both well-known locations, the compatibility endpoints, CORS,
+and (without an AuthKit domain) the embedded development AS."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from authkit_mcp_cli import __version__
+from authkit_mcp_cli.server.compat import MetadataForwarder
+from authkit_mcp_cli.server.config import ServeConfig
+from authkit_mcp_cli.server.jwks import JwksCache
+from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
+from authkit_mcp_cli.server.local_as.routes import build_routes as local_as_routes
+from authkit_mcp_cli.server.resource import BearerGuard, ResourceInfo
+from authkit_mcp_cli.server.tools import register_tools
+from authkit_mcp_cli.server.verifier import TokenValidator
+from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, PRM_WELL_KNOWN
+
+log = logging.getLogger("atoms_auth.serve")
+
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "mcp-protocol-version", "mcp-session-id", "last-event-id"]
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Mcp-Session-Id"]
+
+
+@dataclass(frozen=True)
+class ServeInfo:
+    """What the banner and tests need to know about a running server."""
+
+    mcp_url: str
+    prm_url: str
+    issuer: str
+    mode: str  # "authkit" or "local"
+    resource: str
+
+
+def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
+    origin = cfg.public_origin(bound_port)
+    resource = origin + cfg.path
+    prm_url = origin + PRM_WELL_KNOWN + cfg.path
+    local = None
+    if cfg.local_as:
+        scopes = [*cfg.required_scopes, *([cfg.admin_scope] if cfg.admin_scope else [])]
+        local = LocalAuthorizationServer(issuer=origin, resource=resource, resource_scopes=scopes, auto_approve=cfg.auto_approve)
+        issuer = local.issuer
+        jwks = JwksCache.static(local.jwks())
+    else:
+        assert cfg.authkit_domain is not None
+        issuer = cfg.authkit_domain
+        # AuthKit publishes its keys at /oauth2/jwks; serve fetches them lazily and keeps them through outages.
+        jwks = JwksCache(issuer + "/oauth2/jwks")
+
+    mcp = MCPServer("atoms-auth", version=__version__, instructions="atoms-auth reference MCP resource server", log_level="WARNING")
+    tool_scopes = register_tools(mcp, admin_scope=cfg.admin_scope)
+    info = ResourceInfo(
+        resource=resource,
+        prm_url=prm_url,
+        authorization_servers=(issuer,),
+        required_scopes=cfg.required_scopes,
+        scopes_supported=tuple(dict.fromkeys([*cfg.required_scopes, *(s for t in tool_scopes.values() for s in t)])),
+        tool_scopes=tool_scopes,
+    )
+    validator = TokenValidator(issuer=issuer, resource=resource, jwks=jwks, revoked=local.is_revoked if local else None)
+
+    mcp.streamable_http_app(streamable_http_path=cfg.path, stateless_http=cfg.stateless, transport_security=_transport_security(cfg, origin, bound_port))
+    guarded = BearerGuard(StreamableHTTPASGIApp(mcp.session_manager), info=info, validator=validator)
+
+    async def prm(request: Request) -> Response:
+        return JSONResponse(info.prm_document(), headers={"Cache-Control": "public, max-age=300"})
+
+    routes: list[Route] = [
+        Route(PRM_WELL_KNOWN + cfg.path, prm, methods=["GET"]),
+        Route(PRM_WELL_KNOWN, prm, methods=["GET"]),
+        Route(cfg.path, guarded, methods=["GET", "POST", "DELETE"]),  # an ASGI app: streaming stays intact
+    ]
+    forwarder = None
+    if local is not None:
+        routes.extend(local_as_routes(local))
+    else:
+        forwarder = MetadataForwarder(issuer)
+        routes.append(Route(OAUTH_AS_WELL_KNOWN, forwarder.endpoint, methods=["GET"]))
+        routes.append(Route(OIDC_WELL_KNOWN, forwarder.endpoint, methods=["GET"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with mcp.session_manager.run():
+            try:
+                yield
+            finally:
+                if forwarder is not None:
+                    await forwarder.aclose()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=["*"],
+                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                allow_headers=CORS_ALLOW_HEADERS,
+                expose_headers=CORS_EXPOSE_HEADERS,
+                max_age=600,
+            )
+        ],
+    )
+    app.state.local_as = local
+    app.state.validator = validator
+    return app, ServeInfo(mcp_url=resource, prm_url=prm_url, issuer=issuer, mode="local" if local else "authkit", resource=resource)
+
+
+def _transport_security(cfg: ServeConfig, origin: str, bound_port: int) -> TransportSecuritySettings:
+    """Host-header (DNS rebinding) protection stays on; the public host and --allowed-host pass."""
+    public = urlsplit(origin)
+    hosts = {public.netloc, f"127.0.0.1:{bound_port}", f"localhost:{bound_port}", f"[::1]:{bound_port}", *cfg.allowed_hosts}
+    if public.port is None:
+        hosts.add(f"{public.hostname}:*")
+    origins = {origin, "http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"}
+    origins.update(f"https://{h}" for h in cfg.allowed_hosts)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=sorted(hosts), allowed_origins=sorted(origins))

@@ -1,0 +1,104 @@
+"""``serve``'s configuration: flags > environment > .env (the guide's names)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES, DEFAULT_HTTP_PATH
+from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.urls import is_loopback_host, parse_target_url
+
+LOCAL_REQUIRED_SCOPES = ("mcp:tools",)
+LOCAL_ADMIN_SCOPE = "mcp:admin"
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    path: str = DEFAULT_HTTP_PATH
+    base_url: str | None = None  # public origin, when behind a tunnel or proxy
+    authkit_domain: str | None = None
+    required_scopes: tuple[str, ...] = ()
+    admin_scope: str | None = None
+    auto_approve: bool = False
+    allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
+    stateless: bool = False
+    workers: int = 1
+
+    @property
+    def local_as(self) -> bool:
+        return self.authkit_domain is None
+
+    def public_origin(self, bound_port: int) -> str:
+        if self.base_url:
+            return self.base_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{bound_port}"
+
+
+def normalise_path(path: str) -> str:
+    path = "/" + path.strip().strip("/")
+    if path == "/" or "?" in path or "#" in path:
+        raise UsageError(f"--path {path!r} must be a non-root path such as /api/mcp.", hint="Use --path /api/mcp (or set ATOMS_FASTMCP_HTTP_PATH).")
+    return path
+
+
+def resolve_serve_config(
+    env: Mapping[str, str],
+    *,
+    host: str,
+    port: int,
+    path: str | None,
+    base_url: str | None,
+    authkit_domain: str | None,
+    required_scopes: str | None,
+    auto_approve: bool,
+    allowed_hosts: list[str],
+    stateless: bool,
+    workers: int,
+) -> ServeConfig:
+    domain = authkit_domain or env.get(ENV_AUTHKIT_DOMAIN) or None
+    if domain:
+        domain = parse_target_url(domain, what="AuthKit domain", flag="--authkit-domain").rstrip("/")
+    base = base_url or env.get(ENV_BASE_URL) or None
+    if base:
+        base = parse_target_url(base, what="Base URL", flag="--base-url")
+        parts = urlsplit(base)
+        if parts.path not in ("", "/"):
+            raise UsageError(f"--base-url {base!r} must be an origin (scheme, host, port) without a path.", hint="Put the path in --path.")
+        base = f"{parts.scheme}://{parts.netloc}"
+        if parts.scheme != "https" and not is_loopback_host(parts.hostname):
+            raise UsageError(f"--base-url {base} is plain http on a non-loopback host; MCP clients require https there.", hint="Use the https URL of your tunnel or proxy.")
+    scopes_text = required_scopes if required_scopes is not None else env.get(ENV_REQUIRED_SCOPES)
+    scopes = tuple(s for s in (scopes_text or "").replace(" ", ",").split(",") if s)
+    if not domain and scopes_text is None:
+        scopes = LOCAL_REQUIRED_SCOPES
+    if "offline_access" in scopes:
+        raise UsageError("offline_access cannot be a required scope: resource servers must not ask for it (MCP: Refresh Tokens).", hint="Remove it from --required-scopes / FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_REQUIRED_SCOPES.")
+    if workers < 1:
+        raise UsageError("--workers must be at least 1.")
+    if workers > 1 and not domain:
+        raise UsageError(
+            "--workers needs --authkit-domain: the embedded development authorization server keeps its state in one process.",
+            hint="Drop --workers, or point serve at your AuthKit domain.",
+        )
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} is out of range.")
+    return ServeConfig(
+        host=host,
+        port=port,
+        path=normalise_path(path or env.get(ENV_HTTP_PATH) or DEFAULT_HTTP_PATH),
+        base_url=base,
+        authkit_domain=domain,
+        required_scopes=scopes,
+        admin_scope=None if domain else LOCAL_ADMIN_SCOPE,
+        auto_approve=auto_approve,
+        allowed_hosts=tuple(allowed_hosts),
+        stateless=stateless or workers > 1,
+        workers=workers,
+    )

@@ -1,0 +1,91 @@
+"""Client ID Metadata Documents (MCP 2026-07-28 Client Registration;
+draft-ietf-oauth-client-id-metadata-document): the client_id is an https URL
+whose document describes the client.
+
+Loopback http URLs are accepted too, because this is a development server.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from authkit_mcp_cli.http import USER_AGENT
+from authkit_mcp_cli.server.local_as.provider import Client, OAuthError, check_redirect_uri
+from authkit_mcp_cli.urls import is_loopback_host
+
+MAX_DOCUMENT_BYTES = 64 * 1024
+CACHE_SECONDS = 300
+SHARED_SECRET_METHODS = {"client_secret_basic", "client_secret_post", "client_secret_jwt"}
+
+
+def is_metadata_url(client_id: str) -> bool:
+    try:
+        parts = urlsplit(client_id)
+    except ValueError:
+        return False
+    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
+    return secure and bool(parts.hostname) and parts.path not in ("", "/")
+
+
+def validate_document(client_id: str, doc: Any) -> Client:
+    if not isinstance(doc, dict):
+        raise OAuthError("invalid_client", "the client metadata document is not a JSON object")
+    if doc.get("client_id") != client_id:
+        raise OAuthError("invalid_client", f"the document's client_id {doc.get('client_id')!r} is not its own URL {client_id}")
+    if not isinstance(doc.get("client_name"), str) or not doc["client_name"].strip():
+        raise OAuthError("invalid_client", "the client metadata document has no client_name")
+    uris = doc.get("redirect_uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
+        raise OAuthError("invalid_client", "the client metadata document has no redirect_uris array")
+    method = doc.get("token_endpoint_auth_method", "none")
+    if method in SHARED_SECRET_METHODS or "client_secret" in doc:
+        raise OAuthError("invalid_client", "a metadata-document client cannot use a shared secret")
+    if method != "none":
+        raise OAuthError("invalid_client", f"token_endpoint_auth_method {method!r} is not supported here (use none)")
+    app_type = doc.get("application_type", "native" if all(is_loopback_host(urlsplit(u).hostname) for u in uris) else "web")
+    for uri in uris:
+        try:
+            check_redirect_uri(uri, app_type)
+        except OAuthError as exc:
+            raise OAuthError("invalid_client", exc.description) from None
+    grants = doc.get("grant_types", ["authorization_code", "refresh_token"])
+    return Client(
+        client_id=client_id,
+        redirect_uris=list(uris),
+        token_endpoint_auth_method="none",
+        application_type=app_type if app_type in ("web", "native") else "web",
+        grant_types=[g for g in grants if g in ("authorization_code", "refresh_token")] if isinstance(grants, list) else ["authorization_code"],
+        client_name=doc["client_name"][:200],
+        metadata_document=True,
+    )
+
+
+class MetadataDocumentFetcher:
+    def __init__(self, *, timeout: float = 5.0) -> None:
+        self.timeout = timeout
+        self._cache: dict[str, tuple[float, Client]] = {}
+
+    async def fetch(self, client_id: str) -> Client:
+        hit = self._cache.get(client_id)
+        if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+                response = await client.get(client_id, headers={"Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            raise OAuthError("invalid_client", f"the client metadata document {client_id} could not be fetched ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise OAuthError("invalid_client", f"the client metadata document {client_id} answered HTTP {response.status_code}")
+        if len(response.content) > MAX_DOCUMENT_BYTES:
+            raise OAuthError("invalid_client", "the client metadata document is too large")
+        try:
+            doc = response.json()
+        except ValueError:
+            raise OAuthError("invalid_client", "the client metadata document is not JSON") from None
+        client = validate_document(client_id, doc)
+        self._cache[client_id] = (time.monotonic(), client)
+        return client

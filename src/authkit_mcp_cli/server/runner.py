@@ -1,0 +1,71 @@
+"""Run `serve` with uvicorn: bind first (so --port 0 works and the public URL
+is known before the app is built), print the banner, serve until Ctrl-C.
+
+Several workers share the bound socket; each builds its own app from the
+same configuration (AuthKit mode only: the development AS is in-memory).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import asdict
+
+import uvicorn
+
+from authkit_mcp_cli.redact import redact_url
+from authkit_mcp_cli.server.app import ServeInfo, build_app
+from authkit_mcp_cli.server.config import ServeConfig
+
+CONFIG_ENV = "ATOMS_AUTH_SERVE_CONFIG"
+
+
+class RedactQueryFilter(logging.Filter):
+    """uvicorn's access log prints the full path: mask secret query parameters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            args = list(record.args)
+            args[2] = redact_url(args[2])
+            record.args = tuple(args)
+        return True
+
+
+def bind(cfg: ServeConfig) -> socket.socket:
+    family = socket.AF_INET6 if ":" in cfg.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((cfg.host, cfg.port))
+    sock.set_inheritable(True)
+    return sock
+
+
+def app_from_environment():
+    """uvicorn factory for worker processes."""
+    raw = json.loads(os.environ[CONFIG_ENV])
+    cfg = ServeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["config"].items()})
+    app, _ = build_app(cfg, raw["port"])
+    return app
+
+
+def serve(cfg: ServeConfig, *, on_ready: Callable[[ServeInfo], None], log_level: str = "info") -> None:
+    sock = bind(cfg)
+    port = sock.getsockname()[1]
+    logging.getLogger("uvicorn.access").addFilter(RedactQueryFilter())
+    if cfg.workers > 1:
+        os.environ[CONFIG_ENV] = json.dumps({"config": asdict(cfg), "port": port})
+        _, info = build_app(cfg, port)  # for the banner only
+        on_ready(info)
+        config = uvicorn.Config("authkit_mcp_cli.server.runner:app_from_environment", factory=True, workers=cfg.workers, fd=sock.fileno(), log_level=log_level, timeout_graceful_shutdown=3)
+        uvicorn.Server(config)  # validates the config
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        return
+    app, info = build_app(cfg, port)
+    on_ready(info)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=3, server_header=False))
+    server.run(sockets=[sock])

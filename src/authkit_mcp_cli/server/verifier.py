@@ -1,0 +1,174 @@
+"""Bearer JWT validation for the resource server.
+
+Rules (RFC 8725 §2-3, RFC 9068 §4, RFC 8707, MCP 2026-07-28 Security
+Considerations: Token Audience Binding and Validation):
+- the algorithm is pinned to what the key declares (or its type's default),
+  asymmetric only: never ``none``, never HMAC;
+- ``jku``/``x5u``/``x5c`` headers are ignored; a ``crit`` header is refused,
+  as we understand no extension (RFC 7515 §4.1.11);
+- ``iss`` exact, ``aud`` must contain this resource, ``exp`` required,
+  ``nbf``/``iat`` honoured with a small leeway;
+- required scopes missing -> 403 insufficient_scope (the caller decides).
+A verified-token cache keyed by the token's SHA-256 skips repeated signature
+checks until the token's expiry; revocation at the AS is not seen until then,
+which is the same trade every JWT resource server makes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from authkit_mcp_cli.server.jwks import JwksCache
+
+MAX_TOKEN_BYTES = 16 * 1024
+DEFAULT_ALG = {"RSA": "RS256", "EC": None, "OKP": "EdDSA"}
+EC_ALG = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+ALLOWED_ALGS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+WORKOS_USER_MANAGEMENT_ISSUER = "https://api.workos.com/user_management/"
+
+
+class TokenRejected(Exception):
+    """The token is not acceptable; ``description`` goes into error_description."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    token: str
+    claims: dict[str, Any]
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def expires_at(self) -> int | None:
+        exp = self.claims.get("exp")
+        return int(exp) if isinstance(exp, (int, float)) else None
+
+
+def token_scopes(claims: dict[str, Any]) -> frozenset[str]:
+    """RFC 9068 §2.2.3 ``scope`` (space separated); ``scp`` arrays are seen too."""
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    scp = claims.get("scp")
+    if isinstance(scp, list):
+        return frozenset(s for s in scp if isinstance(s, str))
+    return frozenset()
+
+
+class TokenValidator:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        resource: str,
+        jwks: JwksCache,
+        leeway: int = 30,
+        cache_size: int = 4096,
+        revoked: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        self.issuer = issuer
+        self.revoked = revoked
+        self.resource = resource
+        self.jwks = jwks
+        self.leeway = leeway
+        self._cache: OrderedDict[bytes, VerifiedToken] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def verify(self, token: str) -> VerifiedToken:
+        if len(token) > MAX_TOKEN_BYTES:
+            raise TokenRejected(f"token too large ({len(token)} bytes)")
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        cached = self._cache.get(digest)
+        if cached is not None:
+            exp = cached.expires_at
+            if exp is not None and exp + self.leeway > time.time():
+                self._cache.move_to_end(digest)
+                self._check_revoked(cached.claims)
+                return cached
+            del self._cache[digest]
+        verified = await self._verify(token)
+        self._cache[digest] = verified
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return verified
+
+    async def _verify(self, token: str) -> VerifiedToken:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise TokenRejected("the token is not a JWT") from None
+        if "crit" in header:
+            raise TokenRejected("the token has a 'crit' header with extensions this server does not understand")
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGS:
+            raise TokenRejected(f"algorithm {alg!r} is not accepted (asymmetric signatures only)")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenRejected("kid is not a string")
+        key = await self.jwks.key_for(kid)
+        if key is None:
+            raise TokenRejected(f"no signing key of the authorization server has kid {kid!r}")
+        expected = key_algorithm(key)
+        if expected is None or alg != expected:
+            raise TokenRejected(f"algorithm {alg} does not match the signing key's ({expected})")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[expected],
+                options={"require": ["exp", "iss"], "verify_aud": False, "verify_iss": False},
+                leeway=self.leeway,
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenRejected("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenRejected("the token is not valid yet (nbf/iat in the future)") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenRejected(f"the token has no {exc.claim!r} claim") from None
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"the signature is invalid ({type(exc).__name__})") from None
+        self._check_claims(claims)
+        self._check_revoked(claims)
+        return VerifiedToken(token=token, claims=claims, scopes=token_scopes(claims))
+
+    def _check_revoked(self, claims: dict[str, Any]) -> None:
+        if self.revoked is not None and self.revoked(claims):
+            raise TokenRejected("the token has been revoked")
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        iss = claims.get("iss")
+        if isinstance(iss, str) and iss.startswith(WORKOS_USER_MANAGEMENT_ISSUER):
+            raise TokenRejected(
+                "this is a WorkOS User Management access token, not an AuthKit MCP token; "
+                f"obtain the token through AuthKit's OAuth flow ({self.issuer}) with resource={self.resource}"
+            )
+        if iss != self.issuer:
+            raise TokenRejected(f"issuer {iss!r} is not this server's authorization server ({self.issuer})")
+        aud = claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if self.resource not in audiences:
+            raise TokenRejected(
+                f"the token's audience {aud!r} is not this resource ({self.resource}); request it with resource={self.resource} "
+                "(AuthKit: add this URL as an MCP Resource Indicator in the WorkOS dashboard)"
+            )
+
+
+def key_algorithm(key: jwt.PyJWK) -> str | None:
+    """The one algorithm a key may verify: its declared ``alg`` or its type's default."""
+    declared = key._jwk_data.get("alg")  # noqa: SLF001 - PyJWK keeps the JWK
+    if declared:
+        return declared if declared in ALLOWED_ALGS else None
+    kty = key._jwk_data.get("kty")  # noqa: SLF001
+    if kty == "EC":
+        return EC_ALG.get(key._jwk_data.get("crv", ""))  # noqa: SLF001
+    return DEFAULT_ALG.get(kty)
