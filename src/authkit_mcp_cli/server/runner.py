@@ -59,11 +59,10 @@ def serve(cfg: ServeConfig, *, on_ready: Callable[[ServeInfo], None], log_level:
         os.environ[CONFIG_ENV] = json.dumps({"config": asdict(cfg), "port": port})
         _, info = build_app(cfg, port)  # for the banner only
         on_ready(info)
-        config = uvicorn.Config("authkit_mcp_cli.server.runner:app_from_environment", factory=True, workers=cfg.workers, fd=sock.fileno(), log_level=log_level, timeout_graceful_shutdown=3)
-        uvicorn.Server(config)  # validates the config
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        config = uvicorn.Config("authkit_mcp_cli.server.runner:app_from_environment", factory=True, workers=cfg.workers, log_level=log_level, timeout_graceful_shutdown=3, server_header=False)
+        Multiprocess(config, sockets=[sock]).run()
         return
     app, info = build_app(cfg, port)
     on_ready(info)
