@@ -13,7 +13,11 @@ from typing import Annotated
 import typer
 
 from authkit_mcp_cli import __version__
+from authkit_mcp_cli.commands import token
+from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.doctor import doctor
+from authkit_mcp_cli.commands.login import login
+from authkit_mcp_cli.commands.logout import logout
 from authkit_mcp_cli.commands.serve import serve
 
 EPILOG = (
@@ -47,6 +51,10 @@ def root(
 
 
 app.command(epilog=EPILOG)(doctor)
+app.command(epilog=EPILOG)(login)
+app.command(epilog=EPILOG)(call)
+app.add_typer(token.app, name="token")
+app.command(epilog=EPILOG)(logout)
 app.command(epilog=EPILOG)(serve)
 
 

@@ -171,9 +171,9 @@ def test_metadata_documents(las):
     client = validate_document(url, {"client_id": url, "client_name": "CIMD client", "redirect_uris": ["http://127.0.0.1:3000/cb"]})
     assert client.application_type == "native" and client.metadata_document
     for doc, message in [
-        ({"client_id": "https://other/x.json", "client_name": "n", "redirect_uris": ["http://127.0.0.1/cb"]}, "is not its own URL"),
-        ({"client_id": url, "redirect_uris": ["http://127.0.0.1/cb"]}, "no client_name"),
-        ({"client_id": url, "client_name": "n"}, "no redirect_uris"),
+        ({"client_id": "https://other/x.json", "client_name": "n", "redirect_uris": ["http://127.0.0.1/cb"]}, "not the document.s own URL"),
+        ({"client_id": url, "redirect_uris": ["http://127.0.0.1/cb"]}, "client_name is missing"),
+        ({"client_id": url, "client_name": "n"}, "redirect_uris is missing"),
         ({"client_id": url, "client_name": "n", "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}, "shared secret"),
     ]:
         with pytest.raises(OAuthError, match=message):

@@ -11,7 +11,6 @@ JWKS -> forged tokens. Checks then read this data and never do I/O.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ import httpx
 from authkit_mcp_cli import forged_tokens
 from authkit_mcp_cli.challenge import Challenge, ChallengeParseError, find_bearer, parse_www_authenticate
 from authkit_mcp_cli.config import Target
+from authkit_mcp_cli.discovery import INITIALIZE, MCP_HEADERS
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, as_metadata_urls, is_absolute_http_url, origin, prm_urls
@@ -28,19 +28,6 @@ from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, as_metada
 BROWSER_ORIGIN = "http://localhost:6274"
 MCP_REQUEST_HEADERS = "authorization, content-type, mcp-protocol-version, mcp-session-id"
 MAX_AUTHORIZATION_SERVERS = 5
-INITIALIZE = json.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "atoms-auth-doctor", "version": "1"},
-        },
-    }
-).encode()
-MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 
 
 @dataclass

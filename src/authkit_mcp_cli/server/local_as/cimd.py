@@ -13,39 +13,27 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from authkit_mcp_cli.cimd import document_problems, is_client_id_url
 from authkit_mcp_cli.http import USER_AGENT
 from authkit_mcp_cli.server.local_as.provider import Client, OAuthError, check_redirect_uri
 from authkit_mcp_cli.urls import is_loopback_host
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 CACHE_SECONDS = 300
-SHARED_SECRET_METHODS = {"client_secret_basic", "client_secret_post", "client_secret_jwt"}
 
 
 def is_metadata_url(client_id: str) -> bool:
-    try:
-        parts = urlsplit(client_id)
-    except ValueError:
-        return False
-    secure = parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname))
-    return secure and bool(parts.hostname) and parts.path not in ("", "/")
+    return is_client_id_url(client_id, allow_loopback_http=True)
 
 
 def validate_document(client_id: str, doc: Any) -> Client:
-    if not isinstance(doc, dict):
-        raise OAuthError("invalid_client", "the client metadata document is not a JSON object")
-    if doc.get("client_id") != client_id:
-        raise OAuthError("invalid_client", f"the document's client_id {doc.get('client_id')!r} is not its own URL {client_id}")
-    if not isinstance(doc.get("client_name"), str) or not doc["client_name"].strip():
-        raise OAuthError("invalid_client", "the client metadata document has no client_name")
-    uris = doc.get("redirect_uris")
-    if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
-        raise OAuthError("invalid_client", "the client metadata document has no redirect_uris array")
+    problems = document_problems(client_id, doc, allow_loopback_http=True)
+    if problems:
+        raise OAuthError("invalid_client", "client metadata document: " + "; ".join(problems))
     method = doc.get("token_endpoint_auth_method", "none")
-    if method in SHARED_SECRET_METHODS or "client_secret" in doc:
-        raise OAuthError("invalid_client", "a metadata-document client cannot use a shared secret")
     if method != "none":
         raise OAuthError("invalid_client", f"token_endpoint_auth_method {method!r} is not supported here (use none)")
+    uris = doc["redirect_uris"]
     app_type = doc.get("application_type", "native" if all(is_loopback_host(urlsplit(u).hostname) for u in uris) else "web")
     for uri in uris:
         try:

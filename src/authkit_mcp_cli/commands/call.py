@@ -1,0 +1,110 @@
+"""``atoms-auth call``: an authenticated MCP request with the stored token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from authkit_mcp_cli.commands import options
+
+
+def resolve_server(server: str | None, env) -> str:
+    from authkit_mcp_cli.config import ENV_BASE_URL, resolve_target
+    from authkit_mcp_cli.errors import UsageError
+
+    target = resolve_target(server, None, env)
+    if not target.server_url:
+        raise UsageError("No MCP server given.", hint=f"Pass --server https://host/api/mcp, or set {ENV_BASE_URL} (environment or .env).")
+    return target.server_url
+
+
+def call(
+    server: options.Server = None,
+    tool: Annotated[str | None, typer.Option("--tool", help="Call this tool; without it, list the tools.")] = None,
+    arguments: Annotated[str, typer.Option("--arguments", help="The tool's arguments as a JSON object.")] = "{}",
+    login: Annotated[bool, typer.Option("--login", help="Log in (browser) when there is no usable token.")] = False,
+    json_output: options.Json = False,
+    wire: options.Wire = "auto",
+    client_id: options.ClientId = None,
+    client_secret: options.ClientSecret = None,
+    client_metadata_url: options.ClientMetadataUrl = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request when logging in.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Loopback callback port when logging in.", show_default=False)] = None,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="When logging in, print the URL instead of opening a browser.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the browser when logging in.")] = 300.0,
+    trace: options.Trace = None,
+    allow_http: options.AllowHttp = False,
+    reveal: options.Reveal = False,
+    http_timeout: Annotated[float, typer.Option("--http-timeout", help="Deadline for each HTTP request.")] = 15.0,
+) -> None:
+    """List tools or call one, with the stored token.
+
+    Refreshes an expired token (keeping the newest rotated refresh token); on
+    401 it refreshes once, then (with --login) logs in again; on 403
+    insufficient_scope it authorizes again with the union of the scopes, at
+    most 3 times (MCP: Step-Up Authorization Flow).
+
+    Exit codes: 0 success; 1 the tool reported an error; 2 usage; 3 network;
+    4 protocol violation; 5 not logged in, denied, or refused.
+    """
+    import asyncio
+    import json
+
+    from authkit_mcp_cli.commands._client import client_context
+    from authkit_mcp_cli.commands.login import login_options
+    from authkit_mcp_cli.config import load_environment
+    from authkit_mcp_cli.errors import UsageError
+    from authkit_mcp_cli.mcp_wire import WIRE_MODES, call_tool, list_tools
+    from authkit_mcp_cli.session import call_mcp
+
+    if wire not in WIRE_MODES:
+        raise UsageError(f"--wire must be one of {', '.join(WIRE_MODES)}.")
+    try:
+        args = json.loads(arguments)
+    except ValueError as exc:
+        raise UsageError(f"--arguments is not JSON: {exc}.", hint='Pass a JSON object, e.g. --arguments \'{"text": "hi"}\'.') from None
+    if not isinstance(args, dict):
+        raise UsageError("--arguments must be a JSON object.")
+    env = load_environment()
+    server_url = resolve_server(server, env)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None)
+
+    async def operation(client):
+        if tool:
+            return await call_tool(client, tool, args)
+        return await list_tools(client)
+
+    async def run():
+        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
+            result, _ = await call_mcp(ctx, server_url, operation, wire=wire, opts=opts, allow_login=login)
+            return result
+
+    result = asyncio.run(run())
+    if json_output:
+        typer.echo(json.dumps(result if tool else {"tools": result}, indent=2, ensure_ascii=False))
+    elif tool:
+        _print_tool_result(result)
+    else:
+        from authkit_mcp_cli.console import stdout_console
+
+        out = stdout_console()
+        for t in result:
+            out.print(f"[bold]{t['name']}[/]  {t.get('description') or ''}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if tool and result.get("isError") else 0)
+
+
+def _print_tool_result(result: dict) -> None:
+    import json
+
+    from authkit_mcp_cli.console import stdout_console
+
+    out = stdout_console()
+    if result.get("structuredContent") is not None:
+        out.print_json(json.dumps(result["structuredContent"]))
+        return
+    for item in result.get("content") or []:
+        if item.get("type") == "text":
+            out.print(item.get("text", ""), highlight=False, markup=False, soft_wrap=True)
+        else:
+            out.print_json(json.dumps(item))

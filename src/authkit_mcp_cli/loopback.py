@@ -1,0 +1,128 @@
+"""One-shot OAuth callback receiver on 127.0.0.1 (RFC 8252 §7.3).
+
+Listens on the loopback interface only, answers exactly one path, ignores
+favicon and stray requests, rejects a response whose state is not this
+login's (and keeps waiting for the real one), shows the browser a clear
+success or failure page (every value escaped), and stops after the first
+valid callback or the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from html import escape
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, UsageError
+
+MAX_REQUEST_BYTES = 16 * 1024
+PAGE = """<!doctype html><html lang=en><head><meta charset=utf-8><title>{title} · atoms-auth</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:4rem auto;padding:0 1rem;color:#1c1c21}}
+h1{{font-size:1.4rem}} .ok{{color:#166534}} .bad{{color:#b3261e}} p{{line-height:1.5}}</style></head>
+<body><h1 class={cls}>{title}</h1><p>{message}</p><p>You can close this tab and return to the terminal.</p></body></html>"""
+
+
+class LoopbackReceiver:
+    def __init__(self, *, port: int = 0, path: str = "/oauth/callback", expected_state: str, validate: Callable[[dict[str, str]], Any]) -> None:
+        self.requested_port = port
+        self.path = path
+        self.expected_state = expected_state
+        self.validate = validate
+        self.port: int | None = None
+        self.stray = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._result: asyncio.Future[Any] | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self._result is not None and self._result.done()
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    async def __aenter__(self) -> LoopbackReceiver:
+        self._result = asyncio.get_running_loop().create_future()
+        try:
+            self._server = await asyncio.start_server(self._handle, host="127.0.0.1", port=self.requested_port, reuse_address=True)
+        except OSError as exc:
+            raise UsageError(f"Cannot listen for the OAuth callback on 127.0.0.1:{self.requested_port}: {exc.strerror or exc}.", hint="Use another --port, or stop what is using it.") from None
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def offer(self, params: dict[str, str]) -> tuple[bool, str]:
+        """Feed a callback's parameters (from the browser or a pasted URL): (accepted, message)."""
+        assert self._result is not None
+        if self._result.done():
+            return False, "This login has already finished; start a new one."
+        if params.get("state") != self.expected_state:
+            self.stray += 1
+            return False, "This response does not belong to the login in progress (state mismatch); it was ignored."
+        try:
+            value = self.validate(params)
+        except AtomsAuthError as exc:
+            self._result.set_exception(exc)
+            return False, exc.message
+        self._result.set_result(value)
+        return True, "Signed in. atoms-auth received the authorization code."
+
+    async def wait(self, timeout: float) -> Any:
+        assert self._result is not None
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._result), timeout)
+        except TimeoutError:
+            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", hint="Finish signing in in the browser sooner, or raise --timeout.") from None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        try:
+            if len(head) > MAX_REQUEST_BYTES:
+                await self._respond(writer, 431, "Request too large", "The request was too large.", ok=False)
+                return
+            request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            parts = request_line.split(" ")
+            if len(parts) != 3 or parts[0] != "GET":
+                await self._respond(writer, 405, "Not supported", "Only GET is answered here.", ok=False)
+                return
+            target = urlsplit(parts[1])
+            if target.path != self.path:
+                self.stray += 1
+                await self._respond(writer, 404, "Not found", "Nothing is served here.", ok=False)
+                return
+            accepted, message = self.offer(dict(parse_qsl(target.query, keep_blank_values=True)))
+            await self._respond(writer, 200 if accepted else 400, "Signed in" if accepted else "Sign-in failed", message, ok=accepted)
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _respond(writer: asyncio.StreamWriter, status: int, title: str, message: str, *, ok: bool) -> None:
+        body = PAGE.format(title=escape(title), message=escape(message), cls="ok" if ok else "bad").encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 431: "Request Header Fields Too Large"}[status]
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
+            "Cache-Control: no-store\r\nContent-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+            "Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            writer.write(head.encode() + body)
+            await writer.drain()
+        except ConnectionError:
+            pass
+
+
+def callback_params_from_url(pasted: str) -> dict[str, str]:
+    """Parameters of a redirect URL pasted by the user (--no-browser over SSH)."""
+    pasted = pasted.strip()
+    query = urlsplit(pasted).query if "?" in pasted else pasted.lstrip("?")
+    return dict(parse_qsl(query, keep_blank_values=True))

@@ -1,0 +1,97 @@
+"""Authenticated MCP requests over the wire with the official SDK client
+(both generations: ``auto`` negotiates 2026-07-28 and falls back to the
+initialize handshake; ``legacy`` forces 2025-11-25).
+
+The SDK turns an HTTP 401/403 into a generic JSON-RPC error, so a small
+httpx2 auth hook records the last challenge; callers then decide whether to
+refresh (401) or step up (403 insufficient_scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx2
+
+from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.errors import NetworkError, ProtocolError
+
+T = TypeVar("T")
+WIRE_MODES = ("auto", "legacy", "2026-07-28")
+
+
+@dataclass
+class AuthChallenge(Exception):
+    """The MCP server refused the token: 401 (refresh or log in) or 403 (step up)."""
+
+    status: int
+    error: str | None
+    scope: str | None
+    description: str | None
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status} {self.error or ''} {self.description or ''}".strip()
+
+
+class _BearerHook(httpx2.Auth):
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.challenge: AuthChallenge | None = None
+        self.requests = 0
+
+    def auth_flow(self, request: httpx2.Request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        self.requests += 1
+        response = yield request
+        if response.status_code in (401, 403):
+            try:
+                bearer = find_bearer(parse_www_authenticate(response.headers.get_list("www-authenticate")))
+            except ChallengeParseError:
+                bearer = None
+            self.challenge = AuthChallenge(
+                status=response.status_code,
+                error=bearer.get("error") if bearer else None,
+                scope=bearer.get("scope") if bearer else None,
+                description=bearer.get("error_description") if bearer else None,
+            )
+
+
+async def with_session(server_url: str, token: str, operation: Callable[[Any], Awaitable[T]], *, wire: str = "auto", timeout: float = 30.0) -> T:
+    """Run ``operation(client)`` on an MCP session authenticated with ``token``."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    hook = _BearerHook(token)
+    try:
+        async with httpx2.AsyncClient(auth=hook, timeout=timeout, headers={"User-Agent": "atoms-auth"}) as http:
+            async with Client(streamable_http_client(server_url, http_client=http), mode=wire) as client:
+                return await operation(client)
+    except Exception as exc:  # the SDK wraps transport failures in task-group exception groups
+        if hook.challenge is not None:
+            raise hook.challenge from None
+        cause = _first_leaf(exc)
+        if isinstance(cause, (httpx2.ConnectError, httpx2.TimeoutException, OSError)):
+            raise NetworkError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.") from None
+        raise ProtocolError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", spec="MCP 2026-07-28 Transports") from None
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def list_tools(client: Any) -> list[dict[str, Any]]:
+    result = await client.list_tools()
+    return [{"name": t.name, "description": t.description} for t in result.tools]
+
+
+async def call_tool(client: Any, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """tools/list first (as real clients do, and to name a missing tool), then tools/call."""
+    tools = await list_tools(client)
+    if name not in {t["name"] for t in tools}:
+        raise ProtocolError(f"The server has no tool {name!r}; it offers: {', '.join(t['name'] for t in tools) or 'none'}.")
+    result = await client.call_tool(name, arguments)
+    return result.model_dump(mode="json", by_alias=True, exclude_none=True)
