@@ -18,6 +18,7 @@ from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.doctor import doctor
 from authkit_mcp_cli.commands.login import login
 from authkit_mcp_cli.commands.logout import logout
+from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
 
 EPILOG = (
@@ -51,6 +52,7 @@ def root(
 
 
 app.command(epilog=EPILOG)(doctor)
+app.command(epilog=EPILOG)(register)
 app.command(epilog=EPILOG)(login)
 app.command(epilog=EPILOG)(call)
 app.add_typer(token.app, name="token")
@@ -78,13 +80,15 @@ def main() -> None:
 
 
 def _print_error(exc: object) -> None:
+    from rich.markup import escape
+
     from authkit_mcp_cli.console import stderr_console
     from authkit_mcp_cli.errors import AtomsAuthError
 
     assert isinstance(exc, AtomsAuthError)
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
     if exc.hint:
-        console.print(f"[bold]fix:[/] {exc.hint}", highlight=False)
+        console.print(f"[bold]fix:[/] {escape(exc.hint)}", highlight=False)
     if exc.spec:
-        console.print(f"[dim]spec: {exc.spec}[/]", highlight=False)
+        console.print(f"[dim]spec: {escape(exc.spec)}[/]", highlight=False)

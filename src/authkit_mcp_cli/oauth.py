@@ -185,16 +185,16 @@ def revocation_request(metadata: dict[str, Any], reg: ClientRegistration, *, tok
     return _form_request(endpoint, form, client_auth(reg, form))
 
 
-def oauth_error(status: int, body: bytes, what: str) -> RemoteRefused | ProtocolError:
+def oauth_error(status: int, body: bytes, what: str, spec: str = "RFC 6749 §5.2") -> RemoteRefused | ProtocolError:
     try:
         data = json.loads(body)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         desc = data.get("error_description")
-        return RemoteRefused(f"{what} was refused: {data['error']}" + (f" ({desc})" if isinstance(desc, str) else "") + f" [HTTP {status}].", spec="RFC 6749 §5.2")
+        return RemoteRefused(f"{what} was refused: {data['error']}" + (f" ({desc})" if isinstance(desc, str) else "") + f" [HTTP {status}].", spec=spec)
     snippet = body[:120].decode("utf-8", "replace").strip()
-    return ProtocolError(f"{what} failed with HTTP {status} and no OAuth error body ({snippet!r}).", spec="RFC 6749 §5.2")
+    return ProtocolError(f"{what} failed with HTTP {status} and no OAuth error body ({snippet!r}).", spec=spec)
 
 
 def parse_token_response(status: int, body: bytes, *, previous_refresh_token: str | None = None) -> Tokens:
@@ -242,7 +242,7 @@ def registration_request(metadata: dict[str, Any], *, client_name: str, redirect
 
 def parse_registration_response(status: int, body: bytes, *, asked_method: str) -> tuple[ClientRegistration, dict[str, Any]]:
     if status not in (200, 201):
-        raise oauth_error(status, body, "Dynamic client registration")
+        raise oauth_error(status, body, "Dynamic client registration", spec="RFC 7591 §3.2.2")
     try:
         data = json.loads(body)
     except ValueError:

@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from rich.markup import escape
+
 from authkit_mcp_cli.console import stderr_console
 from authkit_mcp_cli.http import HttpPolicy, make_client
 from authkit_mcp_cli.session import Context
@@ -36,7 +38,7 @@ def reporter(quiet: bool):
             return
         label = STEP_LABELS.get(step, step)
         style = "yellow" if step == "warning" else "cyan"
-        console.print(f"[{style}]{label:>13}[/] {detail}", highlight=False, soft_wrap=True, markup=True)
+        console.print(f"[{style}]{label:>13}[/] {escape(detail)}", highlight=False, soft_wrap=True)
 
     return report
 

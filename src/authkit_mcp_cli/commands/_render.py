@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.markup import escape
+
 from authkit_mcp_cli.console import stdout_console
 
 
@@ -34,13 +36,13 @@ def print_token_info(info: dict[str, Any], session=None) -> None:
     ]
     for name, value in rows:
         if value is not None:
-            out.print(f"[bold]{name:>14}[/]  {value}", highlight=False, soft_wrap=True)
+            out.print(f"[bold]{name:>14}[/]  {escape(str(value))}", highlight=False, soft_wrap=True)
     for problem in info.get("problems") or []:
-        out.print(f"[bold yellow]{'problem':>14}[/]  {problem}", highlight=False, soft_wrap=True)
+        out.print(f"[bold yellow]{'problem':>14}[/]  {escape(problem)}", highlight=False, soft_wrap=True)
     if session is not None:
         for name, value in secret_view(session).items():
             if value:
-                out.print(f"[bold red]{name:>14}[/]  {value}", highlight=False, soft_wrap=True)
+                out.print(f"[bold red]{name:>14}[/]  {escape(value)}", highlight=False, soft_wrap=True)
 
 
 def _expiry(expires_at: float | None) -> str | None:

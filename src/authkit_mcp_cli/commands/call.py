@@ -88,9 +88,11 @@ def call(
     else:
         from authkit_mcp_cli.console import stdout_console
 
+        from rich.markup import escape
+
         out = stdout_console()
         for t in result:
-            out.print(f"[bold]{t['name']}[/]  {t.get('description') or ''}", highlight=False, soft_wrap=True)
+            out.print(f"[bold]{escape(t['name'])}[/]  {escape(t.get('description') or '')}", highlight=False, soft_wrap=True)
     raise typer.Exit(1 if tool and result.get("isError") else 0)
 
 

@@ -45,4 +45,4 @@ def logout(
         if not results:
             out.print("No stored logins.")
         for server_url, notes in results:
-            out.print(f"[bold]{server_url}[/]: {'; '.join(notes)}", highlight=False, soft_wrap=True)
+            out.print(f"{server_url}: {'; '.join(notes)}", highlight=False, soft_wrap=True, markup=False)

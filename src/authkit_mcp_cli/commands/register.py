@@ -1,0 +1,158 @@
+"""``atoms-auth register``: dynamic client registration (RFC 7591), and Client
+ID Metadata Documents (write one to host, or check a hosted one)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from authkit_mcp_cli.commands import options
+
+DEFAULT_REDIRECT = "http://127.0.0.1:3000/oauth/callback"  # the integration guide's example
+
+
+def register(
+    server: options.Server = None,
+    authkit_domain: options.AuthkitDomain = None,
+    client_name: Annotated[str, typer.Option("--client-name", help="Name shown on the consent screen.")] = "atoms-auth",
+    redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri", help=f"Redirect URI (repeatable). Default: {DEFAULT_REDIRECT}.", show_default=False)] = None,
+    application_type: Annotated[str, typer.Option("--application-type", help="native (loopback redirects, any port) or web.")] = "native",
+    auth_method: Annotated[str, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic.")] = "none",
+    scope: Annotated[str | None, typer.Option("--scope", help="Scope to register (space separated).", show_default=False)] = None,
+    cimd_url: Annotated[str | None, typer.Option("--cimd-url", metavar="URL", help="Write a Client ID Metadata Document for this https URL instead of registering (with --check: fetch and validate the hosted one).", show_default=False)] = None,
+    check: Annotated[bool, typer.Option("--check", help="With --cimd-url: fetch the hosted document and validate it.")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="With --cimd-url: write the document to this file instead of stdout.", show_default=False)] = None,
+    json_output: options.Json = False,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the registration.")] = False,
+    reveal: options.Reveal = False,
+    trace: options.Trace = None,
+    allow_http: options.AllowHttp = False,
+    http_timeout: Annotated[float, typer.Option("--http-timeout", help="Deadline for each HTTP request.")] = 15.0,
+) -> None:
+    """Register a client with the authorization server, or build/check a Client ID Metadata Document.
+
+    Dynamic registration sends application_type (native by default) and
+    token_endpoint_auth_method none by default (AuthKit's DCR has been
+    reported to default to client_secret_basic), then compares what the AS
+    granted with what was asked. The registration is stored per AS issuer and
+    reused by login.
+
+    Exit codes: 0 registered / document valid; 1 the AS refused / the
+    document is invalid; 2 usage; 3 network; 4 protocol violation.
+    """
+    import asyncio
+    import json
+
+    from authkit_mcp_cli.errors import UsageError
+
+    if application_type not in ("native", "web"):
+        raise UsageError("--application-type must be native or web.")
+    if auth_method not in ("none", "client_secret_post", "client_secret_basic"):
+        raise UsageError("--auth-method must be none, client_secret_post or client_secret_basic.")
+    redirects = list(redirect_uri or [DEFAULT_REDIRECT])
+    if cimd_url:
+        code = _cimd(cimd_url, check=check, output=output, client_name=client_name, redirects=redirects, scope=scope, json_output=json_output, timeout=http_timeout, allow_http=allow_http, trace=trace)
+        raise typer.Exit(code)
+    if check:
+        raise UsageError("--check needs --cimd-url.")
+
+    from authkit_mcp_cli.commands._client import client_context
+    from authkit_mcp_cli.config import load_environment, resolve_target
+    from authkit_mcp_cli.discovery import discover, discover_issuer
+    from authkit_mcp_cli.redact import mask
+    from authkit_mcp_cli.session import register_dcr
+
+    target = resolve_target(server, authkit_domain, load_environment())
+    if not target.server_url and not target.authkit_domain:
+        raise UsageError("Nothing to register with.", hint="Pass --server https://host/api/mcp (the AS is discovered) or --authkit-domain https://your-env.authkit.app.")
+
+    async def run():
+        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
+            if target.authkit_domain and not target.server_url:
+                issuer = target.authkit_domain
+                metadata, _ = await discover_issuer(ctx.client, issuer, ctx.policy, ctx.trace)
+            else:
+                disc = await discover(ctx.client, target.server_url, ctx.policy, ctx.trace, prefer_issuer=target.authkit_domain)
+                issuer, metadata = disc.issuer, disc.metadata
+                ctx.report("discover", f"authorization server {issuer}")
+            reg, raw = await register_dcr(ctx, metadata, client_name=client_name, redirect_uris=redirects, application_type=application_type, auth_method=auth_method, scope=scope)
+            saved = None if no_save else str(ctx.store.save_client(issuer, {**reg.to_json(), "registration_response": raw}))
+            return issuer, reg, raw, saved
+
+    issuer, reg, raw, saved = asyncio.run(run())
+    asked = {"token_endpoint_auth_method": auth_method, "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": redirects, "application_type": application_type}
+    granted = {k: raw.get(k) for k in asked}
+    differences = {k: {"asked": asked[k], "granted": granted[k]} for k in asked if granted[k] is not None and granted[k] != asked[k]}
+    secret = reg.client_secret if reveal or not reg.client_secret else mask(reg.client_secret)
+    if json_output:
+        shown = {k: (v if reveal or k not in ("client_secret", "registration_access_token") or not isinstance(v, str) else mask(v)) for k, v in raw.items()}
+        typer.echo(json.dumps({"issuer": issuer, "client_id": reg.client_id, "client_secret": secret, "token_endpoint_auth_method": reg.token_endpoint_auth_method, "differences": differences, "saved_to": saved, "response": shown}, indent=2))
+        raise typer.Exit(0)
+    from rich.markup import escape
+
+    from authkit_mcp_cli.console import stdout_console
+
+    out = stdout_console()
+    out.print(f"[bold]registered[/] with {issuer}", highlight=False, soft_wrap=True)
+    out.print(f"  client_id      {reg.client_id}", highlight=False, soft_wrap=True, markup=False)
+    if reg.client_secret:
+        out.print(f"  client_secret  {secret}{'' if reveal else '  (use --reveal to show)'}", highlight=False, soft_wrap=True, markup=False)
+    out.print(f"  auth method    {reg.token_endpoint_auth_method}", highlight=False)
+    out.print(f"  redirect URIs  {', '.join(reg.redirect_uris) or '(none returned)'}", highlight=False, soft_wrap=True, markup=False)
+    for key, diff in differences.items():
+        text = escape(f"{key}: asked {diff['asked']}, granted {diff['granted']}")
+        out.print(f"[yellow]  differs[/]      {text}", highlight=False, soft_wrap=True)
+    if saved:
+        out.print(f"  saved          {saved}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redirects: list[str], scope: str | None, json_output: bool, timeout: float, allow_http: bool, trace: str | None) -> int:
+    import asyncio
+    import json
+
+    from authkit_mcp_cli.cimd import build_document, document_problems, is_client_id_url
+    from authkit_mcp_cli.errors import UsageError
+
+    if not check:
+        if not is_client_id_url(url):
+            raise UsageError(f"{url} cannot be a client_id: it must be an https URL with a path.", hint="e.g. https://example.com/oauth/client.json", spec="MCP 2026-07-28 Client Registration: Client ID Metadata Documents")
+        text = json.dumps(build_document(url, client_name=client_name, redirect_uris=redirects, scope=scope), indent=2) + "\n"
+        if output:
+            from pathlib import Path
+
+            Path(output).write_text(text, encoding="utf-8")
+            typer.echo(f"wrote {output}: host it at {url} (Content-Type: application/json)", err=True)
+        else:
+            typer.echo(text, nl=False)
+        return 0
+
+    from authkit_mcp_cli.commands._client import client_context
+    from authkit_mcp_cli.http import exchange
+
+    async def fetch():
+        async with client_context(timeout=timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
+            return await exchange(ctx.client, "GET", url, policy=ctx.policy, headers={"Accept": "application/json"}, follow_redirects=False, trace=ctx.trace)
+
+    ex = asyncio.run(fetch())
+    problems: list[str] = []
+    if not ex.ok:
+        problems.append(f"GET {url} failed: {ex.error}")
+    elif ex.status != 200:
+        problems.append(f"GET {url} answered {ex.status}{' (redirects are not followed for client IDs)' if ex.status in (301, 302, 303, 307, 308) else ''}")
+    else:
+        doc, err = ex.json()
+        problems = [err] if err else document_problems(url, doc)
+    if json_output:
+        typer.echo(json.dumps({"url": url, "valid": not problems, "problems": problems}, indent=2))
+    else:
+        from authkit_mcp_cli.console import stdout_console
+
+        out = stdout_console()
+        if problems:
+            out.print(f"[bold red]invalid[/] {url}", highlight=False, soft_wrap=True)
+            for p in problems:
+                out.print(f"  - {p}", highlight=False, soft_wrap=True, markup=False)
+        else:
+            out.print(f"[bold green]valid[/] {url}: a usable Client ID Metadata Document", highlight=False, soft_wrap=True)
+    return 1 if problems else 0
