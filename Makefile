@@ -10,7 +10,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test unit integration lint clean prerequisites
+.PHONY: install test unit integration conformance clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
@@ -38,6 +38,10 @@ unit: $(PY_STAMP)
 
 integration: prerequisites $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n auto -m integration $(PYTEST_ARGS)
+
+# The official MCP conformance suite, atoms-auth as the client (both wire generations).
+conformance: prerequisites $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m pytest -n auto tests/conformance $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache

@@ -92,9 +92,9 @@ async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: Ht
     if not ex.ok:
         raise network_error(ex, f"The MCP server {server_url} could not be reached")
     if ex.status != 401:
-        if ex.status and 200 <= ex.status < 300:
-            raise ProtocolError(f"{server_url} answered an unauthenticated MCP request with {ex.status}: it does not ask for OAuth.", hint="Nothing to log in to; check the URL (atoms-auth doctor explains more).", spec="MCP 2026-07-28 Authorization")
-        raise ProtocolError(f"{server_url} answered {ex.status} instead of 401 to an unauthenticated request.", hint=f"Run atoms-auth doctor --server {server_url}.", spec="MCP 2026-07-28 Authorization")
+        # Some servers guard only some methods, and 2026-07-28 servers may refuse a legacy
+        # initialize (400): the well-known PRM URLs can still name the AS.
+        return Challenge401(status=ex.status or 0)
     return parse_challenge(ex)
 
 
@@ -111,7 +111,8 @@ async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Chall
         if ex.status == 200 and doc is not None:
             return doc, url
         tried.append(f"{url}: {ex.error or ex.status}{'' if ex.status != 200 else ' (' + str(err) + ')'}")
-    raise ProtocolError("No protected-resource metadata found. Tried: " + "; ".join(tried) + ".", hint=f"Run atoms-auth doctor --server {server_url}.", spec=SPEC_PRM)
+    unguarded = f" The server answered an unauthenticated MCP request with {challenge.status}, not 401, so it may not use OAuth at all." if challenge.status != 401 else ""
+    raise ProtocolError("No protected-resource metadata found. Tried: " + "; ".join(tried) + "." + unguarded, hint=f"Run atoms-auth doctor --server {server_url}.", spec=SPEC_PRM)
 
 
 def check_prm(prm: dict[str, Any], server_url: str) -> str:
@@ -170,8 +171,18 @@ def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool) -> None
             raise ProtocolError(f"The AS's {name} {value} is not https.", hint="Use https (or --allow-http).", spec="OAuth 2.1 §1.5")
 
 
-async def discover(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy, trace: TraceWriter | None = None, *, prefer_issuer: str | None = None) -> Discovered:
-    challenge = await probe_challenge(client, server_url, policy, trace)
+async def discover(
+    client: httpx.AsyncClient,
+    server_url: str,
+    policy: HttpPolicy,
+    trace: TraceWriter | None = None,
+    *,
+    prefer_issuer: str | None = None,
+    challenge: Challenge401 | None = None,
+) -> Discovered:
+    """From the server URL (or a challenge already received on a real MCP request) to usable AS metadata."""
+    if challenge is None:
+        challenge = await probe_challenge(client, server_url, policy, trace)
     prm, prm_url = await fetch_prm(client, server_url, challenge, policy, trace)
     resource = check_prm(prm, server_url)
     servers = [s for s in prm["authorization_servers"] if isinstance(s, str)]

@@ -30,19 +30,21 @@ class AuthChallenge(Exception):
     error: str | None
     scope: str | None
     description: str | None
+    resource_metadata: str | None = None
 
     def __str__(self) -> str:
         return f"HTTP {self.status} {self.error or ''} {self.description or ''}".strip()
 
 
 class _BearerHook(httpx2.Auth):
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str | None) -> None:
         self.token = token
         self.challenge: AuthChallenge | None = None
         self.requests = 0
 
     def auth_flow(self, request: httpx2.Request):
-        request.headers["Authorization"] = f"Bearer {self.token}"
+        if self.token:
+            request.headers["Authorization"] = f"Bearer {self.token}"
         self.requests += 1
         response = yield request
         if response.status_code in (401, 403):
@@ -55,11 +57,12 @@ class _BearerHook(httpx2.Auth):
                 error=bearer.get("error") if bearer else None,
                 scope=bearer.get("scope") if bearer else None,
                 description=bearer.get("error_description") if bearer else None,
+                resource_metadata=bearer.get("resource_metadata") if bearer else None,
             )
 
 
-async def with_session(server_url: str, token: str, operation: Callable[[Any], Awaitable[T]], *, wire: str = "auto", timeout: float = 30.0) -> T:
-    """Run ``operation(client)`` on an MCP session authenticated with ``token``."""
+async def with_session(server_url: str, token: str | None, operation: Callable[[Any], Awaitable[T]], *, wire: str = "auto", timeout: float = 30.0) -> T:
+    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously)."""
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 

