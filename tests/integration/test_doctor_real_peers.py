@@ -115,14 +115,15 @@ def test_redirect_loop(broken):
 
 
 def test_slow_server_is_bounded_by_timeout(broken):
-    with broken(slow_seconds=5) as base:
+    """Every probe stops at --timeout: a server that never answers cannot hang doctor (speed itself is benchmarks/' job)."""
+    with broken(slow_seconds=60) as base:
         started = time.monotonic()
         code, doc, _ = doctor("--server", base + "/api/mcp", "--timeout", "0.5")
         elapsed = time.monotonic() - started
     r = by_id(doc)
     assert r["server.reachable"]["status"] == "fail" and "within 0.5 s (timeout)" in r["server.reachable"]["message"]
     assert code == 1
-    assert elapsed < 4.5  # the slow answers overlap: bounded by the timeout, not by their number
+    assert elapsed < 30  # far below the server's 60 s: no probe waited for its answer
 
 
 def test_wrong_resource(broken):

@@ -189,6 +189,10 @@ async def _server_side(ev: Evidence, g: Gatherer, server: str) -> None:
         "empty-bearer": g.request("POST", server, {**MCP_HEADERS, "Authorization": "Bearer"}, INITIALIZE, follow=False),
     }
 
+    # Speculative: as soon as a well-known PRM names authorization servers, discover them,
+    # without waiting for the challenge (this keeps the critical path at PRM -> AS -> JWKS).
+    speculative = [asyncio.ensure_future(_discover_named(g, task)) for task in prm_tasks.values()]
+
     ev.challenge = await challenge
     header_values = ev.challenge.header_list("www-authenticate") if ev.challenge.ok else []
     if header_values:
@@ -223,11 +227,21 @@ async def _server_side(ev: Evidence, g: Gatherer, server: str) -> None:
     for issuer in servers:
         await g.discover(issuer)
 
+    await asyncio.gather(*speculative)
     forged = await asyncio.to_thread(_build_forged_tokens, ev, discovery, server)
     forged_tasks = {name: g.request("POST", server, {**MCP_HEADERS, "Authorization": f"Bearer {tok}"}, INITIALIZE, follow=False) for name, tok in forged.items()}
     ev.cors_post, ev.cors_preflight = await cors_post, await preflight
     ev.compat = {kind: await task for kind, task in compat.items()}
     ev.token_probes = {name: await task for name, task in {**simple_probes, **forged_tasks}.items()}
+
+
+async def _discover_named(g: Gatherer, prm_task: asyncio.Task[Exchange]) -> None:
+    ex = await prm_task
+    doc, _ = ex.json_object() if ex.status == 200 else (None, None)
+    servers = doc.get("authorization_servers") if doc else None
+    if isinstance(servers, list):
+        for issuer in [s for s in servers if isinstance(s, str)][:MAX_AUTHORIZATION_SERVERS]:
+            g.discover(issuer)
 
 
 def _build_forged_tokens(ev: Evidence, discovery: ASDiscovery | None, server: str) -> dict[str, str]:
