@@ -76,7 +76,8 @@ def call(
         return await list_tools(client)
 
     async def run():
-        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
+        # progress (refresh, step-up, login) goes to stderr even with --json: stdout stays one document
+        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal) as ctx:
             result, _ = await call_mcp(ctx, server_url, operation, wire=wire, opts=opts, allow_login=login)
             return result
 

@@ -1,0 +1,199 @@
+"""register, login, call, token, logout as a user runs them, against serve's
+development AS and against oidc-provider; BROWSER is a headless helper."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from authkit_mcp_cli.server.app import build_app
+from authkit_mcp_cli.server.config import resolve_serve_config
+from peers.asgi import serve_asgi
+
+pytestmark = pytest.mark.integration
+BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
+
+
+def serve(**overrides):
+    options = dict(host="127.0.0.1", port=0, path=None, base_url=None, authkit_domain=None, required_scopes=None, auto_approve=True, allowed_hosts=[], stateless=False, workers=1)
+    options.update(overrides)
+    cfg = resolve_serve_config({}, **options)
+    holder = {}
+
+    def factory(base):
+        app, info = build_app(cfg, int(base.rsplit(":", 1)[1]))
+        holder.update(app=app, info=info)
+        return app
+
+    return serve_asgi(factory), holder
+
+
+@pytest.fixture
+def local():
+    ctx, holder = serve()
+    with ctx:
+        yield holder["info"]
+
+
+@pytest.fixture
+def cli(tmp_path):
+    home = tmp_path / "home"
+    log = tmp_path / "browser.log"
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(home), "BROWSER": str(BROWSER), "HEADLESS_BROWSER_LOG": str(log), "NO_COLOR": "1", "COLUMNS": "200"}
+
+    def run(*args: str, input: str | None = None, check: bool = True, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", *args], capture_output=True, text=True, timeout=120, env={**env, **(extra_env or {})}, input=input, cwd=tmp_path)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        if check:
+            assert proc.returncode == 0, proc.stderr + proc.stdout
+        return proc
+
+    run.home = home
+    run.log = log
+    return run
+
+
+def stored_tokens(home: Path) -> dict:
+    (path,) = list((home / "tokens").glob("*.json"))
+    return json.loads(path.read_text())
+
+
+def test_login_call_step_up_refresh_logout_against_serve(local, cli):
+    url = local.mcp_url
+    login = json.loads(cli("login", "--server", url, "--json").stdout)
+    assert login["logged_in"] and login["verified"] and set(login["tools"]) == {"whoami", "admin_echo"}
+    assert login["claims"]["aud"] == local.resource and login["problems"] == []
+    assert "secrets" not in login
+    record = stored_tokens(cli.home)
+    access, refresh = record["tokens"]["access_token"], record["tokens"]["refresh_token"]
+    assert access not in json.dumps(login)
+
+    listed = json.loads(cli("call", "--server", url, "--json").stdout)
+    assert {t["name"] for t in listed["tools"]} == {"whoami", "admin_echo"}
+    whoami = json.loads(cli("call", "--server", url, "--tool", "whoami", "--json").stdout)
+    assert whoami["structuredContent"]["aud"] == local.resource
+
+    # step-up: the admin tool needs mcp:admin; call authorizes again with the union of scopes
+    echoed = cli("call", "--server", url, "--tool", "admin_echo", "--arguments", '{"text": "hi"}', "--json")
+    assert json.loads(echoed.stdout)["content"][0]["text"] == "hi"
+    assert "403 insufficient_scope" in echoed.stderr or "step-up" in echoed.stderr
+    assert "mcp:admin" in stored_tokens(cli.home)["tokens"]["scope"]
+
+    before = stored_tokens(cli.home)["tokens"]["refresh_token"]
+    refreshed = json.loads(cli("token", "refresh", "--server", url, "--json").stdout)
+    assert refreshed["refresh_token_rotated"] is True
+    after = stored_tokens(cli.home)["tokens"]["refresh_token"]
+    assert after != before
+    # the rotated-out refresh token no longer works (and reusing it revokes the grant)
+    client_id = stored_tokens(cli.home)["client"]["client_id"]
+    old = httpx.post(local.issuer + "/oauth2/token", data={"grant_type": "refresh_token", "refresh_token": before, "client_id": client_id})
+    assert old.status_code == 400 and old.json()["error"] == "invalid_grant"
+
+    shown = json.loads(cli("token", "show", "--server", url, "--json").stdout)
+    assert shown["has_refresh_token"] and "secrets" not in shown
+    revealed = json.loads(cli("token", "show", "--server", url, "--json", "--reveal").stdout)
+    assert revealed["secrets"]["access_token"] == stored_tokens(cli.home)["tokens"]["access_token"]
+
+    final_access = stored_tokens(cli.home)["tokens"]["access_token"]
+    out = json.loads(cli("logout", "--server", url, "--json").stdout)
+    assert "refresh_token revoked" in out["logged_out"][0]["notes"]
+    assert list((cli.home / "tokens").glob("*.json")) == []
+    gone = httpx.post(url, headers={"Authorization": f"Bearer {final_access}", "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}, content=b"{}")
+    assert gone.status_code == 401
+    denied = cli("call", "--server", url, check=False)
+    assert denied.returncode == 5 and "Not logged in" in denied.stderr
+    assert access and refresh
+
+
+def test_secrets_never_reach_output_or_trace_without_reveal(local, cli, tmp_path):
+    trace = tmp_path / "trace.jsonl"
+    proc = cli("login", "--server", local.mcp_url, "--json", "--trace", str(trace))
+    call = cli("call", "--server", local.mcp_url, "--tool", "whoami", "--json", "--trace", str(tmp_path / "t2.jsonl"))
+    refresh = cli("token", "refresh", "--server", local.mcp_url, "--json", "--trace", str(tmp_path / "t3.jsonl"))
+    record = stored_tokens(cli.home)
+    client = json.loads(next((cli.home / "clients").glob("*.json")).read_text())
+    secrets = [record["tokens"]["access_token"], record["tokens"]["refresh_token"], record["tokens"].get("id_token"), client.get("client_secret")]
+    codes = re.findall(r"code=([^&\s]+)", cli.log.read_text())
+    secrets += codes
+    texts = [proc.stdout, proc.stderr, call.stdout, call.stderr, refresh.stdout, refresh.stderr, trace.read_text(), (tmp_path / "t2.jsonl").read_text(), (tmp_path / "t3.jsonl").read_text()]
+    for secret in filter(None, secrets):
+        for text in texts:
+            assert secret not in text
+    entries = [json.loads(line) for line in trace.read_text().splitlines()]
+    token_calls = [e for e in entries if e["url"].endswith("/oauth2/token")]
+    assert token_calls and "code_verifier=%5Bredacted" in token_calls[0]["request"]["body"]
+    assert any(j["where"] == "access_token" for e in token_calls for j in e["jwts"])  # decoded claims, not the token
+
+
+def test_no_browser_accepts_a_pasted_redirect_url(local, cli, tmp_path):
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(cli.home), "NO_COLOR": "1"}
+    env.pop("BROWSER", None)
+    proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", local.mcp_url, "--no-browser", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    url, seen, deadline = None, "", time.monotonic() + 30
+    while url is None and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen += line
+        match = re.search(r"open (http://\S+)", line)
+        if match:
+            url = match.group(1)
+    assert url, seen
+    redirect = httpx.get(url, follow_redirects=False).headers["location"]  # the AS's answer, as a browser elsewhere would see it
+    out, err = proc.communicate(input=redirect + "\n", timeout=60)
+    assert proc.returncode == 0, seen + err
+    assert json.loads(out)["logged_in"] is True
+
+
+def test_register_shows_asked_and_granted_and_masks_secrets(local, cli):
+    out = json.loads(cli("register", "--server", local.mcp_url, "--auth-method", "client_secret_post", "--json").stdout)
+    assert out["client_secret"].startswith("[redacted") and out["token_endpoint_auth_method"] == "client_secret_post"
+    assert out["response"]["client_secret"].startswith("[redacted")
+    revealed = json.loads(cli("register", "--server", local.mcp_url, "--auth-method", "client_secret_post", "--json", "--reveal", "--no-save").stdout)
+    assert not revealed["client_secret"].startswith("[redacted") and revealed["saved_to"] is None
+    refused = cli("register", "--server", local.mcp_url, "--redirect-uri", "http://evil.example.com/cb", check=False)
+    assert refused.returncode == 1 and "invalid_redirect_uri" in refused.stderr and "RFC 7591" in refused.stderr
+
+
+def test_pre_registered_confidential_client(local, cli):
+    # a confidential client with one fixed redirect URI, as a dashboard registers it
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    reg = json.loads(cli("register", "--server", local.mcp_url, "--auth-method", "client_secret_basic", "--redirect-uri", f"http://127.0.0.1:{port}/oauth/callback", "--json", "--reveal", "--no-save").stdout)
+    out = json.loads(cli("login", "--server", local.mcp_url, "--client-id", reg["client_id"], "--client-secret", reg["client_secret"], "--port", str(port), "--json").stdout)
+    assert out["client_id"] == reg["client_id"] and out["client_source"] == "pre-registered" and out["verified"]
+
+
+def test_cimd_document_round_trip(cli, tmp_path):
+    doc_path = tmp_path / "client.json"
+    cli("register", "--cimd-url", "https://example.com/oauth/client.json", "--client-name", "Example CLI", "--output", str(doc_path))
+    doc = json.loads(doc_path.read_text())
+    assert doc["client_id"] == "https://example.com/oauth/client.json" and doc["token_endpoint_auth_method"] == "none"
+    bad = cli("register", "--cimd-url", "http://example.com/", check=False)
+    assert bad.returncode == 2 and "https URL with a path" in bad.stderr
+
+
+def test_login_and_call_through_oidc_provider(oidc_issuer, cli):
+    ctx, holder = serve(authkit_domain=oidc_issuer, required_scopes="mcp:tools", auto_approve=False)
+    with ctx:
+        url = holder["info"].mcp_url
+        login = json.loads(cli("login", "--server", url, "--json").stdout)
+        assert login["issuer"] == oidc_issuer and login["claims"]["aud"] == url and login["verified"]
+        assert login["client_source"] == "dcr"
+        whoami = json.loads(cli("call", "--server", url, "--tool", "whoami", "--json").stdout)
+        assert whoami["structuredContent"]["iss"] == oidc_issuer
+        before = stored_tokens(cli.home)["tokens"]["refresh_token"]
+        assert before, "oidc-provider issues refresh tokens with offline_access"
+        refreshed = json.loads(cli("token", "refresh", "--server", url, "--json").stdout)
+        assert refreshed["refresh_token_rotated"] is True
+        out = json.loads(cli("logout", "--server", url, "--json").stdout)
+        assert any("revoked" in n for n in out["logged_out"][0]["notes"])
