@@ -197,3 +197,31 @@ def test_login_and_call_through_oidc_provider(oidc_issuer, cli):
         assert refreshed["refresh_token_rotated"] is True
         out = json.loads(cli("logout", "--server", url, "--json").stdout)
         assert any("revoked" in n for n in out["logged_out"][0]["notes"])
+
+
+def test_sign_in_through_html_forms_of_oidc_provider(cli):
+    """oidc-provider's own login and consent forms, filled in by the test browser."""
+    from peers.oidc_as import run_oidc_as
+
+    with run_oidc_as(interaction="forms") as issuer:
+        ctx, holder = serve(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False)
+        with ctx:
+            url = holder["info"].mcp_url
+            login = json.loads(cli("login", "--server", url, "--json").stdout)
+            assert login["verified"] and login["claims"]["aud"] == url
+    visited = cli.log.read_text()
+    assert visited.count("/interaction/") >= 3  # the login form, its submission, the consent form
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+def test_consent_page_of_the_development_as(cli, decision):
+    ctx, holder = serve(auto_approve=False)
+    with ctx:
+        url = holder["info"].mcp_url
+        proc = cli("login", "--server", url, "--json", "--no-verify", check=False, extra_env={"HEADLESS_BROWSER_DECISION": decision})
+    assert "/oauth2/authorize/decision" in cli.log.read_text()
+    if decision == "approve":
+        assert proc.returncode == 0 and json.loads(proc.stdout)["logged_in"]
+    else:
+        assert proc.returncode == 5
+        assert "access_denied" in proc.stderr and proc.stdout == ""

@@ -47,9 +47,9 @@ const provider = new Provider(issuer, {
   clientBasedCORS: () => true,
   rotateRefreshToken: true,
   issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token'),
+  // Any login is accepted (devInteractions' form takes "any login"); auto mode uses USER.sub.
   async findAccount(ctx, id) {
-    if (id !== USER.sub) return undefined;
-    return { accountId: id, async claims() { return USER; } };
+    return { accountId: id, async claims() { return { ...USER, sub: id }; } };
   },
   features: {
     devInteractions: { enabled: interactionMode === 'forms' },
