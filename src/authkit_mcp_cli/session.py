@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -56,6 +56,7 @@ class LoginOptions:
     redirect_uri: str | None = None
     open_browser: bool = True
     paste: Callable[[], str | None] | None = None  # reads a pasted redirect URL (--no-browser)
+    browser: Callable[[str], Awaitable[None]] | None = None  # replaces webbrowser (the demo's automated leg)
     timeout: float = 300.0
     authkit_domain: str | None = None
 
@@ -194,7 +195,11 @@ async def login(ctx: Context, server_url: str, opts: LoginOptions, *, extra_scop
         url = oauth.authorization_url(disc.metadata, client_id=reg.client_id, redirect_uri=redirect_uri, scope=scope, resource=disc.resource, state=state, pkce=pkce)
         ctx.report("authorize", f"scope {scope or '(none)'}; waiting for the browser on {receiver.redirect_uri}")
         ctx.report("authorize-url", url)
-        browser = asyncio.ensure_future(_open_browser(ctx, url)) if opts.open_browser else None
+        browser = None
+        if opts.browser is not None:
+            browser = asyncio.ensure_future(opts.browser(url))
+        elif opts.open_browser:
+            browser = asyncio.ensure_future(_open_browser(ctx, url))
         waiters = [asyncio.ensure_future(receiver.wait(opts.timeout))]
         if opts.paste is not None:
             waiters.append(asyncio.ensure_future(_pasted(receiver, opts.paste)))

@@ -7,11 +7,14 @@ same configuration (AuthKit mode only: the development AS is in-memory).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 
 import uvicorn
@@ -49,6 +52,29 @@ def app_from_environment():
     cfg = ServeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["config"].items()})
     app, _ = build_app(cfg, raw["port"])
     return app
+
+
+@contextlib.contextmanager
+def serve_in_thread(cfg: ServeConfig) -> Iterator[ServeInfo]:
+    """Run serve in this process on a background thread (demo, tests); stops on exit."""
+    sock = bind(cfg)
+    port = sock.getsockname()[1]
+    app, info = build_app(cfg, port)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", timeout_graceful_shutdown=2, server_header=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="atoms-auth-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the embedded server did not start")
+        time.sleep(0.01)
+    try:
+        yield info
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 def serve(cfg: ServeConfig, *, on_ready: Callable[[ServeInfo], None], log_level: str = "info") -> None:

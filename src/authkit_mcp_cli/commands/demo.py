@@ -1,0 +1,52 @@
+"""``atoms-auth demo``: one command that shows everything working, offline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from authkit_mcp_cli.commands import options
+
+
+def demo(
+    interactive: Annotated[bool, typer.Option("--interactive", help="Open a real browser on the development AS's consent page instead of automating that leg.")] = False,
+    home: Annotated[str | None, typer.Option("--home", help="Keep the demo's registrations and tokens in this directory (default: a temporary one, removed at the end).", show_default=False)] = None,
+    trace: options.Trace = None,
+    json_output: options.Json = False,
+) -> None:
+    """Run serve with its local AS, then doctor, register, login, call and refresh against it.
+
+    Needs no account and no network: everything runs on 127.0.0.1 in this
+    process, on free ports. Each step says what it proved. Exit code 0 only
+    when every step passed.
+    """
+    import asyncio
+    import json
+    from pathlib import Path
+
+    from rich.markup import escape
+
+    from authkit_mcp_cli.console import stderr_console, stdout_console
+    from authkit_mcp_cli.demo import run_demo
+
+    out = stdout_console()
+
+    def show(step) -> None:
+        if json_output:
+            return
+        mark = "[bold green]PASS[/]" if step.ok else "[bold red]FAIL[/]"
+        out.print(f"{mark} [bold]{step.name:<9}[/] {escape(step.detail)}  [dim]({step.seconds:.2f} s)[/]", highlight=False, soft_wrap=True)
+        out.print(f"     [dim]proved:[/] {escape(step.proved)}" if step.ok else f"     [dim]would prove:[/] {escape(step.proved)}", highlight=False, soft_wrap=True)
+
+    if not json_output:
+        stderr_console().print("Starting atoms-auth serve with its local DEVELOPMENT authorization server on 127.0.0.1…", highlight=False)
+    result = asyncio.run(run_demo(interactive=interactive, home=Path(home) if home else None, trace_path=Path(trace) if trace else None, on_step=show))
+    if json_output:
+        typer.echo(json.dumps({"ok": result.ok, "mcp_url": result.mcp_url, "steps": [s.__dict__ for s in result.steps]}, indent=2))
+    else:
+        out.print()
+        out.print(f"[bold]{'Every step passed' if result.ok else 'The demo failed'}[/] against {result.mcp_url} (stopped now).", highlight=False, soft_wrap=True)
+        if result.ok:
+            out.print("Next: atoms-auth serve, then atoms-auth doctor --server http://127.0.0.1:8000/api/mcp, or point atoms-auth at your own server.", highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if result.ok else 1)

@@ -1,0 +1,140 @@
+"""``atoms-auth demo``: the whole story on one machine, offline.
+
+serve (with its development AS) starts in this process on a free port; then
+doctor, register, login, call and refresh run against it, each step saying
+what it proved. The browser leg is automated (an HTTP client follows the
+redirects a browser would follow, and the AS auto-approves) unless
+``interactive`` is set, when a real browser shows the consent page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from authkit_mcp_cli.checks import CATALOGUE, Status
+from authkit_mcp_cli.config import Target
+from authkit_mcp_cli.doctor import diagnose
+from authkit_mcp_cli.errors import AtomsAuthError
+from authkit_mcp_cli.http import HttpPolicy, make_client
+from authkit_mcp_cli.mcp_wire import call_tool, with_session
+from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
+from authkit_mcp_cli.server.runner import serve_in_thread
+from authkit_mcp_cli import oauth
+from authkit_mcp_cli.session import Context, LoginOptions, login, refresh, register_dcr, send
+from authkit_mcp_cli.store import Store
+from authkit_mcp_cli.trace import TraceWriter
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    proved: str
+    detail: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class DemoResult:
+    mcp_url: str = ""
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+
+async def automated_browser(url: str) -> None:
+    """Follow the authorization redirects as a browser would, to the loopback callback."""
+    async with httpx.AsyncClient(follow_redirects=True, timeout=20) as browser:
+        await browser.get(url)
+
+
+async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None) -> DemoResult:
+    result = DemoResult()
+    cfg = ServeConfig(port=0, required_scopes=LOCAL_REQUIRED_SCOPES, admin_scope=LOCAL_ADMIN_SCOPE, auto_approve=not interactive)
+    with contextlib.ExitStack() as stack:
+        if home is None:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atoms-auth-demo-")))
+        info = stack.enter_context(serve_in_thread(cfg))
+        result.mcp_url = info.mcp_url
+        trace = TraceWriter(str(trace_path)) if trace_path else None
+        if trace:
+            stack.callback(trace.close)
+
+        async def step(name: str, proved: str, action) -> Any:
+            started = time.perf_counter()
+            try:
+                detail, value = await action()
+                s = Step(name, True, proved, detail, time.perf_counter() - started)
+            except AtomsAuthError as exc:
+                s = Step(name, False, proved, exc.message + (f" Fix: {exc.hint}" if exc.hint else ""), time.perf_counter() - started)
+                value = None
+            result.steps.append(s)
+            on_step(s)
+            return value
+
+        async with make_client(timeout=15) as client:
+            ctx = Context(client=client, policy=HttpPolicy(timeout=15), store=Store(home), trace=trace)
+            target = Target(server_url=info.mcp_url, authkit_domain=None)
+
+            async def run_doctor():
+                diagnosis = await diagnose(target, list(CATALOGUE), timeout=10, trace_path=None)
+                counts = {s: sum(1 for r in diagnosis.results if r.status is s) for s in Status}
+                bad = [f"{r.check.id}: {r.message}" for r in diagnosis.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+                if bad:
+                    raise AtomsAuthError("doctor found problems: " + "; ".join(bad))
+                return f"{counts[Status.PASS]} checks passed, {counts[Status.INFO]} informational, {diagnosis.evidence.request_count} requests", diagnosis
+
+            if await step("doctor", "the server's 401 challenge, protected-resource metadata, AS metadata, JWKS and token validation follow the MCP spec", run_doctor) is None:
+                return result
+
+            async def run_register():
+                from authkit_mcp_cli.discovery import discover
+
+                disc = await discover(ctx.client, info.mcp_url, ctx.policy, trace)
+                reg, _ = await register_dcr(ctx, disc.metadata, client_name="atoms-auth demo", redirect_uris=["http://127.0.0.1:3000/oauth/callback"], application_type="native", auth_method="none", scope=None)
+                return f"client {reg.client_id} (public, native: any loopback port)", reg
+
+            if await step("register", "dynamic client registration (RFC 7591) with application_type native and no client secret", run_register) is None:
+                return result
+
+            opts = LoginOptions(client_name="atoms-auth demo", open_browser=interactive, browser=None if interactive else automated_browser, timeout=300 if interactive else 30)
+
+            async def run_login():
+                session = await login(ctx, info.mcp_url, opts)
+                leg = "in your browser" if interactive else "browser leg automated: an HTTP client followed the redirects and the development AS auto-approved"
+                return f"token for {session.resource}, scope {session.tokens.scope} ({leg})", session
+
+            session = await step("login", "discovery from the 401, PKCE S256, state, RFC 9207 iss, resource (RFC 8707) on both requests, and a token whose audience is this server", run_login)
+            if session is None:
+                return result
+
+            async def run_call():
+                out = await with_session(info.mcp_url, session.tokens.access_token, lambda c: call_tool(c, "whoami", {}))
+                claims = out.get("structuredContent") or {}
+                return f"whoami: sub {claims.get('sub')}, aud {claims.get('aud')}, scopes {' '.join(claims.get('scopes') or [])}", out
+
+            if await step("call", "an authenticated MCP tools/call with the bearer token, verified by the server against the AS's keys", run_call) is None:
+                return result
+
+            async def run_refresh():
+                new = await refresh(ctx, session, force=True)
+                if not new.tokens.refresh_token or new.tokens.refresh_token == session.tokens.refresh_token:
+                    raise AtomsAuthError("the refresh token did not rotate")
+                replay = oauth.refresh_token_request(session.metadata, session.registration, refresh_token=session.tokens.refresh_token or "", resource=session.resource)
+                status, body = await send(ctx, replay)
+                if status != 400 or b"invalid_grant" not in body:
+                    raise AtomsAuthError(f"the rotated-out refresh token was not refused (HTTP {status})")
+                return "new access token; the refresh token rotated; replaying the old one was refused with invalid_grant (and revoked the grant)", new
+
+            await step("refresh", "refresh-token rotation with reuse detection (OAuth 2.1 §4.3.1), the newest refresh token kept", run_refresh)
+    return result

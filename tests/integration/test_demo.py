@@ -1,0 +1,40 @@
+"""`atoms-auth demo`: every step passes offline, and nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_passes_every_step_and_cleans_up(tmp_path):
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "demo", "--json", "--trace", str(tmp_path / "demo.jsonl")], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["ok"] is True
+    assert [s["name"] for s in doc["steps"]] == ["doctor", "register", "login", "call", "refresh"]
+    assert all(s["ok"] for s in doc["steps"])
+    assert "browser leg automated" in doc["steps"][2]["detail"]
+    assert "invalid_grant" in doc["steps"][4]["detail"]
+    assert list(tmpdir.iterdir()) == []  # the temporary token store is gone
+    with pytest.raises(httpx.ConnectError):  # and so is the server
+        httpx.get(doc["mcp_url"], timeout=2)
+    assert (tmp_path / "demo.jsonl").read_text().count("\n") > 5
+
+
+def test_demo_human_output_says_what_each_step_proved(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "demo", "--home", str(tmp_path / "home")], capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("PASS") == 5 and "proved:" in proc.stdout and "Every step passed" in proc.stdout
+    assert list((tmp_path / "home" / "tokens").glob("*.json"))  # --home keeps the store
