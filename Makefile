@@ -10,10 +10,22 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: node-prerequisites install demo test unit integration conformance clean prerequisites
+.PHONY: browser-prerequisites node-prerequisites install demo test unit integration conformance clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
+
+# The page tests drive Debian's Chromium (playwright-core downloads no browser).
+CHROMIUM ?= /usr/bin/chromium
+browser-prerequisites:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the page tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "$(CHROMIUM) is missing: install Debian's chromium (sudo apt-get install chromium) or set CHROMIUM=/path" >&2; exit 1; \
+	  fi; \
+	fi
 
 node-prerequisites:
 	@command -v npm >/dev/null || { echo "npm is required to install the test peers (tests/node); install Node.js/npm" >&2; exit 1; }
@@ -36,14 +48,14 @@ install: prerequisites $(PY_STAMP)
 demo: install
 	$(VENV)/bin/atoms-auth demo
 
-test: prerequisites $(PY_STAMP) $(NODE_STAMP)
-	$(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
+test: prerequisites browser-prerequisites $(PY_STAMP) $(NODE_STAMP)
+	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: $(PY_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: prerequisites $(PY_STAMP) $(NODE_STAMP)
-	$(PY) -m pytest -n auto -m integration $(PYTEST_ARGS)
+integration: prerequisites browser-prerequisites $(PY_STAMP) $(NODE_STAMP)
+	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -m integration $(PYTEST_ARGS)
 
 # The official MCP conformance suite, atoms-auth as the client (both wire generations).
 conformance: prerequisites $(PY_STAMP) $(NODE_STAMP)

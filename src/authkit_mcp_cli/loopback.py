@@ -71,7 +71,7 @@ class LoopbackReceiver:
             self._result.set_exception(exc)
             return False, exc.message
         self._result.set_result(value)
-        return True, "Signed in. atoms-auth received the authorization code."
+        return True, "atoms-auth received the authorization code and is finishing the login."
 
     async def wait(self, timeout: float) -> Any:
         assert self._result is not None

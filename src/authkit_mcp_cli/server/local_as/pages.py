@@ -32,7 +32,7 @@ button.approve{background:#1d4ed8;color:#fff;border-color:#1d4ed8} .note{color:#
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(title: str, body: str, status: int = 200, *, form_target: str | None = None) -> HTMLResponse:
     html = (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
@@ -40,7 +40,13 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         "<div class=banner>DEVELOPMENT authorization server (atoms-auth) — not for production</div>"
         f"<main>{body}</main></body></html>"
     )
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    headers = dict(SECURITY_HEADERS)
+    if form_target:
+        # form-action also governs the redirect that follows the POST (Chromium enforces it):
+        # allow the client's redirect URI origin, and nothing else.
+        parts = urlsplit(form_target)
+        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def consent_page(req: AuthorizationRequest, action: str) -> HTMLResponse:
@@ -69,7 +75,7 @@ def consent_page(req: AuthorizationRequest, action: str) -> HTMLResponse:
 <p class=note>This page is served by <code>atoms-auth serve</code>'s in-memory development
 authorization server. Every sign-in is the local developer account; nothing is checked.</p>
 """
-    return _page("Sign in", body)
+    return _page("Sign in", body, form_target=req.redirect_uri)
 
 
 def error_page(title: str, message: str, status: int = 400) -> HTMLResponse:
