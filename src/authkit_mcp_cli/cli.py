@@ -17,6 +17,7 @@ from authkit_mcp_cli.commands import token
 from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.demo import demo
 from authkit_mcp_cli.commands.doctor import doctor
+from authkit_mcp_cli.commands.init import init
 from authkit_mcp_cli.commands.login import login
 from authkit_mcp_cli.commands.logout import logout
 from authkit_mcp_cli.commands.register import register
@@ -60,6 +61,7 @@ app.add_typer(token.app, name="token")
 app.command(epilog=EPILOG)(logout)
 app.command(epilog=EPILOG)(serve)
 app.command(epilog=EPILOG)(demo)
+app.command(epilog=EPILOG)(init)
 
 
 def main() -> None:

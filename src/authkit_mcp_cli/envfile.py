@@ -1,0 +1,65 @@
+"""Write the integration guide's ``.env``: update our keys in place, keep every
+other line, back up the old file, write atomically with mode 0600 (it may
+hold WORKOS_API_KEY)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+
+_KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
+
+
+def _quote(value: str) -> str:
+    return value if re.fullmatch(r"[A-Za-z0-9_./:@,+\-]*", value) else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render(existing: str, values: dict[str, str]) -> str:
+    """Replace the lines of keys we set, append the others; keep everything else as it was."""
+    lines = existing.splitlines()
+    done: set[str] = set()
+    out = []
+    for line in lines:
+        match = _KEY.match(line)
+        if match and match.group(1) in values:
+            key = match.group(1)
+            if key in done:
+                continue  # a duplicate of a key we set: drop it, the first place wins
+            out.append(f"{key}={_quote(values[key])}")
+            done.add(key)
+        else:
+            out.append(line)
+    missing = [k for k in values if k not in done]
+    if missing:
+        if out and out[-1].strip():
+            out.append("")
+        out.append("# written by atoms-auth init")
+        out.extend(f"{k}={_quote(values[k])}" for k in missing)
+    return "\n".join(out) + "\n"
+
+
+def write(path: Path, values: dict[str, str]) -> Path | None:
+    """Write; returns the backup path when an existing file was replaced."""
+    backup = None
+    existing = ""
+    if path.exists():
+        existing = path.read_text(encoding="utf-8")
+        backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+        backup.write_text(existing, encoding="utf-8")
+        os.chmod(backup, 0o600)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(render(existing, values))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return backup
