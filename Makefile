@@ -10,7 +10,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: browser-prerequisites node-prerequisites install demo test unit integration conformance clean prerequisites
+.PHONY: browser-prerequisites node-prerequisites install demo docs test unit integration conformance clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
@@ -60,6 +60,10 @@ integration: prerequisites browser-prerequisites $(PY_STAMP) $(NODE_STAMP)
 # The official MCP conformance suite, atoms-auth as the client (both wire generations).
 conformance: prerequisites $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n auto tests/conformance $(PYTEST_ARGS)
+
+# The README's command reference (from --help) and completions/ (from the app).
+docs: $(PY_STAMP)
+	$(PY) scripts/docs.py --write
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache

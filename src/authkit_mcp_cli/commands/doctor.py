@@ -9,6 +9,12 @@ import typer
 from authkit_mcp_cli.commands import options
 
 
+def _complete_check_id(incomplete: str) -> list[str]:
+    from authkit_mcp_cli.checks import CATALOGUE
+
+    return [c.id for c in CATALOGUE if c.id.startswith(incomplete)]
+
+
 def doctor(
     server: options.Server = None,
     authkit_domain: options.AuthkitDomain = None,
@@ -16,7 +22,7 @@ def doctor(
     strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code.")] = False,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
-    check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.")] = None,
+    check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
     timeout: options.Timeout = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each check's evidence.")] = False,
 ) -> None:
