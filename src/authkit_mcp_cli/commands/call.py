@@ -11,12 +11,14 @@ from authkit_mcp_cli.commands import options
 
 def resolve_server(server: str | None, env) -> str:
     from authkit_mcp_cli.config import ENV_BASE_URL, resolve_target
-    from authkit_mcp_cli.errors import UsageError
 
     target = resolve_target(server, None, env)
-    if not target.server_url:
-        raise UsageError("No MCP server given.", hint=f"Pass --server https://host/api/mcp, or set {ENV_BASE_URL} (environment or .env).")
-    return target.server_url
+    if target.server_url:
+        return target.server_url
+    from authkit_mcp_cli.prompts import ask_text
+
+    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL)
+    return resolve_target(answer, None, {}).server_url or ""
 
 
 def call(

@@ -53,6 +53,13 @@ def doctor(
             report.render_catalogue(out, checks)
         raise typer.Exit(0)
     target = resolve_target(server, authkit_domain, load_environment())
+    if not target.server_url and not target.authkit_domain:
+        from authkit_mcp_cli.prompts import interactive
+
+        if interactive():  # on a terminal, ask; elsewhere diagnose() names the flags and variables
+            from authkit_mcp_cli.prompts import ask_text
+
+            target = resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})
     with stderr_console().status("Probing…", spinner="dots"):
         diagnosis = asyncio.run(diagnose(target, checks, timeout=timeout, trace_path=Path(trace) if trace else None))
     authorization_server = diagnosis.evidence.as_issuer
