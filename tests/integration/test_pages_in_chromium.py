@@ -73,3 +73,10 @@ def test_consent_and_callback_pages_in_chromium(chromium_env, tmp_path, decision
 def test_chromium_browser_wrapper_is_executable():
     assert os.access(CHROMIUM_BROWSER, os.X_OK)
     assert shutil.which("bash")
+
+
+def test_demo_interactive_uses_the_real_browser(chromium_env, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "demo", "--interactive", "--json"], capture_output=True, text=True, timeout=180, env=chromium_env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "in your browser" in proc.stdout
+    assert "Sign in to the local MCP server" in (tmp_path / "pages.txt").read_text()

@@ -35,6 +35,7 @@ def test_documents_are_forwarded_byte_for_byte_with_cors(stack):
     assert response.headers["access-control-allow-origin"] == "*"
     pre = httpx.options(base + "/.well-known/openid-configuration", headers={"Origin": "http://localhost:6274", "Access-Control-Request-Method": "GET"})
     assert pre.status_code == 200 and pre.headers["access-control-allow-origin"]
+    assert httpx.options(base + "/.well-known/oauth-authorization-server").status_code == 204  # the guide's handler answers OPTIONS with 204
 
 
 def test_cached_copy_survives_an_outage(stack):

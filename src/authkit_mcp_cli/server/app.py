@@ -92,8 +92,8 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
         routes.extend(local_as_routes(local))
     else:
         forwarder = MetadataForwarder(issuer)
-        routes.append(Route(OAUTH_AS_WELL_KNOWN, forwarder.endpoint, methods=["GET"]))
-        routes.append(Route(OIDC_WELL_KNOWN, forwarder.endpoint, methods=["GET"]))
+        routes.append(Route(OAUTH_AS_WELL_KNOWN, forwarder.endpoint, methods=["GET", "OPTIONS"]))
+        routes.append(Route(OIDC_WELL_KNOWN, forwarder.endpoint, methods=["GET", "OPTIONS"]))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
