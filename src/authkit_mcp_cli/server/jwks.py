@@ -21,10 +21,13 @@ ASYMMETRIC_KTY = {"RSA", "EC", "OKP"}
 
 
 class JwksCache:
-    def __init__(self, jwks_uri: str, *, timeout: float = 5.0, min_refetch_interval: float = 30.0, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, jwks_uri: str, *, timeout: float = 5.0, min_refetch_interval: float = 30.0, max_age: float = 600.0, client: httpx.AsyncClient | None = None) -> None:
         self.jwks_uri = jwks_uri
         self.timeout = timeout
         self.min_refetch_interval = min_refetch_interval
+        self.max_age = max_age  # keys removed at the AS (rotation) stop verifying after at most this long
+        self._fetched_at = float("-inf")
+        self._background: asyncio.Task[None] | None = None
         self._client = client
         self._keys: dict[str | None, jwt.PyJWK] = {}
         self._last_attempt = float("-inf")
@@ -37,6 +40,7 @@ class JwksCache:
         cache = cls("static:", min_refetch_interval=float("inf"))
         cache._keys = parse_jwks(jwks)
         cache._last_attempt = float("inf")
+        cache._fetched_at = float("inf")
         return cache
 
     @property
@@ -46,9 +50,18 @@ class JwksCache:
     async def key_for(self, kid: str | None) -> jwt.PyJWK | None:
         key = self._lookup(kid)
         if key is not None:
+            self._refresh_in_background_if_old()
             return key
         await self._refresh()
         return self._lookup(kid)
+
+    def has_kid(self, kid: str | None) -> bool:
+        return self._lookup(kid) is not None
+
+    def _refresh_in_background_if_old(self) -> None:
+        """Stale keys keep working while a fresh copy is fetched (never a request waiting on the AS)."""
+        if time.monotonic() - self._fetched_at > self.max_age and (self._background is None or self._background.done()):
+            self._background = asyncio.ensure_future(self._refresh())
 
     def _lookup(self, kid: str | None) -> jwt.PyJWK | None:
         if kid is None:
@@ -76,6 +89,7 @@ class JwksCache:
                 return
             if keys:
                 self._keys = keys
+                self._fetched_at = time.monotonic()
 
 
 def parse_jwks(doc: Any) -> dict[str | None, jwt.PyJWK]:

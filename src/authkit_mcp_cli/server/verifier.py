@@ -49,6 +49,7 @@ class VerifiedToken:
     token: str
     claims: dict[str, Any]
     scopes: frozenset[str] = field(default_factory=frozenset)
+    kid: str | None = None
 
     @property
     def expires_at(self) -> int | None:
@@ -93,7 +94,8 @@ class TokenValidator:
         cached = self._cache.get(digest)
         if cached is not None:
             exp = cached.expires_at
-            if exp is not None and exp + self.leeway > time.time():
+            # a key removed from the JWKS (rotation) also ends the cached verdicts it signed
+            if exp is not None and exp + self.leeway > time.time() and self.jwks.has_kid(cached.kid):
                 self._cache.move_to_end(digest)
                 self._check_revoked(cached.claims)
                 return cached
@@ -136,9 +138,10 @@ class TokenValidator:
             raise TokenRejected(f"the token has no {exc.claim!r} claim") from None
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"the signature is invalid ({type(exc).__name__})") from None
+        _refuse_duplicate_members(token)
         self._check_claims(claims)
         self._check_revoked(claims)
-        return VerifiedToken(token=token, claims=claims, scopes=token_scopes(claims))
+        return VerifiedToken(token=token, claims=claims, scopes=token_scopes(claims), kid=kid)
 
     def _check_revoked(self, claims: dict[str, Any]) -> None:
         if self.revoked is not None and self.revoked(claims):
@@ -160,6 +163,20 @@ class TokenValidator:
                 f"the token's audience {aud!r} is not this resource ({self.resource}); request it with resource={self.resource} "
                 "(AuthKit: add this URL as an MCP Resource Indicator in the WorkOS dashboard)"
             )
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [k for k, _ in pairs]
+    dupes = sorted({k for k in names if names.count(k) > 1})
+    if dupes:
+        raise TokenRejected(f"the token repeats {', '.join(dupes)}: duplicate members are ambiguous (RFC 7519 §4, RFC 7515 §5.2)")
+    return dict(pairs)
+
+
+def _refuse_duplicate_members(token: str) -> None:
+    """Parsers disagree on duplicate JSON members (first or last wins); refuse them outright."""
+    for segment in token.split(".")[:2]:
+        json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)), object_pairs_hook=_no_duplicates)
 
 
 def _jose_header(token: str) -> dict[str, Any]:
