@@ -9,6 +9,7 @@ import json
 import time
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -187,3 +188,42 @@ def test_key_rotation_and_jwks_outage(world):
     finally:
         key_as.down = False
     assert compat.status_code in (200, 502)  # cached by the forwarder, or a clean 502
+
+
+@pytest.mark.parametrize("kid", ["../../../../etc/passwd", "https://evil.example/jwks.json", "k1\x00", "' OR 1=1 --", "k" * 5000])
+def test_kid_injection_is_just_an_unknown_kid(world, kid):
+    key_as, info, _ = world
+    stranger = KeyAS(issuer=key_as.issuer)
+    stranger.add_key("k1")
+    token = stranger.token(stranger.claims(info.resource), headers={"kid": kid})
+    response = post(info, token)
+    assert response.status_code == 401
+    description = bearer(response).get("error_description")
+    assert "kid" in description or "too large" in description
+    assert "\x00" not in response.headers["www-authenticate"]
+
+
+def test_duplicate_claims_are_refused_even_when_signed(world):
+    key_as, info, _ = world
+    payload = ('{"iss": "%s", "sub": "u", "aud": "https://other.example", "aud": "%s", "scope": "mcp:tools", "exp": %d}' % (key_as.issuer, info.resource, int(time.time()) + 600)).encode()
+    token = jwt.PyJWS().encode(payload, key_as.keys["k1"], algorithm="RS256", headers={"kid": "k1"})
+    response = post(info, token)
+    assert response.status_code == 401 and "repeats aud" in bearer(response).get("error_description")
+
+
+def test_a_key_removed_by_rotation_stops_verifying(world):
+    key_as, info, app = world
+    jwks_cache = app.state.validator.jwks
+    jwks_cache.min_refetch_interval = 0
+    key_as.add_key("old")
+    token = key_as.token(key_as.claims(info.resource, jti="rotation"), kid="old")
+    assert post(info, token).status_code == 200
+    del key_as.keys["old"]  # the AS rotates the key out
+    jwks_cache.max_age = 0  # (production: 10 minutes) the next use refreshes in the background
+    assert post(info, token).status_code == 200  # served from the keys in hand while the refresh runs
+    deadline = time.monotonic() + 5
+    while jwks_cache.has_kid("old") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    jwks_cache.max_age = 600
+    response = post(info, token)
+    assert response.status_code == 401 and "kid 'old'" in bearer(response).get("error_description")

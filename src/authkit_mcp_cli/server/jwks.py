@@ -50,7 +50,7 @@ class JwksCache:
     async def key_for(self, kid: str | None) -> jwt.PyJWK | None:
         key = self._lookup(kid)
         if key is not None:
-            self._refresh_in_background_if_old()
+            self.refresh_if_stale()
             return key
         await self._refresh()
         return self._lookup(kid)
@@ -58,7 +58,7 @@ class JwksCache:
     def has_kid(self, kid: str | None) -> bool:
         return self._lookup(kid) is not None
 
-    def _refresh_in_background_if_old(self) -> None:
+    def refresh_if_stale(self) -> None:
         """Stale keys keep working while a fresh copy is fetched (never a request waiting on the AS)."""
         if time.monotonic() - self._fetched_at > self.max_age and (self._background is None or self._background.done()):
             self._background = asyncio.ensure_future(self._refresh())

@@ -93,6 +93,7 @@ class TokenValidator:
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
         cached = self._cache.get(digest)
         if cached is not None:
+            self.jwks.refresh_if_stale()
             exp = cached.expires_at
             # a key removed from the JWKS (rotation) also ends the cached verdicts it signed
             if exp is not None and exp + self.leeway > time.time() and self.jwks.has_kid(cached.kid):
