@@ -91,8 +91,9 @@ def _print_error(exc: object) -> None:
 
     assert isinstance(exc, AtomsAuthError)
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    # soft_wrap: long URLs and messages stay whole lines (grep-able, copy-able)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
     if exc.hint:
-        console.print(f"[bold]fix:[/] {escape(exc.hint)}", highlight=False)
+        console.print(f"[bold]fix:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
     if exc.spec:
-        console.print(f"[dim]spec: {escape(exc.spec)}[/]", highlight=False)
+        console.print(f"[dim]spec: {escape(exc.spec)}[/]", highlight=False, soft_wrap=True)

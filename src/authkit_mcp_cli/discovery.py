@@ -70,8 +70,20 @@ class Discovered:
         return self.metadata.get("authorization_response_iss_parameter_supported") is True
 
 
+NETWORK_HINTS = {
+    "dns": "Check the host name in the URL.",
+    "refused": "Start the server, or fix the port in the URL.",
+    "tls": "Fix the server's certificate (a tunnel such as cloudflared gives a valid one); for a private CA set SSL_CERT_FILE to its bundle.",
+    "timeout": "The remote is slow or unreachable; raise --http-timeout (or --timeout for doctor) to tell which.",
+    "insecure": "Use https, or --allow-http for a trusted test setup.",
+    "too_large": "The remote sent far more than any OAuth document needs; check the URL.",
+    "redirect": "Point atoms-auth at the final URL; redirects are followed only a few times.",
+}
+
+
 def network_error(ex: Exchange, what: str) -> NetworkError:
-    return NetworkError(f"{what}: {ex.error}.", hint="Check the URL, that the server is running, and your network; --timeout raises the deadline.")
+    hint = NETWORK_HINTS.get(ex.error_kind or "", "Check the URL, that the server is running, and your network.")
+    return NetworkError(f"{what}: {ex.error}.", hint=hint)
 
 
 def parse_challenge(ex: Exchange) -> Challenge401:
