@@ -3,7 +3,9 @@ markup and control characters, two processes refreshing at once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import time
 import json
 import os
 import subprocess
@@ -16,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from peers.asgi import serve_asgi
@@ -43,6 +45,13 @@ def hostile_app(base: str, kind: str) -> Starlette:
         return Response(status_code=401, headers={"WWW-Authenticate": f'Bearer resource_metadata="{prm}"'})
 
     async def metadata(request):
+        if kind == "drip":
+            async def drip():
+                for _ in range(100):
+                    yield b" "
+                    await asyncio.sleep(0.3)
+
+            return StreamingResponse(drip(), media_type="application/json")
         if kind == "huge":
             return Response(b'{"resource": "' + b"x" * (5 * 1024 * 1024) + b'"}', media_type="application/json")
         if kind == "markup":
@@ -176,3 +185,23 @@ def test_secrets_in_every_command_output(tmp_path):
     assert len(secrets) >= 5
     leaks = [s[:12] for s in secrets for text in outputs if s in text]
     assert leaks == []
+
+
+def test_a_dripping_server_cannot_hold_doctor_past_its_timeout():
+    with serve_asgi(lambda base: hostile_app(base, "drip")) as base:
+        started = time.monotonic()
+        doc = json.loads(doctor("--server", base + "/api/mcp", "--timeout", "1").stdout)
+        elapsed = time.monotonic() - started
+    r = {x["id"]: x for x in doc["results"]}
+    assert r["prm.discovery"]["status"] == "fail" and "within 1 s (timeout)" in json.dumps(r["prm.discovery"]["evidence"])
+    assert elapsed < 20  # the drip lasts 30 s
+
+
+@pytest.mark.parametrize(("fault", "code", "message"), [("prm_html", 4, "No protected-resource metadata"), ("prm_500", 4, "mcp: 500"), ("prm_redirect_loop", 4, "redirect loop"), ("no_pkce", 4, "PKCE"), ("wrong_issuer", 4, "must not be used")])
+def test_login_against_broken_servers_fails_clearly(tmp_path, fault, code, message):
+    from peers.broken_server import Faults, build_broken_app
+
+    with serve_asgi(lambda base: build_broken_app(base, Faults(**{fault: True}))) as base:
+        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", base + "/api/mcp", "--timeout", "5"], capture_output=True, text=True, timeout=60, env={**os.environ, "ATOMS_AUTH_HOME": str(tmp_path), "NO_COLOR": "1"})
+    assert proc.returncode == code, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")
