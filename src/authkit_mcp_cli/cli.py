@@ -37,6 +37,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # a local may hold a token
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=True,
+    # Plain click help: typer's rich help imports markdown-it, pygments and rich.traceback
+    # (about 70 ms, doubling start-up); --help must stay near the framework's floor (issue #7).
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 
 

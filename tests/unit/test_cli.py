@@ -83,7 +83,7 @@ def test_help_does_not_import_heavy_modules():
         "sys.argv = ['atoms-auth', '--help']\n"
         "from authkit_mcp_cli.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ['mcp', 'starlette', 'uvicorn', 'questionary', 'httpx', 'jwt', 'cryptography']\n"
+        "heavy = ['mcp', 'starlette', 'uvicorn', 'questionary', 'httpx', 'jwt', 'cryptography', 'typer.rich_utils', 'markdown_it', 'pygments']\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
