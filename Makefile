@@ -10,20 +10,22 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: browser-prerequisites node-prerequisites install demo docs test unit integration conformance clean prerequisites
+.PHONY: system-prerequisites node-prerequisites install demo docs bench test unit integration conformance clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
 
-# The page tests drive Debian's Chromium (playwright-core downloads no browser).
+# System tools the tests use: Debian's Chromium for the page tests (playwright-core downloads
+# no browser) and wrk for the benchmarks' load (the test suite smoke-runs them).
 CHROMIUM ?= /usr/bin/chromium
-browser-prerequisites:
-	@if [ ! -x "$(CHROMIUM)" ]; then \
+system-prerequisites:
+	@missing=""; [ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian's chromium for the page tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "$(CHROMIUM) is missing: install Debian's chromium (sudo apt-get install chromium) or set CHROMIUM=/path" >&2; exit 1; \
+	    echo "missing:$$missing (sudo apt-get install$$missing; or set CHROMIUM=/path)" >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -48,18 +50,25 @@ install: prerequisites $(PY_STAMP)
 demo: install
 	$(VENV)/bin/atoms-auth demo
 
-test: prerequisites browser-prerequisites $(PY_STAMP) $(NODE_STAMP)
+test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: $(PY_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: prerequisites browser-prerequisites $(PY_STAMP) $(NODE_STAMP)
+integration: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -m integration $(PYTEST_ARGS)
 
 # The official MCP conformance suite, atoms-auth as the client (both wire generations).
 conformance: prerequisites $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n auto tests/conformance $(PYTEST_ARGS)
+
+# Performance targets (issue #7): each script prints its ratio last and fails when missed.
+bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
+	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/doctor_latency.py
+	$(PY) benchmarks/serve_throughput.py
+	$(PY) benchmarks/memory.py
 
 # The README's command reference (from --help) and completions/ (from the app).
 docs: $(PY_STAMP)

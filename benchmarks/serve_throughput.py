@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""serve's authenticated MCP throughput against the integration guide's stack.
+
+Both servers guard /api/mcp for the same AS (a loopback AS whose keys this
+script holds), run stateless, and get the same load from a separate process:
+wrk (Debian's package; C, so the load generator does not starve the server
+on a 2-core machine) with C connections sending authenticated tools/list
+for S seconds.
+The baseline is FastMCP's AuthKitProvider, installed by this script into
+benchmarks/.venv-fastmcp. Target: serve's requests per second at least 1.25x
+the baseline's, with p99 latency no worse. Also reports serve's resident
+memory after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from peers.asgi import serve_asgi  # noqa: E402
+from peers.key_as import KeyAS  # noqa: E402
+
+BASELINE_VENV = HERE / ".venv-fastmcp"
+FASTMCP = "fastmcp==4.2.3"
+TARGET = 1.25
+
+
+def baseline_python() -> Path:
+    python = BASELINE_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(BASELINE_VENV)], check=True)
+    probe = subprocess.run([str(python), "-c", "import fastmcp"], capture_output=True)
+    if probe.returncode != 0:
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", FASTMCP], check=True)
+    return python
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2025-11-25"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+"""
+
+
+def _ms(value: str) -> float:
+    number = float(re.match(r"[\d.]+", value).group())
+    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0}[re.search(r"(us|ms|s)$", value).group(1)]
+
+
+def run_load(url: str, token: str, concurrency: int, seconds: float, script: Path) -> dict:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is missing: install Debian's wrk (make bench and make test do).")
+    env = {**os.environ, "BENCH_TOKEN": token}
+    subprocess.run([wrk, "-t1", "-c2", "-d1s", "-s", str(script), url], capture_output=True, check=True, env=env)  # warm-up
+    out = subprocess.run([wrk, "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), url], capture_output=True, text=True, check=True, env=env).stdout
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": round(_ms(re.search(r"\s50%\s+(\S+)", out).group(1)), 2),
+        "p99_ms": round(_ms(re.search(r"\s99%\s+(\S+)", out).group(1)), 2),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "errors": errors,
+        "error_kinds": {"non_2xx": non_2xx.group(1) if non_2xx else 0},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--smoke", action="store_true", help="2 clients for 1 s each, no verdict")
+    args = parser.parse_args()
+    concurrency, seconds = (2, 1) if args.smoke else (args.concurrency, int(args.seconds))
+    key_as = KeyAS()
+    key_as.add_key("k1")
+    results = {}
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_SCRIPT)
+    with serve_asgi(key_as.app) as issuer:
+        servers = {
+            "atoms-auth serve": lambda port: [str(Path(sys.executable).parent / "atoms-auth"), "serve", "--port", str(port), "--authkit-domain", issuer, "--stateless", "--log-level", "warning"],
+            "FastMCP AuthKitProvider": lambda port: [str(baseline_python()), str(HERE / "baseline_fastmcp.py"), issuer, str(port)],
+        }
+        for name, command in servers.items():
+            port = free_port()
+            proc = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
+            try:
+                wait_listening(port, proc)
+                url = f"http://127.0.0.1:{port}/api/mcp"
+                token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 3600))
+                result = run_load(url, token, concurrency, seconds, script)
+                result["rss_mb"] = round(rss_mb(proc.pid), 1)
+                results[name] = result
+            finally:
+                proc.terminate()
+                proc.wait(15)
+    for name, r in results.items():
+        print(f"{name:<24} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:>7.1f} ms  p99 {r['p99_ms']:>7.1f} ms  errors {r['errors']}  rss {r['rss_mb']} MB")
+    ours, base = results["atoms-auth serve"], results["FastMCP AuthKitProvider"]
+    if ours["errors"] or base["errors"]:
+        print(f"errors: ours {ours['error_kinds']}, baseline {base['error_kinds']}")
+        return 1
+    ratio = ours["rps"] / base["rps"]
+    p99_ok = ours["p99_ms"] <= base["p99_ms"]
+    print(f"ratio: {ratio:.2f}x the baseline's requests per second (target >= {TARGET}); p99 {'no worse' if p99_ok else 'WORSE'} ({ours['p99_ms']} vs {base['p99_ms']} ms)")
+    return 0 if args.smoke or (ratio >= TARGET and p99_ok) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
