@@ -43,11 +43,13 @@ def test_serve_under_load_with_a_jwks_outage_mid_run(tmp_path):
         try:
             sel = selectors.DefaultSelector()
             sel.register(proc.stderr, selectors.EVENT_READ)
-            banner, deadline = "", time.monotonic() + 30
-            while "Check it:" not in banner and time.monotonic() < deadline:
+            banner, deadline = "", time.monotonic() + 60
+            while "Check it:" not in banner and time.monotonic() < deadline and proc.poll() is None:
                 if sel.select(0.2):
                     banner += proc.stderr.readline()
-            url = re.search(r"MCP endpoint\s+(\S+)", banner).group(1)
+            found = re.search(r"MCP endpoint\s+(\S+)", banner)
+            assert found, f"serve did not start (exit {proc.poll()}): {banner}"
+            url = found.group(1)
             token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 3600))
             warm = subprocess.run([sys.executable, str(LOAD), url, token, "--concurrency", "4", "--seconds", "1"], capture_output=True, text=True, timeout=60)
             assert json.loads(warm.stdout)["errors"] == 0, warm.stdout

@@ -16,7 +16,7 @@ from authkit_mcp_cli.urls import as_metadata_urls, prm_urls, resource_matches
 from world import AS, PRM_PATH, World, authkit_metadata, json_response, prm_document
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3),
     max_leaves=8,
 )
