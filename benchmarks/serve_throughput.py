@@ -15,7 +15,6 @@ memory after the run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil

@@ -15,33 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from authkit_mcp_cli.server.app import build_app
-from authkit_mcp_cli.server.config import resolve_serve_config
-from peers.asgi import serve_asgi
+from peers.serve_app import serve_app
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
 
 
-def serve(**overrides):
-    options = dict(host="127.0.0.1", port=0, path=None, base_url=None, authkit_domain=None, required_scopes=None, auto_approve=True, allowed_hosts=[], stateless=False, workers=1)
-    options.update(overrides)
-    cfg = resolve_serve_config({}, **options)
-    holder = {}
-
-    def factory(base):
-        app, info = build_app(cfg, int(base.rsplit(":", 1)[1]))
-        holder.update(app=app, info=info)
-        return app
-
-    return serve_asgi(factory), holder
-
-
 @pytest.fixture
 def local():
-    ctx, holder = serve()
-    with ctx:
-        yield holder["info"]
+    with serve_app() as (info, _app):
+        yield info
 
 
 @pytest.fixture
@@ -183,9 +166,8 @@ def test_cimd_document_round_trip(cli, tmp_path):
 
 
 def test_login_and_call_through_oidc_provider(oidc_issuer, cli):
-    ctx, holder = serve(authkit_domain=oidc_issuer, required_scopes="mcp:tools", auto_approve=False)
-    with ctx:
-        url = holder["info"].mcp_url
+    with serve_app(authkit_domain=oidc_issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+        url = info.mcp_url
         login = json.loads(cli("login", "--server", url, "--json").stdout)
         assert login["issuer"] == oidc_issuer and login["claims"]["aud"] == url and login["verified"]
         assert login["client_source"] == "dcr"
@@ -204,9 +186,8 @@ def test_sign_in_through_html_forms_of_oidc_provider(cli):
     from peers.oidc_as import run_oidc_as
 
     with run_oidc_as(interaction="forms") as issuer:
-        ctx, holder = serve(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False)
-        with ctx:
-            url = holder["info"].mcp_url
+        with serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+            url = info.mcp_url
             login = json.loads(cli("login", "--server", url, "--json").stdout)
             assert login["verified"] and login["claims"]["aud"] == url
     visited = cli.log.read_text()
@@ -215,9 +196,8 @@ def test_sign_in_through_html_forms_of_oidc_provider(cli):
 
 @pytest.mark.parametrize("decision", ["approve", "deny"])
 def test_consent_page_of_the_development_as(cli, decision):
-    ctx, holder = serve(auto_approve=False)
-    with ctx:
-        url = holder["info"].mcp_url
+    with serve_app(auto_approve=False) as (info, _app):
+        url = info.mcp_url
         proc = cli("login", "--server", url, "--json", "--no-verify", check=False, extra_env={"HEADLESS_BROWSER_DECISION": decision})
     assert "/oauth2/authorize/decision" in cli.log.read_text()
     if decision == "approve":

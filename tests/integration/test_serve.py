@@ -17,34 +17,16 @@ import httpx
 import pytest
 from mcp.shared.auth import AuthorizationCodeResult
 
-from authkit_mcp_cli.server.app import build_app
-from authkit_mcp_cli.server.config import resolve_serve_config
-from peers.asgi import serve_asgi
+from peers.serve_app import serve_app
 from peers.sdk_client import REDIRECT_URI, HeadlessBrowser, call_whoami
 
 pytestmark = pytest.mark.integration
 
 
-def serve_app(**overrides):
-    options = dict(host="127.0.0.1", port=0, path=None, base_url=None, authkit_domain=None, required_scopes=None, auto_approve=True, allowed_hosts=[], stateless=False, workers=1)
-    options.update(overrides)
-    cfg = resolve_serve_config({}, **options)
-    port_holder = {}
-
-    def factory(base):
-        port = int(base.rsplit(":", 1)[1])
-        app, info = build_app(cfg, port)
-        port_holder["info"] = info
-        return app
-
-    return serve_asgi(factory), port_holder
-
-
 @pytest.fixture
 def local_serve():
-    ctx, holder = serve_app()
-    with ctx:
-        yield holder["info"]
+    with serve_app() as (info, _app):
+        yield info
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -75,9 +57,7 @@ def test_doctor_finds_nothing_wrong_with_serve(local_serve):
 
 
 def test_serve_with_oidc_provider_accepts_its_tokens_for_this_resource_only(oidc_issuer):
-    ctx, holder = serve_app(authkit_domain=oidc_issuer, required_scopes="mcp:tools", auto_approve=False)
-    with ctx:
-        info = holder["info"]
+    with serve_app(authkit_domain=oidc_issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
         out, _ = asyncio.run(call_whoami(info.mcp_url, scope="mcp:tools"))
         payload = out["result"].structured_content or json.loads(out["result"].content[0].text)
         assert payload["iss"] == oidc_issuer and payload["aud"] == info.resource

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import asdict
 
 import uvicorn
@@ -58,13 +59,15 @@ def app_from_environment():
 
 
 @contextlib.contextmanager
-def serve_in_thread(cfg: ServeConfig) -> Iterator[ServeInfo]:
-    """Run serve in this process on a background thread (demo, tests); stops on exit."""
-    sock = bind(cfg)
-    port = sock.getsockname()[1]
-    app, info = build_app(cfg, port)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error", timeout_graceful_shutdown=2, server_header=False, lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="atoms-auth-serve", daemon=True)
+def asgi_in_thread(app_factory: Callable[[str], Any], *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app_factory(base_url)`` with uvicorn on a background thread; yield the base URL.
+
+    The socket is bound first, so the app can name its own URL (demo, tests, benchmarks).
+    """
+    sock = bind(ServeConfig(host=host, port=port))
+    base_url = f"http://{host}:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(app_factory(base_url), log_level="error", timeout_graceful_shutdown=2, server_header=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="atoms-auth-asgi", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -73,11 +76,24 @@ def serve_in_thread(cfg: ServeConfig) -> Iterator[ServeInfo]:
             raise RuntimeError("the embedded server did not start")
         time.sleep(0.01)
     try:
-        yield info
+        yield base_url
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(cfg: ServeConfig) -> Iterator[ServeInfo]:
+    """Run serve in this process on a background thread (demo, tests); stops on exit."""
+    built: dict[str, ServeInfo] = {}
+
+    def factory(base_url: str):
+        app, built["info"] = build_app(cfg, int(base_url.rsplit(":", 1)[1]))
+        return app
+
+    with asgi_in_thread(factory, host=cfg.host, port=cfg.port):
+        yield built["info"]
 
 
 def serve(cfg: ServeConfig, *, on_ready: Callable[[ServeInfo], None], log_level: str = "info") -> None:
