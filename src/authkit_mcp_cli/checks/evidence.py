@@ -115,6 +115,11 @@ class Gatherer:
             self._discoveries[issuer] = asyncio.ensure_future(self._discover(issuer))
         return self._discoveries[issuer]
 
+    async def all_discoveries(self) -> dict[str, ASDiscovery]:
+        """Every discovery started, speculative ones included, once finished."""
+        results = await asyncio.gather(*self._discoveries.values())
+        return dict(zip(self._discoveries, results, strict=True))
+
     async def _discover(self, issuer: str) -> ASDiscovery:
         """MCP Authorization Server Discovery: every URL of the ordered list, at once."""
         found = ASDiscovery(issuer=issuer)
@@ -160,8 +165,7 @@ async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, 
     if target.server_url:
         jobs.append(asyncio.ensure_future(_server_side(ev, g, target.server_url)))
     await asyncio.gather(*jobs)
-    for issuer, task in g._discoveries.items():  # noqa: SLF001 - same module family
-        ev.discoveries[issuer] = task.result()
+    ev.discoveries = await g.all_discoveries()
     ev.request_count = g.count
     return ev
 

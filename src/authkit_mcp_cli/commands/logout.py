@@ -22,7 +22,7 @@ def logout(
     import json
 
     from authkit_mcp_cli.commands._client import client_context
-    from authkit_mcp_cli.commands.token import _session_for
+    from authkit_mcp_cli.commands.token import session_for
     from authkit_mcp_cli.errors import UsageError
     from authkit_mcp_cli.session import Session
     from authkit_mcp_cli.session import logout as run_logout
@@ -32,7 +32,7 @@ def logout(
 
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
-            sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()] if all_ else [_session_for(ctx, server)]
+            sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()] if all_ else [session_for(ctx, server)]
             return [(s.server_url, await run_logout(ctx, s)) for s in sessions]
 
     results = asyncio.run(run())

@@ -11,7 +11,7 @@ from authkit_mcp_cli.commands import options
 app = typer.Typer(help="Inspect or refresh stored tokens.", no_args_is_help=True)
 
 
-def _session_for(ctx, server: str | None):
+def session_for(ctx, server: str | None):
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
     from authkit_mcp_cli.session import Session, load_session
@@ -53,7 +53,7 @@ def show(
 
     async def run():
         async with client_context(timeout=10, trace=None, allow_http=False, quiet=True) as ctx:
-            return _session_for(ctx, server)
+            return session_for(ctx, server)
 
     session = asyncio.run(run())
     info = describe_tokens(session)
@@ -84,7 +84,7 @@ def refresh(
 
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
-            session = _session_for(ctx, server)
+            session = session_for(ctx, server)
             old_refresh = session.tokens.refresh_token
             new = await run_refresh(ctx, session, force=True)
             return new, old_refresh
