@@ -16,10 +16,12 @@ prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
 
 # System tools the tests use: Debian's Chromium for the page tests (playwright-core downloads
-# no browser) and wrk for the benchmarks' load (the test suite smoke-runs them).
+# no browser), wrk for the benchmarks' load (the test suite smoke-runs them), and zsh and fish
+# to test the completion scripts in the shells themselves.
 CHROMIUM ?= /usr/bin/chromium
 system-prerequisites:
 	@missing=""; [ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v zsh >/dev/null || missing="$$missing zsh"; command -v fish >/dev/null || missing="$$missing fish"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -53,7 +55,7 @@ demo: install
 test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
 
-unit: $(PY_STAMP)
+unit: system-prerequisites $(PY_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
