@@ -7,54 +7,47 @@ import asyncio
 import json
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from peers.sdk_client import call_whoami
+from peers.streams import LineReader
 
 pytestmark = pytest.mark.integration
 
 
-def start_serve(*args: str, cwd) -> tuple[subprocess.Popen, str, str]:
+def start_serve(*args: str, cwd) -> tuple[subprocess.Popen, str, LineReader]:
     proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "serve", "--port", "0", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"})
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    seen, deadline = "", time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if sel.select(timeout=0.2):
-            line = proc.stderr.readline()
-            seen += line
-            if "Application startup complete" in line:
-                url = re.search(r"MCP endpoint\s+(\S+)", seen).group(1)
-                return proc, url, seen
-        if proc.poll() is not None:
-            break
+    stderr = LineReader(proc.stderr)
+    if stderr.wait_for(r"Application startup complete", timeout=30):
+        url = re.search(r"MCP endpoint\s+(\S+)", stderr.text).group(1)
+        return proc, url, stderr
     proc.kill()
-    raise AssertionError(f"serve did not start: {seen}{proc.stderr.read()}")
+    raise AssertionError(f"serve did not start: {stderr.finish()}")
 
 
 def test_serve_starts_with_no_configuration_and_a_real_client_uses_it(tmp_path):
-    proc, url, _ = start_serve("--auto-approve", cwd=tmp_path)
+    proc, url, stderr = start_serve("--auto-approve", cwd=tmp_path)
     try:
         out, _ = asyncio.run(call_whoami(url))
         payload = out["result"].structured_content or json.loads(out["result"].content[0].text)
         assert payload["aud"] == url
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=15)
+        proc.wait(timeout=15)
+    err = stderr.finish()
     assert proc.returncode == 130, err  # the documented exit code for an interrupt
     assert "Traceback" not in err and "Application shutdown complete" in err
 
 
 def test_serve_banner_names_the_mode_and_the_resource_indicator(tmp_path):
-    proc, url, banner = start_serve(cwd=tmp_path)
+    proc, url, stderr = start_serve(cwd=tmp_path)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=15)
+    proc.wait(timeout=15)
+    banner = stderr.finish()
     assert "Mode                 local DEVELOPMENT authorization server" in banner
     assert "consent page in the browser" in banner
     assert f"atoms-auth doctor --server {url}" in banner

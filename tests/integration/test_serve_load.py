@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import selectors
 import subprocess
 import sys
 import threading
@@ -21,6 +19,7 @@ import pytest
 
 from peers.asgi import serve_asgi
 from peers.key_as import KeyAS
+from peers.streams import LineReader
 
 pytestmark = [pytest.mark.integration, pytest.mark.load]
 LOAD = Path(__file__).resolve().parents[1] / "peers" / "load.py"
@@ -41,14 +40,9 @@ def test_serve_under_load_with_a_jwks_outage_mid_run(tmp_path):
     with serve_asgi(key_as.app) as as_base:
         proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "serve", "--port", "0", "--authkit-domain", as_base, "--stateless", "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
         try:
-            sel = selectors.DefaultSelector()
-            sel.register(proc.stderr, selectors.EVENT_READ)
-            banner, deadline = "", time.monotonic() + 60
-            while "Check it:" not in banner and time.monotonic() < deadline and proc.poll() is None:
-                if sel.select(0.2):
-                    banner += proc.stderr.readline()
-            found = re.search(r"MCP endpoint\s+(\S+)", banner)
-            assert found, f"serve did not start (exit {proc.poll()}): {banner}"
+            stderr = LineReader(proc.stderr)
+            found = stderr.wait_for(r"Check it:\s+atoms-auth doctor --server (\S+)", timeout=60)
+            assert found, f"serve did not start (exit {proc.poll()}): {stderr.text}"
             url = found.group(1)
             token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 3600))
             warm = subprocess.run([sys.executable, str(LOAD), url, token, "--concurrency", "4", "--seconds", "1"], capture_output=True, text=True, timeout=60)

@@ -7,6 +7,7 @@ import json
 import os
 import selectors
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +29,13 @@ def node_binary() -> Path:
 @contextlib.contextmanager
 def run_oidc_as(*, interaction: str = "auto", env: dict[str, str] | None = None) -> Iterator[str]:
     """Yield the issuer URL of a fresh oidc-provider on an ephemeral loopback port."""
+    log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block the AS
     proc = subprocess.Popen(
         [str(node_binary()), str(NODE_DIR / "oidc-as.mjs")],
         cwd=NODE_DIR,
         env={**os.environ, "PORT": "0", "INTERACTION": interaction, **(env or {})},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     try:
@@ -50,7 +52,8 @@ def run_oidc_as(*, interaction: str = "auto", env: dict[str, str] | None = None)
                 break
         if not line:
             proc.kill()
-            raise RuntimeError(f"oidc-provider did not start: {proc.stderr.read()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"oidc-provider did not start: {log.read()[-2000:]}")
         yield json.loads(line)["issuer"]
     finally:
         proc.terminate()
@@ -58,3 +61,4 @@ def run_oidc_as(*, interaction: str = "auto", env: dict[str, str] | None = None)
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
