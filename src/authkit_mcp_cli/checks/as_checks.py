@@ -26,6 +26,7 @@ URL_FIELDS = (
 
 
 def _discovery(ev: Evidence) -> ASDiscovery | Outcome:
+    """The AS discovery with metadata found, or the skip that explains why there is none."""
     if ev.as_issuer is None:
         if ev.target.server_url and ev.prm_doc is None:
             return skip("No authorization server is known: the server's protected-resource metadata was not found (see prm.discovery).")
@@ -36,14 +37,6 @@ def _discovery(ev: Evidence) -> ASDiscovery | Outcome:
     if disc is None or disc.metadata is None:
         return skip(f"No metadata was found for {ev.as_issuer} (see as.discovery).")
     return disc
-
-
-def _meta(ev: Evidence) -> tuple[ASDiscovery, dict[str, Any]] | Outcome:
-    disc = _discovery(ev)
-    if isinstance(disc, Outcome):
-        return disc
-    assert disc.metadata is not None
-    return disc, disc.metadata
 
 
 def _str_list(value: Any) -> list[str] | None:
@@ -86,12 +79,8 @@ def discovery(ev: Evidence) -> Outcome:
     return ok(f"Found at {disc.metadata_url}.", tried=tried)
 
 
-@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery")
-def issuer(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    disc, _meta_doc = got
+@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery", needs=_discovery)
+def issuer(ev: Evidence, disc: ASDiscovery) -> Outcome:
     mismatches = []
     for kind, doc in disc.docs.items():
         value = doc.get("issuer")
@@ -115,12 +104,9 @@ def issuer(ev: Evidence) -> Outcome:
     )
 
 
-@check("as.required-fields", "Metadata has the endpoints and response type a client needs", Level.MUST, "RFC 8414 §2")
-def required_fields(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    _disc, meta = got
+@check("as.required-fields", "Metadata has the endpoints and response type a client needs", Level.MUST, "RFC 8414 §2", needs=_discovery)
+def required_fields(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     missing = []
     for name in ("authorization_endpoint", "token_endpoint"):
         if not is_absolute_http_url(meta.get(name)):
@@ -135,12 +121,9 @@ def required_fields(ev: Evidence) -> Outcome:
     return ok("authorization_endpoint, token_endpoint and response type 'code' are present.")
 
 
-@check("as.pkce", "PKCE S256 is advertised", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Code Protection; OAuth 2.1 §4.1.1")
-def pkce(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    disc, meta = got
+@check("as.pkce", "PKCE S256 is advertised", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Code Protection; OAuth 2.1 §4.1.1", needs=_discovery)
+def pkce(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     methods = meta.get("code_challenge_methods_supported")
     where = f" ({disc.metadata_url})"
     if methods is None:
@@ -160,24 +143,18 @@ def pkce(ev: Evidence) -> Outcome:
     return ok(f"S256 is supported.{note}")
 
 
-@check("as.https", "Every AS endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security; OAuth 2.1 §1.5")
-def https(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    _disc, meta = got
+@check("as.https", "Every AS endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security; OAuth 2.1 §1.5", needs=_discovery)
+def https(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     insecure = [f"{name}={meta[name]}" for name in URL_FIELDS if isinstance(meta.get(name), str) and not is_secure_url(meta[name])]
     if insecure:
         return problem("Endpoints not on https: " + ", ".join(insecure) + ".", "Serve every AS endpoint over https (http is acceptable only on 127.0.0.1, ::1 or localhost).")
     return ok("All endpoints use https or a loopback host.")
 
 
-@check("as.registration", "A client registration path exists (CIMD or DCR)", Level.MUST, "MCP 2026-07-28 Client Registration; RFC 7591; Client ID Metadata Documents")
-def registration(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    _disc, meta = got
+@check("as.registration", "A client registration path exists (CIMD or DCR)", Level.MUST, "MCP 2026-07-28 Client Registration; RFC 7591; Client ID Metadata Documents", needs=_discovery)
+def registration(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     cimd = meta.get("client_id_metadata_document_supported") is True
     dcr = is_absolute_http_url(meta.get("registration_endpoint"))
     paths = {"cimd": cimd, "dcr": dcr, "registration_endpoint": meta.get("registration_endpoint")}
@@ -199,12 +176,9 @@ def registration(ev: Evidence) -> Outcome:
     )
 
 
-@check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens")
-def grant_types(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    _disc, meta = got
+@check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens", needs=_discovery)
+def grant_types(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     raw = meta.get("grant_types_supported")
     grants = _str_list(raw) if raw is not None else ["authorization_code", "implicit"]  # RFC 8414 default
     if grants is None:
@@ -216,12 +190,9 @@ def grant_types(ev: Evidence) -> Outcome:
     return ok("authorization_code and refresh_token are advertised.")
 
 
-@check("as.token-auth-methods", "Public clients can use token_endpoint_auth_method 'none'", Level.SHOULD, "RFC 8414 §2; OAuth 2.1 §2.1")
-def token_auth_methods(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    _disc, meta = got
+@check("as.token-auth-methods", "Public clients can use token_endpoint_auth_method 'none'", Level.SHOULD, "RFC 8414 §2; OAuth 2.1 §2.1", needs=_discovery)
+def token_auth_methods(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     raw = meta.get("token_endpoint_auth_methods_supported")
     methods = _str_list(raw) if raw is not None else ["client_secret_basic"]  # RFC 8414 default
     if methods is None:
@@ -234,12 +205,9 @@ def token_auth_methods(ev: Evidence) -> Outcome:
     return ok(f"Supported: {', '.join(methods)}.")
 
 
-@check("as.iss-parameter", "The authorization response carries iss (RFC 9207)", Level.SHOULD, "RFC 9207 §3; MCP 2026-07-28 Security Considerations")
-def iss_parameter(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    _disc, meta = got
+@check("as.iss-parameter", "The authorization response carries iss (RFC 9207)", Level.SHOULD, "RFC 9207 §3; MCP 2026-07-28 Security Considerations", needs=_discovery)
+def iss_parameter(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     if meta.get("authorization_response_iss_parameter_supported") is True:
         return ok("authorization_response_iss_parameter_supported is true: clients can detect mix-up attacks.")
     return problem(
@@ -268,12 +236,9 @@ def _usable_key(key: Any) -> str | None:
     return None
 
 
-@check("as.jwks", "JWKS reachable with usable signing keys", Level.MUST, "RFC 8414 §2 (jwks_uri); RFC 7517 §4-5; MCP Security Considerations: Token Audience Binding and Validation")
-def jwks(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    disc, meta = got
+@check("as.jwks", "JWKS reachable with usable signing keys", Level.MUST, "RFC 8414 §2 (jwks_uri); RFC 7517 §4-5; MCP Security Considerations: Token Audience Binding and Validation", needs=_discovery)
+def jwks(ev: Evidence, disc: ASDiscovery) -> Outcome:
+    meta = disc.metadata
     uri = meta.get("jwks_uri")
     if uri is None:
         return problem(
@@ -320,12 +285,8 @@ CONSISTENCY_FIELDS = (
 )
 
 
-@check("as.oidc-consistency", "RFC 8414 and OIDC documents agree", Level.SHOULD, "RFC 8414 §3; OIDC Discovery §3; MCP 2026-07-28 Authorization Server Discovery")
-def oidc_consistency(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    disc, _meta_doc = got
+@check("as.oidc-consistency", "RFC 8414 and OIDC documents agree", Level.SHOULD, "RFC 8414 §3; OIDC Discovery §3; MCP 2026-07-28 Authorization Server Discovery", needs=_discovery)
+def oidc_consistency(ev: Evidence, disc: ASDiscovery) -> Outcome:
     if len(disc.docs) < 2:
         only = next(iter(disc.docs))
         name = "RFC 8414 (oauth-authorization-server)" if only == "oauth" else "OpenID Connect (openid-configuration)"
@@ -362,12 +323,8 @@ def oidc_consistency(ev: Evidence) -> Outcome:
     )
 
 
-@check("as.cors", "Metadata is readable from browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol); RFC 8414 §3")
-def cors(ev: Evidence) -> Outcome:
-    got = _meta(ev)
-    if isinstance(got, Outcome):
-        return got
-    disc, _meta_doc = got
+@check("as.cors", "Metadata is readable from browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol); RFC 8414 §3", needs=_discovery)
+def cors(ev: Evidence, disc: ASDiscovery) -> Outcome:
     problems = []
     if disc.cors_get is not None:
         acao = disc.cors_get.header("access-control-allow-origin")

@@ -54,11 +54,8 @@ def _prm(ev: Evidence) -> dict[str, Any] | Outcome:
     return ev.prm_doc
 
 
-@check("server.reachable", "The MCP server answers", Level.MUST, "RFC 9110 §15; MCP 2026-07-28 Transports: Streamable HTTP")
-def reachable(ev: Evidence) -> Outcome:
-    server = _server(ev)
-    if isinstance(server, Outcome):
-        return server
+@check("server.reachable", "The MCP server answers", Level.MUST, "RFC 9110 §15; MCP 2026-07-28 Transports: Streamable HTTP", needs=_server)
+def reachable(ev: Evidence, server: str) -> Outcome:
     ex = ev.challenge
     assert ex is not None
     if ex.ok:
@@ -73,21 +70,15 @@ def reachable(ev: Evidence) -> Outcome:
     return problem(f"The server could not be reached: {ex.error}.", fixes.get(ex.error_kind or "", "Check the URL and that the server is running."), response=ex.to_evidence())
 
 
-@check("server.https", "The MCP endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security")
-def server_https(ev: Evidence) -> Outcome:
-    server = _server(ev)
-    if isinstance(server, Outcome):
-        return server
+@check("server.https", "The MCP endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security", needs=_server)
+def server_https(ev: Evidence, server: str) -> Outcome:
     if is_secure_url(server):
         return ok("https" if server.startswith("https:") else "http on a loopback host (allowed for local development).")
     return problem(f"{server} uses plain http on a non-loopback host: tokens would cross the network in clear.", "Serve the MCP endpoint over https (a tunnel such as cloudflared or ngrok gives one).")
 
 
-@check("challenge.status", "An unauthenticated MCP request gets 401", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Flow Steps; RFC 6750 §3")
-def challenge_status(ev: Evidence) -> Outcome:
-    ex = _answered(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("challenge.status", "An unauthenticated MCP request gets 401", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Flow Steps; RFC 6750 §3", needs=_answered)
+def challenge_status(ev: Evidence, ex: Exchange) -> Outcome:
     status = ex.status
     if status == 401:
         return ok("401 Unauthorized.")
@@ -112,11 +103,8 @@ def challenge_status(ev: Evidence) -> Outcome:
     return problem(message, fix, response=ex.to_evidence())
 
 
-@check("challenge.header", "WWW-Authenticate: Bearer is present and parseable", Level.MUST, "RFC 9110 §11.6.1; RFC 6750 §3")
-def challenge_header(ev: Evidence) -> Outcome:
-    ex = _unauthorized(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("challenge.header", "WWW-Authenticate: Bearer is present and parseable", Level.MUST, "RFC 9110 §11.6.1; RFC 6750 §3", needs=_unauthorized)
+def challenge_header(ev: Evidence, ex: Exchange) -> Outcome:
     values = ex.header_list("www-authenticate")
     if not values:
         return problem("The 401 has no WWW-Authenticate header (RFC 9110 requires one); clients cannot discover how to authenticate.", "Send WWW-Authenticate: Bearer resource_metadata=\"<PRM URL>\", scope=\"<scopes>\" with every 401.")
@@ -129,11 +117,8 @@ def challenge_header(ev: Evidence) -> Outcome:
     return ok(f"Bearer challenge with {', '.join(sorted(ev.bearer.params)) or 'no parameters'}.", header=values)
 
 
-@check("challenge.resource-metadata", "The challenge names the protected-resource metadata", Level.SHOULD, "RFC 9728 §5.1; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery")
-def challenge_resource_metadata(ev: Evidence) -> Outcome:
-    ex = _unauthorized(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("challenge.resource-metadata", "The challenge names the protected-resource metadata", Level.SHOULD, "RFC 9728 §5.1; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery", needs=_unauthorized)
+def challenge_resource_metadata(ev: Evidence, ex: Exchange) -> Outcome:
     if ev.bearer is None:
         return skip("No Bearer challenge (see challenge.header).")
     url = ev.bearer.get("resource_metadata")
@@ -152,11 +137,8 @@ def challenge_resource_metadata(ev: Evidence) -> Outcome:
     return ok(f"resource_metadata={url} serves the metadata.")
 
 
-@check("challenge.scope", "The challenge says which scopes to request", Level.SHOULD, "MCP 2026-07-28 Authorization: Scope Selection Strategy; RFC 6750 §3")
-def challenge_scope(ev: Evidence) -> Outcome:
-    ex = _unauthorized(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("challenge.scope", "The challenge says which scopes to request", Level.SHOULD, "MCP 2026-07-28 Authorization: Scope Selection Strategy; RFC 6750 §3", needs=_unauthorized)
+def challenge_scope(ev: Evidence, ex: Exchange) -> Outcome:
     if ev.bearer is None:
         return skip("No Bearer challenge (see challenge.header).")
     scope = ev.bearer.get("scope")
@@ -167,11 +149,8 @@ def challenge_scope(ev: Evidence) -> Outcome:
     return ok(f"scope={scope!r}.")
 
 
-@check("challenge.error-code", "The challenge's error code follows RFC 6750", Level.SHOULD, "RFC 6750 §3.1")
-def challenge_error_code(ev: Evidence) -> Outcome:
-    ex = _unauthorized(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("challenge.error-code", "The challenge's error code follows RFC 6750", Level.SHOULD, "RFC 6750 §3.1", needs=_unauthorized)
+def challenge_error_code(ev: Evidence, ex: Exchange) -> Outcome:
     if ev.bearer is None:
         return skip("No Bearer challenge (see challenge.header).")
     error = ev.bearer.get("error")
@@ -188,11 +167,8 @@ def _header_has(value: str | None, needed: str) -> bool:
     return needed.lower() in items
 
 
-@check("challenge.cors", "The challenge is visible to browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol)")
-def challenge_cors(ev: Evidence) -> Outcome:
-    ex = _answered(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("challenge.cors", "The challenge is visible to browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol)", needs=_answered)
+def challenge_cors(ev: Evidence, ex: Exchange) -> Outcome:
     problems = []
     post = ev.cors_post
     if post is not None and post.ok:
@@ -218,11 +194,8 @@ def challenge_cors(ev: Evidence) -> Outcome:
     return ok("CORS preflight and exposed WWW-Authenticate are in place.")
 
 
-@check("prm.discovery", "Protected-resource metadata is found", Level.MUST, SPEC_PRM)
-def prm_discovery(ev: Evidence) -> Outcome:
-    server = _server(ev)
-    if isinstance(server, Outcome):
-        return server
+@check("prm.discovery", "Protected-resource metadata is found", Level.MUST, SPEC_PRM, needs=_server)
+def prm_discovery(ev: Evidence, server: str) -> Outcome:
     tried = [f"{LOCATION_NAMES[loc]}: {ev.prm_urls[loc]} -> {ex.error or ex.status}" for loc, ex in ev.prm.items()]
     if ev.prm_doc is None:
         return problem(
@@ -241,11 +214,8 @@ def _serves_prm(ex: Exchange | None) -> bool:
     return doc is not None and "resource" in doc
 
 
-@check("prm.locations", "Where the metadata is served, and which clients find it", Level.INFO, SPEC_PRM)
-def prm_locations(ev: Evidence) -> Outcome:
-    server = _server(ev)
-    if isinstance(server, Outcome):
-        return server
+@check("prm.locations", "Where the metadata is served, and which clients find it", Level.INFO, SPEC_PRM, needs=_server)
+def prm_locations(ev: Evidence, server: str) -> Outcome:
     serving = {loc: _serves_prm(ev.prm.get(loc)) for loc in ("header", "path", "root")}
     strategies = {
         "header-only (2025-06-18 clients)": serving["header"],
@@ -264,11 +234,8 @@ def prm_locations(ev: Evidence) -> Outcome:
     return info(text, locations={loc: ev.prm_urls.get(loc) for loc, yes in serving.items() if yes}, strategies=strategies)
 
 
-@check("prm.resource", "PRM resource identifies this MCP endpoint", Level.MUST, "RFC 9728 §3.3; MCP 2026-07-28 Authorization: Canonical Server URI")
-def prm_resource(ev: Evidence) -> Outcome:
-    doc = _prm(ev)
-    if isinstance(doc, Outcome):
-        return doc
+@check("prm.resource", "PRM resource identifies this MCP endpoint", Level.MUST, "RFC 9728 §3.3; MCP 2026-07-28 Authorization: Canonical Server URI", needs=_prm)
+def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     server = ev.target.server_url
     assert server is not None
     problems = []
@@ -299,11 +266,8 @@ def prm_resource(ev: Evidence) -> Outcome:
     return ok("resource identifies this endpoint.", checked=checked)
 
 
-@check("prm.authorization-servers", "PRM names usable authorization servers", Level.MUST, "RFC 9728 §2; MCP 2026-07-28 Authorization Server Location")
-def prm_authorization_servers(ev: Evidence) -> Outcome:
-    doc = _prm(ev)
-    if isinstance(doc, Outcome):
-        return doc
+@check("prm.authorization-servers", "PRM names usable authorization servers", Level.MUST, "RFC 9728 §2; MCP 2026-07-28 Authorization Server Location", needs=_prm)
+def prm_authorization_servers(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     servers = doc.get("authorization_servers")
     if not isinstance(servers, list) or not servers:
         return problem(
@@ -332,11 +296,8 @@ def json_list(values: list[Any]) -> str:
     return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
-@check("prm.scopes", "PRM lists scopes_supported, without offline_access", Level.SHOULD, "RFC 9728 §2; MCP 2026-07-28 Authorization: Scope Selection Strategy, Refresh Tokens")
-def prm_scopes(ev: Evidence) -> Outcome:
-    doc = _prm(ev)
-    if isinstance(doc, Outcome):
-        return doc
+@check("prm.scopes", "PRM lists scopes_supported, without offline_access", Level.SHOULD, "RFC 9728 §2; MCP 2026-07-28 Authorization: Scope Selection Strategy, Refresh Tokens", needs=_prm)
+def prm_scopes(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     scopes = doc.get("scopes_supported")
     if scopes is None:
         return problem("scopes_supported is absent: when the challenge has no scope either, clients request no scope.", "List the scopes this server understands in scopes_supported.")
@@ -347,11 +308,8 @@ def prm_scopes(ev: Evidence) -> Outcome:
     return ok(f"scopes_supported: {scopes}.")
 
 
-@check("server.compat-metadata", "The server's own AS-metadata compatibility endpoints", Level.INFO, "MCP 2025-03-26 fallback; RFC 8414 §3")
-def compat_metadata(ev: Evidence) -> Outcome:
-    server = _server(ev)
-    if isinstance(server, Outcome):
-        return server
+@check("server.compat-metadata", "The server's own AS-metadata compatibility endpoints", Level.INFO, "MCP 2025-03-26 fallback; RFC 8414 §3", needs=_server)
+def compat_metadata(ev: Evidence, server: str) -> Outcome:
     disc = ev.discovery
     notes, problems = [], []
     for kind, ex in ev.compat.items():
@@ -395,11 +353,8 @@ def _probe_result(ex: Exchange) -> str:
     return str(ex.error or ex.status)
 
 
-@check("server.rejects-invalid-token", "A garbage bearer token gets 401 invalid_token", Level.MUST, "RFC 6750 §3.1; MCP 2026-07-28 Authorization: Token Handling")
-def rejects_invalid_token(ev: Evidence) -> Outcome:
-    ex = _answered(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("server.rejects-invalid-token", "A garbage bearer token gets 401 invalid_token", Level.MUST, "RFC 6750 §3.1; MCP 2026-07-28 Authorization: Token Handling", needs=_answered)
+def rejects_invalid_token(ev: Evidence, ex: Exchange) -> Outcome:
     probe = ev.token_probes.get("garbage")
     assert probe is not None
     if probe.status is not None and 200 <= probe.status < 300:
@@ -424,11 +379,8 @@ FORGED_DESCRIPTIONS = {
 }
 
 
-@check("server.rejects-forged-tokens", "Forged and expired JWTs are rejected", Level.MUST, "RFC 8725 §2-3; MCP 2026-07-28 Security Considerations: Token Audience Binding and Validation")
-def rejects_forged_tokens(ev: Evidence) -> Outcome:
-    ex = _answered(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("server.rejects-forged-tokens", "Forged and expired JWTs are rejected", Level.MUST, "RFC 8725 §2-3; MCP 2026-07-28 Security Considerations: Token Audience Binding and Validation", needs=_answered)
+def rejects_forged_tokens(ev: Evidence, ex: Exchange) -> Outcome:
     accepted, other = [], []
     results = {}
     for name, desc in FORGED_DESCRIPTIONS.items():
@@ -452,11 +404,8 @@ def rejects_forged_tokens(ev: Evidence) -> Outcome:
     return ok(f"All {len(results)} forged tokens got 401.", results=results)
 
 
-@check("server.malformed-authorization", "Malformed Authorization headers get 400 or 401", Level.SHOULD, "RFC 6750 §2.1, §3.1")
-def malformed_authorization(ev: Evidence) -> Outcome:
-    ex = _answered(ev)
-    if isinstance(ex, Outcome):
-        return ex
+@check("server.malformed-authorization", "Malformed Authorization headers get 400 or 401", Level.SHOULD, "RFC 6750 §2.1, §3.1", needs=_answered)
+def malformed_authorization(ev: Evidence, ex: Exchange) -> Outcome:
     bad = []
     for name, label in (("basic", "Authorization: Basic …"), ("empty-bearer", "an empty Bearer token")):
         probe = ev.token_probes.get(name)
