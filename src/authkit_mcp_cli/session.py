@@ -14,7 +14,7 @@ import webbrowser
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -165,13 +165,13 @@ def preferred_port(ctx: Context, issuer: str, opts: LoginOptions) -> int:
 # --- login ---------------------------------------------------------------------
 
 
-async def login(ctx: Context, server_url: str, opts: LoginOptions, *, extra_scopes: list[str] | None = None, disc: Discovered | None = None) -> Session:
+async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None) -> Session:
     if disc is None:
         disc = await discover(ctx.client, server_url, ctx.policy, ctx.trace, prefer_issuer=opts.authkit_domain)
         ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer} (metadata {disc.metadata_url})")
     if opts.authkit_domain and opts.authkit_domain != disc.issuer:
         ctx.report("warning", f"the server names {disc.issuer} as its authorization server, not {opts.authkit_domain}; using the server's")
-    scope = select_scope(disc.challenge_scope, disc, [*opts.scopes, *(extra_scopes or [])])
+    scope = select_scope(disc.challenge_scope, disc, opts.scopes)
     state = secrets.token_urlsafe(24)
     pkce = oauth.Pkce.new()
 
@@ -229,9 +229,8 @@ async def _open_browser(ctx: Context, url: str) -> None:
 def _listen_address(opts: LoginOptions, ctx: Context, issuer: str) -> tuple[int, str]:
     if opts.redirect_uri:
         parts = urlsplit(opts.redirect_uri)
-        if parts.scheme != "http" or parts.hostname != "127.0.0.1" or not parts.port:
-            if not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
-                raise UsageError(f"--redirect-uri {opts.redirect_uri} is not a loopback http URL atoms-auth can listen on.", hint="Use http://127.0.0.1:<port>/oauth/callback; with --no-browser you can paste the final URL from any redirect.")
+        if not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+            raise UsageError(f"--redirect-uri {opts.redirect_uri} is not a loopback http URL atoms-auth can listen on.", hint="Use http://127.0.0.1:<port>/oauth/callback; with --no-browser you can paste the final URL from any redirect.")
         return parts.port or 80, parts.path or "/"
     return preferred_port(ctx, issuer, opts), CALLBACK_PATH
 
@@ -279,7 +278,8 @@ async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Ses
             session = latest
         if not session.tokens.refresh_token:
             raise AuthorizationDenied("The access token has expired and there is no refresh token.", hint=f"Run atoms-auth login --server {session.server_url}.", spec="MCP 2026-07-28 Authorization: Refresh Tokens")
-        request = oauth.refresh_token_request(session.metadata, session.registration, refresh_token=session.tokens.refresh_token, resource=session.resource)
+        sent = session.tokens.refresh_token
+        request = oauth.refresh_token_request(session.metadata, session.registration, refresh_token=sent, resource=session.resource)
         status, body = await send(ctx, request)
         try:
             tokens = oauth.parse_token_response(status, body, previous_refresh_token=session.tokens.refresh_token)
@@ -287,13 +287,8 @@ async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Ses
             raise AuthorizationDenied(f"{exc.message} The grant has ended.", hint=f"Run atoms-auth login --server {session.server_url}.", spec="OAuth 2.1 §4.3") from None
         session = Session(session.server_url, session.resource, session.issuer, session.metadata, session.registration, tokens)
         save_session(ctx, session)
-    ctx.report("refresh", "access token refreshed" + (" (refresh token rotated)" if tokens.refresh_token != request_refresh_token(request) else ""))
+    ctx.report("refresh", "access token refreshed" + (" (refresh token rotated)" if tokens.refresh_token != sent else ""))
     return session
-
-
-def request_refresh_token(request: oauth.HttpRequest) -> str | None:
-    values = parse_qs((request.body or b"").decode()).get("refresh_token")
-    return values[0] if values else None
 
 
 # --- authenticated MCP calls with refresh and step-up --------------------------

@@ -273,8 +273,9 @@ def jwks(ev: Evidence, disc: ASDiscovery) -> Outcome:
     return ok(f"{usable} usable signing key(s) at {uri}.", kids=[k for k in kids if k], unusable=problems or None)
 
 
-# Fields that decide whether an MCP client can proceed (spec-checklist: AuthKit facts).
-CONSISTENCY_FIELDS = (
+# Fields that decide whether an MCP client can proceed (spec-checklist: AuthKit facts);
+# also what the server's compatibility copies must not drop or change.
+CLIENT_CRITICAL_FIELDS = (
     "issuer",
     "authorization_endpoint",
     "token_endpoint",
@@ -292,9 +293,9 @@ def oidc_consistency(ev: Evidence, disc: ASDiscovery) -> Outcome:
         name = "RFC 8414 (oauth-authorization-server)" if only == "oauth" else "OpenID Connect (openid-configuration)"
         return info(f"Only the {name} document is served; clients find it through the spec's ordered list.")
     oauth, oidc = disc.docs["oauth"], disc.docs["oidc"]
-    omitted = [f for f in CONSISTENCY_FIELDS if f in oauth and f not in oidc]
-    differing = [f for f in CONSISTENCY_FIELDS if f in oauth and f in oidc and oauth[f] != oidc[f]]
-    extra = [f for f in CONSISTENCY_FIELDS if f in oidc and f not in oauth]
+    omitted = [f for f in CLIENT_CRITICAL_FIELDS if f in oauth and f not in oidc]
+    differing = [f for f in CLIENT_CRITICAL_FIELDS if f in oauth and f in oidc and oauth[f] != oidc[f]]
+    extra = [f for f in CLIENT_CRITICAL_FIELDS if f in oidc and f not in oauth]
     if not (omitted or differing or extra):
         return ok("Both documents agree on issuer, endpoints, registration, PKCE and CIMD.")
     consequences = []

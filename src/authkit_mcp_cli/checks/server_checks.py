@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.challenge import BEARER_ERROR_CODES, ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem, skip
 from authkit_mcp_cli.checks.registry import check
@@ -325,8 +326,8 @@ def compat_metadata(ev: Evidence, server: str) -> Outcome:
         if doc == upstream:
             notes.append(f"/.well-known/{name}: identical to the AS's")
             continue
-        omitted = [f for f in CRITICAL_COMPAT_FIELDS if f in upstream and f not in doc]
-        differing = [f for f in CRITICAL_COMPAT_FIELDS if f in upstream and f in doc and upstream[f] != doc[f]]
+        omitted = [f for f in CLIENT_CRITICAL_FIELDS if f in upstream and f not in doc]
+        differing = [f for f in CLIENT_CRITICAL_FIELDS if f in upstream and f in doc and upstream[f] != doc[f]]
         if omitted or differing:
             parts = []
             if omitted:
@@ -344,9 +345,6 @@ def compat_metadata(ev: Evidence, server: str) -> Outcome:
             notes=notes,
         )
     return info("; ".join(notes) + ".")
-
-
-CRITICAL_COMPAT_FIELDS = ("issuer", "authorization_endpoint", "token_endpoint", "registration_endpoint", "code_challenge_methods_supported", "client_id_metadata_document_supported", "jwks_uri")
 
 
 def _probe_result(ex: Exchange) -> str:
