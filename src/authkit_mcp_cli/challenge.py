@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from authkit_mcp_cli.errors import ProtocolError
+from authkit_mcp_cli.errors import ChallengeParseError
+
+__all__ = ["BEARER_ERROR_CODES", "Challenge", "ChallengeParseError", "find_bearer", "parse_www_authenticate"]
 
 # RFC 9110 §5.6.2 tchar
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -21,10 +23,6 @@ MAX_HEADER_CHARS = 16 * 1024
 
 # RFC 6750 §3.1
 BEARER_ERROR_CODES = frozenset({"invalid_request", "invalid_token", "insufficient_scope"})
-
-
-class ChallengeParseError(ProtocolError):
-    """A WWW-Authenticate value that does not follow RFC 9110 §11.6.1."""
 
 
 @dataclass

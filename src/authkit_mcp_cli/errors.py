@@ -1,17 +1,31 @@
-"""One exception hierarchy; each error knows its exit code.
+"""One exception hierarchy; each error has a stable dotted code and an exit code.
 
-    AtomsAuthError            (exit 1) base: message, hint, spec reference
-    ├── UsageError            (exit 2) bad flags, missing configuration
-    ├── NetworkError          (exit 3) unreachable, timeout, TLS
-    ├── ProtocolError         (exit 4) the remote violates the protocol
-    ├── RemoteRefused         (exit 1) the remote answered with a refusal
-    └── AuthorizationDenied   (exit 5) denied, cancelled or timed out
+    AtomsAuthError            (exit 1)  base: code, message, hint, spec, url, remote
+    ├── UsageError            (exit 2)  bad flags, missing configuration          usage.*
+    ├── NetworkError          (exit 3)  unreachable, timeout, TLS, size cap       network.*
+    ├── ProtocolError         (exit 4)  the remote violates the protocol          protocol.*, as.*, prm.*
+    │   └── ChallengeParseError         a WWW-Authenticate header breaks RFC 9110  challenge.malformed
+    ├── RemoteRefused         (exit 1)  the remote answered with a refusal        oauth.*, mcp.*
+    │   └── AuthChallenge               the MCP server answered 401/403            mcp.auth-challenge
+    └── AuthorizationDenied   (exit 5)  denied, cancelled or timed out            login.*, authorization.*
 
-Library code raises these and never exits; ``cli.main`` is the one place
-where they become a message on stderr and an exit code.
+An exception outside this tree is a bug in atoms-auth: the CLI exits 70
+(EX_SOFTWARE) for it, so CI can tell a crash from a finding.
+
+``code`` is stable and meant for programs (``--json`` prints it); ``message``
+is for people. What a remote said is kept apart from what we concluded, in
+:class:`RemoteDetail` (RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 6750 §3), so code
+branches on ``exc.remote.error == "invalid_grant"``, never on prose.
+
+Library code raises these and never exits; the command boundary
+(``commands._boundary``) is the one place where they become output and an
+exit code.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 class ExitCode:
@@ -23,46 +37,149 @@ class ExitCode:
     NETWORK = 3
     PROTOCOL = 4
     DENIED = 5
+    SOFTWARE = 70  # a bug in atoms-auth (sysexits.h EX_SOFTWARE)
     INTERRUPTED = 130
 
 
+@dataclass(frozen=True)
+class RemoteDetail:
+    """What the remote said, verbatim: HTTP status and the OAuth/Bearer error fields."""
+
+    status: int | None = None
+    error: str | None = None
+    error_description: str | None = None
+    error_uri: str | None = None
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_oauth_body(cls, status: int | None, data: Any, url: str | None = None) -> RemoteDetail:
+        """The RFC 6749 §5.2 / RFC 7591 §3.2.2 error object, fields kept only when they are strings."""
+        fields = data if isinstance(data, dict) else {}
+
+        def text(name: str) -> str | None:
+            value = fields.get(name)
+            return value if isinstance(value, str) else None
+
+        return cls(status=status, error=text("error"), error_description=text("error_description"), error_uri=text("error_uri"), url=url)
+
+
 class AtomsAuthError(Exception):
-    """Base error: what happened, how to fix it, and where the rule comes from."""
+    """Base error: what happened (message), how to fix it (hint), where the rule comes from (spec)."""
 
     exit_code = ExitCode.FINDINGS
+    default_code = "error"
 
-    def __init__(self, message: str, *, hint: str | None = None, spec: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        spec: str | None = None,
+        url: str | None = None,
+        remote: RemoteDetail | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.code = code or self.default_code
         self.hint = hint
         self.spec = spec
+        self.url = url
+        self.remote = remote
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``error`` member of the ``--json`` error document (schema 1)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "spec": self.spec,
+            "url": self.url,
+            "remote": self.remote.to_json() if self.remote else None,
+        }
 
 
 class UsageError(AtomsAuthError):
     """Bad command-line input or configuration."""
 
     exit_code = ExitCode.USAGE
+    default_code = "usage.invalid"
 
 
 class NetworkError(AtomsAuthError):
     """The remote could not be reached: DNS, TCP, TLS, timeout, size cap."""
 
     exit_code = ExitCode.NETWORK
+    default_code = "network.failed"
 
 
 class ProtocolError(AtomsAuthError):
     """The remote answered, but not as the protocol requires."""
 
     exit_code = ExitCode.PROTOCOL
+    default_code = "protocol.violation"
+
+
+class ChallengeParseError(ProtocolError):
+    """A WWW-Authenticate value that does not follow RFC 9110 §11.6.1."""
+
+    default_code = "challenge.malformed"
 
 
 class RemoteRefused(AtomsAuthError):
-    """The remote understood and refused (an OAuth error response)."""
+    """The remote understood and refused (an OAuth error response, a Bearer challenge)."""
 
     exit_code = ExitCode.FINDINGS
+    default_code = "oauth.remote-error"
+
+    @property
+    def error(self) -> str | None:
+        """The remote's ``error`` code (RFC 6749 §5.2), e.g. ``invalid_grant``."""
+        return self.remote.error if self.remote else None
+
+    @property
+    def error_description(self) -> str | None:
+        return self.remote.error_description if self.remote else None
+
+    @property
+    def status(self) -> int | None:
+        return self.remote.status if self.remote else None
+
+
+class AuthChallenge(RemoteRefused):
+    """The MCP server answered 401 (refresh or log in) or 403 (step up) (RFC 6750 §3, MCP Authorization)."""
+
+    default_code = "mcp.auth-challenge"
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        scope: str | None = None,
+        resource_metadata: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.scope = scope
+        self.resource_metadata = resource_metadata
+        detail = " ".join(p for p in (f"HTTP {status}", error, description) if p)
+        super().__init__(
+            f"The MCP server answered {detail}.",
+            url=url,
+            remote=RemoteDetail(status=status, error=error, error_description=description, url=url),
+            spec="RFC 6750 §3; MCP 2026-07-28 Authorization",
+        )
+
+    def __str__(self) -> str:
+        return " ".join(p for p in (f"HTTP {self.status}", self.error, self.error_description) if p)
 
 
 class AuthorizationDenied(AtomsAuthError):
     """The user or the AS denied, cancelled, or the flow timed out."""
 
     exit_code = ExitCode.DENIED
+    default_code = "authorization.denied"

@@ -10,30 +10,15 @@ refresh (401) or step up (403 insufficient_scope).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx2
 
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
-from authkit_mcp_cli.errors import NetworkError, ProtocolError
+from authkit_mcp_cli.errors import AuthChallenge, NetworkError, ProtocolError
 
 T = TypeVar("T")
 WIRE_MODES = ("auto", "legacy", "2026-07-28")
-
-
-@dataclass
-class AuthChallenge(Exception):
-    """The MCP server refused the token: 401 (refresh or log in) or 403 (step up)."""
-
-    status: int
-    error: str | None
-    scope: str | None
-    description: str | None
-    resource_metadata: str | None = None
-
-    def __str__(self) -> str:
-        return f"HTTP {self.status} {self.error or ''} {self.description or ''}".strip()
 
 
 class _BearerHook(httpx2.Auth):
@@ -53,11 +38,12 @@ class _BearerHook(httpx2.Auth):
             except ChallengeParseError:
                 bearer = None
             self.challenge = AuthChallenge(
-                status=response.status_code,
+                response.status_code,
                 error=bearer.get("error") if bearer else None,
                 scope=bearer.get("scope") if bearer else None,
                 description=bearer.get("error_description") if bearer else None,
                 resource_metadata=bearer.get("resource_metadata") if bearer else None,
+                url=str(request.url),
             )
 
 
