@@ -1,7 +1,9 @@
-"""The root ``atoms-auth`` app and the one place where errors become exit codes.
+"""The root ``atoms-auth`` app: every command registered behind the error boundary.
 
-Set ATOMS_AUTH_DEBUG=1 to see the traceback of an error instead of the
-one-line message.
+``commands._boundary.command_boundary`` turns errors into messages and exit
+codes inside the app (so ``CliRunner`` sees them); :func:`main` only catches
+what happens outside any command. Set ATOMS_AUTH_DEBUG=1 to see the
+traceback of an error instead of the one-line message.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import typer
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.commands import token
+from authkit_mcp_cli.commands._boundary import command_boundary
 from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.demo import demo
 from authkit_mcp_cli.commands.doctor import doctor
@@ -26,7 +29,8 @@ from authkit_mcp_cli.commands.serve import serve
 EPILOG = (
     "Exit codes: 0 success; 1 findings, or the remote refused; 2 usage or configuration error; "
     "3 network failure; 4 the remote violates the protocol; 5 authorization denied, cancelled or timed out; "
-    "130 interrupted."
+    "70 a bug in atoms-auth (ATOMS_AUTH_DEBUG=1 shows the traceback); 130 interrupted. "
+    "With --json, a failing command prints one JSON document: {\"schema\": 1, \"error\": {\"code\", \"message\", \"hint\", \"spec\", \"url\", \"remote\"}}."
 )
 
 app = typer.Typer(
@@ -57,47 +61,30 @@ def root(
     """Diagnose and set up OAuth for remote MCP servers."""
 
 
-app.command(epilog=EPILOG)(doctor)
-app.command(epilog=EPILOG)(register)
-app.command(epilog=EPILOG)(login)
-app.command(epilog=EPILOG)(call)
+for _command in (doctor, register, login, call, logout, serve, demo, init):
+    app.command(epilog=EPILOG)(command_boundary(_command))
+for _info in token.app.registered_commands:  # token show / token refresh
+    _info.callback = command_boundary(_info.callback) if _info.callback else None
+    _info.epilog = _info.epilog or EPILOG
 app.add_typer(token.app, name="token")
-app.command(epilog=EPILOG)(logout)
-app.command(epilog=EPILOG)(serve)
-app.command(epilog=EPILOG)(demo)
-app.command(epilog=EPILOG)(init)
 
 
 def main() -> None:
+    """The console script: the app, plus a last net for what fails outside any command."""
+    from authkit_mcp_cli.commands._boundary import report_bug, report_error
     from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
 
     try:
         app(prog_name="atoms-auth")
-    except AtomsAuthError as exc:
+    except AtomsAuthError as exc:  # raised while options were parsed (a callback), not in a command
         if os.environ.get("ATOMS_AUTH_DEBUG"):
             raise
-        _print_error(exc)
+        report_error(exc, as_json="--json" in sys.argv)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(ExitCode.INTERRUPTED)
-    except Exception as exc:  # a bug: one clear line, the traceback on request
+    except Exception as exc:  # a bug
         if os.environ.get("ATOMS_AUTH_DEBUG"):
             raise
-        sys.stderr.write(f"atoms-auth: internal error: {type(exc).__name__}: {exc}\nThis is a bug; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback.\n")
-        sys.exit(ExitCode.FINDINGS)
-
-
-def _print_error(exc: object) -> None:
-    from rich.markup import escape
-
-    from authkit_mcp_cli.console import stderr_console
-    from authkit_mcp_cli.errors import AtomsAuthError
-
-    assert isinstance(exc, AtomsAuthError)
-    console = stderr_console()
-    # soft_wrap: long URLs and messages stay whole lines (grep-able, copy-able)
-    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
-    if exc.hint:
-        console.print(f"[bold]fix:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
-    if exc.spec:
-        console.print(f"[dim]spec: {escape(exc.spec)}[/]", highlight=False, soft_wrap=True)
+        report_bug(exc, as_json="--json" in sys.argv)
+        sys.exit(ExitCode.SOFTWARE)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 
 from authkit_mcp_cli.checks import CATALOGUE, Status
 from authkit_mcp_cli.config import Target
@@ -54,8 +53,8 @@ class DemoResult:
 
 async def automated_browser(url: str) -> None:
     """Follow the authorization redirects as a browser would, to the loopback callback."""
-    async with httpx.AsyncClient(follow_redirects=True, timeout=20) as browser:
-        await browser.get(url)
+    async with make_client(timeout=20) as browser:
+        await browser.get(url, follow_redirects=True)
 
 
 async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None) -> DemoResult:
@@ -82,7 +81,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             on_step(s)
             return value
 
-        async with make_client(timeout=15) as client:
+        async with make_client(HttpPolicy(timeout=15), trace=trace) as client:
             ctx = Context(client=client, policy=HttpPolicy(timeout=15), store=Store(home), trace=trace)
             target = Target(server_url=info.mcp_url, authkit_domain=None)
 

@@ -1,34 +1,41 @@
-"""HTTP for the CLI: one client factory and one ``exchange`` that never raises
+"""Outbound HTTP: the one client factory, and ``exchange`` that never raises
 for network trouble but records it.
 
-Every request goes through :func:`exchange`, which applies the
-https-except-loopback policy, an overall deadline per hop (so a server that
-drips bytes cannot hold us past ``--timeout``), a response size cap,
-redirects followed by hand and recorded (loops detected), and the trace.
+Every client atoms-auth uses (the CLI's, the MCP SDK's, serve's fetches of
+JWKS, AS documents and CIMD) comes from :func:`make_client` or
+:func:`make_sdk_client`: one User-Agent, the https-except-loopback policy,
+the size cap and the trace, applied by ``transport.policy_transport``.
+
+:func:`exchange` adds what a single protocol step needs on top: an overall
+deadline per hop (so a server that drips bytes cannot hold us past
+``--timeout``), a cap on the decoded body (compression bombs), redirects
+followed by hand and recorded (loops detected), and failures named as data.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
-import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
 from authkit_mcp_cli import __version__
+from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import TraceWriter
+from authkit_mcp_cli.transport import describe_transport_error, policy_transport
 from authkit_mcp_cli.urls import is_secure_url
 
 USER_AGENT = f"atoms-auth/{__version__} (+https://pypi.org/project/authkit-mcp-cli/)"
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 5
+# MCP responses carry tool results, which may be larger than any OAuth document.
+MAX_MCP_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -112,13 +119,32 @@ class HttpPolicy:
     max_body: int = MAX_BODY_BYTES
 
 
-def make_client(*, timeout: float = DEFAULT_TIMEOUT, verify: bool | ssl.SSLContext = True) -> httpx.AsyncClient:
+def make_client(policy: HttpPolicy | None = None, *, timeout: float | None = None, trace: TraceWriter | None = None, verify: bool | ssl.SSLContext = True) -> httpx.AsyncClient:
+    """The httpx client for discovery, OAuth and serve's fetches; every request it sends is traced.
+
+    Without a policy the transport enforces nothing itself (``exchange`` applies
+    the per-call policy); with one, even a direct ``client.get`` obeys it.
+    """
+    policy = policy or HttpPolicy(timeout=timeout or DEFAULT_TIMEOUT, allow_insecure=True)
+    inner = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout),
+        timeout=httpx.Timeout(timeout or policy.timeout),
         follow_redirects=False,  # followed by hand in exchange(), recorded
         headers={"User-Agent": USER_AGENT},
-        verify=verify,
-        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        transport=policy_transport(httpx, inner, trace=trace, allow_insecure=policy.allow_insecure, max_body=None),
+    )
+
+
+def make_sdk_client(policy: HttpPolicy, *, trace: TraceWriter | None = None, auth: Any = None) -> Any:
+    """The httpx2 client the MCP SDK talks through: same policy, User-Agent and trace as ours."""
+    import httpx2
+
+    return httpx2.AsyncClient(
+        auth=auth,
+        timeout=httpx2.Timeout(policy.timeout),
+        follow_redirects=True,  # as the SDK's own client: e.g. POST /api/mcp/ answers 307
+        headers={"User-Agent": USER_AGENT},
+        transport=policy_transport(httpx2, httpx2.AsyncHTTPTransport(), trace=trace, allow_insecure=policy.allow_insecure, max_body=MAX_MCP_BODY_BYTES),
     )
 
 
@@ -131,7 +157,7 @@ async def exchange(
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
     follow_redirects: bool = True,
-    trace: TraceWriter | None = None,
+    trace: TraceWriter | None = None,  # TRANSITIONAL, ignored: the client's transport records; removed once callers stop passing it
 ) -> Exchange:
     ex = Exchange(method=method, url=url, request_headers=dict(headers or {}), request_body=content)
     started = time.perf_counter()
@@ -143,7 +169,7 @@ async def exchange(
                 ex.error_kind = "insecure"
                 ex.error = f"refused to send a request over plain http to a non-loopback host ({current}); use https or --allow-http"
                 return ex
-            await _one_hop(client, ex, method, current, policy, headers, content, trace)
+            await _one_hop(client, ex, method, current, policy, headers, content)
             if ex.error or not follow_redirects or ex.status not in (301, 302, 303, 307, 308):
                 return ex
             location = ex.header("location")
@@ -174,9 +200,7 @@ async def _one_hop(
     policy: HttpPolicy,
     headers: dict[str, str] | None,
     content: bytes | None,
-    trace: TraceWriter | None,
 ) -> None:
-    hop_start = time.perf_counter()
     ex.status, ex.body, ex.headers = None, b"", httpx.Headers()
     request = client.build_request(method, url, headers=headers, content=content)
     try:
@@ -201,38 +225,5 @@ async def _one_hop(
     except httpx.TimeoutException as exc:
         phase = {"ConnectTimeout": "connecting", "ReadTimeout": "waiting for the response", "WriteTimeout": "sending", "PoolTimeout": "waiting for a connection"}.get(type(exc).__name__, "")
         ex.error_kind, ex.error = "timeout", f"timed out {phase} after {policy.timeout:g} s".replace("  ", " ")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, NetworkError) as exc:  # NetworkError: the transport's policy refused
         ex.error_kind, ex.error = describe_transport_error(exc, url)
-    finally:
-        if trace is not None:
-            trace.record(ex, method=method, url=url, elapsed_ms=(time.perf_counter() - hop_start) * 1000)
-
-
-def describe_transport_error(exc: BaseException, url: str) -> tuple[str, str]:
-    """Name a transport failure precisely: DNS, refused, TLS, reset."""
-    host = urlsplit(url).hostname or url
-    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and seen not in chain:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    text = " ".join(str(e) for e in chain)
-    for e in chain:
-        if isinstance(e, socket.gaierror) or "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
-            return "dns", f"DNS lookup for {host} failed (is the host name right?)"
-        if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-            return "tls", f"TLS certificate of {host} could not be verified: {_last_line(text)}"
-        if isinstance(e, ssl.SSLError) or "SSL" in type(e).__name__:
-            return "tls", f"TLS handshake with {host}:{port} failed: {_last_line(text)}"
-        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED or "Connection refused" in text:
-            return "refused", f"connection to {host}:{port} refused (is the server running on that port?)"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "protocol", f"{host} broke the HTTP protocol or closed the connection: {_last_line(text)}"
-    if isinstance(exc, httpx.ConnectError):
-        return "connect", f"could not connect to {host}:{port}: {_last_line(text) or type(exc).__name__}"
-    return "connect", f"request to {host} failed: {type(exc).__name__}: {_last_line(text)}"
-
-
-def _last_line(text: str) -> str:
-    return text.strip().splitlines()[-1][:200] if text.strip() else ""

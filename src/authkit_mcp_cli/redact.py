@@ -84,11 +84,22 @@ def redact_body(body: bytes, content_type: str | None) -> str:
         pairs = parse_qsl(text, keep_blank_values=True)
         if pairs:
             return urlencode([(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs])
+    if ctype == "text/event-stream":  # MCP over SSE: each data line may be a JSON-RPC message
+        return "\n".join(_redact_sse_line(line) for line in text.split("\n"))
     try:
         data = json.loads(text)
     except ValueError:
         return text
     return json.dumps(redact_json(data), ensure_ascii=False)
+
+
+def _redact_sse_line(line: str) -> str:
+    if not line.startswith("data:"):
+        return line
+    try:
+        return "data: " + json.dumps(redact_json(json.loads(line[5:])), ensure_ascii=False)
+    except ValueError:
+        return line
 
 
 def decode_jwt_unverified(token: str) -> dict[str, Any] | None:

@@ -4,6 +4,11 @@ Each line has method, URL, request and response headers and bodies, status,
 timing, error, and the decoded header and claims of any JWT seen in an
 Authorization header or a token field. Redaction happens here, before
 anything reaches the file, unless the user passed ``--reveal``.
+
+The trace knows nothing of HTTP clients: ``http.make_client`` installs a
+transport that hands each finished exchange to :meth:`TraceWriter.record`,
+so every request any client makes (discovery, OAuth, the MCP SDK's) is
+recorded without the caller's help.
 """
 
 from __future__ import annotations
@@ -12,12 +17,28 @@ import json
 import os
 import threading
 import time
-from typing import IO, TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 from authkit_mcp_cli.redact import SECRET_FIELDS, decode_jwt_unverified, redact_body, redact_headers, redact_url
 
-if TYPE_CHECKING:
-    from authkit_mcp_cli.http import Exchange
+# A trace shows what was said, not bulk data: bodies are kept up to this size.
+MAX_TRACED_BODY = 256 * 1024
+
+
+@dataclass
+class TracedExchange:
+    """One HTTP request as sent and what came back, as the transport saw it."""
+
+    method: str
+    url: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes | None
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
 
 
 class TraceWriter:
@@ -38,32 +59,37 @@ class TraceWriter:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def record(self, ex: Exchange, *, method: str, url: str, elapsed_ms: float) -> None:
-        entry = self.entry(ex, method=method, url=url, elapsed_ms=elapsed_ms)
+    def record(self, ex: TracedExchange) -> None:
+        entry = self.entry(ex)
         with self._lock:
+            if self._file.closed:  # a stream closed after the command ended: nothing to add
+                return
             self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
             self._file.flush()
 
-    def entry(self, ex: Exchange, *, method: str, url: str, elapsed_ms: float) -> dict[str, Any]:
-        req_headers = list(ex.request_headers.items())
-        resp_headers = list(ex.headers.multi_items())
-        jwts = _jwts_in(req_headers, ex.request_body, ex.body)
+    def entry(self, ex: TracedExchange) -> dict[str, Any]:
+        req_headers, resp_headers, url = ex.request_headers, ex.response_headers, ex.url
+        jwts = _jwts_in(req_headers, ex.request_body, ex.response_body)
         if not self.reveal:
             url = redact_url(url)
             req_headers = redact_headers(req_headers)
             resp_headers = redact_headers(resp_headers)
-        req_body = _body(ex.request_body, ex.request_headers.get("content-type") or ex.request_headers.get("Content-Type"), self.reveal)
-        resp_body = _body(ex.body, ex.headers.get("content-type"), self.reveal)
+        req_body = _body(ex.request_body, _header(ex.request_headers, "content-type"), self.reveal)
+        resp_body = _body(ex.response_body, _header(ex.response_headers, "content-type"), self.reveal)
         return {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "method": method,
+            "method": ex.method,
             "url": url,
             "request": {"headers": req_headers, "body": req_body},
             "response": None if ex.status is None else {"status": ex.status, "headers": resp_headers, "body": resp_body},
             "error": ex.error,
-            "elapsed_ms": round(elapsed_ms, 1),
+            "elapsed_ms": round(ex.elapsed_ms, 1),
             "jwts": jwts,
         }
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((v for k, v in headers if k.lower() == name), None)
 
 
 def _body(body: bytes | None, content_type: str | None, reveal: bool) -> str | None:

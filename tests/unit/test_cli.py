@@ -25,16 +25,15 @@ def test_version():
 def test_help_documents_exit_codes():
     result = runner.invoke(app, ["doctor", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "130 interrupted" in result.output and "--list-checks" in result.output
+    assert "130 interrupted" in result.output and "70 a bug in atoms-auth" in result.output and "--list-checks" in result.output
 
 
-def test_doctor_without_a_target_is_a_usage_error():
-    from authkit_mcp_cli.errors import UsageError
-
-    result = runner.invoke(app, ["doctor"])  # the app raises; cli.main turns it into exit 2
-    assert isinstance(result.exception, UsageError) and result.exception.exit_code == 2
-    assert "Nothing to check" in str(result.exception)
-    assert "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL" in result.exception.hint
+def test_doctor_without_a_target_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no .env of this checkout
+    result = runner.invoke(app, ["doctor"], env={"COLUMNS": "400"})  # the boundary inside the app gives the exit code
+    assert result.exit_code == 2, result.output
+    assert "Nothing to check" in result.stderr
+    assert "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL" in result.stderr and "code: usage." in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from authkit_mcp_cli.http import USER_AGENT
+from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, as_metadata_urls
 
 MAX_DOCUMENT_BYTES = 256 * 1024
@@ -41,7 +41,7 @@ class MetadataForwarder:
         self.upstream = {OAUTH_AS_WELL_KNOWN: urls["oauth"], OIDC_WELL_KNOWN: urls["oidc"]}
         self._cache: dict[str, _Entry] = {}
         self._locks = {path: asyncio.Lock() for path in self.upstream}
-        self._client = httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False)
+        self._client = make_client(timeout=timeout)
 
     async def aclose(self) -> None:
         await self._client.aclose()

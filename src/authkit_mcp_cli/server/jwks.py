@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import jwt
 
+from authkit_mcp_cli.http import make_client
+
 log = logging.getLogger("atoms_auth.serve")
 
 ASYMMETRIC_KTY = {"RSA", "EC", "OKP"}
@@ -80,7 +82,7 @@ class JwksCache:
                 if self._client is not None:
                     response = await self._client.get(self.jwks_uri, timeout=self.timeout)
                 else:
-                    async with httpx.AsyncClient(timeout=self.timeout) as client:
+                    async with make_client(timeout=self.timeout) as client:
                         response = await client.get(self.jwks_uri)
                 response.raise_for_status()
                 keys = parse_jwks(response.json())

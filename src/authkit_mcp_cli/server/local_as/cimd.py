@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from authkit_mcp_cli.cimd import document_problems, is_client_id_url
-from authkit_mcp_cli.http import USER_AGENT
+from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.server.local_as.provider import Client, OAuthError, check_redirect_uri
 from authkit_mcp_cli.urls import is_loopback_host
 
@@ -62,7 +62,7 @@ class MetadataDocumentFetcher:
         if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+            async with make_client(timeout=self.timeout) as client:
                 response = await client.get(client_id, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise OAuthError("invalid_client", f"the client metadata document {client_id} could not be fetched ({type(exc).__name__})") from None

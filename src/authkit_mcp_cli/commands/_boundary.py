@@ -1,0 +1,93 @@
+"""The one place where errors become output and an exit code.
+
+``cli.py`` wraps every command in :func:`command_boundary` where it registers
+it, so the boundary sits inside the Typer app: ``CliRunner`` tests see the
+same exit codes as a shell. An error from the tree in ``errors.py`` prints
+one message (what happened, how to fix it, the spec section, its code) on
+stderr, or one JSON document on stdout under ``--json``, and exits with its
+documented code. Anything else is a bug in atoms-auth: exit 70 (EX_SOFTWARE),
+so CI can tell a crash from a finding. ``ATOMS_AUTH_DEBUG=1`` re-raises
+instead, to show the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+ERROR_SCHEMA = 1
+BUG_CODE = "internal.bug"
+
+
+def command_boundary(fn: F) -> F:
+    """Wrap a Typer command: errors from the tree -> message + exit code; anything else -> exit 70."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("json_output"))
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own control flow and usage errors (exit 2)
+        except AtomsAuthError as exc:
+            if _debug():
+                raise
+            report_error(exc, as_json=as_json)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except Exception as exc:
+            if _debug():
+                raise
+            report_bug(exc, as_json=as_json)
+            raise typer.Exit(ExitCode.SOFTWARE) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _debug() -> bool:
+    return bool(os.environ.get("ATOMS_AUTH_DEBUG"))
+
+
+def error_document(exc: AtomsAuthError) -> dict[str, Any]:
+    """``{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}``."""
+    return {"schema": ERROR_SCHEMA, "error": exc.to_json()}
+
+
+def report_error(exc: AtomsAuthError, *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(error_document(exc), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    from rich.markup import escape
+
+    from authkit_mcp_cli.console import stderr_console
+
+    console = stderr_console()
+    # soft_wrap: long URLs and messages stay whole lines (grep-able, copy-able)
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
+    if exc.hint:
+        console.print(f"[bold]fix:[/] {escape(exc.hint)}", highlight=False, soft_wrap=True)
+    if exc.spec:
+        console.print(f"[dim]spec: {escape(exc.spec)}[/]", highlight=False, soft_wrap=True)
+    console.print(f"[dim]code: {escape(exc.code)}[/]", highlight=False, soft_wrap=True)
+
+
+def report_bug(exc: BaseException, *, as_json: bool) -> None:
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    hint = "This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback."
+    if as_json:
+        doc = {"schema": ERROR_SCHEMA, "error": {"code": BUG_CODE, "message": message, "hint": hint, "spec": None, "url": None, "remote": None}}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    sys.stderr.write(f"atoms-auth: {message}\n{hint}\n")
