@@ -6,7 +6,6 @@ then rejected by signature)."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import secrets
@@ -18,6 +17,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from authkit_mcp_cli.oauth.pkce import s256
 from authkit_mcp_cli.urls import is_loopback_host
 
 DEV_USER = {"sub": "user_dev_local", "email": "dev@atoms-auth.local", "email_verified": True, "name": "Local Developer"}
@@ -449,10 +449,6 @@ class LocalAuthorizationServer:
         for store in (self.pending, self.codes):
             for key in [k for k, v in store.items() if v.expires_at < now - 60]:
                 del store[key]
-
-
-def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace")).digest()).rstrip(b"=").decode()
 
 
 def check_redirect_uri(uri: str, application_type: str) -> None:

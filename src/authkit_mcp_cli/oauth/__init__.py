@@ -1,0 +1,41 @@
+"""OAuth client steps, one module per RFC; each step is a build-request /
+process-response pair, so validation is tested on canned responses (no I/O
+here).
+
+- :mod:`.pkce`           RFC 7636 (shared with the local AS)
+- :mod:`.authorize`      the authorization request, RFC 6749 §4.1.1 + RFC 8707
+- :mod:`.callback`       the authorization response: RFC 9207 ``iss``, ``state``
+- :mod:`.token`          token requests and responses, RFC 6749 §4.1.3, §5, §6
+- :mod:`.client_auth`    client authentication at the token endpoint, RFC 6749 §2.3
+- :mod:`.registration`   dynamic client registration, RFC 7591
+- :mod:`.revocation`     token revocation, RFC 7009
+- :mod:`.message`        the request as data, and RFC 6749 §5.2 error bodies
+"""
+
+from authkit_mcp_cli.oauth.authorize import authorization_url
+from authkit_mcp_cli.oauth.callback import validate_callback
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
+from authkit_mcp_cli.oauth.message import HttpRequest, error_response
+from authkit_mcp_cli.oauth.pkce import Pkce, s256
+from authkit_mcp_cli.oauth.registration import parse_registration_response, registration_request
+from authkit_mcp_cli.oauth.revocation import parse_revocation_response, revocation_request
+from authkit_mcp_cli.oauth.token import Tokens, code_token_request, parse_token_response, refresh_token_request
+
+__all__ = [
+    "ClientRegistration",
+    "HttpRequest",
+    "Pkce",
+    "Tokens",
+    "authorization_url",
+    "client_auth",
+    "code_token_request",
+    "error_response",
+    "parse_registration_response",
+    "parse_revocation_response",
+    "parse_token_response",
+    "refresh_token_request",
+    "registration_request",
+    "revocation_request",
+    "s256",
+    "validate_callback",
+]
