@@ -24,27 +24,13 @@ DEFAULT_HTTP_PATH = "/api/mcp"
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
-    """KEY=VALUE lines; ``export``, comments, single and double quotes."""
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            quote, value = value[0], value[1:-1]
-            if quote == '"':
-                value = value.replace('\\"', '"').replace("\\n", "\n")
-        else:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+    """The values a ``.env`` gives, read exactly as the guide's server reads them (python-dotenv)."""
+    import io
+
+    from dotenv import dotenv_values
+
+    # interpolate as load_dotenv does by default (${VAR} from the file itself and the environment)
+    return {key: value for key, value in dotenv_values(stream=io.StringIO(text)).items() if value is not None}
 
 
 def load_environment(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -10,15 +10,26 @@ import tempfile
 import time
 from pathlib import Path
 
+from authkit_mcp_cli.errors import UsageError
+
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 
 def _quote(value: str) -> str:
-    return value if re.fullmatch(r"[A-Za-z0-9_./:@,+\-]*", value) else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A value python-dotenv reads back unchanged: bare when plain, else single quotes (no escapes,
+    no ${VAR} interpolation there), else double quotes with dotenv's escapes."""
+    if re.fullmatch(r"[A-Za-z0-9_./:@,+\-]*", value):
+        return value
+    if "'" not in value and "\n" not in value and "\\" not in value:
+        return "'" + value + "'"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def render(existing: str, values: dict[str, str]) -> str:
     """Replace the lines of keys we set, append the others; keep everything else as it was."""
+    for key, value in values.items():
+        if "${" in value:  # python-dotenv expands ${VAR} in every kind of value: it cannot round-trip
+            raise UsageError(f"The value for {key} contains '${{', which python-dotenv (and so the MCP server) would expand as a variable.", code="usage.env-value", hint="Write the value without '${'.")
     lines = existing.splitlines()
     done: set[str] = set()
     out = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -67,6 +69,41 @@ def test_dotenv_parsing():
         """
     )
     assert env == {"A": "1", "B": "two words", "C": "single # not a comment", "D": "plain", "E": ""}
+
+
+def test_dotenv_reads_what_the_guides_server_reads(tmp_path):
+    """Issue #10 §5: a quoted value with a trailing comment (python-dotenv accepts it; our old parser exited 2)."""
+    from dotenv import dotenv_values
+
+    text = 'FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN="https://x.authkit.app" # note\n'
+    (tmp_path / ".env").write_text(text)
+    env = load_environment(tmp_path, environ={})
+    assert env["FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN"] == "https://x.authkit.app"
+    assert env == dict(dotenv_values(tmp_path / ".env"))
+    target = resolve_target(None, None, env)
+    assert target.authkit_domain == "https://x.authkit.app"
+
+
+@given(st.dictionaries(st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True), st.text(st.characters(exclude_categories=("Cs", "Cc"), include_characters="\n\t"), max_size=40).filter(lambda v: "${" not in v), max_size=5))
+def test_env_write_then_read_round_trips(values):
+    """What init writes, python-dotenv (the server's reader) and we read back unchanged."""
+    from dotenv import dotenv_values
+
+    from authkit_mcp_cli.envfile import render
+
+    existing = "# kept\nOTHER='x y'\n"
+    text = render(existing, values)
+    expected = {"OTHER": "x y", **values}
+    assert parse_dotenv(text) == expected
+    assert dict(dotenv_values(stream=io.StringIO(text))) == expected
+
+
+def test_env_writer_refuses_values_dotenv_would_expand():
+    from authkit_mcp_cli.envfile import render
+    from authkit_mcp_cli.errors import UsageError
+
+    with pytest.raises(UsageError, match="expand"):
+        render("", {"A": "${HOME}/x"})
 
 
 def test_flags_beat_environment_beat_dotenv(tmp_path):
