@@ -20,6 +20,7 @@ import socket
 import ssl
 import time
 import zlib
+from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ def policy_transport(lib: ModuleType, inner: Any, *, trace: TraceWriter | None, 
 
 @functools.cache
 def _classes(lib: ModuleType) -> tuple[type, type]:
-    class RecordingStream(lib.AsyncByteStream):  # type: ignore[misc,name-defined]
+    class RecordingStream(lib.AsyncByteStream):  # type: ignore[name-defined]
         """Passes the body through, keeps its start for the trace, enforces the cap."""
 
         def __init__(self, inner: Any, record: TracedExchange, trace: TraceWriter | None, max_body: int | None, started: float, encoding: str | None) -> None:
@@ -47,7 +48,7 @@ def _classes(lib: ModuleType) -> tuple[type, type]:
             self._complete = False
             self._done = False
 
-        async def __aiter__(self):  # type: ignore[no-untyped-def]
+        async def __aiter__(self) -> AsyncIterator[bytes]:
             async for chunk in self._inner:
                 self._size += len(chunk)
                 if self._max is not None and self._size > self._max:
@@ -80,7 +81,7 @@ def _classes(lib: ModuleType) -> tuple[type, type]:
             rec.elapsed_ms = (time.perf_counter() - self._started) * 1000
             self._trace.record(rec)
 
-    class PolicyTransport(lib.AsyncBaseTransport):  # type: ignore[misc,name-defined]
+    class PolicyTransport(lib.AsyncBaseTransport):  # type: ignore[name-defined]
         def __init__(self, inner: Any, *, trace: TraceWriter | None, allow_insecure: bool, max_body: int | None) -> None:
             self._inner, self._trace, self._allow_insecure, self._max = inner, trace, allow_insecure, max_body
 
@@ -139,7 +140,9 @@ def _decoded(raw: bytes, encoding: str | None) -> bytes:
 def describe_transport_error(exc: BaseException, url: str, lib: ModuleType | None = None) -> tuple[str, str]:
     """Name a transport failure precisely: DNS, refused, TLS, reset (as ``(kind, text)``)."""
     if lib is None:
-        import httpx as lib
+        import httpx
+
+        lib = httpx
     parts = urlsplit(url)
     host = parts.hostname or url
     port = parts.port or (443 if url.startswith("https") else 80)

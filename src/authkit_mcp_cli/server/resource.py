@@ -111,9 +111,10 @@ class BearerGuard:
         if missing:
             await self._deny(send, 403, "insufficient_scope", f"the token lacks scope {' '.join(sorted(missing))}", scopes=self.info.required_scopes)
             return
-        receive = await self._check_tool_scopes(scope, receive, send, verified)
-        if receive is None:
+        replay = await self._check_tool_scopes(scope, receive, send, verified)
+        if replay is None:
             return
+        receive = replay
         await self._call_authenticated(scope, receive, send, verified)
 
     async def _check_tool_scopes(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> Receive | None:

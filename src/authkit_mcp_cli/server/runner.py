@@ -33,7 +33,7 @@ class RedactQueryFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
             args = list(record.args)
-            args[2] = redact_url(args[2])
+            args[2] = redact_url(record.args[2])
             record.args = tuple(args)
         return True
 
@@ -53,7 +53,8 @@ def bind(cfg: ServeConfig) -> socket.socket:
 def app_from_environment():
     """uvicorn factory for worker processes."""
     raw = json.loads(os.environ[CONFIG_ENV])
-    cfg = ServeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw["config"].items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw["config"].items()}
+    cfg = ServeConfig(**fields)
     app, _ = build_app(cfg, raw["port"])
     return app
 

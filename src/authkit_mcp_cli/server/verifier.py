@@ -202,4 +202,4 @@ def key_algorithm(key: jwt.PyJWK) -> str | None:
     kty = key._jwk_data.get("kty")  # noqa: SLF001
     if kty == "EC":
         return EC_ALG.get(key._jwk_data.get("crv", ""))  # noqa: SLF001
-    return DEFAULT_ALG.get(kty)
+    return DEFAULT_ALG.get(kty) if isinstance(kty, str) else None

@@ -62,8 +62,8 @@ class MetadataDocumentFetcher:
         if hit and time.monotonic() - hit[0] < CACHE_SECONDS:
             return hit[1]
         try:
-            async with make_client(timeout=self.timeout) as client:
-                response = await client.get(client_id, headers={"Accept": "application/json"})
+            async with make_client(timeout=self.timeout) as http:
+                response = await http.get(client_id, headers={"Accept": "application/json"})
         except httpx.HTTPError as exc:
             raise OAuthError("invalid_client", f"the client metadata document {client_id} could not be fetched ({type(exc).__name__})") from None
         if response.status_code != 200:

@@ -57,7 +57,7 @@ def consent_page(req: AuthorizationRequest, action: str) -> HTMLResponse:
     body = f"""
 <h1>Sign in to the local MCP server</h1>
 <p><strong>{escape(name)}</strong> wants to access <code>{escape(req.resource)}</code> as
-<strong>{escape(DEV_USER['email'])}</strong>.</p>
+<strong>{escape(str(DEV_USER['email']))}</strong>.</p>
 <dl>
 <dt>Client</dt><dd>{escape(name)}{' (metadata document)' if client.metadata_document else ''}</dd>
 <dt>Client ID</dt><dd><code>{escape(client.client_id)}</code></dd>

@@ -365,6 +365,8 @@ class LocalAuthorizationServer:
 
     def is_revoked(self, claims: dict[str, Any]) -> bool:
         jti = claims.get("jti")
+        if not isinstance(jti, str):
+            return False
         return jti in self.revoked_jti or self._jti_family.get(jti) in self.revoked_families
 
     def _expire(self) -> None:
