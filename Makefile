@@ -10,7 +10,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 PYTEST_ARGS ?=
 
-.PHONY: system-prerequisites node-prerequisites install demo docs bench test unit integration conformance clean prerequisites
+.PHONY: system-prerequisites node-prerequisites install demo docs bench test unit integration conformance lint clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
@@ -52,8 +52,13 @@ install: prerequisites $(PY_STAMP)
 demo: install
 	$(VENV)/bin/atoms-auth demo
 
-test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
+test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) lint
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
+
+# Static checks (configured in pyproject.toml): lint and import order, then types.
+lint: $(PY_STAMP)
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m mypy
 
 unit: system-prerequisites $(PY_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
