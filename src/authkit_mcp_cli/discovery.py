@@ -1,24 +1,28 @@
-"""Client-side discovery, in the order the MCP spec prescribes:
-the 401 challenge -> protected-resource metadata (header URL, then the
-path-inserted URL, then the root) -> authorization-server metadata (the
-ordered RFC 8414 / OIDC list, issuer compared exactly) -> PKCE support.
+"""MCP discovery: the rules once, as pure functions over exchanges, and the
+client's walk through them.
 
-Each function raises the project's errors with the spec section; the
-``Discovered`` result is what login, call and register build on.
+The rules (no I/O): where protected-resource metadata (PRM) may live
+(:func:`prm_candidates`), what makes an answer usable (:func:`usable_document`,
+:func:`first_usable`), whether PRM is for this server (:func:`prm_resource`),
+which AS it names (:func:`authorization_servers`), where AS metadata may live
+(:func:`as_metadata_candidates`) and whether it is for the issuer asked
+(:func:`issuer_matches`). The client (:func:`discover`) stops at the first
+usable answer; doctor's evidence (``checks.gather``) asks every candidate and
+judges each answer with the same functions.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
 from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
-from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.urls import as_metadata_urls, is_absolute_http_url, is_secure_url, prm_urls, resource_matches
 
 SPEC_PRM = "RFC 9728 §3, §5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
@@ -38,6 +42,103 @@ INITIALIZE = json.dumps(
     }
 ).encode()
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+JSON_HEADERS = {"Accept": "application/json"}
+
+K = TypeVar("K")
+
+
+# --- the rules -----------------------------------------------------------------
+
+
+def prm_candidates(server_url: str, resource_metadata: str | None) -> list[tuple[str, str]]:
+    """(location, url) in the order a client tries them: the challenge's
+    ``resource_metadata`` (RFC 9728 §5.1), then path-inserted, then root
+    (RFC 9728 §3.1; MCP Protected Resource Metadata Discovery)."""
+    path_url, root_url = prm_urls(server_url)
+    header = [("header", resource_metadata)] if resource_metadata else []
+    return [*header, ("path", path_url), ("root", root_url)]
+
+
+def usable_document(ex: Exchange) -> tuple[dict[str, Any] | None, str | None]:
+    """(document, None) when ``ex`` is 200 with a JSON object, else (None, why not):
+    the one meaning of "usable" for PRM and AS metadata (RFC 9728 §3.2, RFC 8414 §3.2)."""
+    if not ex.ok:
+        return None, ex.error or "no answer"
+    if ex.status != 200:
+        return None, f"HTTP {ex.status}"
+    return ex.json_object()
+
+
+def first_usable(attempts: Iterable[tuple[K, Exchange]]) -> tuple[K, dict[str, Any]] | None:
+    """The first usable document in the given (spec) order, with its key."""
+    for key, ex in attempts:
+        doc, _ = usable_document(ex)
+        if doc is not None:
+            return key, doc
+    return None
+
+
+def describe_attempt(url: str, ex: Exchange) -> str:
+    """One line of a "tried" list: what ``url`` answered."""
+    doc, err = usable_document(ex)
+    if doc is not None:
+        return f"{url}: 200, usable"
+    status = f"{ex.status}" if ex.status is not None else "no answer"
+    if ex.error:
+        return f"{url}: {status} ({ex.error})"
+    return f"{url}: {status}" + (f" ({err})" if ex.status == 200 else "")
+
+
+def prm_resource(doc: dict[str, Any], server_url: str, prm_url: str) -> tuple[str | None, str | None]:
+    """(resource, None) when PRM fetched from ``prm_url`` is for ``server_url``, else (resource, why not).
+
+    RFC 9728 §3.3: ``resource`` must be the identifier the metadata URL was built
+    from, so the path-inserted and the challenge-named documents name the MCP URL
+    exactly; at the root an origin or path prefix of it is accepted (MCP
+    Authorization: Canonical Server URI).
+    """
+    resource = doc.get("resource")
+    if not isinstance(resource, str):
+        return None, f"resource is not a string ({resource!r})"
+    good, why = resource_matches(resource, server_url, allow_prefix=prm_url == prm_urls(server_url)[1])
+    return resource, None if good else why
+
+
+def authorization_servers(doc: dict[str, Any] | None) -> list[str]:
+    """PRM's ``authorization_servers`` entries that are strings, in order (RFC 9728 §2)."""
+    servers = (doc or {}).get("authorization_servers")
+    return [s for s in servers if isinstance(s, str)] if isinstance(servers, list) else []
+
+
+def choose_issuer(servers: list[str], prefer: str | None) -> str | None:
+    """The AS to use: the preferred one when PRM lists it, else the first (MCP Authorization Server Location)."""
+    if prefer in servers:
+        return prefer
+    return servers[0] if servers else None
+
+
+def as_metadata_candidates(issuer: str) -> list[tuple[str, str]]:
+    """(kind, url), kind ``oauth`` or ``oidc``, in the MCP spec's order (RFC 8414 §3.1; OIDC Discovery §4)."""
+    return as_metadata_urls(issuer)
+
+
+def issuer_matches(doc: dict[str, Any], issuer: str) -> bool:
+    """RFC 8414 §3.3: the metadata's ``issuer`` is identical to the issuer it was fetched for."""
+    return doc.get("issuer") == issuer
+
+
+def issuer_difference(found: object, issuer: str) -> str:
+    """Why two issuers that look alike still differ (for messages), or ''."""
+    if not isinstance(found, str):
+        return ""
+    if found.rstrip("/") == issuer.rstrip("/"):
+        return " They differ only by a trailing slash, which still fails the exact comparison."
+    if found.lower() == issuer.lower():
+        return " They differ only in letter case."
+    return ""
+
+
+# --- the client: stop at the first usable answer ----------------------------------
 
 
 @dataclass
@@ -82,11 +183,14 @@ NETWORK_HINTS = {
 
 
 def network_error(ex: Exchange, what: str) -> NetworkError:
-    hint = NETWORK_HINTS.get(ex.error_kind or "", "Check the URL, that the server is running, and your network.")
-    return NetworkError(f"{what}: {ex.error}.", hint=hint)
+    """A failed exchange as a NetworkError coded ``network.<kind>`` (``too_large`` -> ``network.too-large``)."""
+    kind = ex.error_kind or "connect"
+    hint = NETWORK_HINTS.get(kind, "Check the URL, that the server is running, and your network.")
+    return NetworkError(f"{what}: {ex.error}.", code="network." + kind.replace("_", "-"), hint=hint, url=ex.url)
 
 
 def parse_challenge(ex: Exchange) -> Challenge401:
+    """The Bearer challenge's discovery hints (RFC 6750 §3, RFC 9728 §5.1); a malformed header gives none."""
     ch = Challenge401(status=ex.status or 0)
     try:
         bearer = find_bearer(parse_www_authenticate(ex.header_list("www-authenticate")))
@@ -99,8 +203,8 @@ def parse_challenge(ex: Exchange) -> Challenge401:
     return ch
 
 
-async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy, trace: TraceWriter | None) -> Challenge401:
-    ex = await exchange(client, "POST", server_url, policy=policy, headers=MCP_HEADERS, content=INITIALIZE, follow_redirects=False, trace=trace)
+async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy) -> Challenge401:
+    ex = await exchange(client, "POST", server_url, policy=policy, headers=MCP_HEADERS, content=INITIALIZE, follow_redirects=False)
     if not ex.ok:
         raise network_error(ex, f"The MCP server {server_url} could not be reached")
     if ex.status != 401:
@@ -110,103 +214,126 @@ async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: Ht
     return parse_challenge(ex)
 
 
-async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Challenge401, policy: HttpPolicy, trace: TraceWriter | None) -> tuple[dict[str, Any], str]:
-    path_url, root_url = prm_urls(server_url)
-    candidates = [u for u in (challenge.resource_metadata, path_url, root_url) if u]
+async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Challenge401, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
+    """The first usable PRM among :func:`prm_candidates`, and its URL."""
     tried = []
-    for url in dict.fromkeys(candidates):
+    for url in dict.fromkeys(url for _loc, url in prm_candidates(server_url, challenge.resource_metadata)):
         if not is_absolute_http_url(url):
             tried.append(f"{url}: not an absolute URL")
             continue
-        ex = await exchange(client, "GET", url, policy=policy, headers={"Accept": "application/json"}, trace=trace)
-        doc, err = ex.json_object()
-        if ex.status == 200 and doc is not None:
-            return doc, url
-        tried.append(f"{url}: {ex.error or ex.status}{'' if ex.status != 200 else ' (' + str(err) + ')'}")
+        ex = await exchange(client, "GET", url, policy=policy, headers=JSON_HEADERS)
+        found = first_usable([(url, ex)])
+        if found is not None:
+            return found[1], url
+        tried.append(describe_attempt(url, ex))
     unguarded = f" The server answered an unauthenticated MCP request with {challenge.status}, not 401, so it may not use OAuth at all." if challenge.status != 401 else ""
-    raise ProtocolError("No protected-resource metadata found. Tried: " + "; ".join(tried) + "." + unguarded, hint=f"Run atoms-auth doctor --server {server_url}.", spec=SPEC_PRM)
+    raise ProtocolError(
+        "No protected-resource metadata found. Tried: " + "; ".join(tried) + "." + unguarded,
+        code="prm.not-found",
+        hint=f"Run atoms-auth doctor --server {server_url}.",
+        spec=SPEC_PRM,
+        url=server_url,
+    )
 
 
-def check_prm(prm: dict[str, Any], server_url: str) -> str:
-    """Return the canonical resource; refuse metadata for another resource (RFC 9728 §3.3)."""
-    resource = prm.get("resource")
-    if not isinstance(resource, str):
-        raise ProtocolError("The protected-resource metadata has no resource.", spec="RFC 9728 §2")
-    good, why = resource_matches(resource, server_url, allow_prefix=True)
-    if not good:
+def check_prm(prm: dict[str, Any], server_url: str, prm_url: str) -> str:
+    """The canonical resource; refuse metadata for another resource (RFC 9728 §3.3) or naming no AS."""
+    resource, why = prm_resource(prm, server_url, prm_url)
+    if resource is None:
+        raise ProtocolError(f"The protected-resource metadata at {prm_url} has no resource.", code="prm.resource-missing", spec="RFC 9728 §2", url=prm_url)
+    if why is not None:
         raise ProtocolError(
             f"The protected-resource metadata is for {resource!r}, which {why} compared with {server_url!r}; a client must not use it.",
+            code="prm.resource-mismatch",
             hint="The server must publish its own URL as resource (no trailing slash).",
             spec="RFC 9728 §3.3; RFC 8707",
+            url=prm_url,
         )
-    servers = prm.get("authorization_servers")
-    if not isinstance(servers, list) or not any(isinstance(s, str) for s in servers):
-        raise ProtocolError("The protected-resource metadata names no authorization_servers.", spec="RFC 9728 §2")
+    if not authorization_servers(prm):
+        raise ProtocolError("The protected-resource metadata names no authorization_servers.", code="prm.no-authorization-servers", spec="RFC 9728 §2", url=prm_url)
     return resource
 
 
-async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy, trace: TraceWriter | None) -> tuple[dict[str, Any], str]:
+async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
+    """The first usable AS metadata among :func:`as_metadata_candidates`, checked against ``issuer``."""
     if not is_absolute_http_url(issuer):
-        raise ProtocolError(f"The authorization server {issuer!r} is not an absolute URL.", spec="RFC 9728 §2")
+        raise ProtocolError(f"The authorization server {issuer!r} is not an absolute URL.", code="as.invalid-issuer", spec="RFC 9728 §2")
     if not is_secure_url(issuer) and not policy.allow_insecure:
-        raise ProtocolError(f"The authorization server {issuer} is not https.", hint="Use https (or --allow-http for a trusted test setup).", spec="MCP 2026-07-28 Security Considerations")
+        raise ProtocolError(
+            f"The authorization server {issuer} is not https.",
+            code="as.insecure",
+            hint="Use https (or --allow-http for a trusted test setup).",
+            spec="MCP 2026-07-28 Security Considerations",
+            url=issuer,
+        )
     tried = []
-    for _kind, url in as_metadata_urls(issuer):
-        ex = await exchange(client, "GET", url, policy=policy, headers={"Accept": "application/json"}, trace=trace)
-        doc, err = ex.json_object()
-        if ex.status == 200 and doc is not None:
-            if doc.get("issuer") != issuer:
-                # RFC 8414 §3.3: the issuer must be identical; such a document must not be used
-                raise ProtocolError(
-                    f"The metadata at {url} names issuer {doc.get('issuer')!r}, not {issuer!r}; it must not be used.",
-                    hint="The server's protected-resource metadata must list the AS's issuer exactly (no trailing slash).",
-                    spec="RFC 8414 §3.3",
-                )
-            return doc, url
-        tried.append(f"{url}: {ex.error or ex.status}{'' if ex.status != 200 else ' (' + str(err) + ')'}")
-    raise ProtocolError(f"No authorization server metadata for {issuer}. Tried: " + "; ".join(tried) + ".", hint=f"Run atoms-auth doctor --authkit-domain {issuer}.", spec=SPEC_AS)
+    for _kind, url in as_metadata_candidates(issuer):
+        ex = await exchange(client, "GET", url, policy=policy, headers=JSON_HEADERS)
+        found = first_usable([(url, ex)])
+        if found is None:
+            tried.append(describe_attempt(url, ex))
+            continue
+        doc = found[1]
+        if not issuer_matches(doc, issuer):
+            # RFC 8414 §3.3: such a document must not be used, and the next URL is not tried either
+            raise ProtocolError(
+                f"The metadata at {url} names issuer {doc.get('issuer')!r}, not {issuer!r}; it must not be used.{issuer_difference(doc.get('issuer'), issuer)}",
+                code="as.issuer-mismatch",
+                hint="The server's protected-resource metadata must list the AS's issuer exactly (no trailing slash).",
+                spec="RFC 8414 §3.3",
+                url=url,
+            )
+        return doc, url
+    raise ProtocolError(
+        f"No authorization server metadata for {issuer}. Tried: " + "; ".join(tried) + ".",
+        code="as.metadata-not-found",
+        hint=f"Run atoms-auth doctor --authkit-domain {issuer}.",
+        spec=SPEC_AS,
+        url=issuer,
+    )
 
 
 def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool) -> None:
+    """What a client needs before it may proceed: PKCE S256 (MCP Authorization Code Protection), usable endpoints (RFC 8414 §2)."""
     methods = metadata.get("code_challenge_methods_supported")
     if not isinstance(methods, list) or "S256" not in methods:
         raise ProtocolError(
             "The authorization server does not advertise PKCE S256 (code_challenge_methods_supported); MCP clients must refuse to proceed.",
+            code="as.pkce-unsupported",
             hint="Advertise code_challenge_methods_supported: [\"S256\"] in the AS metadata.",
             spec="MCP 2026-07-28 Authorization: Authorization Code Protection",
         )
     for name in ("authorization_endpoint", "token_endpoint"):
         value = metadata.get(name)
-        if not is_absolute_http_url(value):
-            raise ProtocolError(f"The AS metadata has no usable {name}.", spec="RFC 8414 §2")
+        if not isinstance(value, str) or not is_absolute_http_url(value):
+            raise ProtocolError(f"The AS metadata has no usable {name}.", code="as.endpoint-missing", spec="RFC 8414 §2")
         if not is_secure_url(value) and not allow_insecure:
-            raise ProtocolError(f"The AS's {name} {value} is not https.", hint="Use https (or --allow-http).", spec="OAuth 2.1 §1.5")
+            raise ProtocolError(f"The AS's {name} {value} is not https.", code="as.insecure", hint="Use https (or --allow-http).", spec="OAuth 2.1 §1.5", url=value)
 
 
 async def discover(
     client: httpx.AsyncClient,
     server_url: str,
     policy: HttpPolicy,
-    trace: TraceWriter | None = None,
     *,
     prefer_issuer: str | None = None,
     challenge: Challenge401 | None = None,
 ) -> Discovered:
     """From the server URL (or a challenge already received on a real MCP request) to usable AS metadata."""
     if challenge is None:
-        challenge = await probe_challenge(client, server_url, policy, trace)
-    prm, prm_url = await fetch_prm(client, server_url, challenge, policy, trace)
-    resource = check_prm(prm, server_url)
-    servers = [s for s in prm["authorization_servers"] if isinstance(s, str)]
-    issuer = prefer_issuer if prefer_issuer in servers else servers[0]
-    metadata, metadata_url = await fetch_as_metadata(client, issuer, policy, trace)
+        challenge = await probe_challenge(client, server_url, policy)
+    prm, prm_url = await fetch_prm(client, server_url, challenge, policy)
+    resource = check_prm(prm, server_url, prm_url)
+    issuer = choose_issuer(authorization_servers(prm), prefer_issuer)
+    assert issuer is not None  # check_prm refused PRM without one
+    metadata, metadata_url = await fetch_as_metadata(client, issuer, policy)
     check_as_metadata(metadata, allow_insecure=policy.allow_insecure)
     return Discovered(server_url, resource, prm, prm_url, challenge.scope, issuer, metadata, metadata_url)
 
 
-async def discover_issuer(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy, trace: TraceWriter | None = None) -> tuple[dict[str, Any], str]:
+async def discover_issuer(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
     """AS metadata only (``--authkit-domain`` without a server)."""
-    metadata, url = await fetch_as_metadata(client, issuer, policy, trace)
+    metadata, url = await fetch_as_metadata(client, issuer, policy)
     check_as_metadata(metadata, allow_insecure=policy.allow_insecure)
     return metadata, url
 

@@ -1,4 +1,4 @@
-"""The doctor as a library: select checks, gather evidence, run the checks.
+"""The doctor as a library: select checks, gather the evidence they declare, run them.
 
 No printing here; ``commands.doctor`` renders what this returns.
 """
@@ -9,8 +9,12 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from authkit_mcp_cli.checks import CATALOGUE, Check, Result, run_check
-from authkit_mcp_cli.checks.evidence import Evidence, gather
+from authkit_mcp_cli.checks.evidence import Evidence
+from authkit_mcp_cli.checks.gather import gather
+from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.http import HttpPolicy, make_client
@@ -29,7 +33,7 @@ def select_checks(ids: list[str]) -> list[Check]:
     known = {c.id: c for c in CATALOGUE}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise UsageError(f"Unknown check id(s): {', '.join(unknown)}.", hint="See atoms-auth doctor --list-checks for the catalogue.")
+        raise UsageError(f"Unknown check id(s): {', '.join(unknown)}.", code="usage.unknown-check", hint="See atoms-auth doctor --list-checks for the catalogue.")
     return [c for c in CATALOGUE if c.id in ids]
 
 
@@ -37,6 +41,7 @@ def require_target(target: Target) -> None:
     if not target.server_url and not target.authkit_domain:
         raise UsageError(
             "Nothing to check: no MCP server and no authorization server given.",
+            code="usage.no-target",
             hint=f"Pass --server https://host/api/mcp and/or --authkit-domain https://your-env.authkit.app, or set {ENV_BASE_URL} / {ENV_AUTHKIT_DOMAIN} (environment or .env).",
         )
 
@@ -48,16 +53,38 @@ def applicable(checks: list[Check], target: Target) -> list[Check]:
     return [c for c in checks if c.area in ("as", "authkit")]
 
 
-async def diagnose(target: Target, checks: list[Check], *, timeout: float, trace_path: Path | None = None) -> Diagnosis:
+def probes_for(checks: list[Check]) -> set[Probe]:
+    """What the checks read; ``gather`` adds what those probes build on."""
+    return {p for c in checks for p in c.probes}
+
+
+async def diagnose(
+    target: Target,
+    checks: list[Check],
+    *,
+    timeout: float,
+    client: httpx.AsyncClient | None = None,
+    trace_path: Path | None = None,
+) -> Diagnosis:
+    """Run ``checks`` against ``target``, sending only the requests they need.
+
+    ``client`` lets a caller (a test, with ``httpx.MockTransport``) choose the
+    transport; ``trace_path`` applies to the client built here, which records
+    every request (a given client records only if it was built to).
+    """
     require_target(target)
+    selected = applicable(checks, target)
     # doctor only reads, so it probes plain-http targets too; as.https and server.https report them.
     policy = HttpPolicy(timeout=timeout, allow_insecure=True)
-    trace = TraceWriter(str(trace_path)) if trace_path else None
-    try:
-        async with make_client(timeout=timeout) as client:
-            evidence = await gather(target, client, policy, trace)
-    finally:
-        if trace:
-            trace.close()
-    results = await asyncio.to_thread(lambda: [run_check(c, evidence) for c in applicable(checks, target)])
+    if client is not None:
+        evidence = await gather(target, client, policy, probes_for(selected))
+    else:
+        trace = TraceWriter(str(trace_path)) if trace_path else None
+        try:
+            async with make_client(policy, trace=trace) as own:
+                evidence = await gather(target, own, policy, probes_for(selected))
+        finally:
+            if trace:
+                trace.close()
+    results = await asyncio.to_thread(lambda: [run_check(c, evidence) for c in selected])
     return Diagnosis(evidence, results)

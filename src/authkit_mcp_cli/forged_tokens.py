@@ -72,6 +72,34 @@ def foreign_key(claims: dict[str, Any], kid: str | None, key: rsa.RSAPrivateKey)
     return jwt.encode(claims, key, algorithm="RS256", headers=headers)
 
 
+def first_signing_key(jwks: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The JWK Set's first key meant for signatures (RFC 7517 §4.2, §5), whose kid the forgeries borrow."""
+    keys = jwks.get("keys") if jwks else None
+    if not isinstance(keys, list):
+        return None
+    for key in keys:
+        if isinstance(key, dict) and key.get("use", "sig") == "sig" and key.get("kty") in ("RSA", "EC", "OKP"):
+            return key
+    return None
+
+
+def probe_set(issuer: str, audience: str, scopes: list[str], jwk: dict[str, Any] | None) -> dict[str, str]:
+    """doctor's forgeries by name: alg none, a stranger's key under the AS's kid,
+    HS256 keyed with the AS's public key (when ``jwk`` allows), expired (RFC 8725 §2-3).
+
+    Makes one fresh RSA key, so call it only when a check needs these tokens.
+    """
+    claims = claims_for(issuer, audience, scopes)
+    stranger = fresh_key()
+    kid = jwk.get("kid") if jwk else None
+    tokens = {"alg-none": alg_none(claims), "foreign-key": foreign_key(claims, kid, stranger)}
+    hs = hs256_with_public_key(claims, jwk) if jwk else None
+    if hs:
+        tokens["hs256-public-key"] = hs
+    tokens["expired"] = foreign_key(claims_for(issuer, audience, scopes, expired=True), kid, stranger)
+    return tokens
+
+
 def public_key_pem(jwk: dict[str, Any]) -> bytes | None:
     try:
         key = jwt.PyJWK.from_dict(jwk).key

@@ -7,9 +7,9 @@ import json
 
 import httpx
 import pytest
+from world import AS, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response
 
 from authkit_mcp_cli.checks import Status
-from world import AS, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response
 
 GUIDE_401 = 'Bearer error="unauthorized", error_description="Authorization needed", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"'
 

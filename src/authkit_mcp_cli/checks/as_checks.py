@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, ASDiscovery, Evidence
-from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem, skip
+from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, Evidence, FoundAS
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
+from authkit_mcp_cli.checks.needs import found_as
+from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
+from authkit_mcp_cli.discovery import issuer_difference, issuer_matches
 from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
 
 SPEC_DISCOVERY = "MCP 2026-07-28 Authorization Server Discovery; RFC 8414 §3; OIDC Discovery §4"
@@ -25,18 +28,7 @@ URL_FIELDS = (
 )
 
 
-def _discovery(ev: Evidence) -> ASDiscovery | Outcome:
-    """The AS discovery with metadata found, or the skip that explains why there is none."""
-    if ev.as_issuer is None:
-        if ev.target.server_url and ev.prm_doc is None:
-            return skip("No authorization server is known: the server's protected-resource metadata was not found (see prm.discovery).")
-        if ev.target.server_url:
-            return skip("The protected-resource metadata names no authorization server (see prm.authorization-servers).")
-        return skip("No authorization server given (--authkit-domain).")
-    disc = ev.discovery
-    if disc is None or disc.metadata is None:
-        return skip(f"No metadata was found for {ev.as_issuer} (see as.discovery).")
-    return disc
+METADATA = (Probe.AS_METADATA,)
 
 
 def _str_list(value: Any) -> list[str] | None:
@@ -45,10 +37,10 @@ def _str_list(value: Any) -> list[str] | None:
     return None
 
 
-@check("as.discovery", "Authorization server metadata is discoverable", Level.MUST, SPEC_DISCOVERY)
+@check("as.discovery", "Authorization server metadata is discoverable", Level.MUST, SPEC_DISCOVERY, probes=METADATA)
 def discovery(ev: Evidence) -> Outcome:
     if ev.as_issuer is None:
-        out = _discovery(ev)
+        out = found_as(ev)
         assert isinstance(out, Outcome)
         return out
     disc = ev.discovery
@@ -79,23 +71,18 @@ def discovery(ev: Evidence) -> Outcome:
     return ok(f"Found at {disc.metadata_url}.", tried=tried)
 
 
-@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery", needs=_discovery)
-def issuer(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery", probes=METADATA, needs=found_as)
+def issuer(ev: Evidence, disc: FoundAS) -> Outcome:
     mismatches = []
     for kind, doc in disc.docs.items():
-        value = doc.get("issuer")
-        if value != disc.issuer:
-            mismatches.append((kind, disc.doc_urls[kind], value))
+        if not issuer_matches(doc, disc.issuer):
+            mismatches.append((kind, disc.doc_urls[kind], doc.get("issuer")))
     if not mismatches:
         return ok(f"issuer is exactly {disc.issuer!r}.")
     kind, url, value = mismatches[0]
     if not isinstance(value, str):
         return problem(f"The metadata at {url} has no string 'issuer' (found {value!r}).", "The AS must publish its issuer identifier in its metadata.")
-    detail = ""
-    if value.rstrip("/") == disc.issuer.rstrip("/"):
-        detail = " They differ only by a trailing slash, which still fails the exact comparison."
-    elif value.lower() == disc.issuer.lower():
-        detail = " They differ only in letter case."
+    detail = issuer_difference(value, disc.issuer)
     source = ev.as_issuer_source or "configuration"
     return problem(
         f"The metadata at {url} says issuer {value!r}, but it was fetched for {disc.issuer!r} (from {source}).{detail} Clients must not use it.",
@@ -104,8 +91,8 @@ def issuer(ev: Evidence, disc: ASDiscovery) -> Outcome:
     )
 
 
-@check("as.required-fields", "Metadata has the endpoints and response type a client needs", Level.MUST, "RFC 8414 §2", needs=_discovery)
-def required_fields(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.required-fields", "Metadata has the endpoints and response type a client needs", Level.MUST, "RFC 8414 §2", probes=METADATA, needs=found_as)
+def required_fields(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     missing = []
     for name in ("authorization_endpoint", "token_endpoint"):
@@ -121,8 +108,8 @@ def required_fields(ev: Evidence, disc: ASDiscovery) -> Outcome:
     return ok("authorization_endpoint, token_endpoint and response type 'code' are present.")
 
 
-@check("as.pkce", "PKCE S256 is advertised", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Code Protection; OAuth 2.1 §4.1.1", needs=_discovery)
-def pkce(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.pkce", "PKCE S256 is advertised", Level.MUST, "MCP 2026-07-28 Authorization: Authorization Code Protection; OAuth 2.1 §4.1.1", probes=METADATA, needs=found_as)
+def pkce(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     methods = meta.get("code_challenge_methods_supported")
     where = f" ({disc.metadata_url})"
@@ -143,8 +130,8 @@ def pkce(ev: Evidence, disc: ASDiscovery) -> Outcome:
     return ok(f"S256 is supported.{note}")
 
 
-@check("as.https", "Every AS endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security; OAuth 2.1 §1.5", needs=_discovery)
-def https(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.https", "Every AS endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security; OAuth 2.1 §1.5", probes=METADATA, needs=found_as)
+def https(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     insecure = [f"{name}={meta[name]}" for name in URL_FIELDS if isinstance(meta.get(name), str) and not is_secure_url(meta[name])]
     if insecure:
@@ -152,12 +139,12 @@ def https(ev: Evidence, disc: ASDiscovery) -> Outcome:
     return ok("All endpoints use https or a loopback host.")
 
 
-@check("as.registration", "A client registration path exists (CIMD or DCR)", Level.MUST, "MCP 2026-07-28 Client Registration; RFC 7591; Client ID Metadata Documents", needs=_discovery)
-def registration(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.registration", "A client registration path exists (CIMD or DCR)", Level.MUST, "MCP 2026-07-28 Client Registration; RFC 7591; Client ID Metadata Documents", probes=METADATA, needs=found_as)
+def registration(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     cimd = meta.get("client_id_metadata_document_supported") is True
     dcr = is_absolute_http_url(meta.get("registration_endpoint"))
-    paths = {"cimd": cimd, "dcr": dcr, "registration_endpoint": meta.get("registration_endpoint")}
+    paths: dict[str, Any] = {"cimd": cimd, "dcr": dcr, "registration_endpoint": meta.get("registration_endpoint")}
     if cimd and dcr:
         return ok("Both Client ID Metadata Documents and dynamic client registration are available.", **paths)
     if cimd:
@@ -176,8 +163,8 @@ def registration(ev: Evidence, disc: ASDiscovery) -> Outcome:
     )
 
 
-@check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens", needs=_discovery)
-def grant_types(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens", probes=METADATA, needs=found_as)
+def grant_types(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     raw = meta.get("grant_types_supported")
     grants = _str_list(raw) if raw is not None else ["authorization_code", "implicit"]  # RFC 8414 default
@@ -190,8 +177,8 @@ def grant_types(ev: Evidence, disc: ASDiscovery) -> Outcome:
     return ok("authorization_code and refresh_token are advertised.")
 
 
-@check("as.token-auth-methods", "Public clients can use token_endpoint_auth_method 'none'", Level.SHOULD, "RFC 8414 §2; OAuth 2.1 §2.1", needs=_discovery)
-def token_auth_methods(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.token-auth-methods", "Public clients can use token_endpoint_auth_method 'none'", Level.SHOULD, "RFC 8414 §2; OAuth 2.1 §2.1", probes=METADATA, needs=found_as)
+def token_auth_methods(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     raw = meta.get("token_endpoint_auth_methods_supported")
     methods = _str_list(raw) if raw is not None else ["client_secret_basic"]  # RFC 8414 default
@@ -205,8 +192,8 @@ def token_auth_methods(ev: Evidence, disc: ASDiscovery) -> Outcome:
     return ok(f"Supported: {', '.join(methods)}.")
 
 
-@check("as.iss-parameter", "The authorization response carries iss (RFC 9207)", Level.SHOULD, "RFC 9207 §3; MCP 2026-07-28 Security Considerations", needs=_discovery)
-def iss_parameter(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.iss-parameter", "The authorization response carries iss (RFC 9207)", Level.SHOULD, "RFC 9207 §3; MCP 2026-07-28 Security Considerations", probes=METADATA, needs=found_as)
+def iss_parameter(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     if meta.get("authorization_response_iss_parameter_supported") is True:
         return ok("authorization_response_iss_parameter_supported is true: clients can detect mix-up attacks.")
@@ -236,8 +223,8 @@ def _usable_key(key: Any) -> str | None:
     return None
 
 
-@check("as.jwks", "JWKS reachable with usable signing keys", Level.MUST, "RFC 8414 §2 (jwks_uri); RFC 7517 §4-5; MCP Security Considerations: Token Audience Binding and Validation", needs=_discovery)
-def jwks(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.jwks", "JWKS reachable with usable signing keys", Level.MUST, "RFC 8414 §2 (jwks_uri); RFC 7517 §4-5; MCP Security Considerations: Token Audience Binding and Validation", probes=(Probe.AS_JWKS,), needs=found_as)
+def jwks(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     uri = meta.get("jwks_uri")
     if uri is None:
@@ -286,8 +273,8 @@ CLIENT_CRITICAL_FIELDS = (
 )
 
 
-@check("as.oidc-consistency", "RFC 8414 and OIDC documents agree", Level.SHOULD, "RFC 8414 §3; OIDC Discovery §3; MCP 2026-07-28 Authorization Server Discovery", needs=_discovery)
-def oidc_consistency(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.oidc-consistency", "RFC 8414 and OIDC documents agree", Level.SHOULD, "RFC 8414 §3; OIDC Discovery §3; MCP 2026-07-28 Authorization Server Discovery", probes=METADATA, needs=found_as)
+def oidc_consistency(ev: Evidence, disc: FoundAS) -> Outcome:
     if len(disc.docs) < 2:
         only = next(iter(disc.docs))
         name = "RFC 8414 (oauth-authorization-server)" if only == "oauth" else "OpenID Connect (openid-configuration)"
@@ -324,8 +311,8 @@ def oidc_consistency(ev: Evidence, disc: ASDiscovery) -> Outcome:
     )
 
 
-@check("as.cors", "Metadata is readable from browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol); RFC 8414 §3", needs=_discovery)
-def cors(ev: Evidence, disc: ASDiscovery) -> Outcome:
+@check("as.cors", "Metadata is readable from browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol); RFC 8414 §3", probes=(Probe.AS_CORS,), needs=found_as)
+def cors(ev: Evidence, disc: FoundAS) -> Outcome:
     problems = []
     if disc.cors_get is not None:
         acao = disc.cors_get.header("access-control-allow-origin")

@@ -3,16 +3,18 @@ users make, with the exact lines to fix them."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
+from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.urls import is_loopback_host
 
 
-def looks_like_authkit(issuer: str, metadata: dict | None) -> bool:
+def looks_like_authkit(issuer: str, metadata: dict[str, Any] | None) -> bool:
     """An AuthKit host name, or AuthKit's endpoint layout (custom domains)."""
     host = (urlsplit(issuer).hostname or "").lower()
     if host.endswith(".authkit.app"):
@@ -23,7 +25,7 @@ def looks_like_authkit(issuer: str, metadata: dict | None) -> bool:
     return metadata.get("authorization_endpoint") == base + "/oauth2/authorize" and metadata.get("token_endpoint") == base + "/oauth2/token"
 
 
-@check("authkit.domain", "The AuthKit domain is configured exactly", Level.SHOULD, "WorkOS AuthKit MCP docs; RFC 8414 §2 (issuer)")
+@check("authkit.domain", "The AuthKit domain is configured exactly", Level.SHOULD, "WorkOS AuthKit MCP docs; RFC 8414 §2 (issuer)", probes=(Probe.AS_METADATA, Probe.PRM))
 def domain(ev: Evidence) -> Outcome:
     issuer = ev.as_issuer
     if issuer is None:
@@ -48,10 +50,10 @@ def domain(ev: Evidence) -> Outcome:
         problems.append("it ends with a slash, so it does not equal the issuer and strict clients reject it")
     if parts.query or parts.fragment:
         problems.append("it has a query or fragment")
-    evidence = {"env_line": env_line}
+    evidence: dict[str, Any] = {"env_line": env_line}
     if ev.target.server_url:
-        resource = (ev.prm_doc or {}).get("resource") if isinstance((ev.prm_doc or {}).get("resource"), str) else ev.target.server_url
-        evidence["resource_indicator"] = resource
+        resource = (ev.prm_doc or {}).get("resource")
+        evidence["resource_indicator"] = resource if isinstance(resource, str) else ev.target.server_url
     if problems:
         return problem(f"The AuthKit domain {issuer!r} (from {ev.as_issuer_source}): " + "; ".join(problems) + ".", f"Use this line in .env: {env_line}", **evidence)
     text = f"{issuer} looks like AuthKit and is in canonical form. .env line: {env_line}"

@@ -1,5 +1,6 @@
-"""Findings as data: a Check is (id, title, level, spec, run); running one
-gives an Outcome; a crash becomes an ``error`` outcome, never a traceback.
+"""Findings as data: a Check is (id, title, level, spec, run, probes); running
+one gives an Outcome; a crash, of the check or of a probe it needs, becomes an
+``error`` result, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from authkit_mcp_cli.checks.probes import Probe
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.evidence import Evidence
@@ -62,6 +65,7 @@ class Check:
     level: Level
     spec: str
     run: Callable[[Evidence], Outcome]
+    probes: frozenset[Probe] = frozenset()  # the evidence it reads; doctor gathers only these
 
     @property
     def area(self) -> str:
@@ -89,7 +93,14 @@ class Result:
         }
 
 
+BUG_FIX = "This is a bug in atoms-auth; please report it with the --trace file."
+
+
 def run_check(check: Check, evidence: Evidence) -> Result:
+    crashed = sorted(p for p in check.probes if p in evidence.probe_errors)
+    if crashed:
+        probe = crashed[0]
+        return Result(check, Status.ERROR, f"The {probe} probe crashed: {evidence.probe_errors[probe]}", BUG_FIX, {"probe": probe.value})
     try:
         out = check.run(evidence)
     except Exception as exc:  # a check that crashes is a result (design.md)
@@ -98,7 +109,7 @@ def run_check(check: Check, evidence: Evidence) -> Result:
             check,
             Status.ERROR,
             f"The check crashed: {type(exc).__name__}: {exc}",
-            "This is a bug in atoms-auth; please report it with the --trace file.",
+            BUG_FIX,
             {"at": f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"},
         )
     status = out.status

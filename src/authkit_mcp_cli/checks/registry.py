@@ -1,30 +1,52 @@
-"""The check catalogue, filled by the ``@check`` decorator in catalogue order."""
+"""The check catalogue, filled by the ``@check`` decorator in catalogue order.
+
+``needs=f`` with ``f: (Evidence) -> T | Outcome`` runs ``f`` first and hands the
+check the narrowed ``T``, or lets ``f``'s Outcome (usually a skip) stand for
+the check; the overloads make a type checker hold the check to ``(Evidence, T)``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TypeVar, overload
 
+from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Check, Level, Outcome
+from authkit_mcp_cli.checks.probes import Probe
+
+T = TypeVar("T")
+PlainCheck = Callable[[Evidence], Outcome]
 
 CATALOGUE: list[Check] = []
 
 
-def check(check_id: str, title: str, level: Level, spec: str, *, needs: Callable[[Any], Any] | None = None) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
-    """Register a check. ``needs(ev)`` returns what the check works on, or an Outcome
-    (usually a skip) that stands for the check when that is missing."""
+@overload
+def check(check_id: str, title: str, level: Level, spec: str, *, probes: Iterable[Probe] = ..., needs: None = None) -> Callable[[PlainCheck], PlainCheck]: ...
+
+
+@overload
+def check(
+    check_id: str, title: str, level: Level, spec: str, *, probes: Iterable[Probe] = ..., needs: Callable[[Evidence], T | Outcome]
+) -> Callable[[Callable[[Evidence, T], Outcome]], Callable[[Evidence, T], Outcome]]: ...
+
+
+def check(
+    check_id: str, title: str, level: Level, spec: str, *, probes: Iterable[Probe] = (), needs: Callable[[Evidence], object] | None = None
+) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
+    """Register a check that reads the evidence of ``probes``; ``needs(ev)`` returns what
+    it works on, or an Outcome that stands for the check when that is missing."""
 
     def register(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if any(c.id == check_id for c in CATALOGUE):
             raise ValueError(f"duplicate check id {check_id}")
 
-        def run(ev: Any) -> Outcome:
+        def run(ev: Evidence) -> Outcome:
             if needs is None:
                 return fn(ev)
             found = needs(ev)
             return found if isinstance(found, Outcome) else fn(ev, found)
 
-        CATALOGUE.append(Check(check_id, title, level, spec, run))
+        CATALOGUE.append(Check(check_id, title, level, spec, run, frozenset(probes)))
         return fn
 
     return register

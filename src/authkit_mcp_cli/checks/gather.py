@@ -1,0 +1,324 @@
+"""Gather doctor's evidence: only the probes the selected checks declare, with
+independent probes overlapping.
+
+Every wanted probe starts at once and waits only for what it builds on
+(``probes.REQUIRES``): the challenge, the well-known PRM URLs, the CORS, compat
+and token probes go out together; AS metadata discovery starts when an issuer is
+known (from ``--authkit-domain`` at once, else speculatively from the first
+well-known PRM that names one); JWKS and CORS follow each AS document; forged
+tokens follow the JWKS. The critical path is challenge/PRM -> AS metadata ->
+JWKS -> forged tokens.
+
+The rules (which URLs, which answer counts) are ``discovery``'s, shared with the
+client. A probe that crashes is recorded in ``Evidence.probe_errors``, and so is
+every probe built on it; the run goes on and the checks that need it report
+``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+
+import httpx
+
+from authkit_mcp_cli import forged_tokens
+from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, ASDiscovery, Evidence
+from authkit_mcp_cli.checks.probes import Probe, closure
+from authkit_mcp_cli.config import Target
+from authkit_mcp_cli.discovery import INITIALIZE, JSON_HEADERS, MCP_HEADERS, as_metadata_candidates, authorization_servers, first_usable, prm_candidates, usable_document
+from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
+from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin
+
+MAX_AUTHORIZATION_SERVERS = 5
+RequestKey = tuple[str, str, tuple[tuple[str, str], ...], bytes | None]
+
+
+class PrerequisiteCrashed(Exception):
+    """A probe this one builds on crashed; recorded against this probe too."""
+
+    def __init__(self, probe: Probe) -> None:
+        super().__init__(probe.value)
+        self.probe = probe
+
+
+class Gatherer:
+    """Runs the wanted probes, sharing identical requests and AS discoveries."""
+
+    def __init__(self, target: Target, client: httpx.AsyncClient, policy: HttpPolicy, wanted: set[Probe]) -> None:
+        self.ev = Evidence(target=target)
+        if target.authkit_domain:
+            self.ev.as_issuer = target.authkit_domain
+            self.ev.as_issuer_source = target.domain_source or "--authkit-domain"
+        self.client, self.policy, self.wanted = client, policy, wanted
+        self.count = 0
+        self._requests: dict[RequestKey, asyncio.Task[Exchange]] = {}
+        self._discoveries: dict[str, asyncio.Task[ASDiscovery]] = {}
+        self._follow_ups: dict[tuple[str, Probe], asyncio.Task[None]] = {}  # (issuer, AS_JWKS / AS_CORS)
+        self._speculation: list[asyncio.Task[None]] = []
+        self._probes: dict[Probe, asyncio.Task[None]] = {}
+
+    # --- requests and AS discoveries, each started once --------------------------
+
+    def request(self, method: str, url: str, headers: dict[str, str] | None = None, content: bytes | None = None, *, follow: bool = True) -> asyncio.Task[Exchange]:
+        key = (method, url, tuple(sorted((headers or {}).items())), content)
+        if key not in self._requests:
+            self.count += 1
+            self._requests[key] = asyncio.ensure_future(exchange(self.client, method, url, policy=self.policy, headers=headers, content=content, follow_redirects=follow))
+        return self._requests[key]
+
+    def discover(self, issuer: str) -> asyncio.Task[ASDiscovery]:
+        """AS metadata for ``issuer``; the wanted follow-ups start the moment it is in."""
+        if issuer not in self._discoveries:
+            task = self._discoveries[issuer] = asyncio.ensure_future(self._discover(issuer))
+            for probe, fetch in ((Probe.AS_JWKS, self._fetch_jwks), (Probe.AS_CORS, self._fetch_cors)):
+                if probe in self.wanted:
+                    self._follow_ups[issuer, probe] = asyncio.ensure_future(fetch(task))
+        return self._discoveries[issuer]
+
+    async def follow_up(self, issuer: str, probe: Probe) -> None:
+        """Wait for the JWKS or CORS requests that followed ``issuer``'s metadata."""
+        task = self._follow_ups.get((issuer, probe))
+        if task is not None:
+            await task
+
+    def speculate(self, coro: Awaitable[None]) -> None:
+        self._speculation.append(asyncio.ensure_future(coro))
+
+    async def _discover(self, issuer: str) -> ASDiscovery:
+        """MCP Authorization Server Discovery: every URL of the ordered list, at once."""
+        found = ASDiscovery(issuer=issuer)
+        if not is_absolute_http_url(issuer):
+            return found
+        urls = as_metadata_candidates(issuer)
+        answers = await asyncio.gather(*(self.request("GET", url, JSON_HEADERS) for _kind, url in urls))
+        found.attempts = [(kind, url, ex) for (kind, url), ex in zip(urls, answers, strict=True)]
+        for kind, url, ex in found.attempts:
+            doc, _ = usable_document(ex)
+            if doc is not None:
+                found.docs.setdefault(kind, doc)
+                found.doc_urls.setdefault(kind, url)
+        first = first_usable((url, ex) for _kind, url, ex in found.attempts)
+        if first is not None:
+            found.metadata_url, found.metadata = first
+        return found
+
+    async def _fetch_jwks(self, discovery: asyncio.Task[ASDiscovery]) -> None:
+        found = await discovery
+        uri = (found.metadata or {}).get("jwks_uri")
+        if isinstance(uri, str) and is_absolute_http_url(uri):
+            found.jwks = await self.request("GET", uri, JSON_HEADERS)
+
+    async def _fetch_cors(self, discovery: asyncio.Task[ASDiscovery]) -> None:
+        found = await discovery
+        if found.metadata_url is None:
+            return
+        get = self.request("GET", found.metadata_url, {**JSON_HEADERS, "Origin": BROWSER_ORIGIN})
+        preflight_headers = {"Origin": BROWSER_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "mcp-protocol-version"}
+        preflight = self.request("OPTIONS", found.metadata_url, preflight_headers, follow=False)
+        found.cors_get, found.cors_preflight = await get, await preflight
+
+    # --- probes --------------------------------------------------------------------
+
+    def start(self, probe: Probe) -> asyncio.Task[None]:
+        if probe not in self._probes:
+            self._probes[probe] = asyncio.ensure_future(self._run(probe))
+        return self._probes[probe]
+
+    async def need(self, *probes: Probe) -> None:
+        """Wait for prerequisites; raise PrerequisiteCrashed when one crashed."""
+        await asyncio.gather(*(self.start(p) for p in probes))
+        for probe in probes:
+            if probe in self.ev.probe_errors:
+                raise PrerequisiteCrashed(probe)
+
+    async def _run(self, probe: Probe) -> None:
+        try:
+            await RUNNERS[probe](self)
+        except PrerequisiteCrashed as exc:
+            self.ev.probe_errors[probe] = f"it builds on the {exc.probe} probe, which crashed ({self.ev.probe_errors[exc.probe]})"
+        except Exception as exc:  # a bug in a probe is a finding about atoms-auth, not an abort (design.md)
+            self.ev.probe_errors[probe] = f"{type(exc).__name__}: {exc}"
+
+    async def settle(self) -> None:
+        """Wait for everything started (speculative discoveries and follow-ups too), so no task outlives the client."""
+        while True:
+            tasks = (*self._requests.values(), *self._discoveries.values(), *self._follow_ups.values(), *self._speculation)
+            pending = [t for t in tasks if not t.done()]
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def finish(self) -> Evidence:
+        # A crashed discovery is reported through the probe that awaited it.
+        self.ev.discoveries = {i: t.result() for i, t in self._discoveries.items() if not t.cancelled() and t.exception() is None}
+        for task in (*self._follow_ups.values(), *self._speculation):
+            if not task.cancelled():
+                task.exception()  # retrieved: reported through its probe, if any wanted it
+        self.ev.request_count = self.count
+        return self.ev
+
+
+async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, probes: Iterable[Probe] = tuple(Probe)) -> Evidence:
+    """The evidence ``probes`` (and what they build on) yield; by default all of it."""
+    wanted = closure(probes, issuer_given=bool(target.authkit_domain))
+    g = Gatherer(target, client, policy, wanted)
+    await asyncio.gather(*(g.start(p) for p in sorted(wanted)))
+    await g.settle()
+    return g.finish()
+
+
+# --- the probes: each fills its part of the evidence --------------------------------
+
+
+def _post_initialize(g: Gatherer, server: str, extra_headers: dict[str, str] | None = None) -> asyncio.Task[Exchange]:
+    return g.request("POST", server, {**MCP_HEADERS, **(extra_headers or {})}, INITIALIZE, follow=False)
+
+
+async def _challenge(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server:
+        return
+    ev.challenge = await _post_initialize(g, server)
+    header_values = ev.challenge.header_list("www-authenticate") if ev.challenge.ok else []
+    if header_values:
+        try:
+            ev.challenges = parse_www_authenticate(header_values)
+            ev.bearer = find_bearer(ev.challenges)
+        except ChallengeParseError as exc:
+            ev.challenge_parse_error = exc.message
+
+
+async def _prm(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server:
+        return
+    # The well-known URLs go out with the challenge; only the header's URL waits for it.
+    tasks = {}
+    for location, url in prm_candidates(server, None):
+        ev.prm_urls[location] = url
+        tasks[location] = g.request("GET", url, JSON_HEADERS)
+    speculate = Probe.AS_ALL in g.wanted or (Probe.AS_METADATA in g.wanted and not ev.target.authkit_domain)
+    if speculate:
+        for task in tasks.values():
+            g.speculate(_discover_named(g, task))
+    await g.need(Probe.CHALLENGE)
+    header_url = ev.bearer.get("resource_metadata") if ev.bearer else None
+    if header_url:
+        ev.prm_urls["header"] = header_url
+        if is_absolute_http_url(header_url):
+            tasks["header"] = g.request("GET", header_url, JSON_HEADERS)
+    for location, task in tasks.items():
+        ev.prm[location] = await task
+    # The document a spec client would use: the header's, else path-inserted, else root.
+    chosen = first_usable((loc, ev.prm[loc]) for loc in ("header", "path", "root") if loc in ev.prm)
+    if chosen is not None:
+        ev.prm_location, ev.prm_doc = chosen
+
+
+async def _discover_named(g: Gatherer, prm_task: asyncio.Task[Exchange]) -> None:
+    """Speculation: as soon as a well-known PRM names authorization servers, discover
+    them without waiting for the challenge (keeps the critical path at PRM -> AS -> JWKS)."""
+    doc, _ = usable_document(await prm_task)
+    limit = MAX_AUTHORIZATION_SERVERS if Probe.AS_ALL in g.wanted else 1
+    for issuer in authorization_servers(doc)[:limit]:
+        g.discover(issuer)
+
+
+async def _as_metadata(g: Gatherer) -> None:
+    ev = g.ev
+    if ev.as_issuer is None:
+        await g.need(Probe.PRM)
+        servers = ev.prm_issuers
+        if servers:
+            ev.as_issuer, ev.as_issuer_source = servers[0], "protected-resource metadata"
+    if ev.as_issuer is not None:
+        await g.discover(ev.as_issuer)
+
+
+async def _as_all(g: Gatherer) -> None:
+    await g.need(Probe.PRM)
+    await asyncio.gather(*(g.discover(issuer) for issuer in g.ev.prm_issuers[:MAX_AUTHORIZATION_SERVERS]))
+
+
+async def _as_jwks(g: Gatherer) -> None:
+    await g.need(Probe.AS_METADATA)
+    if g.ev.as_issuer is not None:
+        await g.follow_up(g.ev.as_issuer, Probe.AS_JWKS)
+
+
+async def _as_cors(g: Gatherer) -> None:
+    await g.need(Probe.AS_METADATA)
+    if g.ev.as_issuer is not None:
+        await g.follow_up(g.ev.as_issuer, Probe.AS_CORS)
+
+
+async def _server_cors(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server:
+        return
+    post = _post_initialize(g, server, {"Origin": BROWSER_ORIGIN})
+    preflight_headers = {"Origin": BROWSER_ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": MCP_REQUEST_HEADERS}
+    preflight = g.request("OPTIONS", server, preflight_headers, follow=False)
+    ev.cors_post, ev.cors_preflight = await post, await preflight
+
+
+async def _compat(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server:
+        return
+    tasks = {kind: g.request("GET", origin(server) + path, JSON_HEADERS) for kind, path in (("oauth", OAUTH_AS_WELL_KNOWN), ("oidc", OIDC_WELL_KNOWN))}
+    ev.compat = {kind: await task for kind, task in tasks.items()}
+
+
+async def _token_probes(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server:
+        return
+    credentials = {"garbage": "Bearer garbage", "basic": "Basic YXRvbXM6YXV0aA==", "empty-bearer": "Bearer"}
+    tasks = {name: _post_initialize(g, server, {"Authorization": value}) for name, value in credentials.items()}
+    ev.token_probes.update({name: await task for name, task in tasks.items()})
+
+
+async def _forged_tokens(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server:
+        return
+    await g.need(Probe.CHALLENGE, Probe.PRM, Probe.AS_JWKS)
+    if ev.challenge is None or not ev.challenge.ok:
+        return  # nothing answered: server.rejects-forged-tokens skips, so no key is made
+    discovery = await g.discover(ev.as_issuer) if ev.as_issuer else None
+    tokens = await asyncio.to_thread(_build_forged_tokens, ev, discovery, server)
+    tasks = {name: _post_initialize(g, server, {"Authorization": f"Bearer {token}"}) for name, token in tokens.items()}
+    ev.token_probes.update({name: await task for name, task in tasks.items()})
+
+
+def _build_forged_tokens(ev: Evidence, discovery: ASDiscovery | None, server: str) -> dict[str, str]:
+    """Tokens with the real issuer, audience, scopes and kid, so only verification can refuse them."""
+    issuer = ev.as_issuer or origin(server)
+    if discovery and discovery.metadata and isinstance(discovery.metadata.get("issuer"), str):
+        issuer = discovery.metadata["issuer"]
+    prm = ev.prm_doc or {}
+    resource = prm["resource"] if isinstance(prm.get("resource"), str) else server
+    scopes_supported = prm.get("scopes_supported")
+    scopes = [s for s in scopes_supported if isinstance(s, str)] if isinstance(scopes_supported, list) else []
+    challenge_scope = ev.bearer.get("scope") if ev.bearer else None
+    if challenge_scope:
+        scopes = challenge_scope.split()
+    jwks_doc = usable_document(discovery.jwks)[0] if discovery and discovery.jwks else None
+    return forged_tokens.probe_set(issuer, resource, scopes, forged_tokens.first_signing_key(jwks_doc))
+
+
+RUNNERS: dict[Probe, Callable[[Gatherer], Awaitable[None]]] = {
+    Probe.CHALLENGE: _challenge,
+    Probe.PRM: _prm,
+    Probe.SERVER_CORS: _server_cors,
+    Probe.COMPAT: _compat,
+    Probe.TOKEN_PROBES: _token_probes,
+    Probe.FORGED_TOKENS: _forged_tokens,
+    Probe.AS_METADATA: _as_metadata,
+    Probe.AS_ALL: _as_all,
+    Probe.AS_JWKS: _as_jwks,
+    Probe.AS_CORS: _as_cors,
+}

@@ -1,0 +1,172 @@
+"""Protected-resource metadata checks (``prm.*``) and the server's own copies of
+the AS metadata (``server.compat-metadata``): what a client finds when it looks
+for the authorization server (RFC 9728; MCP Protected Resource Metadata
+Discovery). Which document counts and whether its resource fits are
+``discovery``'s rules, shared with the client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authkit_mcp_cli.checks import needs
+from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
+from authkit_mcp_cli.checks.evidence import Evidence
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
+from authkit_mcp_cli.checks.probes import Probe
+from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
+from authkit_mcp_cli.discovery import prm_resource as resource_verdict
+from authkit_mcp_cli.http import Exchange
+from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
+
+SPEC_PRM = "RFC 9728 §3-5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
+LOCATION_NAMES = {"header": "the WWW-Authenticate resource_metadata URL", "path": "the path-inserted well-known URL", "root": "the root well-known URL"}
+
+
+@check("prm.discovery", "Protected-resource metadata is found", Level.MUST, SPEC_PRM, probes=(Probe.PRM,), needs=needs.server)
+def prm_discovery(ev: Evidence, server: str) -> Outcome:
+    tried = [f"{LOCATION_NAMES[loc]}: {ev.prm_urls[loc]} -> {ex.error or ex.status}" for loc, ex in ev.prm.items()]
+    if ev.prm_doc is None:
+        return problem(
+            "No protected-resource metadata at any location clients try: " + "; ".join(tried) + ".",
+            f"Serve RFC 9728 metadata at {ev.prm_urls.get('path')} (and the root URL for older clients), with resource and authorization_servers.",
+            tried=tried,
+        )
+    assert ev.prm_location is not None
+    return ok(f"Found through {LOCATION_NAMES[ev.prm_location]} ({ev.prm_urls[ev.prm_location]}).", tried=tried)
+
+
+def _serves_prm(ex: Exchange | None) -> bool:
+    if ex is None or ex.status != 200:
+        return False
+    doc, _ = ex.json_object()
+    return doc is not None and "resource" in doc
+
+
+@check("prm.locations", "Where the metadata is served, and which clients find it", Level.INFO, SPEC_PRM, probes=(Probe.PRM,), needs=needs.server)
+def prm_locations(ev: Evidence, server: str) -> Outcome:
+    serving = {loc: _serves_prm(ev.prm.get(loc)) for loc in ("header", "path", "root")}
+    strategies = {
+        "header-only (2025-06-18 clients)": serving["header"],
+        "path-inserted first (2025-11-25 and later)": serving["header"] or serving["path"] or serving["root"],
+        "root only (older tools, the integration guide)": serving["root"],
+    }
+    where = [LOCATION_NAMES[loc] for loc in ("path", "root") if serving[loc]]
+    header_url = ev.prm_urls.get("header")
+    if serving["header"] and header_url not in (ev.prm_urls["path"], ev.prm_urls["root"]):
+        where.append(f"{header_url} (named by WWW-Authenticate)")
+    elif serving["header"]:
+        where[where.index(LOCATION_NAMES["path" if header_url == ev.prm_urls["path"] else "root"])] += " (also named by WWW-Authenticate)"
+    fails = [name for name, works in strategies.items() if not works]
+    text = f"Served at {', '.join(where) or 'no location'}. "
+    text += "Every discovery strategy succeeds." if not fails else f"Clients using {', '.join(fails)} will not find it."
+    return info(text, locations={loc: ev.prm_urls.get(loc) for loc, yes in serving.items() if yes}, strategies=strategies)
+
+
+@check("prm.resource", "PRM resource identifies this MCP endpoint", Level.MUST, "RFC 9728 §3.3; MCP 2026-07-28 Authorization: Canonical Server URI", probes=(Probe.PRM,), needs=needs.prm)
+def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
+    server = ev.target.server_url
+    assert server is not None
+    problems = []
+    checked = []
+    for loc in ("header", "path", "root"):
+        ex = ev.prm.get(loc)
+        if ex is None or not _serves_prm(ex):
+            continue
+        d, _ = ex.json_object()
+        assert d is not None
+        url = ev.prm_urls[loc]
+        resource, why = resource_verdict(d, server, url)
+        if resource is None:
+            problems.append(f"{url}: {why}")
+            continue
+        checked.append(f"{url}: {resource}")
+        if why is not None:
+            problems.append(f"{url} says resource {resource!r}, which {why} compared with {server!r}")
+    if problems:
+        return problem(
+            "; ".join(problems) + ". Clients send resource as the token audience, and a correct server then rejects the token (RFC 8707).",
+            f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash) and register the same string as a Resource Indicator in the WorkOS dashboard.",
+            checked=checked,
+        )
+    return ok("resource identifies this endpoint.", checked=checked)
+
+
+@check("prm.authorization-servers", "PRM names usable authorization servers", Level.MUST, "RFC 9728 §2; MCP 2026-07-28 Authorization Server Location", probes=(Probe.PRM, Probe.AS_ALL), needs=needs.prm)
+def prm_authorization_servers(ev: Evidence, doc: dict[str, Any]) -> Outcome:
+    servers = doc.get("authorization_servers")
+    if not isinstance(servers, list) or not servers:
+        return problem(
+            "authorization_servers is missing or empty: clients cannot learn where to log in.",
+            f"Set authorization_servers to [\"<your AuthKit domain>\"] (the guide's server fills it from {ENV_AUTHKIT_DOMAIN}, and leaves it out when that is unset).",
+        )
+    problems = []
+    for entry in servers:
+        if not is_absolute_http_url(entry):
+            problems.append(f"{entry!r} is not an absolute URL")
+        elif not is_secure_url(entry):
+            problems.append(f"{entry} is not https")
+        else:
+            disc = ev.discoveries.get(entry)
+            if disc is not None and disc.metadata is None:
+                problems.append(f"{entry} serves no metadata (tried {len(disc.attempts)} URLs)")
+    configured = ev.target.authkit_domain
+    if configured and configured not in servers:
+        problems.append(f"your configured AuthKit domain {configured!r} (from {ev.target.domain_source}) is not among them")
+    if problems:
+        return problem("authorization_servers " + json_list(servers) + ": " + "; ".join(problems) + ".", f"List exactly your AuthKit domain as the dashboard shows it (https, no trailing slash), the same string as {ENV_AUTHKIT_DOMAIN}.")
+    return ok(f"authorization_servers {json_list(servers)}, each discoverable.")
+
+
+def json_list(values: list[Any]) -> str:
+    return "[" + ", ".join(repr(v) for v in values) + "]"
+
+
+@check("prm.scopes", "PRM lists scopes_supported, without offline_access", Level.SHOULD, "RFC 9728 §2; MCP 2026-07-28 Authorization: Scope Selection Strategy, Refresh Tokens", probes=(Probe.PRM,), needs=needs.prm)
+def prm_scopes(ev: Evidence, doc: dict[str, Any]) -> Outcome:
+    scopes = doc.get("scopes_supported")
+    if scopes is None:
+        return problem("scopes_supported is absent: when the challenge has no scope either, clients request no scope.", "List the scopes this server understands in scopes_supported.")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        return problem(f"scopes_supported is not a list of strings: {scopes!r}.", "Make scopes_supported a JSON array of strings.")
+    if "offline_access" in scopes:
+        return problem("scopes_supported includes offline_access; the spec says a resource server should not advertise it.", "Remove offline_access: clients request it themselves when the AS supports refresh tokens (MCP: Refresh Tokens).")
+    return ok(f"scopes_supported: {scopes}.")
+
+
+@check("server.compat-metadata", "The server's own AS-metadata compatibility endpoints", Level.INFO, "MCP 2025-03-26 fallback; RFC 8414 §3", probes=(Probe.COMPAT, Probe.AS_METADATA), needs=needs.server)
+def compat_metadata(ev: Evidence, server: str) -> Outcome:
+    disc = ev.discovery
+    notes, problems = [], []
+    for kind, ex in ev.compat.items():
+        name = "oauth-authorization-server" if kind == "oauth" else "openid-configuration"
+        doc, _ = ex.json_object()
+        if ex.status != 200 or doc is None:
+            notes.append(f"/.well-known/{name}: not served ({ex.error or ex.status})")
+            continue
+        upstream = disc.docs.get(kind) if disc else None
+        if upstream is None:
+            notes.append(f"/.well-known/{name}: served (no AS document of that kind to compare with)")
+            continue
+        if doc == upstream:
+            notes.append(f"/.well-known/{name}: identical to the AS's")
+            continue
+        omitted = [f for f in CLIENT_CRITICAL_FIELDS if f in upstream and f not in doc]
+        differing = [f for f in CLIENT_CRITICAL_FIELDS if f in upstream and f in doc and upstream[f] != doc[f]]
+        if omitted or differing:
+            parts = []
+            if omitted:
+                parts.append(f"omits {', '.join(omitted)}")
+            if differing:
+                parts.append(f"differs on {', '.join(differing)}")
+            problems.append(f"/.well-known/{name} " + " and ".join(parts) + " compared with the AS's own document")
+        else:
+            notes.append(f"/.well-known/{name}: differs from the AS's only in fields clients do not need")
+    if problems:
+        return problem(
+            "The server's compatibility endpoints contradict the authorization server: " + "; ".join(problems) + ". Older clients that read these see, for example, no PKCE support and refuse.",
+            "Forward the AS's documents unchanged (fetch and return the raw JSON), or remove these endpoints; never rebuild them from the OpenID document.",
+            status=Status.WARN,
+            notes=notes,
+        )
+    return info("; ".join(notes) + ".")
