@@ -27,7 +27,7 @@ from authkit_mcp_cli.mcp_wire import call_tool, with_session
 from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
 from authkit_mcp_cli import oauth
-from authkit_mcp_cli.session import Context, LoginOptions, login, refresh, register_dcr, send
+from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
 from authkit_mcp_cli.store import Store
 from authkit_mcp_cli.trace import TraceWriter
 

@@ -48,7 +48,7 @@ class LoopbackReceiver:
         try:
             self._server = await asyncio.start_server(self._handle, host="127.0.0.1", port=self.requested_port, reuse_address=True)
         except OSError as exc:
-            raise UsageError(f"Cannot listen for the OAuth callback on 127.0.0.1:{self.requested_port}: {exc.strerror or exc}.", hint="Use another --port, or stop what is using it.") from None
+            raise UsageError(f"Cannot listen for the OAuth callback on 127.0.0.1:{self.requested_port}: {exc.strerror or exc}.", code="login.port-busy", hint="Use another --port, or stop what is using it.") from None
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -78,7 +78,7 @@ class LoopbackReceiver:
         try:
             return await asyncio.wait_for(asyncio.shield(self._result), timeout)
         except TimeoutError:
-            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", hint="Finish signing in in the browser sooner, or raise --timeout.") from None
+            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", code="login.callback-timeout", hint="Finish signing in in the browser sooner, or raise --timeout (seconds to wait for the browser).") from None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

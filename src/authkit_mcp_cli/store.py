@@ -133,7 +133,7 @@ class Store:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise UsageError(f"Another atoms-auth process holds {lock_path} for more than {timeout:g} s.", hint="Wait for it to finish, or remove the lock file if no atoms-auth process is running.") from None
+                        raise UsageError(f"Another atoms-auth process holds {lock_path} for more than {timeout:g} s.", code="store.locked", hint="Wait for it to finish, or remove the lock file if no atoms-auth process is running.") from None
                     time.sleep(0.05)
             yield
         finally:

@@ -204,4 +204,5 @@ def test_consent_page_of_the_development_as(cli, decision):
         assert proc.returncode == 0 and json.loads(proc.stdout)["logged_in"]
     else:
         assert proc.returncode == 5
-        assert "access_denied" in proc.stderr and proc.stdout == ""
+        error = json.loads(proc.stdout)["error"]  # --json: one error document on stdout
+        assert error["code"] == "authorization.denied" and error["remote"]["error"] == "access_denied"

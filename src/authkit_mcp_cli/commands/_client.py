@@ -1,20 +1,20 @@
 """What the client commands (register, login, call, token, logout) share:
-the HTTP client, the store, the trace, and step-by-step progress on stderr."""
+the server URL, the login settings, the HTTP client with the store and the
+trace, and step-by-step progress on stderr."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.markup import escape
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client import Context, LoginOptions, Session
 
-from authkit_mcp_cli.console import stderr_console
-from authkit_mcp_cli.http import HttpPolicy, make_client
-from authkit_mcp_cli.session import Context
-from authkit_mcp_cli.store import Store
-from authkit_mcp_cli.trace import TraceWriter
-
+ENV_CLIENT_SECRET = "ATOMS_AUTH_CLIENT_SECRET"
+ENV_CLIENT_METADATA_URL = "ATOMS_AUTH_CLIENT_METADATA_URL"
 STEP_LABELS = {
     "discover": "discovery",
     "register": "registration",
@@ -30,7 +30,70 @@ STEP_LABELS = {
 }
 
 
-def reporter(quiet: bool):
+def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
+    """--server, else the environment's, else (on a terminal) asked for."""
+    from authkit_mcp_cli.config import ENV_BASE_URL, resolve_target
+
+    target = resolve_target(server, None, env)
+    if target.server_url:
+        return target.server_url
+    from authkit_mcp_cli.prompts import ask_text
+
+    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL)
+    return resolve_target(answer, None, {}).server_url or ""
+
+
+def login_options(env: Mapping[str, str], *, client_id: str | None, client_secret: str | None, client_metadata_url: str | None, scope: list[str] | None, port: int | None, redirect_uri: str | None, no_browser: bool, timeout: float, authkit_domain: str | None, client_name: str = "atoms-auth") -> LoginOptions:
+    """Flags > environment for the login settings login and call share."""
+    from authkit_mcp_cli.client import LoginOptions
+    from authkit_mcp_cli.config import ENV_CLIENT_ID
+
+    return LoginOptions(
+        client_id=client_id or env.get(ENV_CLIENT_ID) or None,
+        client_secret=client_secret or env.get(ENV_CLIENT_SECRET) or None,
+        client_metadata_url=client_metadata_url or env.get(ENV_CLIENT_METADATA_URL) or None,
+        client_name=client_name,
+        scopes=list(scope or []),
+        port=port,
+        redirect_uri=redirect_uri,
+        open_browser=not no_browser,
+        paste=_stdin_lines() if no_browser else None,
+        timeout=timeout,
+        authkit_domain=authkit_domain,
+    )
+
+
+def _stdin_lines() -> Callable[[], str | None] | None:
+    if sys.stdin is None:
+        return None
+    read = sys.stdin.readline
+    return lambda: read() or None  # "" is end of input
+
+
+def stored_session(ctx: Context, server: str | None) -> Session:
+    """The stored login for --server (or the environment's server), or the only one stored."""
+    from authkit_mcp_cli.client import Session, require_session
+    from authkit_mcp_cli.config import load_environment, resolve_target
+    from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
+    from authkit_mcp_cli.urls import parse_target_url
+
+    if server is None:
+        server = resolve_target(None, None, load_environment()).server_url
+    if server is None:
+        stored = ctx.store.all_tokens()
+        if len(stored) == 1:
+            return Session.from_record(stored[0][1])
+        if not stored:
+            raise AuthorizationDenied("No stored tokens.", code="login.not-logged-in", hint="Run atoms-auth login --server <URL>.")
+        raise UsageError(f"{len(stored)} logins are stored; say which with --server.", code="usage.ambiguous-login", hint="Servers: " + ", ".join(sorted({d.get('server_url', '?') for _, d in stored})))
+    return require_session(ctx, parse_target_url(server, what="MCP server URL", flag="--server"))
+
+
+def reporter(quiet: bool) -> Callable[[str, str], None]:
+    from rich.markup import escape
+
+    from authkit_mcp_cli.console import stderr_console
+
     console = stderr_console()
 
     def report(step: str, detail: str) -> None:
@@ -45,9 +108,15 @@ def reporter(quiet: bool):
 
 @contextlib.asynccontextmanager
 async def client_context(*, timeout: float, trace: str | None, allow_http: bool, reveal: bool = False, quiet: bool = False) -> AsyncIterator[Context]:
+    """A Context whose HTTP client records every exchange to ``trace`` (when given)."""
+    from authkit_mcp_cli.client import Context
+    from authkit_mcp_cli.http import HttpPolicy, make_client
+    from authkit_mcp_cli.store import Store
+    from authkit_mcp_cli.trace import TraceWriter
+
     writer = TraceWriter(str(Path(trace)), reveal=reveal) if trace else None
     try:
-        async with make_client(timeout=timeout) as client:
+        async with make_client(timeout=timeout, trace=writer) as client:
             yield Context(client=client, policy=HttpPolicy(timeout=timeout, allow_insecure=allow_http), store=Store(), trace=writer, report=reporter(quiet))
     finally:
         if writer:

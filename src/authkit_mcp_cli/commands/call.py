@@ -9,18 +9,6 @@ import typer
 from authkit_mcp_cli.commands import options
 
 
-def resolve_server(server: str | None, env) -> str:
-    from authkit_mcp_cli.config import ENV_BASE_URL, resolve_target
-
-    target = resolve_target(server, None, env)
-    if target.server_url:
-        return target.server_url
-    from authkit_mcp_cli.prompts import ask_text
-
-    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL)
-    return resolve_target(answer, None, {}).server_url or ""
-
-
 def call(
     server: options.Server = None,
     tool: Annotated[str | None, typer.Option("--tool", help="Call this tool; without it, list the tools.")] = None,
@@ -31,43 +19,43 @@ def call(
     client_id: options.ClientId = None,
     client_secret: options.ClientSecret = None,
     client_metadata_url: options.ClientMetadataUrl = None,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request when logging in.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Loopback callback port when logging in.", show_default=False)] = None,
-    no_browser: Annotated[bool, typer.Option("--no-browser", help="When logging in, print the URL instead of opening a browser.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the browser when logging in.")] = 300.0,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request when logging in (repeatable).")] = None,
+    port: options.Port = None,
+    no_browser: options.NoBrowser = False,
+    timeout: options.BrowserTimeout = 300.0,
     trace: options.Trace = None,
     allow_http: options.AllowHttp = False,
     reveal: options.Reveal = False,
-    http_timeout: Annotated[float, typer.Option("--http-timeout", help="Deadline for each HTTP request.")] = 15.0,
+    http_timeout: options.HttpTimeout = 15.0,
 ) -> None:
     """List tools or call one, with the stored token.
 
     Refreshes an expired token (keeping the newest rotated refresh token); on
-    401 it refreshes once, then (with --login) logs in again; on 403
-    insufficient_scope it authorizes again with the union of the scopes, at
-    most 3 times (MCP: Step-Up Authorization Flow).
+    401 it refreshes once, then (with --login) logs in again, and a token
+    refused right after it was issued or refreshed ends in mcp.token-rejected
+    (audience against resource, and the fix); on 403 insufficient_scope it
+    authorizes again with the union of the scopes, at most 3 authorizations
+    (MCP: Step-Up Authorization Flow).
 
-    Exit codes: 0 success; 1 the tool reported an error; 2 usage; 3 network;
-    4 protocol violation; 5 not logged in, denied, or refused.
+    Exit codes: 0 success; 1 the tool reported an error, or the server
+    refused (mcp.token-rejected, mcp.step-up-exhausted); 2 usage; 3 network;
+    4 protocol violation; 5 not logged in, denied, or timed out.
     """
     import asyncio
     import json
 
-    from authkit_mcp_cli.commands._client import client_context
-    from authkit_mcp_cli.commands.login import login_options
+    from authkit_mcp_cli.client import call_mcp
+    from authkit_mcp_cli.commands._client import client_context, login_options, resolve_server
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.errors import UsageError
-    from authkit_mcp_cli.mcp_wire import WIRE_MODES, call_tool, list_tools
-    from authkit_mcp_cli.session import call_mcp
+    from authkit_mcp_cli.mcp_wire import call_tool, list_tools
 
-    if wire not in WIRE_MODES:
-        raise UsageError(f"--wire must be one of {', '.join(WIRE_MODES)}.")
     try:
         args = json.loads(arguments)
     except ValueError as exc:
-        raise UsageError(f"--arguments is not JSON: {exc}.", hint='Pass a JSON object, e.g. --arguments \'{"text": "hi"}\'.') from None
+        raise UsageError(f"--arguments is not JSON: {exc}.", code="usage.arguments", hint='Pass a JSON object, e.g. --arguments \'{"text": "hi"}\'.') from None
     if not isinstance(args, dict):
-        raise UsageError("--arguments must be a JSON object.")
+        raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     env = load_environment()
     server_url = resolve_server(server, env)
     opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None)
@@ -89,9 +77,9 @@ def call(
     elif tool:
         _print_tool_result(result)
     else:
-        from authkit_mcp_cli.console import stdout_console
-
         from rich.markup import escape
+
+        from authkit_mcp_cli.console import stdout_console
 
         out = stdout_console()
         for t in result:

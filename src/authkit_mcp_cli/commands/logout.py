@@ -15,24 +15,23 @@ def logout(
     json_output: options.Json = False,
     trace: options.Trace = None,
     allow_http: options.AllowHttp = False,
-    http_timeout: Annotated[float, typer.Option("--http-timeout", help="Deadline for each HTTP request.")] = 15.0,
+    http_timeout: options.HttpTimeout = 15.0,
 ) -> None:
     """Revoke the stored tokens (RFC 7009, when the AS offers it) and delete them."""
     import asyncio
     import json
 
-    from authkit_mcp_cli.commands._client import client_context
-    from authkit_mcp_cli.commands.token import session_for
+    from authkit_mcp_cli.client import Session
+    from authkit_mcp_cli.client import logout as run_logout
+    from authkit_mcp_cli.commands._client import client_context, stored_session
     from authkit_mcp_cli.errors import UsageError
-    from authkit_mcp_cli.session import Session
-    from authkit_mcp_cli.session import logout as run_logout
 
     if all_ and server:
-        raise UsageError("Pass either --server or --all, not both.")
+        raise UsageError("Pass either --server or --all, not both.", code="usage.conflicting-options")
 
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
-            sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()] if all_ else [session_for(ctx, server)]
+            sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()] if all_ else [stored_session(ctx, server)]
             return [(s.server_url, await run_logout(ctx, s)) for s in sessions]
 
     results = asyncio.run(run())

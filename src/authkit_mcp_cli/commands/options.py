@@ -1,8 +1,9 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once. Choices are
+``Literal`` types, so typer validates and completes them."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -26,10 +27,20 @@ AuthkitDomain = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted.", show_default=False)]
-Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
+Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]  # doctor's name for it
+HttpTimeout = Annotated[float, typer.Option("--http-timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
+BrowserTimeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds to wait for the browser (the authorization response).")]
 AllowHttp = Annotated[bool, typer.Option("--allow-http", help="Allow plain http to non-loopback hosts (trusted test setups only).")]
 Reveal = Annotated[bool, typer.Option("--reveal", help="Show secrets (tokens, client secrets) in output and traces.")]
-Wire = Annotated[str, typer.Option("--wire", help="MCP wire generation: auto (2026-07-28, falling back to initialize), legacy (2025-11-25), or 2026-07-28.")]
+
+WireMode = Literal["auto", "legacy", "2026-07-28"]
+Wire = Annotated[WireMode, typer.Option("--wire", help="MCP wire generation: auto (2026-07-28, falling back to initialize), legacy (2025-11-25), or 2026-07-28.")]
+ApplicationType = Literal["native", "web"]
+AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
+
 ClientId = Annotated[str | None, typer.Option("--client-id", help="A pre-registered client ID. Default: $WORKOS_CLIENT_ID.", show_default=False)]
 ClientSecret = Annotated[str | None, typer.Option("--client-secret", help="The pre-registered client's secret, if it is confidential. Default: $ATOMS_AUTH_CLIENT_SECRET.", show_default=False)]
 ClientMetadataUrl = Annotated[str | None, typer.Option("--client-metadata-url", metavar="URL", help="This client's hosted Client ID Metadata Document, used when the AS supports CIMD. Default: $ATOMS_AUTH_CLIENT_METADATA_URL.", show_default=False)]
+Port = Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
+NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser; also accepts the final redirect URL pasted on stdin (SSH).")]
+Scopes = Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]

@@ -17,8 +17,8 @@ def register(
     authkit_domain: options.AuthkitDomain = None,
     client_name: Annotated[str, typer.Option("--client-name", help="Name shown on the consent screen.")] = "atoms-auth",
     redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri", help=f"Redirect URI (repeatable). Default: {DEFAULT_REDIRECT}.", show_default=False)] = None,
-    application_type: Annotated[str, typer.Option("--application-type", help="native (loopback redirects, any port) or web.")] = "native",
-    auth_method: Annotated[str, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic.")] = "none",
+    application_type: Annotated[options.ApplicationType, typer.Option("--application-type", help="native (loopback redirects, any port) or web.")] = "native",
+    auth_method: Annotated[options.AuthMethod, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic.")] = "none",
     scope: Annotated[str | None, typer.Option("--scope", help="Scope to register (space separated).", show_default=False)] = None,
     cimd_url: Annotated[str | None, typer.Option("--cimd-url", metavar="URL", help="Write a Client ID Metadata Document for this https URL instead of registering (with --check: fetch and validate the hosted one).", show_default=False)] = None,
     check: Annotated[bool, typer.Option("--check", help="With --cimd-url: fetch the hosted document and validate it.")] = False,
@@ -28,7 +28,7 @@ def register(
     reveal: options.Reveal = False,
     trace: options.Trace = None,
     allow_http: options.AllowHttp = False,
-    http_timeout: Annotated[float, typer.Option("--http-timeout", help="Deadline for each HTTP request.")] = 15.0,
+    http_timeout: options.HttpTimeout = 15.0,
 ) -> None:
     """Register a client with the authorization server, or build/check a Client ID Metadata Document.
 
@@ -46,34 +46,32 @@ def register(
 
     from authkit_mcp_cli.errors import UsageError
 
-    if application_type not in ("native", "web"):
-        raise UsageError("--application-type must be native or web.")
-    if auth_method not in ("none", "client_secret_post", "client_secret_basic"):
-        raise UsageError("--auth-method must be none, client_secret_post or client_secret_basic.")
     redirects = list(redirect_uri or [DEFAULT_REDIRECT])
     if cimd_url:
         code = _cimd(cimd_url, check=check, output=output, client_name=client_name, redirects=redirects, scope=scope, json_output=json_output, timeout=http_timeout, allow_http=allow_http, trace=trace)
         raise typer.Exit(code)
     if check:
-        raise UsageError("--check needs --cimd-url.")
+        raise UsageError("--check needs --cimd-url.", code="usage.conflicting-options")
 
+    from authkit_mcp_cli.client import register_dcr
     from authkit_mcp_cli.commands._client import client_context
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.discovery import discover, discover_issuer
     from authkit_mcp_cli.redact import mask
-    from authkit_mcp_cli.session import register_dcr
 
     target = resolve_target(server, authkit_domain, load_environment())
     if not target.server_url and not target.authkit_domain:
-        raise UsageError("Nothing to register with.", hint="Pass --server https://host/api/mcp (the AS is discovered) or --authkit-domain https://your-env.authkit.app.")
+        raise UsageError("Nothing to register with.", code="usage.no-target", hint="Pass --server https://host/api/mcp (the AS is discovered) or --authkit-domain https://your-env.authkit.app.")
+
+    server_url, authkit = target.server_url, target.authkit_domain
 
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
-            if target.authkit_domain and not target.server_url:
-                issuer = target.authkit_domain
-                metadata, _ = await discover_issuer(ctx.client, issuer, ctx.policy, ctx.trace)
+            if server_url is None:
+                issuer = str(authkit)
+                metadata, _ = await discover_issuer(ctx.client, issuer, ctx.policy)
             else:
-                disc = await discover(ctx.client, target.server_url, ctx.policy, ctx.trace, prefer_issuer=target.authkit_domain)
+                disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=authkit)
                 issuer, metadata = disc.issuer, disc.metadata
                 ctx.report("discover", f"authorization server {issuer}")
             reg, raw = await register_dcr(ctx, metadata, client_name=client_name, redirect_uris=redirects, application_type=application_type, auth_method=auth_method, scope=scope)
@@ -116,7 +114,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
 
     if not check:
         if not is_client_id_url(url):
-            raise UsageError(f"{url} cannot be a client_id: it must be an https URL with a path.", hint="e.g. https://example.com/oauth/client.json", spec="MCP 2026-07-28 Client Registration: Client ID Metadata Documents")
+            raise UsageError(f"{url} cannot be a client_id: it must be an https URL with a path.", code="cimd.invalid-client-id", hint="e.g. https://example.com/oauth/client.json", spec="MCP 2026-07-28 Client Registration: Client ID Metadata Documents")
         text = json.dumps(build_document(url, client_name=client_name, redirect_uris=redirects, scope=scope), indent=2) + "\n"
         if output:
             from pathlib import Path
@@ -132,7 +130,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
 
     async def fetch():
         async with client_context(timeout=timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
-            return await exchange(ctx.client, "GET", url, policy=ctx.policy, headers={"Accept": "application/json"}, follow_redirects=False, trace=ctx.trace)
+            return await exchange(ctx.client, "GET", url, policy=ctx.policy, headers={"Accept": "application/json"}, follow_redirects=False)
 
     ex = asyncio.run(fetch())
     problems: list[str] = []

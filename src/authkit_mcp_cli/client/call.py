@@ -1,0 +1,86 @@
+"""Authenticated MCP requests: a thin loop that sends, asks
+:func:`~authkit_mcp_cli.client.policy.decide` what the refusal means, and
+performs that action (refresh, step-up, log in again) or fails."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from authkit_mcp_cli.client.context import Context, LoginOptions
+from authkit_mcp_cli.client.login import login
+from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
+from authkit_mcp_cli.client.refresh import refresh
+from authkit_mcp_cli.client.session import Session, load_session
+from authkit_mcp_cli.discovery import Challenge401, Discovered, discover
+from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge
+from authkit_mcp_cli.mcp_wire import with_session
+
+T = TypeVar("T")
+
+
+async def call_mcp(
+    ctx: Context,
+    server_url: str,
+    operation: Callable[[Any], Awaitable[T]],
+    *,
+    wire: str,
+    opts: LoginOptions,
+    allow_login: bool,
+    session: Session | None = None,
+) -> tuple[T, Session | None]:
+    """Run an MCP operation, authorizing as the server demands; ``session``: a login just made (its token is fresh).
+
+    Without a stored login the request goes out anonymously first: the server's
+    own 401 (or 403) on the real request starts discovery, as the spec's flow
+    begins, even on servers that guard only some methods.
+    """
+    fresh = session is not None
+    session = session or load_session(ctx, server_url)
+    state = RetryState.start(server_url, session, allow_login=allow_login, fresh=fresh)
+    outcome: Outcome | None = Expired() if session is not None and not fresh and session.tokens.expired() else None
+    challenge: AuthChallenge | None = None
+    disc: Discovered | None = None  # from the last challenge, when already looked up
+    while True:
+        if outcome is None:
+            disc = None
+            token = state.session.tokens.access_token if state.session else None
+            try:
+                result = await with_session(server_url, token, operation, wire=wire, timeout=ctx.policy.timeout, trace=ctx.trace, allow_http=ctx.policy.allow_insecure)
+                return result, state.session
+            except AuthChallenge as refused:
+                challenge = refused
+                outcome = Challenged(refused)
+                if state.session is not None and refused.status == 401:
+                    # which AS the server names now: a different one means "log in there" (AS moved)
+                    disc = await _rediscover(ctx, server_url, refused, state.session.issuer)
+                    outcome = Challenged(refused, disc.issuer, disc.resource)
+        action = decide(state, outcome)
+        outcome = None
+        if isinstance(action, Fail):
+            raise action.error
+        if isinstance(action, Refresh) and state.session is not None:
+            try:
+                state = state.refreshed_to(await refresh(ctx, state.session, force=True))
+            except AtomsAuthError as exc:
+                outcome = ActionFailed(exc)
+        elif isinstance(action, StepUp):
+            ctx.report("step-up", f"{challenge}: authorizing again with {action.scopes}")
+            disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None)
+            state = state.authorized(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc), relogin=False)
+        elif isinstance(action, ReLogin):
+            ctx.report("login", action.reason)
+            if challenge is not None and (disc is None or (action.issuer and disc.issuer != action.issuer)):
+                disc = await _rediscover(ctx, server_url, challenge, action.issuer)
+            state = state.authorized(await login(ctx, server_url, opts, disc=disc), relogin=True)
+
+
+async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None) -> Discovered:
+    """Discovery from the challenge the server just sent on a real request (no extra probe)."""
+    found = None
+    if challenge is not None:
+        found = Challenge401(status=challenge.status or 0, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)
+    disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found)
+    ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer}")
+    return disc

@@ -1,0 +1,59 @@
+"""What every client step runs with: the HTTP client and policy, the store,
+progress reporting, and the login settings. Plain data; no I/O here but
+:func:`send`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from authkit_mcp_cli.discovery import network_error
+from authkit_mcp_cli.http import HttpPolicy, exchange
+from authkit_mcp_cli.oauth import HttpRequest
+from authkit_mcp_cli.store import Store
+from authkit_mcp_cli.trace import TraceWriter
+
+Reporter = Callable[[str, str], None]  # (step, detail); library code reports, it never prints
+
+
+def _silent(step: str, detail: str) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    client: httpx.AsyncClient  # records every exchange to the trace itself
+    policy: HttpPolicy
+    store: Store
+    trace: TraceWriter | None = None  # only for the MCP SDK's own client (mcp_wire.with_session)
+    report: Reporter = _silent
+
+
+@dataclass
+class LoginOptions:
+    """How to log in: the client's identity, the scopes, and the grant's own settings."""
+
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_metadata_url: str | None = None
+    client_name: str = "atoms-auth"
+    auth_method: str = "none"
+    scopes: list[str] = field(default_factory=list)
+    grant: str = "authorization_code"  # a key of client.grants.GRANTS
+    port: int | None = None
+    redirect_uri: str | None = None
+    open_browser: bool = True
+    paste: Callable[[], str | None] | None = None  # reads a pasted redirect URL (--no-browser)
+    browser: Callable[[str], Awaitable[None]] | None = None  # replaces webbrowser (the demo's automated leg)
+    timeout: float = 300.0  # seconds to wait for the browser
+    authkit_domain: str | None = None
+
+
+async def send(ctx: Context, request: HttpRequest) -> tuple[int, bytes]:
+    """Send a built OAuth request; a network failure raises, any HTTP answer is returned."""
+    ex = await exchange(ctx.client, request.method, request.url, policy=ctx.policy, headers=request.headers, content=request.body, follow_redirects=False)
+    if not ex.ok:
+        raise network_error(ex, f"{request.method} {request.url} failed")
+    return ex.status or 0, ex.body

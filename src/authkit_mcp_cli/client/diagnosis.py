@@ -1,0 +1,83 @@
+"""Why an MCP server refuses a token the AS issued (``mcp.token-rejected``):
+the server's answer, the token's claims against the resource and the AS,
+and the likely cause with its fix. Pure: claims are read, not verified."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from authkit_mcp_cli.errors import AuthChallenge, RemoteRefused
+from authkit_mcp_cli.redact import decode_jwt_unverified
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.session import Session
+
+SPEC = "RFC 6750 §3.1; RFC 8707 §2; MCP 2026-07-28 Authorization: Token Audience Binding and Validation"
+
+
+def audiences(claims: dict[str, Any]) -> list[str]:
+    """The ``aud`` claim as a list (RFC 7519 §4.1.3: a string or an array)."""
+    aud = claims.get("aud")
+    return [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)] if isinstance(aud, list) else []
+
+
+def token_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a JWT access token, unverified; None for an opaque token."""
+    decoded = decode_jwt_unverified(token)
+    return decoded["claims"] if decoded else None
+
+
+def resource_indicator_fix(resource: str) -> str:
+    """The AuthKit dashboard step that makes tokens carry ``resource`` as their audience."""
+    return f"For AuthKit: in the WorkOS dashboard add the MCP Resource Indicator {resource} (this exact string, no trailing slash), then log in again."
+
+
+def token_rejected(session: Session, challenge: AuthChallenge, *, resource: str | None = None, fresh: bool = True) -> RemoteRefused:
+    """The ``mcp.token-rejected`` error: what the server said, what the token says, and the likely cause."""
+    resource = resource or session.resource
+    said = " ".join(p for p in (f"HTTP {challenge.status}", challenge.error) if p)
+    if challenge.error_description:
+        said += f' ("{challenge.error_description}")'
+    claims = token_claims(session.tokens.access_token)
+    facts, cause, hint = _compare(session, claims, resource, challenge.scope)
+    if not fresh and cause.startswith("the token's audience and issuer"):
+        # a stored token may simply have been revoked; a new one tells the two apart
+        cause = "the stored token may have been revoked, or the server cannot verify tokens from this AS"
+        hint = f"Run atoms-auth login --server {session.server_url}; if the new token is refused too, {hint[0].lower()}{hint[1:]}"
+    which = "just issued" if fresh else "stored"
+    return RemoteRefused(
+        f"The MCP server refused the access token {which} for it: {said}. {'; '.join(facts)}. Likely cause: {cause}.",
+        code="mcp.token-rejected",
+        hint=hint,
+        spec=SPEC,
+        url=challenge.url,
+        remote=challenge.remote,
+    )
+
+
+def _compare(session: Session, claims: dict[str, Any] | None, resource: str, challenged: str | None) -> tuple[list[str], str, str]:
+    """(facts, likely cause, fix) from the token's claims against the resource and the AS."""
+    if claims is None:
+        facts = [f"the token is opaque (not a JWT), so its audience cannot be read here; resource {resource}, authorization server {session.issuer}"]
+        return facts, "the server cannot validate this AS's opaque tokens, or they are not issued for this resource", resource_indicator_fix(resource) + " Otherwise check how the server validates tokens (introspection or JWKS)."
+    aud, iss = claims.get("aud"), claims.get("iss")
+    scope = claims.get("scope") if isinstance(claims.get("scope"), str) else session.tokens.scope
+    facts = [
+        f"token aud {aud!r}, resource (protected-resource metadata) {resource!r}",
+        f"token iss {iss!r}, authorization server {session.issuer!r}",
+        f"token scope {scope or '(none)'!r}" + (f", challenged scope {challenged!r}" if challenged else ""),
+    ]
+    if resource not in audiences(claims):
+        return facts, "the token's audience is not this resource, so the server must refuse it (RFC 8707)", (
+            resource_indicator_fix(resource) + f" Other authorization servers: make the AS honour resource={resource} and put it in the token's aud."
+        )
+    if iss != session.issuer:
+        return facts, "the token's issuer is not the authorization server the server names", f"Make the server's protected-resource metadata and its token validation name the same issuer, {iss!r} (exact string)."
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and exp < time.time():
+        return facts, "the token has expired (check the clocks of the AS and this machine)", f"Run atoms-auth login --server {session.server_url}."
+    return facts, "the token's audience and issuer are right, so the server cannot verify it", (
+        f"Check the server's token validation: its JWKS URL and its configured issuer must be the AS's ({session.issuer}; for FastMCP's AuthKitProvider, "
+        f"FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN), and its expected audience {resource}. atoms-auth doctor --server {session.server_url} --login checks it."
+    )

@@ -1,0 +1,23 @@
+"""Logging in: discovery (unless the caller already has it), the scope
+selection, one grant, and the stored session."""
+
+from __future__ import annotations
+
+from authkit_mcp_cli.client.context import Context, LoginOptions
+from authkit_mcp_cli.client.grants import Grant, grant_for
+from authkit_mcp_cli.client.session import Session, save_session
+from authkit_mcp_cli.discovery import Discovered, discover, select_scope
+
+
+async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None, grant: Grant | None = None) -> Session:
+    """Discover, obtain tokens with the grant ``opts.grant`` names, and store the login."""
+    if disc is None:
+        disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain)
+        ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer} (metadata {disc.metadata_url})")
+    if opts.authkit_domain and opts.authkit_domain != disc.issuer:
+        ctx.report("warning", f"the server names {disc.issuer} as its authorization server, not {opts.authkit_domain}; using the server's")
+    scope = select_scope(disc.challenge_scope, disc, opts.scopes)
+    reg, tokens = await (grant or grant_for(opts)).obtain(ctx, disc, scope)
+    session = Session(server_url, disc.resource, disc.issuer, disc.metadata, reg, tokens)
+    save_session(ctx, session)
+    return session

@@ -1,0 +1,173 @@
+"""What to do when the MCP server refuses: a pure function from what we hold
+and what just happened to the next action, so every branch is tested on
+canned challenges (the way httpx tests ``auth_flow``).
+
+    decide(state, outcome) -> Refresh | StepUp(scopes) | ReLogin(issuer) | Fail(error)
+
+The rules (MCP 2026-07-28 Authorization; RFC 6750 §3.1):
+- not logged in: log in (with ``--login``), else fail ``login.not-logged-in``;
+- 401 and the server's metadata now names another AS: log in there, never
+  reusing the old AS's credentials ("AS moved");
+- 401 on a token issued or refreshed during this run: the server refuses
+  tokens as the AS issues them; retrying cannot help: ``mcp.token-rejected``;
+- 401 on a stored token: refresh once, else log in again (with ``--login``);
+- 403 ``insufficient_scope``: authorize again with the union of the scopes,
+  at most 3 authorizations in all ("Step-Up Authorization Flow");
+- a failed refresh whose grant has ended: log in again (with ``--login``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from authkit_mcp_cli.client.diagnosis import token_rejected
+from authkit_mcp_cli.client.session import Session, not_logged_in
+from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, AuthorizationDenied, RemoteRefused
+
+MAX_AUTHORIZATIONS = 3  # the conformance suite's bound on step-up
+SPEC_STEP_UP = "MCP 2026-07-28 Authorization: Step-Up Authorization Flow"
+# A failed refresh that a new login can repair (the others would fail again the same way).
+LOGIN_REPAIRS = frozenset({"login.grant-ended", "login.no-refresh-token"})
+
+
+# --- what happened ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Challenged:
+    """The MCP server answered 401/403; ``issuer`` and ``resource`` are what its metadata names now (None: not looked up)."""
+
+    challenge: AuthChallenge
+    issuer: str | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True)
+class Expired:
+    """The stored access token expired before it was sent."""
+
+
+@dataclass(frozen=True)
+class ActionFailed:
+    """The last action (a refresh) failed with this error."""
+
+    error: AtomsAuthError
+
+
+Outcome = Challenged | Expired | ActionFailed
+
+
+# --- what to do -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Use the refresh token (RFC 6749 §6), then retry."""
+
+
+@dataclass(frozen=True)
+class StepUp:
+    """Authorize again asking for ``scopes`` (the union), then retry."""
+
+    scopes: str
+
+
+@dataclass(frozen=True)
+class ReLogin:
+    """Log in from scratch (at ``issuer`` when the server moved to another AS), then retry."""
+
+    issuer: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Stop with this error."""
+
+    error: AtomsAuthError
+
+
+Action = Refresh | StepUp | ReLogin | Fail
+
+
+@dataclass(frozen=True)
+class RetryState:
+    """What the loop holds: the login, and what it already tried in this run."""
+
+    server_url: str
+    allow_login: bool
+    session: Session | None = None
+    fresh: bool = False  # the token was issued or refreshed during this run
+    refreshed: bool = False
+    relogged: bool = False
+    authorizations: int = 0  # behind the current token; a stored login counts one
+
+    @classmethod
+    def start(cls, server_url: str, session: Session | None, *, allow_login: bool, fresh: bool = False) -> RetryState:
+        return cls(server_url, allow_login, session, fresh=fresh, authorizations=1 if session else 0)
+
+    def refreshed_to(self, session: Session) -> RetryState:
+        return replace(self, session=session, fresh=True, refreshed=True)
+
+    def authorized(self, session: Session, *, relogin: bool) -> RetryState:
+        count = 1 if relogin else self.authorizations + 1
+        return replace(self, session=session, fresh=True, relogged=self.relogged or relogin, authorizations=count)
+
+
+def decide(state: RetryState, outcome: Outcome) -> Action:
+    """The next action after ``outcome``; pure."""
+    if isinstance(outcome, ActionFailed):
+        if outcome.error.code in LOGIN_REPAIRS and _may_login(state):
+            return ReLogin(reason="the refresh failed; logging in again")
+        return Fail(outcome.error)
+    session = state.session
+    if isinstance(outcome, Expired):
+        if session is not None and session.tokens.refresh_token:
+            return Refresh()
+        if _may_login(state):
+            return ReLogin(reason="the token expired and there is no refresh token; logging in again")
+        return Fail(AuthorizationDenied("The stored access token has expired and there is no refresh token.", code="login.no-refresh-token", hint=f"Run atoms-auth login --server {state.server_url}."))
+    challenge = outcome.challenge
+    if session is None:
+        if _may_login(state):
+            return ReLogin(outcome.issuer, "not logged in; the server asks for authorization")
+        return Fail(not_logged_in(state.server_url, f", and it asks for authorization ({challenge})"))
+    if challenge.status == 403 and challenge.error == "insufficient_scope":
+        if state.authorizations >= MAX_AUTHORIZATIONS:
+            return Fail(
+                RemoteRefused(
+                    f"The server still answers 403 insufficient_scope (asking for {challenge.scope or 'unnamed scopes'}) after {state.authorizations} authorizations; the token has {session.tokens.scope or 'no scope'}.",
+                    code="mcp.step-up-exhausted",
+                    hint="The AS does not grant the scope the server asks for: check the scopes the AS offers (for AuthKit, in the dashboard) and the server's required scopes.",
+                    spec=SPEC_STEP_UP,
+                    url=challenge.url,
+                    remote=challenge.remote,
+                )
+            )
+        return StepUp(union_scopes(session.tokens.scope, challenge.scope))
+    if challenge.status == 401:
+        if outcome.issuer is not None and outcome.issuer != session.issuer:
+            # credentials are bound to the AS that issued them; never reuse them with another
+            if _may_login(state):
+                return ReLogin(outcome.issuer, f"the server now names {outcome.issuer} (was {session.issuer}): registering and logging in there")
+            return Fail(AuthorizationDenied(f"The server moved to authorization server {outcome.issuer} (the stored login is for {session.issuer}).", code="login.as-moved", hint=f"Run atoms-auth login --server {state.server_url}.", spec="MCP 2026-07-28 Authorization"))
+        if state.fresh:
+            return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=True))
+        if session.tokens.refresh_token and not state.refreshed:
+            return Refresh()
+        if _may_login(state):
+            return ReLogin(reason="the token was refused; logging in again")
+        return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=False))
+    return Fail(RemoteRefused(f"The MCP server refused the request: {challenge}.", code="mcp.forbidden", hint="The server refuses this user or client; atoms-auth token show explains the token.", url=challenge.url, remote=challenge.remote, spec="RFC 6750 §3.1"))
+
+
+def _may_login(state: RetryState) -> bool:
+    return state.allow_login and not state.relogged
+
+
+def union_scopes(*scope_strings: str | None) -> str:
+    """The union of space-separated scope lists, in first-seen order (MCP Step-Up Authorization Flow)."""
+    scopes: list[str] = []
+    for s in scope_strings:
+        scopes.extend((s or "").split())
+    return " ".join(dict.fromkeys(scopes))
