@@ -129,8 +129,20 @@ class World:
         )
 
     def run(self, *, server: str | None = SERVER, authkit_domain: str | None = None, timeout: float = 5.0, checks: list | None = None) -> dict[str, Result]:
-        target = Target(server_url=server, authkit_domain=authkit_domain, domain_source="--authkit-domain" if authkit_domain else None)
+        """doctor against this world, with respx intercepting the client diagnose() builds."""
         with respx.mock(assert_all_called=False) as router:
             router.route().mock(side_effect=self.handle)
-            diagnosis = asyncio.run(diagnose(target, list(CATALOGUE) if checks is None else checks, timeout=timeout))
+            diagnosis = asyncio.run(diagnose(target(server, authkit_domain), list(CATALOGUE) if checks is None else checks, timeout=timeout))
         return {r.check.id: r for r in diagnosis.results}
+
+    def sent(self) -> list[str]:
+        """The requests doctor sent, as "METHOD url" (with the Authorization scheme when there was one)."""
+        out = []
+        for r in self.requests:
+            auth = r.headers.get("authorization")
+            out.append(f"{r.method} {r.url}" + (f" [{auth.split(' ')[0]}]" if auth else ""))
+        return out
+
+
+def target(server: str | None = SERVER, authkit_domain: str | None = None) -> Target:
+    return Target(server_url=server, authkit_domain=authkit_domain, domain_source="--authkit-domain" if authkit_domain else None)

@@ -1,0 +1,244 @@
+"""The MCP discovery rules as pure functions on canned exchanges (RFC 9728,
+RFC 8414, MCP Authorization), and the client's walk through them, which stops
+at the first usable answer and raises coded errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from authkit_mcp_cli.discovery import (
+    Challenge401,
+    as_metadata_candidates,
+    authorization_servers,
+    choose_issuer,
+    describe_attempt,
+    discover,
+    first_usable,
+    issuer_difference,
+    issuer_matches,
+    network_error,
+    prm_candidates,
+    prm_resource,
+    usable_document,
+)
+from authkit_mcp_cli.errors import NetworkError, ProtocolError
+from authkit_mcp_cli.http import Exchange, HttpPolicy
+
+SERVER = "https://mcp.example.com/api/mcp"
+PRM_PATH = "https://mcp.example.com/.well-known/oauth-protected-resource/api/mcp"
+PRM_ROOT = "https://mcp.example.com/.well-known/oauth-protected-resource"
+AS = "https://test-env.authkit.app"
+
+
+def answer(status: int | None = 200, doc: Any = None, *, body: bytes | None = None, error: str | None = None, kind: str | None = None, url: str = "https://x") -> Exchange:
+    content = body if body is not None else (json.dumps(doc).encode() if doc is not None else b"")
+    return Exchange(method="GET", url=url, status=status, headers=httpx.Headers({"content-type": "application/json"}), body=content, error=error, error_kind=kind)
+
+
+# --- RFC 9728: where PRM lives, and whether it is for this server ---------------------
+
+
+def test_prm_candidates_are_header_then_path_inserted_then_root():
+    assert prm_candidates(SERVER, "https://mcp.example.com/custom.json") == [("header", "https://mcp.example.com/custom.json"), ("path", PRM_PATH), ("root", PRM_ROOT)]
+    assert prm_candidates(SERVER, None) == [("path", PRM_PATH), ("root", PRM_ROOT)]
+    # a server at the origin has one well-known URL, listed under both names
+    assert prm_candidates("https://mcp.example.com", None) == [("path", PRM_ROOT), ("root", PRM_ROOT)]
+
+
+@pytest.mark.parametrize(
+    ("exchange", "usable", "why"),
+    [
+        (answer(200, {"resource": SERVER}), True, None),
+        (answer(404, {"error": "nope"}), False, "HTTP 404"),
+        (answer(200, body=b"<html>"), False, "not JSON"),
+        (answer(200, ["resource"]), False, "not an object"),
+        (answer(None, error="connection refused", kind="refused"), False, "connection refused"),
+        (answer(200, {"a": 1}, error="response body larger than 1024 KiB", kind="too_large"), False, "larger than"),
+    ],
+)
+def test_usable_document_is_a_200_json_object(exchange, usable, why):
+    doc, err = usable_document(exchange)
+    assert (doc is not None) is usable
+    assert (why is None and err is None) or (why is not None and err is not None and why in err)
+
+
+def test_first_usable_keeps_the_given_order():
+    attempts = [("header", answer(404)), ("path", answer(200, {"n": 1})), ("root", answer(200, {"n": 2}))]
+    assert first_usable(attempts) == ("path", {"n": 1})
+    assert first_usable([("path", answer(500))]) is None
+
+
+def test_describe_attempt():
+    assert describe_attempt("u", answer(200, {})) == "u: 200, usable"
+    assert describe_attempt("u", answer(404)) == "u: 404"
+    assert describe_attempt("u", answer(None, error="refused")) == "u: no answer (refused)"
+    assert describe_attempt("u", answer(200, body=b"<html>")).startswith("u: 200 (the body is not JSON")
+
+
+@pytest.mark.parametrize(
+    ("resource", "prm_url", "ok", "why"),
+    [
+        (SERVER, PRM_PATH, True, None),
+        (SERVER, PRM_ROOT, True, None),
+        ("https://mcp.example.com", PRM_ROOT, True, None),  # origin accepted at the root (MCP Canonical Server URI)
+        ("https://mcp.example.com/api", PRM_ROOT, True, None),  # path prefix too
+        ("https://mcp.example.com", PRM_PATH, False, "names another path"),  # RFC 9728 §3.3: exact for the path-inserted document
+        ("https://mcp.example.com", "https://mcp.example.com/custom.json", False, "names another path"),  # and for the challenge's URL
+        (SERVER + "/", PRM_PATH, False, "trailing slash"),
+        ("https://mcp.example.com/API/mcp", PRM_PATH, False, "letter case"),
+        ("https://other.example.com/api/mcp", PRM_ROOT, False, "another origin"),
+    ],
+)
+def test_prm_resource_rules(resource, prm_url, ok, why):
+    found, problem = prm_resource({"resource": resource}, SERVER, prm_url)
+    assert found == resource
+    assert (problem is None) is ok
+    if why:
+        assert why in problem
+
+
+def test_prm_resource_must_be_a_string():
+    assert prm_resource({"resource": 7}, SERVER, PRM_PATH) == (None, "resource is not a string (7)")
+
+
+def test_authorization_servers_and_the_choice_among_them():
+    assert authorization_servers({"authorization_servers": [AS, 3, "https://b"]}) == [AS, "https://b"]
+    assert authorization_servers({"authorization_servers": AS}) == []
+    assert authorization_servers(None) == []
+    assert choose_issuer([AS, "https://b"], "https://b") == "https://b"
+    assert choose_issuer([AS, "https://b"], "https://elsewhere") == AS
+    assert choose_issuer([], None) is None
+
+
+# --- RFC 8414: where AS metadata lives, and whether it is for the issuer asked ---------------
+
+
+def test_as_metadata_order_for_an_issuer_with_and_without_a_path():
+    assert as_metadata_candidates(AS) == [("oauth", f"{AS}/.well-known/oauth-authorization-server"), ("oidc", f"{AS}/.well-known/openid-configuration")]
+    assert [u for _k, u in as_metadata_candidates(AS + "/tenant")] == [
+        f"{AS}/.well-known/oauth-authorization-server/tenant",
+        f"{AS}/.well-known/openid-configuration/tenant",
+        f"{AS}/tenant/.well-known/openid-configuration",
+    ]
+
+
+def test_issuer_is_compared_exactly():
+    assert issuer_matches({"issuer": AS}, AS)
+    assert not issuer_matches({"issuer": AS + "/"}, AS)
+    assert not issuer_matches({}, AS)
+    assert "trailing slash" in issuer_difference(AS + "/", AS)
+    assert "letter case" in issuer_difference(AS.upper(), AS)
+    assert issuer_difference(None, AS) == ""
+
+
+@pytest.mark.parametrize(("kind", "code"), [("dns", "network.dns"), ("refused", "network.refused"), ("too_large", "network.too-large"), (None, "network.connect")])
+def test_network_errors_are_coded_by_kind(kind, code):
+    err = network_error(answer(None, error="boom", kind=kind, url="https://x/y"), "It failed")
+    assert isinstance(err, NetworkError) and err.code == code and err.url == "https://x/y" and err.hint
+
+
+# --- the client: stops at the first usable answer --------------------------------------
+
+
+def prm_doc(resource: str = SERVER, servers: list[str] | None = None) -> dict[str, Any]:
+    return {"resource": resource, "authorization_servers": [AS] if servers is None else servers}
+
+
+def as_doc(issuer: str = AS) -> dict[str, Any]:
+    return {"issuer": issuer, "authorization_endpoint": f"{AS}/oauth2/authorize", "token_endpoint": f"{AS}/oauth2/token", "code_challenge_methods_supported": ["S256"]}
+
+
+def run_discover(routes: dict[str, httpx.Response], **kwargs: Any) -> tuple[Any, list[str]]:
+    """discover() over a MockTransport: routes by "METHOD url"; everything else 404."""
+    sent: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        key = f"{request.method} {request.url}"
+        sent.append(key)
+        return routes.get(key, httpx.Response(404))
+
+    async def go() -> Any:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+            return await discover(client, SERVER, HttpPolicy(timeout=5), **kwargs)
+
+    try:
+        return asyncio.run(go()), sent
+    except Exception as exc:  # returned so tests can look at both the error and what was sent
+        return exc, sent
+
+
+CHALLENGE = httpx.Response(401, headers={"WWW-Authenticate": f'Bearer resource_metadata="{PRM_ROOT}", scope="read"'})
+
+
+def test_client_stops_at_the_first_usable_prm_and_as_metadata():
+    found, sent = run_discover({f"POST {SERVER}": CHALLENGE, f"GET {PRM_ROOT}": httpx.Response(200, json=prm_doc()), f"GET {AS}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc())})
+    assert found.prm_url == PRM_ROOT and found.resource == SERVER and found.challenge_scope == "read"
+    assert found.metadata_url == f"{AS}/.well-known/oauth-authorization-server"
+    # the challenge's URL first; neither the path-inserted URL nor the OIDC document is asked for
+    assert sent == [f"POST {SERVER}", f"GET {PRM_ROOT}", f"GET {AS}/.well-known/oauth-authorization-server"]
+
+
+def test_client_falls_back_in_spec_order():
+    found, sent = run_discover(
+        {f"GET {PRM_ROOT}": httpx.Response(200, json=prm_doc("https://mcp.example.com")), f"GET {AS}/.well-known/openid-configuration": httpx.Response(200, json=as_doc())},
+        challenge=Challenge401(status=401),
+    )
+    assert found.resource == "https://mcp.example.com"  # the origin, accepted at the root, is what the client sends
+    assert sent == [f"GET {PRM_PATH}", f"GET {PRM_ROOT}", f"GET {AS}/.well-known/oauth-authorization-server", f"GET {AS}/.well-known/openid-configuration"]
+
+
+@pytest.mark.parametrize(
+    ("routes", "code", "url"),
+    [
+        ({}, "prm.not-found", SERVER),
+        ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc("https://mcp.example.com"))}, "prm.resource-mismatch", PRM_PATH),
+        ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc(servers=[]))}, "prm.no-authorization-servers", PRM_PATH),
+        ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc())}, "as.metadata-not-found", AS),
+        (
+            {f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc()), f"GET {AS}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc(AS + "/"))},
+            "as.issuer-mismatch",
+            f"{AS}/.well-known/oauth-authorization-server",
+        ),
+        (
+            {f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc()), f"GET {AS}/.well-known/oauth-authorization-server": httpx.Response(200, json={**as_doc(), "code_challenge_methods_supported": ["plain"]})},
+            "as.pkce-unsupported",
+            None,
+        ),
+        (
+            {f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc(servers=["http://as.example.com"]))},
+            "as.insecure",
+            "http://as.example.com",
+        ),
+    ],
+)
+def test_client_errors_carry_stable_codes(routes, code, url):
+    err, _ = run_discover(routes, challenge=Challenge401(status=401))
+    assert isinstance(err, ProtocolError), err
+    assert err.code == code and err.url == url and err.spec
+
+
+def test_issuer_mismatch_says_how_the_issuers_differ():
+    err, sent = run_discover(
+        {f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc()), f"GET {AS}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc(AS + "/"))},
+        challenge=Challenge401(status=401),
+    )
+    assert "trailing slash" in err.message and "must not be used" in err.message
+    assert f"GET {AS}/.well-known/openid-configuration" not in sent  # a mismatching document ends discovery
+
+
+def test_an_unreachable_server_is_a_coded_network_error():
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    async def go() -> Any:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+            return await discover(client, SERVER, HttpPolicy(timeout=5))
+
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(go())
+    assert caught.value.code == "network.refused" and caught.value.url == SERVER
