@@ -127,3 +127,60 @@ def test_scope_selection_strategy():
     assert select_scope("a", _disc(as_scopes=["a", "offline_access"])) == "a offline_access"
     assert select_scope("a", _disc(as_scopes=["a", "offline_access"], grants=["authorization_code"])) == "a"
     assert select_scope("a", _disc(), ["b c", "a"]) == "a b c"
+
+
+def test_s256_matches_rfc_7636_appendix_b_and_is_the_local_as_s():
+    from authkit_mcp_cli.server.local_as import provider
+
+    assert oauth.s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert provider.s256 is oauth.s256  # one PKCE for the client and the AS
+    assert oauth.s256("é" * 43) != oauth.s256("?" * 43)  # junk from a client never collides with a real verifier
+
+
+def test_errors_carry_codes_and_what_the_as_said():
+    with pytest.raises(RemoteRefused) as refused:
+        oauth.parse_token_response(400, b'{"error":"invalid_grant","error_description":"expired","error_uri":7}', url=META["token_endpoint"])
+    assert refused.value.code == "oauth.remote-error" and refused.value.error == "invalid_grant" and refused.value.error_description == "expired"
+    assert refused.value.status == 400 and refused.value.remote.url == META["token_endpoint"] and refused.value.remote.error_uri is None
+    with pytest.raises(ProtocolError) as bad:
+        oauth.parse_token_response(200, b'{"token_type":"Bearer"}')
+    assert bad.value.code == "oauth.invalid-token-response"
+    with pytest.raises(ProtocolError) as gateway:
+        oauth.parse_token_response(502, b"Bad Gateway")
+    assert gateway.value.remote.status == 502
+    with pytest.raises(RemoteRefused) as dcr:
+        oauth.parse_registration_response(400, b'{"error":"invalid_client_metadata"}', asked_method="none")
+    assert dcr.value.code == "oauth.remote-error" and dcr.value.error == "invalid_client_metadata"
+    with pytest.raises(ProtocolError) as iss:
+        oauth.validate_callback({"code": "c", "state": "s", "iss": "https://evil.example"}, expected_state="s", issuer=ISSUER, iss_advertised=False)
+    assert iss.value.code == "oauth.iss-mismatch"
+    with pytest.raises(ProtocolError) as state:
+        oauth.validate_callback({"code": "c", "state": "x"}, expected_state="s", issuer=ISSUER, iss_advertised=False)
+    assert state.value.code == "oauth.state-mismatch"
+    with pytest.raises(AuthorizationDenied) as denied:
+        oauth.validate_callback({"error": "access_denied", "state": "s"}, expected_state="s", issuer=ISSUER, iss_advertised=False)
+    assert denied.value.remote.error == "access_denied"
+
+
+def test_revocation_request_and_response_processor():
+    req = oauth.revocation_request(META, oauth.ClientRegistration("cid"), token="rt", hint="refresh_token")
+    assert req is not None and req.url == META["revocation_endpoint"]
+    assert parse_qs(req.body.decode()) == {"token": ["rt"], "token_type_hint": ["refresh_token"], "client_id": ["cid"]}
+    assert oauth.revocation_request({k: v for k, v in META.items() if k != "revocation_endpoint"}, oauth.ClientRegistration("cid"), token="rt", hint="refresh_token") is None
+    assert oauth.parse_revocation_response(200, b"") is None  # RFC 7009 §2.2: 200 = revoked (or already unknown)
+    with pytest.raises(RemoteRefused) as refused:
+        oauth.parse_revocation_response(400, b'{"error":"unsupported_token_type","error_description":"no"}', url=META["revocation_endpoint"])
+    assert refused.value.code == "oauth.revocation-refused" and refused.value.error == "unsupported_token_type" and refused.value.status == 400
+    with pytest.raises(RemoteRefused) as busy:
+        oauth.parse_revocation_response(503, b"busy")
+    assert busy.value.status == 503 and busy.value.error is None and "later" in busy.value.hint
+
+
+def test_every_public_oauth_function_cites_its_section():
+    import inspect
+
+    for name in oauth.__all__:
+        obj = getattr(oauth, name)
+        if inspect.isfunction(obj):
+            doc = (obj.__doc__ or "").strip()
+            assert doc and "\n" not in doc and ("RFC" in doc or "§" in doc), name

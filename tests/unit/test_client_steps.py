@@ -1,0 +1,96 @@
+"""Client steps that talk to the AS, against httpx.MockTransport: refresh
+branches on the AS's error code (invalid_grant ends the grant; other refusals
+are reported as what they are), keeps rotation, and logout revokes with the
+RFC 7009 response processor."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from authkit_mcp_cli.client import Context, Session, logout, refresh, save_session
+from authkit_mcp_cli.errors import AuthorizationDenied, ProtocolError, RemoteRefused
+from authkit_mcp_cli.http import HttpPolicy
+from authkit_mcp_cli.oauth import ClientRegistration, Tokens
+from authkit_mcp_cli.store import Store
+
+ISSUER = "https://test-env.authkit.app"
+SERVER = "https://mcp.example.com/api/mcp"
+META = {"issuer": ISSUER, "token_endpoint": ISSUER + "/oauth2/token", "revocation_endpoint": ISSUER + "/oauth2/revoke"}
+
+
+def a_session(refresh_token: str | None = "rt1") -> Session:
+    return Session(SERVER, SERVER, ISSUER, META, ClientRegistration("c1"), Tokens("at1", "Bearer", None, refresh_token))
+
+
+def run(tmp_path, handler, step):
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            ctx = Context(client=client, policy=HttpPolicy(), store=Store(tmp_path, warn=lambda m: None))
+            save_session(ctx, a_session())
+            return await step(ctx), ctx
+
+    return asyncio.run(go())
+
+
+def answer(status: int, body: dict | str):
+    def handler(request: httpx.Request) -> httpx.Response:
+        content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        return httpx.Response(status, content=content, headers={"Content-Type": "application/json"})
+
+    return handler
+
+
+def test_refresh_keeps_the_rotated_token_and_stores_it(tmp_path):
+    sent = {}
+
+    def handler(request):
+        sent.update(parse_qs(request.content.decode()))
+        return httpx.Response(200, json={"access_token": "at2", "token_type": "Bearer", "refresh_token": "rt2", "expires_in": 60})
+
+    new, ctx = run(tmp_path, handler, lambda ctx: refresh(ctx, a_session(), force=True))
+    assert sent["refresh_token"] == ["rt1"] and sent["resource"] == [SERVER]
+    assert new.tokens.refresh_token == "rt2" and ctx.store.load_tokens(ISSUER, SERVER)["tokens"]["refresh_token"] == "rt2"
+
+
+def test_invalid_grant_ends_the_grant(tmp_path):
+    with pytest.raises(AuthorizationDenied) as info:
+        run(tmp_path, answer(400, {"error": "invalid_grant", "error_description": "reused"}), lambda ctx: refresh(ctx, a_session(), force=True))
+    assert info.value.code == "login.grant-ended" and "grant has ended" in info.value.message and info.value.remote.error == "invalid_grant"
+
+
+def test_other_refusals_are_reported_as_what_they_are(tmp_path):
+    with pytest.raises(RemoteRefused) as info:
+        run(tmp_path, answer(401, {"error": "invalid_client"}), lambda ctx: refresh(ctx, a_session(), force=True))
+    assert info.value.code == "oauth.remote-error" and info.value.error == "invalid_client" and "grant has ended" not in info.value.message
+    assert "client" in info.value.hint
+    with pytest.raises(ProtocolError) as broken:
+        run(tmp_path, answer(503, "<html>down</html>"), lambda ctx: refresh(ctx, a_session(), force=True))
+    assert broken.value.remote.status == 503 and "grant has ended" not in broken.value.message
+
+
+def test_no_refresh_token_is_its_own_error(tmp_path):
+    async def step(ctx):
+        save_session(ctx, a_session(refresh_token=None))
+        return await refresh(ctx, a_session(refresh_token=None), force=True)
+
+    with pytest.raises(AuthorizationDenied) as info:
+        run(tmp_path, answer(500, {}), step)
+    assert info.value.code == "login.no-refresh-token"
+
+
+def test_logout_reports_what_the_revocation_endpoint_said(tmp_path):
+    def handler(request):
+        form = parse_qs(request.content.decode())
+        if form["token_type_hint"] == ["refresh_token"]:
+            return httpx.Response(200)
+        return httpx.Response(400, json={"error": "unsupported_token_type"})
+
+    notes, ctx = run(tmp_path, handler, lambda ctx: logout(ctx, a_session()))
+    assert notes[0] == "refresh_token revoked"
+    assert "unsupported_token_type" in notes[1] and "HTTP 400" in notes[1]
+    assert notes[-1] == "stored tokens deleted" and ctx.store.load_tokens(ISSUER, SERVER) is None
