@@ -139,3 +139,29 @@ def test_wrong_issuer_and_missing_pkce(broken):
     r = by_id(doc)
     assert r["as.issuer"]["status"] == "fail" and "'https://impostor.example.com'" in r["as.issuer"]["message"]
     assert r["as.pkce"]["status"] == "fail" and "must refuse" in r["as.pkce"]["message"]
+
+
+def traced(tmp_path, *args: str) -> tuple[dict, list[tuple[str, str]]]:
+    """doctor's JSON, and every request its client sent (the trace records each one)."""
+    trace = tmp_path / "trace.jsonl"
+    _, doc, _ = doctor(*args, "--trace", str(trace))
+    return doc, [(e["method"], e["url"]) for e in map(json.loads, trace.read_text().splitlines())]
+
+
+def test_check_as_pkce_sends_only_the_as_metadata_requests(oidc_issuer, sdk_server, tmp_path):
+    from authkit_mcp_cli.urls import as_metadata_urls, prm_urls
+
+    metadata = sorted(("GET", url) for _kind, url in as_metadata_urls(oidc_issuer))
+    doc, sent = traced(tmp_path, "--authkit-domain", oidc_issuer, "--check", "as.pkce")
+    assert by_id(doc)["as.pkce"]["status"] == "pass"
+    assert sorted(sent) == metadata and doc["requests"] == len(metadata)
+    # from the server alone: the challenge and the PRM that name the AS, then its metadata; nothing else
+    doc, sent = traced(tmp_path, "--server", sdk_server, "--check", "as.pkce")
+    assert by_id(doc)["as.pkce"]["status"] == "pass"
+    assert sorted(sent) == sorted([("POST", sdk_server), *(("GET", u) for u in prm_urls(sdk_server)), *metadata])
+
+
+def test_check_server_https_sends_no_request(sdk_server, tmp_path):
+    doc, sent = traced(tmp_path, "--server", sdk_server, "--check", "server.https")
+    assert by_id(doc)["server.https"]["status"] == "pass"
+    assert sent == [] and doc["requests"] == 0
