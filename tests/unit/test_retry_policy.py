@@ -144,7 +144,7 @@ def test_fresh_token_with_another_audience_names_the_resource_indicator():
     error = action.error
     assert error.code == "mcp.token-rejected" and isinstance(error, RemoteRefused) and error.exit_code == 1
     assert error.status == 401 and error.error == "invalid_token" and error.error_description == "Invalid audience"
-    assert "token aud 'https://api.workos.com'" in error.message and f"resource (protected-resource metadata) '{SERVER}'" in error.message
+    assert "Token aud 'https://api.workos.com'" in error.message and f"resource (protected-resource metadata) '{SERVER}'" in error.message
     assert "audience is not this resource" in error.message
     assert f"add the MCP Resource Indicator {SERVER} (this exact string" in error.hint
 

@@ -46,8 +46,9 @@ def token_rejected(session: Session, challenge: AuthChallenge, *, resource: str 
         cause = "the stored token may have been revoked, or the server cannot verify tokens from this AS"
         hint = f"Run atoms-auth login --server {session.server_url}; if the new token is refused too, {hint[0].lower()}{hint[1:]}"
     which = "just issued" if fresh else "stored"
+    compared = "; ".join(facts)
     return RemoteRefused(
-        f"The MCP server refused the access token {which} for it: {said}. {'; '.join(facts)}. Likely cause: {cause}.",
+        f"The MCP server refused the access token {which} for it: {said}. {compared[0].upper()}{compared[1:]}. Likely cause: {cause}.",
         code="mcp.token-rejected",
         hint=hint,
         spec=SPEC,
