@@ -1,0 +1,45 @@
+"""The client commands stay thin: shared options are declared once in
+commands/options.py, choices are Literal types that typer validates, and
+shared helpers live in commands/_client.py (no command imports another)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from authkit_mcp_cli.cli import app
+
+COMMANDS = Path(__file__).resolve().parents[2] / "src" / "authkit_mcp_cli" / "commands"
+CLIENT_COMMANDS = ("login", "call", "token", "logout", "register")
+
+
+@pytest.mark.parametrize(("args", "option"), [(["login", "--wire", "bogus"], "--wire"), (["call", "--wire", "bogus"], "--wire"), (["register", "--auth-method", "secret"], "--auth-method"), (["register", "--application-type", "desktop"], "--application-type")])
+def test_choices_are_validated_by_typer(args, option, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATOMS_AUTH_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+
+
+def test_option_declarations_live_once_in_options():
+    for flag in ('"--http-timeout"', '"--wire"', '"--no-browser"'):  # serve's --port is another option
+        declared = [p.name for p in COMMANDS.glob("*.py") if flag in p.read_text(encoding="utf-8")]
+        assert declared == ["options.py"], (flag, declared)
+
+
+@pytest.mark.parametrize("command", ["login", "call"])
+def test_the_browser_wait_is_timeout_and_says_so(command):
+    help_text = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).output.split())
+    assert "--timeout SECONDS Seconds to wait for the browser" in help_text
+    assert "--http-timeout SECONDS Deadline for each HTTP request" in help_text
+
+
+def test_no_command_imports_another_command():
+    for name in CLIENT_COMMANDS:
+        tree = ast.parse((COMMANDS / f"{name}.py").read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        others = {m for m in imported if m.startswith("authkit_mcp_cli.commands.") and m.rsplit(".", 1)[1] in CLIENT_COMMANDS}
+        assert not others, (name, others)
