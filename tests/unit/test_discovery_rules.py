@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from world import World, target
 
+from authkit_mcp_cli.checks.gather import gather
 from authkit_mcp_cli.discovery import (
     Challenge401,
     as_metadata_candidates,
@@ -242,3 +244,31 @@ def test_an_unreachable_server_is_a_coded_network_error():
     with pytest.raises(NetworkError) as caught:
         asyncio.run(go())
     assert caught.value.code == "network.refused" and caught.value.url == SERVER
+
+
+# --- one engine: the client and doctor read the same documents --------------------------------
+
+
+def _world_variants() -> dict[str, World]:
+    default = World()
+    header_root = World(challenge_header=f'Bearer resource_metadata="{PRM_ROOT}"')
+    header_root.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)
+    oidc_only = World(challenge_header=None)
+    oidc_only.routes[("GET", f"{AS}/.well-known/oauth-authorization-server")] = lambda r: httpx.Response(404)
+    second_as = World()
+    second_as.prm["authorization_servers"] = [AS, "https://other.example.com"]
+    return {"default": default, "header names the root": header_root, "OIDC document only": oidc_only, "two authorization servers": second_as}
+
+
+@pytest.mark.parametrize("name", list(_world_variants()))
+def test_client_and_doctor_pick_the_same_documents(name):
+    world = _world_variants()[name]
+
+    async def both() -> tuple[Any, Any]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(world.handle)) as client:
+            return await discover(client, SERVER, HttpPolicy(timeout=5)), await gather(target(), client, HttpPolicy(timeout=5, allow_insecure=True))
+
+    found, evidence = asyncio.run(both())
+    assert evidence.prm_location is not None and evidence.discovery is not None
+    assert found.prm_url == evidence.prm_urls[evidence.prm_location]
+    assert (found.issuer, found.metadata_url) == (evidence.as_issuer, evidence.discovery.metadata_url)

@@ -83,13 +83,6 @@ class Evidence:
         return self.discoveries.get(self.as_issuer) if self.as_issuer else None
 
     @property
-    def prm_servers(self) -> list[Any]:
-        if not self.prm_doc:
-            return []
-        servers = self.prm_doc.get("authorization_servers")
-        return servers if isinstance(servers, list) else []
-
-    @property
     def prm_issuers(self) -> list[str]:
         """PRM's authorization_servers that are strings (RFC 9728 §2)."""
         return authorization_servers(self.prm_doc)
