@@ -94,3 +94,33 @@ def test_logout_reports_what_the_revocation_endpoint_said(tmp_path):
     assert notes[0] == "refresh_token revoked"
     assert "unsupported_token_type" in notes[1] and "HTTP 400" in notes[1]
     assert notes[-1] == "stored tokens deleted" and ctx.store.load_tokens(ISSUER, SERVER) is None
+
+
+class ClientCredentials:
+    """A grant in the shape of RFC 6749 §4.4, without the network: what a new grant module provides."""
+
+    name = "client_credentials"
+
+    def __init__(self, opts):
+        self.opts = opts
+
+    async def obtain(self, ctx, disc, scope):
+        return ClientRegistration(self.opts.client_id, self.opts.client_secret, "client_secret_basic", (), "pre-registered"), Tokens("at-cc", "Bearer", None, scope=scope)
+
+
+def test_a_grant_is_one_object_with_obtain(tmp_path, monkeypatch):
+    """A second grant plugs in through the Grant interface; login stores what it obtains."""
+    from authkit_mcp_cli.client import LoginOptions, login
+    from authkit_mcp_cli.client import grants as grants_module
+    from authkit_mcp_cli.discovery import Discovered
+    from authkit_mcp_cli.errors import UsageError
+
+    disc = Discovered(SERVER, SERVER, {"resource": SERVER, "scopes_supported": ["mcp:tools"]}, "prm", None, ISSUER, META, "meta")
+    monkeypatch.setitem(grants_module.GRANTS, "client_credentials", f"{__name__}:ClientCredentials")
+    opts = LoginOptions(client_id="svc", client_secret="s", grant="client_credentials")
+    session, ctx = run(tmp_path, answer(500, {}), lambda ctx: login(ctx, SERVER, opts, disc=disc))
+    assert session.tokens.access_token == "at-cc" and session.tokens.scope == "mcp:tools"
+    assert ctx.store.load_tokens(ISSUER, SERVER)["client"]["client_id"] == "svc"
+    with pytest.raises(UsageError) as info:
+        grants_module.grant_for(LoginOptions(grant="device_code"))
+    assert info.value.code == "usage.unknown-grant"

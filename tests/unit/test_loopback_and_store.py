@@ -84,8 +84,22 @@ def test_timeout():
         async with receiver() as rx:
             await rx.wait(0.2)
 
-    with pytest.raises(AuthorizationDenied, match="within 0.2 s"):
+    with pytest.raises(AuthorizationDenied, match="within 0.2 s") as info:
         asyncio.run(scenario())
+    assert info.value.code == "login.callback-timeout"
+
+
+def test_a_busy_port_is_a_usage_error_with_its_code():
+    from authkit_mcp_cli.errors import UsageError
+
+    async def scenario():
+        async with receiver() as taken:
+            async with receiver(port=taken.port):
+                pass
+
+    with pytest.raises(UsageError) as info:
+        asyncio.run(scenario())
+    assert info.value.code == "login.port-busy"
 
 
 def test_two_logins_get_their_own_ports():
@@ -168,9 +182,10 @@ def test_lock_is_exclusive_across_processes(tmp_path):
         store = Store(tmp_path)
         from authkit_mcp_cli.errors import UsageError
 
-        with pytest.raises(UsageError, match="holds"):
+        with pytest.raises(UsageError, match="holds") as info:
             with store.lock(store.token_path(ISSUER, "https://r"), timeout=0.3):
                 pass
+        assert info.value.code == "store.locked"
     finally:
         release.set()
         proc.join(10)
