@@ -8,6 +8,11 @@ PY := $(VENV)/bin/python
 NODE_DIR := tests/node
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+# FastMCP (PyPI) lives in its own virtualenv: it pins its own mcp. The benchmark's baseline
+# (benchmarks/serve_throughput.py) and the tests' FastMCP peer (tests/peers/fastmcp_peer.py) share it.
+FASTMCP_VERSION := 4.2.3
+FASTMCP_VENV := benchmarks/.venv-fastmcp
+FASTMCP_STAMP := $(FASTMCP_VENV)/.installed-$(FASTMCP_VERSION)
 PYTEST_ARGS ?=
 
 .PHONY: system-prerequisites node-prerequisites install demo docs bench test unit integration conformance lint clean prerequisites
@@ -46,13 +51,20 @@ $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json | node-pre
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# A new FastMCP version gets a fresh virtualenv (the stamp names the version).
+$(FASTMCP_STAMP): | prerequisites
+	rm -rf $(FASTMCP_VENV)
+	$(PYTHON) -m venv $(FASTMCP_VENV)
+	$(FASTMCP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'fastmcp==$(FASTMCP_VERSION)'
+	touch $@
+
 install: prerequisites $(PY_STAMP)
 
 # The whole story offline: serve with its development AS, then doctor, register, login, call, refresh.
 demo: install
 	$(VENV)/bin/atoms-auth demo
 
-test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) lint
+test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_STAMP) lint
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -p no:cacheprovider $(PYTEST_ARGS)
 
 # Static checks (configured in pyproject.toml): lint and import order, then types.
@@ -63,7 +75,7 @@ lint: $(PY_STAMP)
 unit: system-prerequisites $(PY_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
+integration: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_STAMP)
 	CHROMIUM_PATH=$(CHROMIUM) $(PY) -m pytest -n auto -m integration $(PYTEST_ARGS)
 
 # The official MCP conformance suite, atoms-auth as the client (both wire generations).
@@ -71,7 +83,7 @@ conformance: prerequisites $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -n auto tests/conformance $(PYTEST_ARGS)
 
 # Performance targets (issue #7): each script prints its ratio last and fails when missed.
-bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP)
+bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_STAMP)
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/doctor_latency.py
 	$(PY) benchmarks/serve_throughput.py
@@ -82,4 +94,4 @@ docs: $(PY_STAMP)
 	$(PY) scripts/docs.py --write
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules $(FASTMCP_VENV) .pytest_cache
