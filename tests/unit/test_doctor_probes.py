@@ -11,7 +11,8 @@ import pytest
 from world import AS, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response, target
 
 from authkit_mcp_cli import forged_tokens
-from authkit_mcp_cli.checks import CATALOGUE, Status, gather, run_check
+from authkit_mcp_cli.checks import CATALOGUE, Probe, Status, gather, run_check
+from authkit_mcp_cli.checks.probes import requires
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.http import HttpPolicy
 
@@ -175,7 +176,8 @@ def test_a_crash_reaches_the_probes_built_on_it_and_no_further(monkeypatch):
     errors = {cid for cid, r in results.items() if r.status is Status.ERROR}
     # PRM, and what needs the AS it names (no --authkit-domain), report the crash ...
     assert {"prm.discovery", "prm.resource", "challenge.resource-metadata", "as.pkce", "as.jwks", "server.rejects-forged-tokens", "authkit.domain"} <= errors
-    assert "builds on the prm probe, which crashed (KeyError: 'surprise')" in results["as.pkce"].message
+    assert results["as.pkce"].message == "The as-metadata probe did not run: the prm probe it builds on crashed (KeyError: 'surprise')."
+    assert "the prm probe it builds on crashed (KeyError" in results["server.rejects-forged-tokens"].message  # named, however deep
     # ... the rest of the run is unaffected
     for cid in ("server.reachable", "server.https", "challenge.status", "challenge.header", "challenge.cors", "server.rejects-invalid-token", "server.malformed-authorization"):
         assert results[cid].status is Status.PASS, (cid, results[cid].message)
@@ -199,3 +201,10 @@ def test_diagnose_runs_over_a_client_with_a_mock_transport():
     assert bad == {}
     assert len(diagnosis.results) == len(CATALOGUE)
     assert diagnosis.evidence.request_count == len(world.requests)  # the count doctor reports is what went out
+
+
+def test_probes_are_listed_after_what_they_build_on():
+    for issuer_given in (True, False):
+        order = list(Probe)
+        for probe in Probe:
+            assert all(order.index(p) < order.index(probe) for p in requires(probe, issuer_given=issuer_given)), probe

@@ -58,6 +58,7 @@ class Gatherer:
         self._follow_ups: dict[tuple[str, Probe], asyncio.Task[None]] = {}  # (issuer, AS_JWKS / AS_CORS)
         self._speculation: list[asyncio.Task[None]] = []
         self._probes: dict[Probe, asyncio.Task[None]] = {}
+        self._crashes: dict[Probe, tuple[Probe, str]] = {}  # probe -> (the probe that crashed, why)
 
     # --- requests and AS discoveries, each started once --------------------------
 
@@ -137,9 +138,12 @@ class Gatherer:
         try:
             await RUNNERS[probe](self)
         except PrerequisiteCrashed as exc:
-            self.ev.probe_errors[probe] = f"it builds on the {exc.probe} probe, which crashed ({self.ev.probe_errors[exc.probe]})"
+            root, why = self._crashes[exc.probe]
+            self._crashes[probe] = root, why
+            self.ev.probe_errors[probe] = f"The {probe} probe did not run: the {root} probe it builds on crashed ({why})."
         except Exception as exc:  # a bug in a probe is a finding about atoms-auth, not an abort (design.md)
-            self.ev.probe_errors[probe] = f"{type(exc).__name__}: {exc}"
+            self._crashes[probe] = probe, f"{type(exc).__name__}: {exc}"
+            self.ev.probe_errors[probe] = f"The {probe} probe crashed: {type(exc).__name__}: {exc}."
 
     async def settle(self) -> None:
         """Wait for everything started (speculative discoveries and follow-ups too), so no task outlives the client."""
@@ -164,7 +168,7 @@ async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, 
     """The evidence ``probes`` (and what they build on) yield; by default all of it."""
     wanted = closure(probes, issuer_given=bool(target.authkit_domain))
     g = Gatherer(target, client, policy, wanted)
-    await asyncio.gather(*(g.start(p) for p in sorted(wanted)))
+    await asyncio.gather(*(g.start(p) for p in Probe if p in wanted))
     await g.settle()
     return g.finish()
 

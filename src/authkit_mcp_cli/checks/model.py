@@ -97,10 +97,10 @@ BUG_FIX = "This is a bug in atoms-auth; please report it with the --trace file."
 
 
 def run_check(check: Check, evidence: Evidence) -> Result:
-    crashed = sorted(p for p in check.probes if p in evidence.probe_errors)
+    # Probe order puts a prerequisite before what builds on it: name the first that failed.
+    crashed = [p for p in Probe if p in check.probes and p in evidence.probe_errors]
     if crashed:
-        probe = crashed[0]
-        return Result(check, Status.ERROR, f"The {probe} probe crashed: {evidence.probe_errors[probe]}", BUG_FIX, {"probe": probe.value})
+        return Result(check, Status.ERROR, evidence.probe_errors[crashed[0]], BUG_FIX, {"probe": crashed[0].value})
     try:
         out = check.run(evidence)
     except Exception as exc:  # a check that crashes is a result (design.md)

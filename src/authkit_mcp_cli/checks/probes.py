@@ -8,16 +8,17 @@ from enum import StrEnum
 
 
 class Probe(StrEnum):
+    # In dependency order: a probe comes after every probe it builds on.
     CHALLENGE = "challenge"  # POST initialize without a token: the 401 and its challenge (RFC 6750 §3)
     PRM = "prm"  # protected-resource metadata at every candidate URL (RFC 9728 §3.1, §5.1)
-    SERVER_CORS = "server-cors"  # the MCP endpoint as a browser calls it: Origin, preflight
-    COMPAT = "compat"  # the server's own AS-metadata copies at its origin (MCP 2025-03-26 fallback)
-    TOKEN_PROBES = "token-probes"  # garbage, Basic and empty bearer credentials
-    FORGED_TOKENS = "forged-tokens"  # alg none, a stranger's key, HS256 confusion, expired: builds an RSA key
     AS_METADATA = "as-metadata"  # every metadata URL of the chosen issuer (RFC 8414 §3.1)
     AS_ALL = "as-all"  # the metadata of every issuer PRM lists, not only the chosen one
     AS_JWKS = "as-jwks"  # the chosen issuer's jwks_uri
     AS_CORS = "as-cors"  # the chosen issuer's metadata URL as a browser fetches it
+    SERVER_CORS = "server-cors"  # the MCP endpoint as a browser calls it: Origin, preflight
+    COMPAT = "compat"  # the server's own AS-metadata copies at its origin (MCP 2025-03-26 fallback)
+    TOKEN_PROBES = "token-probes"  # garbage, Basic and empty bearer credentials
+    FORGED_TOKENS = "forged-tokens"  # alg none, a stranger's key, HS256 confusion, expired: builds an RSA key
 
 
 # What each probe builds on. The issuer comes from PRM only when none was given,
