@@ -215,16 +215,16 @@ async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: Ht
 
 
 async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Challenge401, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
-    """The first usable PRM among :func:`prm_candidates`, and its URL."""
+    """The first usable PRM among :func:`prm_candidates` (asked one by one, in order), and its URL."""
     tried = []
     for url in dict.fromkeys(url for _loc, url in prm_candidates(server_url, challenge.resource_metadata)):
         if not is_absolute_http_url(url):
             tried.append(f"{url}: not an absolute URL")
             continue
         ex = await exchange(client, "GET", url, policy=policy, headers=JSON_HEADERS)
-        found = first_usable([(url, ex)])
-        if found is not None:
-            return found[1], url
+        doc, _ = usable_document(ex)
+        if doc is not None:
+            return doc, url
         tried.append(describe_attempt(url, ex))
     unguarded = f" The server answered an unauthenticated MCP request with {challenge.status}, not 401, so it may not use OAuth at all." if challenge.status != 401 else ""
     raise ProtocolError(
@@ -255,7 +255,7 @@ def check_prm(prm: dict[str, Any], server_url: str, prm_url: str) -> str:
 
 
 async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
-    """The first usable AS metadata among :func:`as_metadata_candidates`, checked against ``issuer``."""
+    """The first usable AS metadata among :func:`as_metadata_candidates` (asked one by one, in order), checked against ``issuer``."""
     if not is_absolute_http_url(issuer):
         raise ProtocolError(f"The authorization server {issuer!r} is not an absolute URL.", code="as.invalid-issuer", spec="RFC 9728 §2")
     if not is_secure_url(issuer) and not policy.allow_insecure:
@@ -269,11 +269,10 @@ async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: Http
     tried = []
     for _kind, url in as_metadata_candidates(issuer):
         ex = await exchange(client, "GET", url, policy=policy, headers=JSON_HEADERS)
-        found = first_usable([(url, ex)])
-        if found is None:
+        doc, _ = usable_document(ex)
+        if doc is None:
             tried.append(describe_attempt(url, ex))
             continue
-        doc = found[1]
         if not issuer_matches(doc, issuer):
             # RFC 8414 §3.3: such a document must not be used, and the next URL is not tried either
             raise ProtocolError(
