@@ -99,7 +99,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             async def run_register():
                 from authkit_mcp_cli.discovery import discover
 
-                disc = await discover(ctx.client, info.mcp_url, ctx.policy, trace)
+                disc = await discover(ctx.client, info.mcp_url, ctx.policy)
                 reg, _ = await register_dcr(ctx, disc.metadata, client_name="atoms-auth demo", redirect_uris=["http://127.0.0.1:3000/oauth/callback"], application_type="native", auth_method="none", scope=None)
                 return f"client {reg.client_id} (public, native: any loopback port)", reg
 
