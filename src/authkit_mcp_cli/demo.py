@@ -118,7 +118,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
                 return result
 
             async def run_call():
-                out = await with_session(info.mcp_url, session.tokens.access_token, lambda c: call_tool(c, "whoami", {}))
+                out = await with_session(info.mcp_url, session.tokens.access_token, lambda c: call_tool(c, "whoami", {}), trace=ctx.trace)
                 claims = out.get("structuredContent") or {}
                 return f"whoami: sub {claims.get('sub')}, aud {claims.get('aud')}, scopes {' '.join(claims.get('scopes') or [])}", out
 

@@ -157,7 +157,6 @@ async def exchange(
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
     follow_redirects: bool = True,
-    trace: TraceWriter | None = None,  # TRANSITIONAL, ignored: the client's transport records; removed once callers stop passing it
 ) -> Exchange:
     ex = Exchange(method=method, url=url, request_headers=dict(headers or {}), request_body=content)
     started = time.perf_counter()
