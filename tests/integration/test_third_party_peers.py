@@ -132,6 +132,18 @@ def test_ts_example_login_then_restart_forgets_the_client(ts_example):
     assert flow.mcp_initialize(ts_example.mcp_url, fresh.access_token)[0].status_code == 200
 
 
+def test_ts_example_strict_binds_tokens_to_the_resource():
+    try:
+        with run_ts_example(strict=True) as strict:
+            metadata = flow.as_metadata(strict.issuer)
+            login = flow.login(metadata, resource=strict.mcp_url, scope="mcp:tools")
+            assert flow.mcp_initialize(strict.mcp_url, login.access_token)[0].status_code == 200
+            with pytest.raises(AssertionError, match="token request refused: 500"):
+                flow.login(metadata, resource=strict.origin + "/", scope="mcp:tools")
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+
+
 # --- FastMCP's in-memory OAuth provider ----------------------------------------------------
 
 
