@@ -59,6 +59,7 @@ class Target:
 
 
 def resolve_target(server: str | None, authkit_domain: str | None, env: Mapping[str, str]) -> Target:
+    """The MCP endpoint and AS issuer from flags, else the guide's variables in ``env``; URLs validated."""
     server_source = domain_source = None
     if server:
         server_source = "--server"
