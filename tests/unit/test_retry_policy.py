@@ -12,7 +12,7 @@ import pytest
 
 from authkit_mcp_cli.client import LoginOptions, Session
 from authkit_mcp_cli.client import call as call_module
-from authkit_mcp_cli.client.policy import MAX_AUTHORIZATIONS, ActionFailed, Challenged, Expired, Fail, Refresh, ReLogin, RetryState, StepUp, decide, union_scopes
+from authkit_mcp_cli.client.policy import MAX_AUTHORIZATIONS, MAX_LOGINS, ActionFailed, Challenged, Expired, Fail, Refresh, ReLogin, RetryState, StepUp, decide, union_scopes
 from authkit_mcp_cli.errors import AuthChallenge, AuthorizationDenied, NetworkError, RemoteRefused
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 
@@ -48,7 +48,7 @@ def stored(**kwargs) -> RetryState:
 
 def test_no_login_logs_in_only_when_allowed():
     anonymous = RetryState.start(SERVER, None, allow_login=True)
-    assert decide(anonymous, Challenged(challenge(error=None))) == ReLogin(None, "not logged in; the server asks for authorization")
+    assert decide(anonymous, Challenged(challenge(error=None))) == ReLogin(None, "not logged in; the server asks for authorization", after_refusal=False)
     action = decide(RetryState.start(SERVER, None, allow_login=False), Challenged(challenge(error=None)))
     assert isinstance(action, Fail) and action.error.code == "login.not-logged-in" and isinstance(action.error, AuthorizationDenied)
 
@@ -75,7 +75,7 @@ def test_expired_token_refreshes_before_it_is_sent():
 def test_401_without_refresh_token_logs_in_again_once():
     state = RetryState.start(SERVER, session(refresh_token=None), allow_login=True)
     assert isinstance(decide(state, Challenged(challenge(), ISSUER, SERVER)), ReLogin)
-    relogged = state.authorized(session(refresh_token=None), relogin=True)
+    relogged = state.logged_in(session(refresh_token=None), after_refusal=True)
     action = decide(relogged, Challenged(challenge(), ISSUER, SERVER))
     assert isinstance(action, Fail) and action.error.code == "mcp.token-rejected"  # no second login: it would loop
 
@@ -104,14 +104,14 @@ def test_step_up_is_bounded_to_three_authorizations():
     seen = []
     while isinstance(action := decide(state, asks), StepUp):
         seen.append(action)
-        state = state.authorized(session(scope=action.scopes), relogin=False)
+        state = state.stepped_up(session(scope=action.scopes))
     assert len(seen) == MAX_AUTHORIZATIONS - 1 == 2
     assert isinstance(action, Fail) and action.error.code == "mcp.step-up-exhausted"
     assert "mcp:admin" in action.error.message and action.error.remote.status == 403
 
 
 def test_a_new_login_starts_the_step_up_count_again():
-    state = RetryState.start(SERVER, None, allow_login=True).authorized(session(), relogin=True)
+    state = RetryState.start(SERVER, None, allow_login=True).logged_in(session(), after_refusal=False)
     assert state.authorizations == 1
     assert isinstance(decide(state, Challenged(challenge(403, "insufficient_scope", "mcp:admin"))), StepUp)
 
@@ -132,6 +132,20 @@ def test_as_moved_logs_in_at_the_new_issuer_never_refreshing_with_the_old_one():
     assert isinstance(decide(RetryState.start(SERVER, session(), allow_login=True, fresh=True), moved), ReLogin)
     refused = decide(stored(), moved)
     assert isinstance(refused, Fail) and refused.error.code == "login.as-moved" and OTHER_ISSUER in refused.error.message
+
+
+def test_as_moved_right_after_the_first_login_logs_in_there_too():
+    first = RetryState.start(SERVER, None, allow_login=True).logged_in(session(), after_refusal=False)
+    action = decide(first, Challenged(challenge(), OTHER_ISSUER, SERVER))
+    assert isinstance(action, ReLogin) and action.issuer == OTHER_ISSUER and not action.after_refusal
+
+
+def test_logins_in_one_run_are_bounded():
+    state = RetryState.start(SERVER, None, allow_login=True)
+    issuers = iter(f"https://as{i}.example" for i in range(10))
+    while isinstance(action := decide(state, Challenged(challenge(), next(issuers), SERVER)), ReLogin):
+        state = state.logged_in(session(), after_refusal=action.after_refusal)
+    assert state.logins == MAX_LOGINS and isinstance(action, Fail)
 
 
 # --- give up: the token is rejected -------------------------------------------------
@@ -241,6 +255,13 @@ def test_loop_gives_up_on_a_refreshed_token_instead_of_asking_for_login(monkeypa
     with pytest.raises(RemoteRefused) as info:
         run_call(io, session(), allow_login=True)
     assert info.value.code == "mcp.token-rejected" and io.refreshes == 1 and io.logins == []
+
+
+def test_loop_logs_in_then_follows_the_move_to_another_as(monkeypatch):
+    io = FakeIO([challenge(error=None), challenge(), "ok"], monkeypatch, issuer=OTHER_ISSUER)
+    result, _ = run_call(io, None, allow_login=True)
+    # the first login lands at ISSUER (the fake session's), then the server names OTHER_ISSUER
+    assert result == "ok" and len(io.logins) == 2 and io.refreshes == 0
 
 
 def test_loop_logs_in_at_the_moved_issuer(monkeypatch):

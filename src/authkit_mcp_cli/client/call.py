@@ -68,12 +68,12 @@ async def call_mcp(
         elif isinstance(action, StepUp):
             ctx.report("step-up", f"{challenge}: authorizing again with {action.scopes}")
             disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None)
-            state = state.authorized(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc), relogin=False)
+            state = state.stepped_up(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc))
         elif isinstance(action, ReLogin):
             ctx.report("login", action.reason)
             if challenge is not None and (disc is None or (action.issuer and disc.issuer != action.issuer)):
                 disc = await _rediscover(ctx, server_url, challenge, action.issuer)
-            state = state.authorized(await login(ctx, server_url, opts, disc=disc), relogin=True)
+            state = state.logged_in(await login(ctx, server_url, opts, disc=disc), after_refusal=action.after_refusal)
 
 
 async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None) -> Discovered:

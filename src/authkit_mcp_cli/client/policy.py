@@ -25,6 +25,7 @@ from authkit_mcp_cli.client.session import Session, not_logged_in
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, AuthorizationDenied, RemoteRefused
 
 MAX_AUTHORIZATIONS = 3  # the conformance suite's bound on step-up
+MAX_LOGINS = 3  # in one run: first login, AS moves, one retry after a refusal
 SPEC_STEP_UP = "MCP 2026-07-28 Authorization: Step-Up Authorization Flow"
 # A failed refresh that a new login can repair (the others would fail again the same way).
 LOGIN_REPAIRS = frozenset({"login.grant-ended", "login.no-refresh-token"})
@@ -78,6 +79,7 @@ class ReLogin:
 
     issuer: str | None = None
     reason: str = ""
+    after_refusal: bool = True  # the same AS refused what we hold: allowed once per run
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,8 @@ class RetryState:
     session: Session | None = None
     fresh: bool = False  # the token was issued or refreshed during this run
     refreshed: bool = False
-    relogged: bool = False
+    relogged: bool = False  # logged in again after a refusal
+    logins: int = 0  # in this run
     authorizations: int = 0  # behind the current token; a stored login counts one
 
     @classmethod
@@ -109,28 +112,31 @@ class RetryState:
     def refreshed_to(self, session: Session) -> RetryState:
         return replace(self, session=session, fresh=True, refreshed=True)
 
-    def authorized(self, session: Session, *, relogin: bool) -> RetryState:
-        count = 1 if relogin else self.authorizations + 1
-        return replace(self, session=session, fresh=True, relogged=self.relogged or relogin, authorizations=count)
+    def logged_in(self, session: Session, *, after_refusal: bool) -> RetryState:
+        """A new login: the step-up count starts again."""
+        return replace(self, session=session, fresh=True, relogged=self.relogged or after_refusal, logins=self.logins + 1, authorizations=1)
+
+    def stepped_up(self, session: Session) -> RetryState:
+        return replace(self, session=session, fresh=True, authorizations=self.authorizations + 1)
 
 
 def decide(state: RetryState, outcome: Outcome) -> Action:
     """The next action after ``outcome``; pure."""
     if isinstance(outcome, ActionFailed):
-        if outcome.error.code in LOGIN_REPAIRS and _may_login(state):
+        if outcome.error.code in LOGIN_REPAIRS and _may_login_again(state):
             return ReLogin(reason="the refresh failed; logging in again")
         return Fail(outcome.error)
     session = state.session
     if isinstance(outcome, Expired):
         if session is not None and session.tokens.refresh_token:
             return Refresh()
-        if _may_login(state):
+        if _may_login_again(state):
             return ReLogin(reason="the token expired and there is no refresh token; logging in again")
         return Fail(AuthorizationDenied("The stored access token has expired and there is no refresh token.", code="login.no-refresh-token", hint=f"Run atoms-auth login --server {state.server_url}."))
     challenge = outcome.challenge
     if session is None:
         if _may_login(state):
-            return ReLogin(outcome.issuer, "not logged in; the server asks for authorization")
+            return ReLogin(outcome.issuer, "not logged in; the server asks for authorization", after_refusal=False)
         return Fail(not_logged_in(state.server_url, f", and it asks for authorization ({challenge})"))
     if challenge.status == 403 and challenge.error == "insufficient_scope":
         if state.authorizations >= MAX_AUTHORIZATIONS:
@@ -149,20 +155,25 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
         if outcome.issuer is not None and outcome.issuer != session.issuer:
             # credentials are bound to the AS that issued them; never reuse them with another
             if _may_login(state):
-                return ReLogin(outcome.issuer, f"the server now names {outcome.issuer} (was {session.issuer}): registering and logging in there")
+                return ReLogin(outcome.issuer, f"the server now names {outcome.issuer} (was {session.issuer}): registering and logging in there", after_refusal=False)
             return Fail(AuthorizationDenied(f"The server moved to authorization server {outcome.issuer} (the stored login is for {session.issuer}).", code="login.as-moved", hint=f"Run atoms-auth login --server {state.server_url}.", spec="MCP 2026-07-28 Authorization"))
         if state.fresh:
             return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=True))
         if session.tokens.refresh_token and not state.refreshed:
             return Refresh()
-        if _may_login(state):
+        if _may_login_again(state):
             return ReLogin(reason="the token was refused; logging in again")
         return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=False))
     return Fail(RemoteRefused(f"The MCP server refused the request: {challenge}.", code="mcp.forbidden", hint="The server refuses this user or client; atoms-auth token show explains the token.", url=challenge.url, remote=challenge.remote, spec="RFC 6750 §3.1"))
 
 
 def _may_login(state: RetryState) -> bool:
-    return state.allow_login and not state.relogged
+    return state.allow_login and state.logins < MAX_LOGINS
+
+
+def _may_login_again(state: RetryState) -> bool:
+    """Once: a second refusal of a new login's token would only repeat the first."""
+    return _may_login(state) and not state.relogged
 
 
 def union_scopes(*scope_strings: str | None) -> str:
