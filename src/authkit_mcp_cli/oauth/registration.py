@@ -42,5 +42,6 @@ def parse_registration_response(status: int, body: bytes, *, asked_method: str, 
     secret = data.get("client_secret") if isinstance(data.get("client_secret"), str) else None
     if method in ("client_secret_basic", "client_secret_post") and not secret:
         raise ProtocolError(f"The AS registered the client with {method} but returned no client_secret.", code="dcr.invalid-response", spec=SPEC_RESPONSE, url=url)
-    uris = data.get("redirect_uris") if isinstance(data.get("redirect_uris"), list) else []
+    listed = data.get("redirect_uris")
+    uris = [u for u in listed if isinstance(u, str)] if isinstance(listed, list) else []
     return ClientRegistration(client_id=data["client_id"], client_secret=secret, token_endpoint_auth_method=method, redirect_uris=tuple(uris), source="dcr"), data

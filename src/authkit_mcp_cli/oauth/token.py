@@ -34,7 +34,15 @@ class Tokens:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Tokens:
-        return cls(**{k: data.get(k) for k in ("access_token", "token_type", "expires_at", "refresh_token", "id_token", "scope", "obtained_at")})
+        return cls(
+            access_token=data["access_token"],
+            token_type=data.get("token_type") or "Bearer",
+            expires_at=data.get("expires_at"),
+            refresh_token=data.get("refresh_token"),
+            id_token=data.get("id_token"),
+            scope=data.get("scope"),
+            obtained_at=data.get("obtained_at") or time.time(),
+        )
 
 
 def code_token_request(metadata: dict[str, Any], reg: ClientRegistration, *, code: str, redirect_uri: str, pkce: Pkce, resource: str) -> HttpRequest:
