@@ -21,9 +21,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
+from serve_throughput import WRK_SCRIPT, free_port, rss_mb, wait_listening  # noqa: E402
+
 from peers.asgi import serve_asgi  # noqa: E402
 from peers.key_as import KeyAS  # noqa: E402
-from serve_throughput import WRK_SCRIPT, free_port, rss_mb, wait_listening  # noqa: E402
 
 DOCTOR_PEAK_BOUND_MB = 150
 SERVE_RSS_BOUND_MB = 200

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
+from authkit_mcp_cli import oauth
 from authkit_mcp_cli.checks import CATALOGUE, Status
+from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.errors import AtomsAuthError
@@ -26,8 +27,6 @@ from authkit_mcp_cli.http import HttpPolicy, make_client
 from authkit_mcp_cli.mcp_wire import call_tool, with_session
 from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
-from authkit_mcp_cli import oauth
-from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
 from authkit_mcp_cli.store import Store
 from authkit_mcp_cli.trace import TraceWriter
 

@@ -10,15 +10,14 @@ import json
 import secrets
 import subprocess
 import sys
-
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from mcp.shared.auth import AuthorizationCodeResult
 
-from peers.serve_app import serve_app
 from peers.sdk_client import REDIRECT_URI, HeadlessBrowser, call_whoami
+from peers.serve_app import serve_app
 
 pytestmark = pytest.mark.integration
 

@@ -205,7 +205,7 @@ def test_kid_injection_is_just_an_unknown_kid(world, kid):
 
 def test_duplicate_claims_are_refused_even_when_signed(world):
     key_as, info, _ = world
-    payload = ('{"iss": "%s", "sub": "u", "aud": "https://other.example", "aud": "%s", "scope": "mcp:tools", "exp": %d}' % (key_as.issuer, info.resource, int(time.time()) + 600)).encode()
+    payload = ('{"iss": "%s", "sub": "u", "aud": "https://other.example", "aud": "%s", "scope": "mcp:tools", "exp": %d}' % (key_as.issuer, info.resource, int(time.time()) + 600)).encode()  # noqa: UP031 (JSON braces make a format string unreadable)
     token = jwt.PyJWS().encode(payload, key_as.keys["k1"], algorithm="RS256", headers={"kid": "k1"})
     response = post(info, token)
     assert response.status_code == 401 and "repeats aud" in bearer(response).get("error_description")

@@ -7,13 +7,13 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from world import AS, PRM_PATH, World, authkit_metadata, json_response, prm_document
 
 from authkit_mcp_cli.checks import Status
 from authkit_mcp_cli.errors import AtomsAuthError
 from authkit_mcp_cli.loopback import callback_params_from_url
 from authkit_mcp_cli.oauth import parse_registration_response, parse_token_response, validate_callback
 from authkit_mcp_cli.urls import as_metadata_urls, prm_urls, resource_matches
-from world import AS, PRM_PATH, World, authkit_metadata, json_response, prm_document
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),

@@ -40,7 +40,7 @@ def init(
 
     from authkit_mcp_cli import envfile
     from authkit_mcp_cli.checks import CATALOGUE, Status
-    from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES, DEFAULT_HTTP_PATH, load_environment, resolve_target
+    from authkit_mcp_cli.config import DEFAULT_HTTP_PATH, ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES, load_environment, resolve_target
     from authkit_mcp_cli.console import stdout_console
     from authkit_mcp_cli.doctor import diagnose
     from authkit_mcp_cli.prompts import ask_text, confirm

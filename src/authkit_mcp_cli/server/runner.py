@@ -15,8 +15,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 from dataclasses import asdict
+from typing import Any
 
 import uvicorn
 

@@ -36,6 +36,7 @@ from authkit_mcp_cli.server.local_as.model import (
 __all__ = ["AuthorizationRequest", "Client", "LocalAuthorizationServer", "OAuthError", "check_redirect_uri"]
 from authkit_mcp_cli.urls import is_loopback_host
 
+
 class LocalAuthorizationServer:
     def __init__(self, *, issuer: str, resource: str, resource_scopes: list[str], auto_approve: bool = False) -> None:
         self.issuer = issuer.rstrip("/")

@@ -1,0 +1,90 @@
+"""The house rules of issue #10, checked on the source: no import circle
+between modules (lazy imports included), no module over 400 lines, and
+layers that point one way (commands -> library -> http; the library never
+imports a command)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "authkit_mcp_cli"
+MAX_LINES = 400
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """Modules of this package that ``path`` imports anywhere: at module level, under
+    TYPE_CHECKING, or lazily inside a function (a lazy import is still an arrow)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                found.add(candidate if candidate in modules else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m in modules}
+
+
+def _graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    modules = set(files)
+    graph = {name: _imports(path, modules) - {name} for name, path in files.items()}
+    # a package's __init__ re-exporting its own submodules is not a circle between layers
+    return {name: {d for d in deps if not d.startswith(name + ".")} for name, deps in graph.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                return stack[stack.index(dep) :] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_import_circle():
+    cycle = _cycle(_graph())
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_module_is_over_400_lines():
+    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_the_library_never_imports_a_command():
+    graph = _graph()
+    offenders = {m: sorted(d for d in deps if d.startswith("authkit_mcp_cli.commands")) for m, deps in graph.items() if not m.startswith(("authkit_mcp_cli.commands", "authkit_mcp_cli.cli"))}
+    assert {m: d for m, d in offenders.items() if d} == {}
+
+
+def test_the_trace_knows_nothing_of_http_clients():
+    graph = _graph()
+    assert "authkit_mcp_cli.http" not in graph["authkit_mcp_cli.trace"]
+    assert "authkit_mcp_cli.transport" not in graph["authkit_mcp_cli.trace"]
