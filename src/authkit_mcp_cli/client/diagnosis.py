@@ -80,5 +80,5 @@ def _compare(session: Session, claims: dict[str, Any] | None, resource: str, cha
         return facts, "the token has expired (check the clocks of the AS and this machine)", f"Run atoms-auth login --server {session.server_url}."
     return facts, "the token's audience and issuer are right, so the server cannot verify it", (
         f"Check the server's token validation: its JWKS URL and its configured issuer must be the AS's ({session.issuer}; for FastMCP's AuthKitProvider, "
-        f"FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN), and its expected audience {resource}. atoms-auth doctor --server {session.server_url} --login checks it."
+        f"FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN), and its expected audience {resource}. atoms-auth doctor --server {session.server_url} checks its metadata and challenge."
     )
