@@ -49,13 +49,19 @@ def to_json(results: list[Result], *, server: str | None, authorization_server: 
 
 
 def render(console: Console, results: list[Result], *, server: str | None, authorization_server: str | None, verbose: bool = False) -> None:
+    """A table per area on a terminal; aligned lines, never wrapped nor padded, into a pipe or a file."""
     if server:
-        console.print(f"[bold]MCP server[/]           {server}", highlight=False)
+        console.print(f"[bold]MCP server[/]           {server}", highlight=False, soft_wrap=True)
     if authorization_server:
-        console.print(f"[bold]Authorization server[/] {authorization_server}", highlight=False)
+        console.print(f"[bold]Authorization server[/] {authorization_server}", highlight=False, soft_wrap=True)
+    id_width = max((len(r.check.id) for r in results), default=0)
     for area in dict.fromkeys(AREAS.values()):
         rows = [r for r in results if AREAS.get(r.check.area) == area]
         if not rows:
+            continue
+        console.print()
+        if not console.is_terminal:
+            _render_lines(console, area, rows, id_width, verbose=verbose)
             continue
         table = Table(title=area, title_justify="left", title_style="bold", show_header=False, box=None, pad_edge=False, expand=False)
         table.add_column("status", no_wrap=True)
@@ -63,19 +69,35 @@ def render(console: Console, results: list[Result], *, server: str | None, autho
         table.add_column("finding", overflow="fold")
         for r in rows:
             label, style = STYLES[r.status]
-            finding = Text(r.message)
-            if r.fix and r.status in (Status.WARN, Status.FAIL, Status.ERROR):
-                finding.append("\nfix: ", style="bold")
-                finding.append(r.fix)
-            if verbose and r.evidence:
-                finding.append("\n" + json.dumps(r.evidence, ensure_ascii=False), style="dim")
-            table.add_row(Text(label, style=style), r.check.id, finding)
-        console.print()
+            table.add_row(Text(label, style=style), r.check.id, _finding(r, verbose=verbose))
         console.print(table)
     counts = summary(results)
     line = ", ".join(f"{n} {name}" for name, n in (("passed", counts["pass"]), ("warnings", counts["warn"]), ("failed", counts["fail"]), ("errors", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
     console.print()
-    console.print(f"[bold]Summary:[/] {line or 'no checks ran'}", highlight=False)
+    console.print(f"[bold]Summary:[/] {line or 'no checks ran'}", highlight=False, soft_wrap=True)
+
+
+def _finding(r: Result, *, verbose: bool) -> Text:
+    finding = Text(r.message)
+    if r.fix and r.status in (Status.WARN, Status.FAIL, Status.ERROR):
+        finding.append("\nfix: ", style="bold")
+        finding.append(r.fix)
+    if verbose and r.evidence:
+        finding.append("\n" + json.dumps(r.evidence, ensure_ascii=False), style="dim")
+    return finding
+
+
+def _render_lines(console: Console, area: str, rows: list[Result], id_width: int, *, verbose: bool) -> None:
+    """The table's content for a pipe or a file: one line per check, continuation lines indented, no padding at the end."""
+    console.print(Text(area, style="bold"), soft_wrap=True)
+    indent = " " * (len("ERROR") + 2 + id_width + 2)
+    for r in rows:
+        label, style = STYLES[r.status]
+        lines = _finding(r, verbose=verbose).split("\n")
+        first = Text.assemble((f"{label:<5}", style), "  ", (f"{r.check.id:<{id_width}}", "bold"), "  ", lines[0] if lines else "")
+        console.print(first, soft_wrap=True)
+        for more in lines[1:]:
+            console.print(Text(indent) + more, soft_wrap=True)
 
 
 def render_catalogue(console: Console, checks: list[Check]) -> None:

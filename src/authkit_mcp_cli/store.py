@@ -120,23 +120,42 @@ class Store:
 
     @contextlib.contextmanager
     def lock(self, path: Path, timeout: float = 30.0) -> Iterator[None]:
-        """An exclusive lock across processes for read-modify-write of ``path``."""
+        """An exclusive lock across processes for read-modify-write of ``path``.
+
+        The lock file is removed on release, so none is left behind. Removing it
+        while another process waits on the same file is safe: a lock taken on a
+        file that is no longer the one at ``lock_path`` is dropped and taken again.
+        """
         import fcntl
 
         lock_path = path.with_name(path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
-        try:
-            while True:
+        while True:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise UsageError(f"Another atoms-auth process holds {lock_path} for more than {timeout:g} s.", code="store.locked", hint="Wait for it to finish, or remove the lock file if no atoms-auth process is running.") from None
+                        time.sleep(0.05)
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise UsageError(f"Another atoms-auth process holds {lock_path} for more than {timeout:g} s.", code="store.locked", hint="Wait for it to finish, or remove the lock file if no atoms-auth process is running.") from None
-                    time.sleep(0.05)
+                    current = os.stat(lock_path).st_ino
+                except FileNotFoundError:
+                    current = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if current == os.fstat(fd).st_ino:
+                break
+            os.close(fd)  # the holder before us removed this file: lock the one now at lock_path
+        try:
             yield
         finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(lock_path)  # while still holding it: a waiter then sees another inode and retries
             os.close(fd)  # closing releases the lock
 
     # --- records ------------------------------------------------------------
