@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -19,6 +20,9 @@ from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.http import HttpPolicy, make_client
 from authkit_mcp_cli.trace import TraceWriter
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.checks.token_probe import LoginPlan
 
 
 @dataclass
@@ -65,24 +69,28 @@ async def diagnose(
     timeout: float,
     client: httpx.AsyncClient | None = None,
     trace_path: Path | None = None,
+    login: LoginPlan | None = None,
+    as_kind: str | None = None,
 ) -> Diagnosis:
     """Run ``checks`` against ``target``, sending only the requests they need.
 
     ``client`` lets a caller (a test, with ``httpx.MockTransport``) choose the
     transport; ``trace_path`` applies to the client built here, which records
     every request (a given client records only if it was built to).
+    ``login`` (doctor --login) lets the login probes obtain and use a real
+    token; ``as_kind`` says why the AS is known to be AuthKit (``checks.as_kind``).
     """
     require_target(target)
     selected = applicable(checks, target)
     # doctor only reads, so it probes plain-http targets too; as.https and server.https report them.
     policy = HttpPolicy(timeout=timeout, allow_insecure=True)
     if client is not None:
-        evidence = await gather(target, client, policy, probes_for(selected))
+        evidence = await gather(target, client, policy, probes_for(selected), login=login, as_kind=as_kind)
     else:
         trace = TraceWriter(str(trace_path)) if trace_path else None
         try:
             async with make_client(policy, trace=trace) as own:
-                evidence = await gather(target, own, policy, probes_for(selected))
+                evidence = await gather(target, own, policy, probes_for(selected), login=login, as_kind=as_kind)
         finally:
             if trace:
                 trace.close()

@@ -14,7 +14,7 @@ from rich.text import Text
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.checks.model import Check, Result, Status
 
-AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "authkit": "AuthKit"}
+AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit"}
 STYLES = {
     Status.PASS: ("PASS", "green"),
     Status.WARN: ("WARN", "yellow"),

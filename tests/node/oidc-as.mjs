@@ -10,6 +10,13 @@
 //                               reaches its redirect URI; forms: oidc-provider's HTML
 //                               login and consent forms (devInteractions)
 //   RESOURCE_SCOPES             scopes a resource server may be granted (space separated)
+//   EXTRA_RESOURCE_PATH         (optional) an authorization request for resource R also asks for
+//                               R's origin + this path, as an AS whose one login covers several
+//                               APIs: a refresh may then ask for a token for that other resource
+//                               (RFC 8707 §2.2)
+//   FIXED_AUDIENCE              (optional) every access token's aud is this string, whatever
+//                               resource was asked for (an AS that ignores the resource indicator,
+//                               like AuthKit without the MCP Resource Indicator)
 // Prints one JSON line when ready: {"ready":true,"issuer":...,"port":...}
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -17,6 +24,8 @@ import Provider from 'oidc-provider';
 
 const interactionMode = process.env.INTERACTION || 'auto';
 const resourceScopes = process.env.RESOURCE_SCOPES || 'mcp:tools mcp:admin';
+const extraResourcePath = process.env.EXTRA_RESOURCE_PATH || '';
+const fixedAudience = process.env.FIXED_AUDIENCE || '';
 const USER = { sub: 'user_01TESTUSER', email: 'dev@example.test', email_verified: true, name: 'Test User' };
 
 const server = http.createServer();
@@ -63,7 +72,7 @@ const provider = new Provider(issuer, {
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resourceIndicator) => ({
         scope: resourceScopes,
-        audience: resourceIndicator,
+        audience: fixedAudience || resourceIndicator,
         accessTokenTTL: 3600,
         accessTokenFormat: 'jwt',
         jwt: { sign: { alg: 'RS256' } },
@@ -73,6 +82,17 @@ const provider = new Provider(issuer, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   ttl: { AccessToken: 3600, AuthorizationCode: 60, RefreshToken: 86400, Grant: 86400, Interaction: 600, Session: 3600 },
 });
+
+if (extraResourcePath) {
+  provider.use(async (ctx, next) => {
+    const { resource } = ctx.query;
+    if (ctx.path === '/oauth2/authorize' && ctx.method === 'GET' && typeof resource === 'string') {
+      const other = new URL(extraResourcePath, resource).href;
+      ctx.querystring = `${ctx.querystring}&resource=${encodeURIComponent(other)}`;
+    }
+    return next();
+  });
+}
 
 if (interactionMode === 'auto') {
   // The test user signs in and consents to everything asked, at once.

@@ -17,6 +17,7 @@ import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authkit_mcp_cli.checks import CATALOGUE, Result
+from authkit_mcp_cli.checks.probes import LOGIN_PROBES
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose
 
@@ -27,6 +28,7 @@ PRM_PATH = ORIGIN + "/.well-known/oauth-protected-resource/api/mcp"
 PRM_ROOT = ORIGIN + "/.well-known/oauth-protected-resource"
 
 CORS = {"Access-Control-Allow-Origin": "*"}
+LOGIN_ONLY = frozenset(c.id for c in CATALOGUE if c.probes & LOGIN_PROBES)  # skip without doctor --login
 Handler = Callable[[httpx.Request], httpx.Response]
 
 

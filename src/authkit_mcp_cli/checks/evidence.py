@@ -4,13 +4,16 @@ and never do I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authkit_mcp_cli.challenge import Challenge
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.discovery import authorization_servers, describe_attempt
 from authkit_mcp_cli.http import Exchange
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client import Session
 
 # The MCP Inspector's origin: what a browser-based client sends.
 BROWSER_ORIGIN = "http://localhost:6274"
@@ -55,6 +58,28 @@ class FoundAS:
 
 
 @dataclass
+class TokenEvidence:
+    """What doctor --login learned with a real token (``checks.token_probe`` fills it)."""
+
+    server_url: str
+    source: str = ""  # how it was obtained: "stored login", "new login", ...
+    error: dict[str, Any] | None = None  # the login error: code, message, hint
+    session: Session | None = None  # the login the checks judge (its token, resource, issuer, client)
+    latest: Session | None = None  # the newest stored login after refreshes (its refresh token is the live one)
+    header: dict[str, Any] | None = None  # the access token's JOSE header (None: opaque)
+    claims: dict[str, Any] | None = None  # its claims, unverified (None: opaque)
+    jwks_uri: str | None = None
+    jwks: Exchange | None = None
+    use: dict[str, Any] | None = None  # the authenticated initialize + tools/list
+    refresh: dict[str, Any] | None = None  # the refresh, and the rotated refresh token's
+    other: dict[str, Any] | None = None  # the token for another resource, and the server's answer to it
+
+    @property
+    def jwt(self) -> bool:
+        return self.claims is not None
+
+
+@dataclass
 class Evidence:
     target: Target
     # MCP server
@@ -73,6 +98,8 @@ class Evidence:
     # authorization server
     as_issuer: str | None = None
     as_issuer_source: str | None = None  # "--authkit-domain" / env var name / "protected-resource metadata"
+    as_kind: str | None = None  # why the AS is known to be AuthKit ("--as-kind authkit", FASTMCP_SERVER_AUTH), else None
+    token: TokenEvidence | None = None  # doctor --login
     discoveries: dict[str, ASDiscovery] = field(default_factory=dict)
     # bookkeeping
     request_count: int = 0

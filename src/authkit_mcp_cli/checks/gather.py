@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import httpx
 
 from authkit_mcp_cli import forged_tokens
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
-from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, ASDiscovery, Evidence
-from authkit_mcp_cli.checks.probes import Probe, closure
+from authkit_mcp_cli.checks import token_probe
+from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, ASDiscovery, Evidence, TokenEvidence
+from authkit_mcp_cli.checks.probes import LOGIN_PROBES, Probe, closure
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.discovery import INITIALIZE, JSON_HEADERS, MCP_HEADERS, as_metadata_candidates, authorization_servers, first_usable, prm_candidates, usable_document
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.checks.token_probe import LoginPlan
 
 MAX_AUTHORIZATION_SERVERS = 5
 RequestKey = tuple[str, str, tuple[tuple[str, str], ...], bytes | None]
@@ -46,8 +51,9 @@ class PrerequisiteCrashed(Exception):
 class Gatherer:
     """Runs the wanted probes, sharing identical requests and AS discoveries."""
 
-    def __init__(self, target: Target, client: httpx.AsyncClient, policy: HttpPolicy, wanted: set[Probe]) -> None:
+    def __init__(self, target: Target, client: httpx.AsyncClient, policy: HttpPolicy, wanted: set[Probe], login: LoginPlan | None = None) -> None:
         self.ev = Evidence(target=target)
+        self.login = login
         if target.authkit_domain:
             self.ev.as_issuer = target.authkit_domain
             self.ev.as_issuer_source = target.domain_source or "--authkit-domain"
@@ -164,10 +170,12 @@ class Gatherer:
         return self.ev
 
 
-async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, probes: Iterable[Probe] = tuple(Probe)) -> Evidence:
-    """The evidence ``probes`` (and what they build on) yield; by default all of it."""
+async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, probes: Iterable[Probe] = tuple(Probe), *, login: LoginPlan | None = None, as_kind: str | None = None) -> Evidence:
+    """The evidence ``probes`` (and what they build on) yield; by default all of it.
+    The login probes need ``login`` (doctor --login); without it they learn nothing."""
     wanted = closure(probes, issuer_given=bool(target.authkit_domain))
-    g = Gatherer(target, client, policy, wanted)
+    g = Gatherer(target, client, policy, wanted, login)
+    g.ev.as_kind = as_kind
     await asyncio.gather(*(g.start(p) for p in Probe if p in wanted))
     await g.settle()
     return g.finish()
@@ -314,6 +322,57 @@ def _build_forged_tokens(ev: Evidence, discovery: ASDiscovery | None, server: st
     return forged_tokens.probe_set(issuer, resource, scopes, forged_tokens.first_signing_key(jwks_doc))
 
 
+# --- doctor --login: after every other probe, one step at a time ---------------------
+
+
+async def _token(g: Gatherer) -> None:
+    ev, server = g.ev, g.ev.target.server_url
+    if not server or g.login is None:
+        return
+    await g.need(Probe.CHALLENGE, Probe.PRM)
+    # the login (a browser, perhaps) starts once the unauthenticated probes have answered
+    await asyncio.gather(*(g.start(p) for p in g.wanted if p not in LOGIN_PROBES), return_exceptions=True)
+
+    async def get_json(url: str) -> Exchange:
+        return await g.request("GET", url, JSON_HEADERS)
+
+    async def metadata_for(issuer: str) -> dict | None:
+        return (await g.discover(issuer)).metadata
+
+    ev.token = await token_probe.obtain(g.login, server, get_json, metadata_for)
+
+
+def _with_token(g: Gatherer) -> tuple[LoginPlan, TokenEvidence] | None:
+    te = g.ev.token
+    if g.login is None or te is None or te.session is None:
+        return None
+    return g.login, te
+
+
+async def _token_use(g: Gatherer) -> None:
+    await g.need(Probe.TOKEN)
+    if (found := _with_token(g)) is not None:
+        await token_probe.use(*found)
+
+
+async def _token_refresh(g: Gatherer) -> None:
+    await g.need(Probe.TOKEN, *([Probe.TOKEN_USE] if Probe.TOKEN_USE in g.wanted else []))
+    if (found := _with_token(g)) is not None:
+        await token_probe.refresh_twice(*found)
+
+
+async def _other_resource(g: Gatherer) -> None:
+    await g.need(Probe.TOKEN, *(p for p in (Probe.TOKEN_USE, Probe.TOKEN_REFRESH) if p in g.wanted))
+    server = g.ev.target.server_url
+    if (found := _with_token(g)) is None or server is None:
+        return
+
+    async def post(token: str) -> Exchange:
+        return await _post_initialize(g, server, {"Authorization": f"Bearer {token}"})
+
+    await token_probe.other_resource_token(*found, post)
+
+
 RUNNERS: dict[Probe, Callable[[Gatherer], Awaitable[None]]] = {
     Probe.CHALLENGE: _challenge,
     Probe.PRM: _prm,
@@ -325,4 +384,8 @@ RUNNERS: dict[Probe, Callable[[Gatherer], Awaitable[None]]] = {
     Probe.AS_ALL: _as_all,
     Probe.AS_JWKS: _as_jwks,
     Probe.AS_CORS: _as_cors,
+    Probe.TOKEN: _token,
+    Probe.TOKEN_USE: _token_use,
+    Probe.TOKEN_REFRESH: _token_refresh,
+    Probe.OTHER_RESOURCE: _other_resource,
 }

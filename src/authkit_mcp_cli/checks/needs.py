@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authkit_mcp_cli.checks.evidence import Evidence, FoundAS
+from authkit_mcp_cli.checks.evidence import Evidence, FoundAS, TokenEvidence
 from authkit_mcp_cli.checks.model import Outcome, skip
 from authkit_mcp_cli.http import Exchange
 
@@ -61,3 +61,30 @@ def found_as(ev: Evidence) -> FoundAS | Outcome:
     if found is None:
         return skip(f"No metadata was found for {ev.as_issuer} (see as.discovery).")
     return found
+
+
+LOGIN_HINT = "Needs a real token: run doctor --login (it logs in, so it is not read-only)."
+
+
+def token(ev: Evidence) -> TokenEvidence | Outcome:
+    """doctor --login's token, or why there is none."""
+    url = server(ev)
+    if isinstance(url, Outcome):
+        return url
+    te = ev.token
+    if te is None:
+        return skip(LOGIN_HINT)
+    if te.error is not None or te.session is None:
+        error = te.error or {}
+        return skip(f"No token was obtained ({error.get('code')}: {error.get('message')}); see token.obtained.")
+    return te
+
+
+def jwt_token(ev: Evidence) -> TokenEvidence | Outcome:
+    """doctor --login's token when it is a JWT whose claims can be read."""
+    te = token(ev)
+    if isinstance(te, Outcome):
+        return te
+    if not te.jwt:
+        return skip("The access token is opaque (not a JWT): its claims cannot be read here, and the AS's introspection endpoint is not used (RFC 7662 lets an AS refuse it to clients).")
+    return te

@@ -19,6 +19,13 @@ class Probe(StrEnum):
     COMPAT = "compat"  # the server's own AS-metadata copies at its origin (MCP 2025-03-26 fallback)
     TOKEN_PROBES = "token-probes"  # garbage, Basic and empty bearer credentials
     FORGED_TOKENS = "forged-tokens"  # alg none, a stranger's key, HS256 confusion, expired: builds an RSA key
+    # doctor --login only (not read-only): after every other probe has answered
+    TOKEN = "token"  # a real access token: the stored login, else the login flow; the AS's JWKS
+    TOKEN_USE = "token-use"  # an authenticated initialize and tools/list with it
+    TOKEN_REFRESH = "token-refresh"  # a refresh (RFC 6749 §6), and one more with a rotated refresh token
+    OTHER_RESOURCE = "other-resource-token"  # a real token for another resource (refresh with another resource), sent to the server
+
+LOGIN_PROBES = frozenset({Probe.TOKEN, Probe.TOKEN_USE, Probe.TOKEN_REFRESH, Probe.OTHER_RESOURCE})
 
 
 # What each probe builds on. The issuer comes from PRM only when none was given,
@@ -29,6 +36,11 @@ REQUIRES: dict[Probe, frozenset[Probe]] = {
     Probe.AS_JWKS: frozenset({Probe.AS_METADATA}),
     Probe.AS_CORS: frozenset({Probe.AS_METADATA}),
     Probe.FORGED_TOKENS: frozenset({Probe.CHALLENGE, Probe.PRM, Probe.AS_JWKS}),  # scopes, resource, issuer and kid
+    Probe.TOKEN: frozenset({Probe.CHALLENGE, Probe.PRM}),  # what was asked for: resource and scopes
+    # one token at a time: use it, then refresh it, then trade the refresh token for another resource
+    Probe.TOKEN_USE: frozenset({Probe.TOKEN}),
+    Probe.TOKEN_REFRESH: frozenset({Probe.TOKEN}),
+    Probe.OTHER_RESOURCE: frozenset({Probe.TOKEN}),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -15,6 +15,9 @@ def _complete_check_id(incomplete: str) -> list[str]:
     return [c.id for c in CATALOGUE if c.id.startswith(incomplete)]
 
 
+AsKind = Literal["auto", "authkit", "generic"]
+
+
 def doctor(
     server: options.Server = None,
     authkit_domain: options.AuthkitDomain = None,
@@ -25,6 +28,13 @@ def doctor(
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
     timeout: options.Timeout = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each check's evidence.")] = False,
+    login: Annotated[bool, typer.Option("--login", help="Also obtain a real token as login does and check it and what the server does with it (token.*, server.accepts-token, server.rejects-other-resource-token). NOT read-only: it may open the browser, stores the login, and refreshes it.")] = False,
+    fresh: Annotated[bool, typer.Option("--fresh", help="With --login: log in again even when a valid login for this server is stored.")] = False,
+    no_browser: options.NoBrowser = False,
+    client_id: options.ClientId = None,
+    client_secret: options.ClientSecret = None,
+    client_metadata_url: options.ClientMetadataUrl = None,
+    as_kind: Annotated[AsKind, typer.Option("--as-kind", help="What the authorization server is: authkit (e.g. an AuthKit custom domain) gives AuthKit's dashboard advice; auto recognises AuthKit by its .authkit.app issuer or FASTMCP_SERVER_AUTH=...AuthKitProvider.")] = "auto",
 ) -> None:
     """Diagnose OAuth on an MCP server and its authorization server.
 
@@ -33,6 +43,11 @@ def doctor(
     server's metadata), and checks both against the MCP authorization spec
     (2026-07-28). Every finding comes with a fix.
 
+    Read-only, except with --login: then doctor also obtains a real token
+    the way login does (a stored valid login is reused unless --fresh),
+    checks its audience, issuer, signature, lifetime and scopes, uses it, asks
+    for a token for another resource and refreshes it.
+
     Exit codes: 0 no FAIL or ERROR (with --strict: no WARN either);
     1 findings; 2 usage or configuration error; 130 interrupted.
     """
@@ -40,6 +55,7 @@ def doctor(
     from pathlib import Path
 
     from authkit_mcp_cli import report
+    from authkit_mcp_cli.checks.as_kind import configured_kind
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.console import stderr_console, stdout_console
     from authkit_mcp_cli.doctor import diagnose, select_checks
@@ -52,7 +68,8 @@ def doctor(
         else:
             report.render_catalogue(out, checks)
         raise typer.Exit(0)
-    target = resolve_target(server, authkit_domain, load_environment())
+    env = load_environment()
+    target = resolve_target(server, authkit_domain, env)
     if not target.server_url and not target.authkit_domain:
         from authkit_mcp_cli.prompts import interactive
 
@@ -60,8 +77,12 @@ def doctor(
             from authkit_mcp_cli.prompts import ask_text
 
             target = resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})
-    with stderr_console().status("Probing…", spinner="dots"):
-        diagnosis = asyncio.run(diagnose(target, checks, timeout=timeout, trace_path=Path(trace) if trace else None))
+    kind = configured_kind(None if as_kind == "auto" else as_kind, env)
+    if login:
+        diagnosis = asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, no_browser=no_browser, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, as_kind=kind))
+    else:
+        with stderr_console().status("Probing…", spinner="dots"):
+            diagnosis = asyncio.run(diagnose(target, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind))
     authorization_server = diagnosis.evidence.as_issuer
     if json_output:
         extra = {"requests": diagnosis.evidence.request_count}
@@ -69,3 +90,14 @@ def doctor(
     else:
         report.render(out, diagnosis.results, server=target.server_url, authorization_server=authorization_server, verbose=verbose)
     raise typer.Exit(report.exit_code(diagnosis.results, strict=strict))
+
+
+async def _diagnose_with_login(target, checks, env, *, timeout: float, trace: str | None, fresh: bool, no_browser: bool, client_id, client_secret, client_metadata_url, as_kind):
+    """doctor --login: one client (and one trace) for the probes and the login, which reports its steps on stderr."""
+    from authkit_mcp_cli.checks.token_probe import LoginPlan
+    from authkit_mcp_cli.commands._client import client_context, login_options
+    from authkit_mcp_cli.doctor import diagnose
+
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=None, port=None, redirect_uri=None, no_browser=no_browser, timeout=300.0, authkit_domain=target.authkit_domain)
+    async with client_context(timeout=timeout, trace=trace, allow_http=False) as ctx:
+        return await diagnose(target, checks, timeout=timeout, client=ctx.client, login=LoginPlan(ctx, opts, fresh=fresh), as_kind=as_kind)

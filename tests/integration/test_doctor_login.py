@@ -1,0 +1,154 @@
+"""doctor --login against real peers, the browser leg approved by the test
+BROWSER: each check of the issue's table passes on a correct peer and fails
+(or skips, with the reason) on a broken one.
+
+- oidc-provider + serve --authkit-domain: everything passes (oidc-provider is
+  told to grant a second resource with every login, so a refresh can mint a
+  token for another resource);
+- the same oidc-provider + a server that accepts tokens for any resource:
+  server.rejects-other-resource-token fails;
+- oidc-provider that ignores the resource indicator (a fixed aud): token.audience
+  fails with generic advice (it is not AuthKit), and serve refuses the token;
+- oidc-provider + the SDK server whose verifier expects another audience, JWKS
+  or issuer: the token is right (token.* pass), server.accepts-token fails and
+  says the server's validation is what is wrong;
+- serve's own development AS: it refuses to mint tokens for other resources,
+  so that check skips with the AS's answer;
+- no AS at all: token.obtained carries the login error's code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from authkit_mcp_cli.checks.token_probe import OTHER_RESOURCE_PATH
+from peers.any_resource_server import build_any_resource_app
+from peers.asgi import serve_asgi
+from peers.oidc_as import run_oidc_as
+from peers.rejecting_rs import run_rejecting_server
+from peers.serve_app import serve_app
+
+pytestmark = pytest.mark.integration
+BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
+LOGIN_IDS = ("token.obtained", "token.audience", "token.issuer", "token.signature", "token.lifetime", "token.scopes", "server.accepts-token", "server.rejects-other-resource-token", "token.refresh")
+
+
+@pytest.fixture
+def doctor(tmp_path):
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": str(BROWSER), "HEADLESS_BROWSER_LOG": str(tmp_path / "browser.log"), "NO_COLOR": "1"}
+
+    def run(*args: str) -> tuple[int, dict[str, dict], str]:
+        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", *args], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        doc = json.loads(proc.stdout)
+        for r in doc["results"]:  # levels match statuses, whatever the peer
+            assert (r["level"], r["status"]) not in (("MUST", "warn"), ("SHOULD", "fail")), r
+        return proc.returncode, {r["id"]: r for r in doc["results"]}, proc.stderr
+
+    run.browser_log = tmp_path / "browser.log"
+    return run
+
+
+def statuses(results: dict[str, dict]) -> dict[str, str]:
+    return {cid: results[cid]["status"] for cid in LOGIN_IDS}
+
+
+@pytest.fixture(scope="module")
+def generous_as():
+    """oidc-provider that grants a second resource with every login (so other-resource tokens exist)."""
+    with run_oidc_as(env={"EXTRA_RESOURCE_PATH": OTHER_RESOURCE_PATH}) as issuer:
+        yield issuer
+
+
+def test_everything_passes_against_oidc_provider_and_serve(generous_as, doctor):
+    with serve_app(authkit_domain=generous_as, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+        code, results, stderr = doctor("--server", info.mcp_url, "--login")
+    bad = {cid: r["message"] for cid, r in results.items() if cid in LOGIN_IDS and r["status"] != "pass"}
+    assert bad == {}
+    assert "new login" in results["token.obtained"]["message"]
+    assert results["token.signature"]["evidence"]["alg"] == "RS256"
+    assert results["server.rejects-other-resource-token"]["evidence"]["answer"]["status"] == 401
+    assert results["server.rejects-other-resource-token"]["evidence"]["aud"].endswith(OTHER_RESOURCE_PATH)
+    assert results["token.refresh"]["evidence"]["rotated"] is True
+    assert code == 0, {cid: r["message"] for cid, r in results.items() if r["status"] in ("fail", "error")}
+
+
+def test_a_stored_login_is_reused_unless_fresh(generous_as, doctor):
+    with serve_app(authkit_domain=generous_as, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+        doctor("--server", info.mcp_url, "--login", "--check", "token.obtained")
+        visits = len(doctor.browser_log.read_text().splitlines())
+        _, again, _ = doctor("--server", info.mcp_url, "--login", "--check", "token.obtained", "--check", "server.accepts-token")
+        assert "stored login" in again["token.obtained"]["message"] and again["server.accepts-token"]["status"] == "pass"
+        assert len(doctor.browser_log.read_text().splitlines()) == visits  # no browser this time
+        _, fresh, _ = doctor("--server", info.mcp_url, "--login", "--fresh", "--check", "token.obtained")
+        assert "new login" in fresh["token.obtained"]["message"]
+
+
+def test_a_server_that_accepts_tokens_for_any_resource_fails(generous_as, doctor):
+    with serve_asgi(lambda base: build_any_resource_app(generous_as, base)) as base:
+        code, results, _ = doctor("--server", base + "/api/mcp", "--login")
+    r = results["server.rejects-other-resource-token"]
+    assert r["status"] == "fail" and "CRITICAL: the server accepted a token issued for" in r["message"], r
+    assert r["evidence"]["answer"]["status"] == 200
+    assert "Validate aud" in r["fix"]
+    # what an unauthenticated probe sees is all fine: only the real token shows it
+    for cid in ("token.audience", "token.signature", "server.accepts-token", "server.rejects-forged-tokens", "server.rejects-invalid-token"):
+        assert results[cid]["status"] == "pass", (cid, results[cid]["message"])
+    assert code == 1
+
+
+def test_an_as_that_ignores_the_resource_indicator_fails_token_audience(doctor):
+    with run_oidc_as(env={"FIXED_AUDIENCE": "https://api.example.com"}) as issuer, serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+        code, results, _ = doctor("--server", info.mcp_url, "--login")
+    r = results["token.audience"]
+    assert r["status"] == "fail" and "'https://api.example.com'" in r["message"] and info.resource in r["message"]
+    assert "WorkOS" not in r["fix"] and "resource" in r["fix"]  # not AuthKit: generic advice
+    assert results["server.accepts-token"]["status"] == "fail"  # serve rightly refuses it
+    assert results["token.issuer"]["status"] == "pass" and results["token.signature"]["status"] == "pass"
+    assert code == 1
+
+
+@pytest.mark.parametrize("reject", ["audience", "signature", "issuer"])
+def test_a_server_that_refuses_a_right_token_is_what_fails(generous_as, doctor, reject):
+    """rejecting_rs: the token's aud IS the PRM resource; the server's verifier is wrong."""
+    with run_rejecting_server(generous_as, reject=reject) as server:
+        _, results, _ = doctor("--server", server.mcp_url, "--login")
+    s = statuses(results)
+    assert s["token.audience"] == s["token.issuer"] == s["token.signature"] == "pass", results
+    r = results["server.accepts-token"]
+    assert r["status"] == "fail" and r["evidence"]["answer"]["status"] == 401
+    assert "the server cannot verify it" in r["message"] or "audience and issuer are right" in r["message"]
+
+
+def test_serve_development_as_will_not_mint_other_resources(doctor):
+    with serve_app() as (info, _app):
+        code, results, _ = doctor("--server", info.mcp_url, "--login")
+    r = results["server.rejects-other-resource-token"]
+    assert r["status"] == "skip" and "invalid_target" in r["message"], r
+    passed = {cid for cid in LOGIN_IDS if results[cid]["status"] == "pass"}
+    assert passed == set(LOGIN_IDS) - {"server.rejects-other-resource-token"}, statuses(results)
+    assert code == 0
+
+
+def test_a_failed_login_is_token_obtained_and_the_rest_skip(doctor):
+    with serve_app(authkit_domain="http://127.0.0.1:9", auto_approve=False) as (info, _app):
+        code, results, _ = doctor("--server", info.mcp_url, "--login", "--timeout", "3")
+    r = results["token.obtained"]
+    assert r["status"] == "fail" and r["evidence"]["code"].startswith(("network.", "as.")), r
+    assert r["message"].startswith(f"No token: {r['evidence']['code']}: ")
+    for cid in LOGIN_IDS[1:]:
+        assert results[cid]["status"] == "skip" and f"No token was obtained ({r['evidence']['code']}" in results[cid]["message"], cid
+    assert code == 1
+
+
+def test_without_login_the_token_checks_skip_and_say_how(doctor):
+    with serve_app() as (info, _app):
+        _, results, _ = doctor("--server", info.mcp_url)
+    for cid in LOGIN_IDS:
+        assert results[cid]["status"] == "skip" and "doctor --login" in results[cid]["message"], cid
