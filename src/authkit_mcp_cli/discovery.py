@@ -14,15 +14,19 @@ judges each answer with the same functions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
+from authkit_mcp_cli.answers import JSON_HEADERS as JSON_HEADERS
+from authkit_mcp_cli.answers import describe_attempt as describe_attempt
+from authkit_mcp_cli.answers import first_usable as first_usable
+from authkit_mcp_cli.answers import usable_document as usable_document
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
 from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
+from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, find_legacy_as
 from authkit_mcp_cli.urls import as_metadata_urls, is_absolute_http_url, is_secure_url, prm_urls, resource_matches
 
 SPEC_PRM = "RFC 9728 §3, §5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
@@ -42,9 +46,6 @@ INITIALIZE = json.dumps(
     }
 ).encode()
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-JSON_HEADERS = {"Accept": "application/json"}
-
-K = TypeVar("K")
 
 
 # --- the rules -----------------------------------------------------------------
@@ -57,36 +58,6 @@ def prm_candidates(server_url: str, resource_metadata: str | None) -> list[tuple
     path_url, root_url = prm_urls(server_url)
     header = [("header", resource_metadata)] if resource_metadata else []
     return [*header, ("path", path_url), ("root", root_url)]
-
-
-def usable_document(ex: Exchange) -> tuple[dict[str, Any] | None, str | None]:
-    """(document, None) when ``ex`` is 200 with a JSON object, else (None, why not):
-    the one meaning of "usable" for PRM and AS metadata (RFC 9728 §3.2, RFC 8414 §3.2)."""
-    if not ex.ok:
-        return None, ex.error or "no answer"
-    if ex.status != 200:
-        return None, f"HTTP {ex.status}"
-    return ex.json_object()
-
-
-def first_usable(attempts: Iterable[tuple[K, Exchange]]) -> tuple[K, dict[str, Any]] | None:
-    """The first usable document in the given (spec) order, with its key."""
-    for key, ex in attempts:
-        doc, _ = usable_document(ex)
-        if doc is not None:
-            return key, doc
-    return None
-
-
-def describe_attempt(url: str, ex: Exchange) -> str:
-    """One line of a "tried" list: what ``url`` answered."""
-    doc, err = usable_document(ex)
-    if doc is not None:
-        return f"{url}: 200, usable"
-    status = f"{ex.status}" if ex.status is not None else "no answer"
-    if ex.error:
-        return f"{url}: {status} ({ex.error})"
-    return f"{url}: {status}" + (f" ({err})" if ex.status == 200 else "")
 
 
 def prm_resource(doc: dict[str, Any], server_url: str, prm_url: str) -> tuple[str | None, str | None]:
@@ -159,7 +130,8 @@ class Discovered:
     issuer: str
     metadata: dict[str, Any]
     metadata_url: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # report lines, e.g. which 2025-03-26 fallback was used
+    fallback: str | None = None  # legacy_discovery.METADATA_AT_ORIGIN or DEFAULT_ENDPOINTS: no PRM at all
 
     @property
     def scopes_supported(self) -> list[str]:
@@ -214,21 +186,34 @@ async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: Ht
     return parse_challenge(ex)
 
 
+class PrmNotFound(ProtocolError):
+    """No candidate gave usable PRM; ``absent``: every one answered 404 (no PRM at all, not a broken one)."""
+
+    def __init__(self, message: str, *, absent: bool, tried: list[str], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.absent = absent
+        self.tried = tried
+
+
 async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Challenge401, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
     """The first usable PRM among :func:`prm_candidates` (asked one by one, in order), and its URL."""
-    tried = []
+    tried, absent = [], True
     for url in dict.fromkeys(url for _loc, url in prm_candidates(server_url, challenge.resource_metadata)):
         if not is_absolute_http_url(url):
             tried.append(f"{url}: not an absolute URL")
+            absent = False
             continue
         ex = await exchange(client, "GET", url, policy=policy, headers=JSON_HEADERS)
         doc, _ = usable_document(ex)
         if doc is not None:
             return doc, url
         tried.append(describe_attempt(url, ex))
+        absent = absent and ex.ok and ex.status == 404
     unguarded = f" The server answered an unauthenticated MCP request with {challenge.status}, not 401, so it may not use OAuth at all." if challenge.status != 401 else ""
-    raise ProtocolError(
+    raise PrmNotFound(
         "No protected-resource metadata found. Tried: " + "; ".join(tried) + "." + unguarded,
+        absent=absent,
+        tried=tried,
         code="prm.not-found",
         hint=f"Run atoms-auth doctor --server {server_url}.",
         spec=SPEC_PRM,
@@ -302,6 +287,11 @@ def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool) -> None
             hint="Advertise code_challenge_methods_supported: [\"S256\"] in the AS metadata.",
             spec="MCP 2026-07-28 Authorization: Authorization Code Protection",
         )
+    check_endpoints(metadata, allow_insecure=allow_insecure)
+
+
+def check_endpoints(metadata: dict[str, Any], *, allow_insecure: bool) -> None:
+    """The authorization and token endpoints are absolute URLs, https except on loopback (RFC 8414 §2; OAuth 2.1 §1.5)."""
     for name in ("authorization_endpoint", "token_endpoint"):
         value = metadata.get(name)
         if not isinstance(value, str) or not is_absolute_http_url(value):
@@ -321,13 +311,29 @@ async def discover(
     """From the server URL (or a challenge already received on a real MCP request) to usable AS metadata."""
     if challenge is None:
         challenge = await probe_challenge(client, server_url, policy)
-    prm, prm_url = await fetch_prm(client, server_url, challenge, policy)
+    try:
+        prm, prm_url = await fetch_prm(client, server_url, challenge, policy)
+    except PrmNotFound as missing:
+        # 2025-03-26 servers: a 401 naming no PRM, and none at any well-known URL (all 404)
+        if not missing.absent or challenge.status != 401 or challenge.resource_metadata:
+            raise
+        return await discover_2025_03_26(client, server_url, policy, challenge)
     resource = check_prm(prm, server_url, prm_url)
     issuer = choose_issuer(authorization_servers(prm), prefer_issuer)
     assert issuer is not None  # check_prm refused PRM without one
     metadata, metadata_url = await fetch_as_metadata(client, issuer, policy)
     check_as_metadata(metadata, allow_insecure=policy.allow_insecure)
     return Discovered(server_url, resource, prm, prm_url, challenge.scope, issuer, metadata, metadata_url)
+
+
+async def discover_2025_03_26(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy, challenge: Challenge401) -> Discovered:
+    """The server's origin as its AS (:mod:`.legacy_discovery`); ``resource`` is the server URL as given."""
+    found = await find_legacy_as(client, server_url, policy, "every well-known URL answered 404")
+    if found.kind == DEFAULT_ENDPOINTS:
+        check_endpoints(found.metadata, allow_insecure=policy.allow_insecure)  # 2025-03-26 requires PKCE of every client: S256 is used
+    else:
+        check_as_metadata(found.metadata, allow_insecure=policy.allow_insecure)
+    return Discovered(server_url, server_url, {}, "", challenge.scope, found.issuer, found.metadata, found.metadata_url or "", notes=[found.note], fallback=found.kind)
 
 
 async def discover_issuer(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy) -> tuple[dict[str, Any], str]:

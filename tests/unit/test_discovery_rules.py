@@ -197,7 +197,8 @@ def test_client_falls_back_in_spec_order():
 @pytest.mark.parametrize(
     ("routes", "code", "url"),
     [
-        ({}, "prm.not-found", SERVER),
+        # a PRM URL that fails is not "no PRM": only all-404 falls back to 2025-03-26 (test_registration_choice.py)
+        ({f"GET {PRM_PATH}": httpx.Response(500)}, "prm.not-found", SERVER),
         ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc("https://mcp.example.com"))}, "prm.resource-mismatch", PRM_PATH),
         ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc(servers=[]))}, "prm.no-authorization-servers", PRM_PATH),
         ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc())}, "as.metadata-not-found", AS),

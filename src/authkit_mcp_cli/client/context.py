@@ -39,7 +39,8 @@ class LoginOptions:
     client_secret: str | None = None
     client_metadata_url: str | None = None
     client_name: str = "atoms-auth"
-    auth_method: str = "none"
+    auth_method: str | None = None  # None: what the AS advertises (client.registration.choose_auth_method)
+    new_client: bool = False  # register again even when a stored registration fits (--new-client)
     scopes: list[str] = field(default_factory=list)
     grant: str = "authorization_code"  # a key of client.grants.GRANTS
     port: int | None = None

@@ -13,7 +13,9 @@ async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Disc
     """Discover, obtain tokens with the grant ``opts.grant`` names, and store the login."""
     if disc is None:
         disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain)
-        ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer} (metadata {disc.metadata_url})")
+        ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer} (metadata {disc.metadata_url or 'none: default endpoints'})")
+    for note in disc.notes:  # e.g. which 2025-03-26 fallback found the AS (also when call hands its discovery in)
+        ctx.report("discover", note)
     if opts.authkit_domain and opts.authkit_domain != disc.issuer:
         ctx.report("warning", f"the server names {disc.issuer} as its authorization server, not {opts.authkit_domain}; using the server's")
     scope = select_scope(disc.challenge_scope, disc, opts.scopes)

@@ -1,10 +1,22 @@
 """Which client identity to use at an AS (MCP 2026-07-28 Client
 Registration): a pre-registered client, else a Client ID Metadata Document
 (when the AS supports it), else dynamic registration (RFC 7591), stored per
-AS issuer and reused while its redirect URI still fits."""
+AS issuer and reused while its redirect URI and auth method still fit.
+
+The token endpoint auth method asked for in DCR fits the AS
+(:func:`choose_auth_method`): ``none`` (a public native client, RFC 8252 §8.4)
+when the AS lists it or lists nothing; otherwise a secret method it lists:
+client_secret_post first, then client_secret_basic. Over TLS the two protect
+the secret alike; post is the one that works at both the token and the
+revocation endpoint of the MCP SDKs' own authorization servers (FastMCP's
+reads client_id from the body and wants client_secret as a form field at
+revocation, so a Basic client can neither get a token nor revoke one there;
+the TypeScript SDK's example lists post only), which is where MCP servers
+that need a secret mostly come from."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +26,40 @@ from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, parse_registration_response, registration_request
 
 CALLBACK_PATH = "/oauth/callback"  # the path the integration guide registers
+SECRET_METHODS = ("client_secret_post", "client_secret_basic")  # in order of preference (see above)
+KNOWN_METHODS = ("none", *SECRET_METHODS)
+
+
+def advertised_auth_methods(metadata: dict[str, Any]) -> list[str] | None:
+    """``token_endpoint_auth_methods_supported`` as a list of strings, or None when absent or not a list (RFC 8414 §2)."""
+    raw = metadata.get("token_endpoint_auth_methods_supported")
+    return [m for m in raw if isinstance(m, str)] if isinstance(raw, list) else None
+
+
+def choose_auth_method(metadata: dict[str, Any], explicit: str | None = None) -> tuple[str, str | None]:
+    """(method to register with, why when it is not the public default).
+
+    An explicit choice wins. ``none`` when the AS lists it, or lists nothing:
+    RFC 8414's default (client_secret_basic) describes the token endpoint, but
+    RFC 7591 §2 lets a client ask, a CLI cannot keep a secret (RFC 8252 §8.4),
+    and the registration response says what the AS granted; the official MCP
+    SDKs' CLI clients register public clients the same way. Otherwise the
+    first listed of :data:`SECRET_METHODS`.
+    """
+    if explicit:
+        return explicit, None
+    listed = advertised_auth_methods(metadata)
+    if listed is None or "none" in listed:
+        return "none", None
+    for method in SECRET_METHODS:
+        if method in listed:
+            return method, f"the AS lists token_endpoint_auth_methods_supported {listed} without none: registering a confidential client with {method}"
+    raise UsageError(
+        f"The authorization server lists only {listed} as token endpoint auth methods; atoms-auth can use {', '.join(KNOWN_METHODS)}.",
+        code="dcr.auth-method-unsupported",
+        hint="Use a pre-registered client (--client-id/--client-secret) the AS lets authenticate with one of those, or ask the AS operator to allow none.",
+        spec="RFC 8414 §2; RFC 7591 §2",
+    )
 
 
 async def register_dcr(ctx: Context, metadata: dict[str, Any], *, client_name: str, redirect_uris: list[str], application_type: str, auth_method: str, scope: str | None) -> tuple[ClientRegistration, dict[str, Any]]:
@@ -34,34 +80,69 @@ async def register_dcr(ctx: Context, metadata: dict[str, Any], *, client_name: s
         raise
 
 
-async def choose_registration(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> ClientRegistration:
-    """Pre-registered > CIMD > DCR (MCP 2026-07-28 Client Registration), a DCR client stored per AS issuer."""
-    if opts.client_id:
-        method = "client_secret_basic" if opts.client_secret else "none"
-        supported = disc.metadata.get("token_endpoint_auth_methods_supported")
-        if opts.client_secret and isinstance(supported, list) and "client_secret_basic" not in supported and "client_secret_post" in supported:
-            method = "client_secret_post"
-        ctx.report("register", f"pre-registered client {opts.client_id} ({method})")
-        return ClientRegistration(opts.client_id, opts.client_secret, method, (redirect_uri,), "pre-registered")
-    if opts.client_metadata_url and disc.metadata.get("client_id_metadata_document_supported") is True:
-        ctx.report("register", f"Client ID Metadata Document {opts.client_metadata_url}")
-        return ClientRegistration(opts.client_metadata_url, None, "none", (redirect_uri,), "cimd")
-    stored = ctx.store.load_client(disc.issuer)
-    if stored and redirect_uri in (stored.get("redirect_uris") or []) and stored.get("source") == "dcr":
-        reg = ClientRegistration.from_json(stored)
-        ctx.report("register", f"reusing client {reg.client_id} registered with {disc.issuer}")
-        return reg
-    reg, raw = await register_dcr(ctx, disc.metadata, client_name=opts.client_name, redirect_uris=[redirect_uri], application_type="native", auth_method=opts.auth_method, scope=None)
+def pick_auth_method(ctx: Context, metadata: dict[str, Any], explicit: str | None) -> str:
+    """:func:`choose_auth_method`, saying why on the report when it is not the public default."""
+    method, why = choose_auth_method(metadata, explicit)
+    if why:
+        ctx.report("register", why)
+    return method
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The client for this login, and whether it was registered just now (so the AS surely knows it)."""
+
+    registration: ClientRegistration
+    fresh: bool
+
+
+async def register_new(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> ClientRegistration:
+    """A fresh dynamic registration for this login, stored per AS issuer (replacing the stored one)."""
+    method = pick_auth_method(ctx, disc.metadata, opts.auth_method)
+    reg, raw = await register_dcr(ctx, disc.metadata, client_name=opts.client_name, redirect_uris=[redirect_uri], application_type="native", auth_method=method, scope=None)
     ctx.store.save_client(disc.issuer, {**reg.to_json(), "registration_response": raw})
     ctx.report("register", f"dynamic client registration: client {reg.client_id} ({reg.token_endpoint_auth_method})")
     return reg
+
+
+async def pick_client(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> Chosen:
+    """Pre-registered > CIMD > DCR (MCP 2026-07-28 Client Registration); a DCR client stored per AS issuer is reused unless ``opts.new_client``."""
+    if opts.client_id:
+        if opts.new_client:
+            raise UsageError("--new-client registers a client dynamically; it cannot be combined with --client-id.", code="usage.conflicting-options")
+        method = "client_secret_basic" if opts.client_secret else "none"
+        supported = advertised_auth_methods(disc.metadata)
+        if opts.client_secret and supported is not None and "client_secret_basic" not in supported and "client_secret_post" in supported:
+            method = "client_secret_post"
+        ctx.report("register", f"pre-registered client {opts.client_id} ({method})")
+        return Chosen(ClientRegistration(opts.client_id, opts.client_secret, method, (redirect_uri,), "pre-registered"), fresh=False)
+    if opts.client_metadata_url and not opts.new_client and disc.metadata.get("client_id_metadata_document_supported") is True:
+        ctx.report("register", f"Client ID Metadata Document {opts.client_metadata_url}")
+        return Chosen(ClientRegistration(opts.client_metadata_url, None, "none", (redirect_uri,), "cimd"), fresh=False)
+    stored = None if opts.new_client else ctx.store.load_client(disc.issuer)
+    if stored and redirect_uri in (stored.get("redirect_uris") or []) and stored.get("source") == "dcr":
+        reg = ClientRegistration.from_json(stored)
+        listed = advertised_auth_methods(disc.metadata)
+        if opts.auth_method is None and listed is not None and reg.token_endpoint_auth_method not in listed:
+            ctx.report("register", f"the stored client {reg.client_id} uses {reg.token_endpoint_auth_method}, which the AS no longer lists ({listed}); registering again")
+        else:
+            ctx.report("register", f"reusing client {reg.client_id} registered with {disc.issuer}")
+            return Chosen(reg, fresh=False)
+    elif opts.new_client:
+        ctx.report("register", "--new-client: registering a new client")
+    return Chosen(await register_new(ctx, disc, opts, redirect_uri), fresh=True)
+
+
+async def choose_registration(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> ClientRegistration:
+    """Pre-registered > CIMD > DCR (MCP 2026-07-28 Client Registration), a DCR client stored per AS issuer."""
+    return (await pick_client(ctx, disc, opts, redirect_uri)).registration
 
 
 def stored_callback_port(ctx: Context, issuer: str, opts: LoginOptions) -> int:
     """An explicit port, else the port of this AS's stored registration (so its redirect URI still matches), else 0 (any)."""
     if opts.port is not None:
         return opts.port
-    if opts.client_id or opts.client_metadata_url:
+    if opts.client_id or opts.client_metadata_url or opts.new_client:
         return 0
     stored = ctx.store.load_client(issuer)
     for uri in (stored or {}).get("redirect_uris") or []:

@@ -5,6 +5,7 @@ trace, and step-by-step progress on stderr."""
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -43,7 +44,7 @@ def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
     return resolve_target(answer, None, {}).server_url or ""
 
 
-def login_options(env: Mapping[str, str], *, client_id: str | None, client_secret: str | None, client_metadata_url: str | None, scope: list[str] | None, port: int | None, redirect_uri: str | None, no_browser: bool, timeout: float, authkit_domain: str | None, client_name: str = "atoms-auth") -> LoginOptions:
+def login_options(env: Mapping[str, str], *, client_id: str | None, client_secret: str | None, client_metadata_url: str | None, scope: list[str] | None, port: int | None, redirect_uri: str | None, no_browser: bool, timeout: float, authkit_domain: str | None, client_name: str = "atoms-auth", new_client: bool = False) -> LoginOptions:
     """Flags > environment for the login settings login and call share."""
     from authkit_mcp_cli.client import LoginOptions
     from authkit_mcp_cli.config import ENV_CLIENT_ID
@@ -60,14 +61,38 @@ def login_options(env: Mapping[str, str], *, client_id: str | None, client_secre
         paste=_stdin_lines() if no_browser else None,
         timeout=timeout,
         authkit_domain=authkit_domain,
+        new_client=new_client,
     )
 
 
 def _stdin_lines() -> Callable[[], str | None] | None:
+    """A blocking line reader for stdin; None at end of input. It reads the file
+    descriptor itself (os.read), so a thread blocked in it holds no lock of
+    sys.stdin's buffer when the program exits without a line."""
     if sys.stdin is None:
         return None
-    read = sys.stdin.readline
-    return lambda: read() or None  # "" is end of input
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):  # not a real file (tests hand a StringIO)
+        read = sys.stdin.readline
+        return lambda: read() or None  # "" is end of input
+    pending = bytearray()
+
+    def read_line() -> str | None:
+        while b"\n" not in pending:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                if not pending:
+                    return None
+                line = bytes(pending)
+                pending.clear()
+                return line.decode("utf-8", "replace")
+            pending.extend(chunk)
+        line, _, rest = bytes(pending).partition(b"\n")
+        pending[:] = rest
+        return line.decode("utf-8", "replace") + "\n"
+
+    return read_line
 
 
 def stored_session(ctx: Context, server: str | None) -> Session:

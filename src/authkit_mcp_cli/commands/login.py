@@ -17,6 +17,7 @@ def login(
     client_metadata_url: options.ClientMetadataUrl = None,
     scope: options.Scopes = None,
     port: options.Port = None,
+    new_client: options.NewClient = False,
     redirect_uri: Annotated[str | None, typer.Option("--redirect-uri", help="Use this redirect URI (a pre-registered client's).", show_default=False)] = None,
     no_browser: options.NoBrowser = False,
     timeout: options.BrowserTimeout = 300.0,
@@ -34,8 +35,20 @@ def login(
     protected-resource metadata name the authorization server; its metadata
     is found by the spec's ordered URL list with the issuer compared exactly;
     S256 PKCE is required; registration prefers a pre-registered client, then
-    a Client ID Metadata Document, then dynamic registration; resource
-    (RFC 8707) is sent on both requests; state and iss (RFC 9207) are checked.
+    a Client ID Metadata Document, then dynamic registration (with a
+    token_endpoint_auth_method the AS lists); resource (RFC 8707) is sent on
+    both requests; state and iss (RFC 9207) are checked. A server without
+    protected-resource metadata (the 2025-03-26 revision) is its own
+    authorization server: its metadata at the origin, else /authorize,
+    /token and /register there (said on stderr).
+
+    Before the browser opens, a GET of the authorization URL checks that the
+    AS still knows a stored or given client (RFC 6749 §4.1.2.1: an unknown
+    client_id gets an error, not a redirect): a forgotten dynamic
+    registration is replaced (said on stderr); a refused pre-registered or
+    CIMD client ends at once (login.client-unknown). An AS that approves
+    without a page answers that request itself, and no browser opens.
+    --new-client registers a new client anyway.
     Tokens are stored 0600 under the state directory ($ATOMS_AUTH_HOME).
     When the server refuses the new token, the error (mcp.token-rejected)
     compares its audience with the resource and names the fix.
@@ -56,7 +69,7 @@ def login(
 
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client)
 
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=False) as ctx:

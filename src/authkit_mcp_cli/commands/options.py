@@ -36,7 +36,7 @@ Reveal = Annotated[bool, typer.Option("--reveal", help="Show secrets (tokens, cl
 WireMode = Literal["auto", "legacy", "2026-07-28"]
 Wire = Annotated[WireMode, typer.Option("--wire", help="MCP wire generation: auto (2026-07-28, falling back to initialize), legacy (2025-11-25), or 2026-07-28.")]
 ApplicationType = Literal["native", "web"]
-AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
+AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]  # register --auth-method; default: what the AS lists
 
 ClientId = Annotated[str | None, typer.Option("--client-id", help="A pre-registered client ID. Default: $WORKOS_CLIENT_ID.", show_default=False)]
 ClientSecret = Annotated[str | None, typer.Option("--client-secret", help="The pre-registered client's secret, if it is confidential. Default: $ATOMS_AUTH_CLIENT_SECRET.", show_default=False)]
@@ -44,3 +44,4 @@ ClientMetadataUrl = Annotated[str | None, typer.Option("--client-metadata-url", 
 Port = Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
 NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser; also accepts the final redirect URL pasted on stdin (SSH).")]
 Scopes = Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
+NewClient = Annotated[bool, typer.Option("--new-client", help="Register a new client dynamically even when a stored registration for this authorization server fits.")]

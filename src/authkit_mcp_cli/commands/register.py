@@ -18,7 +18,7 @@ def register(
     client_name: Annotated[str, typer.Option("--client-name", help="Name shown on the consent screen.")] = "atoms-auth",
     redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri", help=f"Redirect URI (repeatable). Default: {DEFAULT_REDIRECT}.", show_default=False)] = None,
     application_type: Annotated[options.ApplicationType, typer.Option("--application-type", help="native (loopback redirects, any port) or web.")] = "native",
-    auth_method: Annotated[options.AuthMethod, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic.")] = "none",
+    auth_method: Annotated[options.AuthMethod | None, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic. Default: none when the AS lists it (or lists nothing), else client_secret_post, else client_secret_basic, as the AS lists them.", show_default=False)] = None,
     scope: Annotated[str | None, typer.Option("--scope", help="Scope to register (space separated).", show_default=False)] = None,
     cimd_url: Annotated[str | None, typer.Option("--cimd-url", metavar="URL", help="Write a Client ID Metadata Document for this https URL instead of registering (with --check: fetch and validate the hosted one).", show_default=False)] = None,
     check: Annotated[bool, typer.Option("--check", help="With --cimd-url: fetch the hosted document and validate it.")] = False,
@@ -32,11 +32,14 @@ def register(
 ) -> None:
     """Register a client with the authorization server, or build/check a Client ID Metadata Document.
 
-    Dynamic registration sends application_type (native by default) and
-    token_endpoint_auth_method none by default (AuthKit's DCR has been
-    reported to default to client_secret_basic), then compares what the AS
-    granted with what was asked. The registration is stored per AS issuer and
-    reused by login.
+    Dynamic registration sends application_type (native by default) and a
+    token_endpoint_auth_method the AS advertises: none (a public client) when
+    token_endpoint_auth_methods_supported lists it or is absent (AuthKit's DCR
+    has been reported to default to client_secret_basic, so it is always
+    sent), else client_secret_post, else client_secret_basic (said on
+    stderr); --auth-method overrides. It then compares what the AS granted
+    with what was asked. The registration is stored per AS issuer and reused
+    by login.
 
     Exit codes: 0 registered / document valid; 1 the AS refused / the
     document is invalid; 2 usage; 3 network; 4 protocol violation.
@@ -54,6 +57,7 @@ def register(
         raise UsageError("--check needs --cimd-url.", code="usage.conflicting-options")
 
     from authkit_mcp_cli.client import register_dcr
+    from authkit_mcp_cli.client.registration import pick_auth_method
     from authkit_mcp_cli.commands._client import client_context
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.discovery import discover, discover_issuer
@@ -74,12 +78,13 @@ def register(
                 disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=authkit)
                 issuer, metadata = disc.issuer, disc.metadata
                 ctx.report("discover", f"authorization server {issuer}")
-            reg, raw = await register_dcr(ctx, metadata, client_name=client_name, redirect_uris=redirects, application_type=application_type, auth_method=auth_method, scope=scope)
+            method = pick_auth_method(ctx, metadata, auth_method)
+            reg, raw = await register_dcr(ctx, metadata, client_name=client_name, redirect_uris=redirects, application_type=application_type, auth_method=method, scope=scope)
             saved = None if no_save else str(ctx.store.save_client(issuer, {**reg.to_json(), "registration_response": raw}))
-            return issuer, reg, raw, saved
+            return issuer, reg, raw, saved, method
 
-    issuer, reg, raw, saved = asyncio.run(run())
-    asked = {"token_endpoint_auth_method": auth_method, "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": redirects, "application_type": application_type}
+    issuer, reg, raw, saved, method = asyncio.run(run())
+    asked = {"token_endpoint_auth_method": method, "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": redirects, "application_type": application_type}
     granted = {k: raw.get(k) for k in asked}
     differences = {k: {"asked": asked[k], "granted": granted[k]} for k in asked if granted[k] is not None and granted[k] != asked[k]}
     secret = reg.client_secret if reveal or not reg.client_secret else mask(reg.client_secret)

@@ -8,17 +8,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import threading
 import webbrowser
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.client.context import Context, LoginOptions, send
-from authkit_mcp_cli.client.registration import CALLBACK_PATH, choose_registration, stored_callback_port
+from authkit_mcp_cli.client.preflight import check_authorization_request
+from authkit_mcp_cli.client.registration import CALLBACK_PATH, pick_client, register_new, stored_callback_port
 from authkit_mcp_cli.discovery import Discovered
-from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
 from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, parse_token_response, validate_callback
+from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer
 from authkit_mcp_cli.urls import is_loopback_host
 
 
@@ -32,23 +35,86 @@ class AuthorizationCodeGrant:
         opts = self.opts
         state = secrets.token_urlsafe(24)
         pkce = Pkce.new()
+        response: dict[str, str] = {}  # the authorization response that passed validation
 
         def validate(params: dict[str, str]) -> str:
-            return validate_callback(params, expected_state=state, issuer=disc.issuer, iss_advertised=disc.iss_advertised)
+            code = validate_callback(params, expected_state=state, issuer=disc.issuer, iss_advertised=disc.iss_advertised)
+            response.update(params)
+            return code
 
         async with _listen(ctx, opts, disc.issuer, state, validate) as receiver:
             redirect_uri = opts.redirect_uri or receiver.redirect_uri
-            reg = await choose_registration(ctx, disc, opts, redirect_uri)
-            url = authorization_url(disc.metadata, client_id=reg.client_id, redirect_uri=redirect_uri, scope=scope, resource=disc.resource, state=state, pkce=pkce)
-            ctx.report("authorize", f"scope {scope or '(none)'}; waiting for the browser on {receiver.redirect_uri}")
-            ctx.report("authorize-url", url)
-            code = await _wait_for_code(ctx, opts, receiver, url)
-        ctx.report("callback", "authorization code received; state and issuer verified")
+            chosen = await pick_client(ctx, disc, opts, redirect_uri)
+            reg = chosen.registration
+
+            def url_for(client: ClientRegistration) -> str:
+                return authorization_url(disc.metadata, client_id=client.client_id, redirect_uri=redirect_uri, scope=scope, resource=disc.resource, state=state, pkce=pkce)
+
+            url = url_for(reg)
+            answer = None
+            if not chosen.fresh:  # a client registered just now is known; an older one may be forgotten
+                answer = await check_authorization_request(ctx, url, redirect_uri)
+                if answer.verdict == "refused":
+                    reg = await _after_refusal(ctx, disc, opts, redirect_uri, reg, answer)
+                    url, answer = url_for(reg), None
+            code = await _answered_at_once(ctx, receiver, answer, scope) if answer is not None and answer.verdict == "answered" else None
+            if code is None:
+                ctx.report("authorize", f"scope {scope or '(none)'}; waiting for the browser on {receiver.redirect_uri}")
+                ctx.report("authorize-url", url)
+                code = await _wait_for_code(ctx, opts, receiver, url)
+        ctx.report("callback", callback_summary(response))
         request = code_token_request(disc.metadata, reg, code=code, redirect_uri=redirect_uri, pkce=pkce, resource=disc.resource)
         status, body = await send(ctx, request)
         tokens = parse_token_response(status, body, url=request.url)
         ctx.report("token", f"access token received{' with a refresh token' if tokens.refresh_token else ''}")
         return reg, tokens
+
+
+def callback_summary(params: dict[str, str]) -> str:
+    """What the callback proved: the state always; the issuer only when the AS sent ``iss`` (RFC 9207 §2.4)."""
+    if "iss" in params:
+        return f"authorization code received; state verified; issuer verified (iss {params['iss']})"
+    return "authorization code received; state verified; the AS sent no iss; RFC 9207 mix-up defence not available"
+
+
+async def _answered_at_once(ctx: Context, receiver: LoopbackReceiver, answer: AuthorizeAnswer, scope: str | None) -> str | None:
+    """The AS redirected straight to the redirect URI, approving without a page: that is the
+    authorization response the browser would deliver. None when it is not this login's."""
+    accepted, _ = receiver.offer(answer.params or {})
+    if not (accepted or receiver.finished):
+        return None
+    ctx.report("authorize", f"scope {scope or '(none)'}; the AS answered at once, without a sign-in page: no browser needed")
+    return await receiver.wait(1)
+
+
+async def _after_refusal(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str, reg: ClientRegistration, answer: AuthorizeAnswer) -> ClientRegistration:
+    """The AS refused the stored client: register again when it came from DCR, else stop now (never wait behind an error page)."""
+    endpoint = disc.metadata.get("authorization_endpoint")
+    remote = replace(answer.remote, url=endpoint) if answer.remote else None
+    if answer.remote and (answer.remote.status or 0) >= 500:
+        raise RemoteRefused(
+            f"The authorization endpoint failed before any sign-in: {answer.detail}.",
+            code="login.authorization-endpoint-error",
+            hint="The authorization server has a problem; try again later, or tell its operator.",
+            spec="RFC 6749 §4.1.2.1",
+            url=endpoint,
+            remote=remote,
+        )
+    if reg.source == "dcr":
+        ctx.report("register", f"the AS no longer accepts client {reg.client_id} ({answer.detail}); registering again")
+        return await register_new(ctx, disc, opts, redirect_uri)
+    if reg.source == "cimd":
+        hint = f"The AS could not use the Client ID Metadata Document {reg.client_id}: check it with atoms-auth register --cimd-url {reg.client_id} --check, and that it lists {redirect_uri}."
+    else:
+        hint = f"Check --client-id (is it registered with {disc.issuer}?) and that {redirect_uri} is one of its redirect URIs (--redirect-uri, --port); or drop --client-id to register dynamically."
+    raise RemoteRefused(
+        f"The authorization server does not accept client {reg.client_id} ({reg.source}) for this authorization request: {answer.detail}.",
+        code="login.client-unknown",
+        hint=hint,
+        spec="RFC 6749 §4.1.2.1",
+        url=endpoint,
+        remote=remote,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -109,13 +175,32 @@ async def _open_browser(ctx: Context, url: str) -> None:
 
 
 async def _pasted(receiver: LoopbackReceiver, read: Callable[[], str | None]) -> str:
-    """--no-browser: accept the final redirect URL pasted on stdin (SSH sessions)."""
+    """--no-browser: accept the final redirect URL pasted on stdin (SSH sessions).
+
+    Lines are read by a daemon thread, never the loop's executor: a login that
+    the listener finishes must not wait at exit for a line nobody will type."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            try:
+                line = read()
+            except (OSError, ValueError):
+                line = None
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            except RuntimeError:  # the loop is closed: the login is over
+                return
+            if line is None:
+                return
+
+    threading.Thread(target=pump, name="atoms-auth-paste", daemon=True).start()
     while True:
-        line = await asyncio.to_thread(read)
+        line = await lines.get()
         if line is None:
-            await asyncio.sleep(3600)  # stdin closed: only the listener can finish
-            continue
-        if not line.strip():
+            await asyncio.Future()  # stdin closed: only the listener can finish
+        if not line or not line.strip():
             continue
         accepted, _ = receiver.offer(callback_params_from_url(line))
         if accepted or receiver.finished:  # finished without acceptance: the pasted response failed validation
