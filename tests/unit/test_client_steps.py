@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from authkit_mcp_cli.client import Context, Session, logout, refresh, save_session
-from authkit_mcp_cli.errors import AuthorizationDenied, ProtocolError, RemoteRefused
+from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, ProtocolError, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.store import Store
@@ -23,15 +23,15 @@ SERVER = "https://mcp.example.com/api/mcp"
 META = {"issuer": ISSUER, "token_endpoint": ISSUER + "/oauth2/token", "revocation_endpoint": ISSUER + "/oauth2/revoke"}
 
 
-def a_session(refresh_token: str | None = "rt1") -> Session:
-    return Session(SERVER, SERVER, ISSUER, META, ClientRegistration("c1"), Tokens("at1", "Bearer", None, refresh_token))
+def a_session(refresh_token: str | None = "rt1", expires_at: float | None = None) -> Session:
+    return Session(SERVER, SERVER, ISSUER, META, ClientRegistration("c1"), Tokens("at1", "Bearer", expires_at, refresh_token))
 
 
-def run(tmp_path, handler, step):
+def run(tmp_path, handler, step, stored: Session | None = None):
     async def go():
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
             ctx = Context(client=client, policy=HttpPolicy(), store=Store(tmp_path, warn=lambda m: None))
-            save_session(ctx, a_session())
+            save_session(ctx, stored or a_session())
             return await step(ctx), ctx
 
     return asyncio.run(go())
@@ -78,22 +78,69 @@ def test_no_refresh_token_is_its_own_error(tmp_path):
         save_session(ctx, a_session(refresh_token=None))
         return await refresh(ctx, a_session(refresh_token=None), force=True)
 
-    with pytest.raises(AuthorizationDenied) as info:
+    with pytest.raises(AtomsAuthError) as info:
         run(tmp_path, answer(500, {}), step)
-    assert info.value.code == "login.no-refresh-token"
+    assert info.value.code == "token.no-refresh-token" and info.value.exit_code == 1
+    assert info.value.message.startswith("The AS issued no refresh token for this login") and "expired" not in info.value.message
+    assert list((tmp_path / "tokens").glob("*.lock")) == []  # the refresh lock is not left behind
 
 
 def test_logout_reports_what_the_revocation_endpoint_said(tmp_path):
+    sent = []
+
     def handler(request):
-        form = parse_qs(request.content.decode())
+        form = parse_qs(request.content.decode(), keep_blank_values=True)
+        sent.append(form)
         if form["token_type_hint"] == ["refresh_token"]:
             return httpx.Response(200)
-        return httpx.Response(400, json={"error": "unsupported_token_type"})
+        return httpx.Response(400, json={"error": "unsupported_token_type", "error_description": "JWTs cannot be revoked"})
 
-    notes, ctx = run(tmp_path, handler, lambda ctx: logout(ctx, a_session()))
-    assert notes[0] == "refresh_token revoked"
-    assert "unsupported_token_type" in notes[1] and "HTTP 400" in notes[1]
-    assert notes[-1] == "stored tokens deleted" and ctx.store.load_tokens(ISSUER, SERVER) is None
+    session = a_session(expires_at=2_000_000_000)
+    result, ctx = run(tmp_path, handler, lambda ctx: logout(ctx, session), stored=session)
+    refresh_outcome, access_outcome = result.revocations
+    assert (refresh_outcome.token, refresh_outcome.outcome) == ("refresh_token", "revoked")
+    assert (access_outcome.outcome, access_outcome.status, access_outcome.error) == ("refused", 400, "unsupported_token_type")
+    assert access_outcome.valid_until == 2_000_000_000
+    assert "stays valid at the AS until 2033-05-18 03:33:20 UTC" in access_outcome.message and '"JWTs cannot be revoked"' in access_outcome.message
+    assert not result.ok and result.notes[0] == "refresh_token revoked" and result.notes[-1] == "stored tokens deleted"
+    assert ctx.store.load_tokens(ISSUER, SERVER) is None and list((tmp_path / "tokens").iterdir()) == []  # no lock file either
+    assert all("client_secret" not in form for form in sent)  # RFC 7009 §2.1: a public client sends its client_id only
+
+
+def test_logout_retries_with_an_empty_secret_only_when_the_as_asks_for_the_field(tmp_path):
+    """The MCP SDK's revocation handler (FastMCP) wants a client_secret field even from public clients."""
+    sent = []
+
+    def handler(request):
+        form = parse_qs(request.content.decode(), keep_blank_values=True)
+        sent.append(form)
+        if "client_secret" not in form:
+            return httpx.Response(400, json={"error": "invalid_request", "error_description": "client_secret: Field required"})
+        return httpx.Response(200)
+
+    result, _ = run(tmp_path, handler, lambda ctx: logout(ctx, a_session()))
+    assert result.ok and [r.outcome for r in result.revocations] == ["revoked", "revoked"]
+    assert [form.get("client_secret") for form in sent] == [None, [""], None, [""]]
+    assert all(r.empty_secret_retry for r in result.revocations)
+
+    sent.clear()
+    result, _ = run(tmp_path, answer(400, {"error": "invalid_request", "error_description": "token: Field required"}), lambda ctx: logout(ctx, a_session()))
+    assert [r.outcome for r in result.revocations] == ["refused", "refused"]  # another invalid_request: no retry
+
+
+def test_logout_without_revocation_endpoint_or_network(tmp_path):
+    no_endpoint = Session(SERVER, SERVER, ISSUER, {"issuer": ISSUER, "token_endpoint": ISSUER + "/t"}, ClientRegistration("c1"), Tokens("at1", "Bearer", 2_000_000_000, "rt1"))
+    result, ctx = run(tmp_path, answer(500, {}), lambda ctx: logout(ctx, no_endpoint), stored=no_endpoint)
+    assert result.ok and [r.outcome for r in result.revocations] == ["not-possible", "not-possible"]
+    assert "the AS offers no revocation endpoint" in result.notes[1] and "until 2033-05-18 03:33:20 UTC" in result.notes[1]
+    assert ctx.store.load_tokens(ISSUER, SERVER) is None
+
+    def unreachable(request):
+        raise httpx.ConnectError("connection refused")
+
+    result, ctx = run(tmp_path, unreachable, lambda ctx: logout(ctx, a_session()))
+    assert not result.ok and [r.outcome for r in result.revocations] == ["failed", "failed"]
+    assert ctx.store.load_tokens(ISSUER, SERVER) is None  # forgotten in every case
 
 
 class ClientCredentials:

@@ -69,7 +69,8 @@ def test_expired_token_refreshes_before_it_is_sent():
     assert decide(stored(), Expired()) == Refresh()
     assert isinstance(decide(RetryState.start(SERVER, session(refresh_token=None), allow_login=True), Expired()), ReLogin)
     action = decide(stored(refresh_token=None), Expired())
-    assert isinstance(action, Fail) and action.error.code == "login.no-refresh-token"
+    assert isinstance(action, Fail) and action.error.code == "login.expired"
+    assert "the AS issued no refresh token for this login" in action.error.message
 
 
 def test_401_without_refresh_token_logs_in_again_once():

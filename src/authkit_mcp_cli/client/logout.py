@@ -1,30 +1,148 @@
-"""Logging out: revoke at the AS when it offers revocation (RFC 7009), then
-forget the stored tokens whatever the AS said."""
+"""Logging out: revoke each token at the AS (RFC 7009), report what the AS
+said about each one (§2.2), then forget the stored tokens whatever it said.
+
+Per token the outcome is one of:
+- ``revoked``: HTTP 200 (§2.2; also the answer for a token the AS no longer knows);
+- ``refused``: the AS answered an error (§2.2.1: its status and ``error``);
+- ``failed``: the AS could not be reached;
+- ``not-possible``: the AS metadata has no ``revocation_endpoint`` (RFC 8414 §2).
+A token that was refused or failed stays valid at the AS until it expires.
+
+Client authentication (§2.1): a confidential client authenticates as at the
+token endpoint; a public client sends its ``client_id`` only. Servers built on
+the MCP Python SDK's revocation handler (FastMCP among them) demand a
+``client_secret`` form field even from public clients (400 invalid_request
+"client_secret: Field required"), while strict servers refuse a public
+client that sends one: the empty field is sent only as a retry after exactly
+that refusal.
+"""
 
 from __future__ import annotations
 
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
 from authkit_mcp_cli.client.context import Context, send
+from authkit_mcp_cli.client.diagnosis import token_claims
 from authkit_mcp_cli.client.session import Session
-from authkit_mcp_cli.errors import AtomsAuthError
-from authkit_mcp_cli.oauth import parse_revocation_response, revocation_request
+from authkit_mcp_cli.errors import AtomsAuthError, NetworkError, RemoteRefused
+from authkit_mcp_cli.oauth import HttpRequest, parse_revocation_response, revocation_request
+from authkit_mcp_cli.oauth.message import form_request
+
+SPEC = "RFC 7009 §2.1, §2.2"
+REVOKED, REFUSED, FAILED, NOT_POSSIBLE = "revoked", "refused", "failed", "not-possible"
 
 
-async def logout(ctx: Context, session: Session) -> list[str]:
-    """Revoke the refresh token, then the access token (RFC 7009 §2.1), delete them, and say what happened."""
-    notes = []
-    for token, hint in ((session.tokens.refresh_token, "refresh_token"), (session.tokens.access_token, "access_token")):
-        if not token:
-            continue
-        request = revocation_request(session.metadata, session.registration, token=token, hint=hint)
-        if request is None:
-            notes.append("the AS offers no revocation endpoint; tokens were only forgotten locally")
-            break
+@dataclass
+class Revocation:
+    """What happened to one token."""
+
+    token: str  # refresh_token or access_token
+    outcome: str  # revoked, refused, failed, not-possible
+    message: str
+    status: int | None = None
+    error: str | None = None
+    error_description: str | None = None
+    valid_until: float | None = None  # when the AS would stop accepting it (stored expires_at, else the JWT's exp)
+    empty_secret_retry: bool = False  # revoked only after the retry with an empty client_secret field
+
+    @property
+    def still_valid(self) -> bool:
+        """Not revoked: the AS may accept the token until it expires."""
+        return self.outcome != REVOKED
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.valid_until is not None:
+            doc["valid_until_utc"] = utc(self.valid_until)
+        return doc
+
+
+@dataclass
+class LogoutResult:
+    server_url: str
+    issuer: str
+    revocations: list[Revocation] = field(default_factory=list)
+    forgotten: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """No token was refused or failed (an AS without revocation is not a failure: nothing could be done)."""
+        return all(r.outcome in (REVOKED, NOT_POSSIBLE) for r in self.revocations)
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per token, then the local deletion."""
+        return [r.message for r in self.revocations] + (["stored tokens deleted"] if self.forgotten else [])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"server": self.server_url, "issuer": self.issuer, "ok": self.ok, "tokens": [r.to_json() for r in self.revocations], "forgotten": self.forgotten, "notes": self.notes}
+
+
+def utc(when: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
+
+
+async def logout(ctx: Context, session: Session) -> LogoutResult:
+    """Revoke the refresh token, then the access token (RFC 7009 §2.1), and delete them, under the store's lock."""
+    path = ctx.store.token_path(session.issuer, session.resource)
+    with ctx.store.lock(path):
+        current = ctx.store.load_tokens(session.issuer, session.resource)
+        if current is not None:
+            session = Session.from_record(current)  # a refresh in another process may have rotated the tokens
+        result = LogoutResult(session.server_url, session.issuer)
+        for token, hint in ((session.tokens.refresh_token, "refresh_token"), (session.tokens.access_token, "access_token")):
+            if token:
+                result.revocations.append(await _revoke(ctx, session, token, hint))
+        result.forgotten = ctx.store.delete(path) or current is None
+    return result
+
+
+async def _revoke(ctx: Context, session: Session, token: str, hint: str) -> Revocation:
+    valid_until = _expiry(session, token, hint)
+    until = f"it stays valid at the AS until {utc(valid_until)} (its exp)" if valid_until else "it stays valid at the AS until it expires (the AS stated no expiry)"
+    request = revocation_request(session.metadata, session.registration, token=token, hint=hint)
+    if request is None:
+        return Revocation(hint, NOT_POSSIBLE, f"{hint}: not revoked: the AS offers no revocation endpoint; forgotten here only, {until}", valid_until=valid_until)
+    retried = False
+    try:
         try:
-            status, body = await send(ctx, request)
-            parse_revocation_response(status, body, url=request.url)
-            notes.append(f"{hint} revoked")
-        except AtomsAuthError as exc:  # a refusal or a network failure must not keep the tokens on disk
-            notes.append(f"revoking the {hint} failed: {exc.message}")
-    ctx.store.delete(ctx.store.token_path(session.issuer, session.resource))
-    notes.append("stored tokens deleted")
-    return notes
+            await _send_revocation(ctx, request)
+        except RemoteRefused as exc:
+            if not _wants_client_secret_field(session, exc):
+                raise
+            retried = True
+            await _send_revocation(ctx, _with_empty_secret(request.url, session, token, hint))
+    except RemoteRefused as exc:
+        said = " ".join(str(p) for p in (f"HTTP {exc.status}" if exc.status else None, exc.error or "no OAuth error") if p)
+        if exc.error_description:
+            said += f' ("{exc.error_description}")'
+        return Revocation(hint, REFUSED, f"{hint}: the AS refused to revoke it: {said}; {until}", status=exc.status, error=exc.error, error_description=exc.error_description, valid_until=valid_until, empty_secret_retry=retried)
+    except AtomsAuthError as exc:
+        kind = "could not reach the AS" if isinstance(exc, NetworkError) else "the revocation request failed"
+        return Revocation(hint, FAILED, f"{hint}: not revoked: {kind}: {exc.message}; {until}", valid_until=valid_until, empty_secret_retry=retried)
+    note = " (after a retry with an empty client_secret field, which this AS requires of public clients)" if retried else ""
+    return Revocation(hint, REVOKED, f"{hint} revoked{note}", status=200, empty_secret_retry=retried)
+
+
+async def _send_revocation(ctx: Context, request: HttpRequest) -> None:
+    status, body = await send(ctx, request)
+    parse_revocation_response(status, body, url=request.url)
+
+
+def _wants_client_secret_field(session: Session, exc: RemoteRefused) -> bool:
+    """The MCP Python SDK's revocation handler: a public client without the field gets 400 invalid_request naming client_secret."""
+    return session.registration.token_endpoint_auth_method == "none" and exc.status == 400 and exc.error == "invalid_request" and "client_secret" in (exc.error_description or "")
+
+
+def _with_empty_secret(url: str, session: Session, token: str, hint: str) -> HttpRequest:
+    return form_request(url, {"token": token, "token_type_hint": hint, "client_id": session.registration.client_id, "client_secret": ""}, {})
+
+
+def _expiry(session: Session, token: str, hint: str) -> float | None:
+    """When a token that was not revoked stops being accepted: the access token's stored expires_at, else its exp."""
+    if hint == "access_token" and session.tokens.expires_at:
+        return float(session.tokens.expires_at)
+    exp = (token_claims(token) or {}).get("exp")
+    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None

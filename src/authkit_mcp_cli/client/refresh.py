@@ -4,12 +4,32 @@ the refresh token first, and a rotated token that is lost ends the grant."""
 
 from __future__ import annotations
 
+import time
+
 from authkit_mcp_cli.client.context import Context, send
 from authkit_mcp_cli.client.session import Session, save_session
-from authkit_mcp_cli.errors import AuthorizationDenied, RemoteRefused
+from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, RemoteRefused
 from authkit_mcp_cli.oauth import parse_token_response, refresh_token_request
 
 SPEC = "RFC 6749 §6; MCP 2026-07-28 Authorization: Refresh Tokens"
+NO_REFRESH_TOKEN = "token.no-refresh-token"
+
+
+def no_refresh_token(session: Session) -> AtomsAuthError:
+    """``token.no-refresh-token``: nothing to refresh with, because the AS issued none (RFC 6749 §5.1: it is optional)."""
+    expires = session.tokens.expires_at
+    if expires is None:
+        until = "The access token's lifetime was not stated by the AS."
+    elif expires > time.time():
+        until = f"The access token stays usable until {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(expires))}."
+    else:
+        until = f"The access token expired at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(expires))}."
+    return AtomsAuthError(
+        f"The AS issued no refresh token for this login, so there is nothing to refresh with. {until}",
+        code=NO_REFRESH_TOKEN,
+        hint=f"Run atoms-auth login --server {session.server_url} for a new access token (atoms-auth call --login does it when needed). Refresh tokens come only from an AS that offers the refresh_token grant, some only with the offline_access scope.",
+        spec=SPEC + "; RFC 6749 §5.1 (refresh_token is optional)",
+    )
 
 
 async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Session:
@@ -24,12 +44,7 @@ async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Ses
             session = latest  # always send the newest refresh token
         sent = session.tokens.refresh_token
         if not sent:
-            raise AuthorizationDenied(
-                "The stored login has no refresh token (the authorization server issued none), so the access token cannot be renewed.",
-                code="login.no-refresh-token",
-                hint=f"Run atoms-auth login --server {session.server_url}.",
-                spec=SPEC,
-            )
+            raise no_refresh_token(session)
         request = refresh_token_request(session.metadata, session.registration, refresh_token=sent, resource=session.resource)
         status, body = await send(ctx, request)
         try:

@@ -1,4 +1,4 @@
-"""``atoms-auth logout``: revoke at the AS when it can, then forget."""
+"""``atoms-auth logout``: revoke at the AS when it can, say what it answered, then forget."""
 
 from __future__ import annotations
 
@@ -17,7 +17,17 @@ def logout(
     allow_http: options.AllowHttp = False,
     http_timeout: options.HttpTimeout = 15.0,
 ) -> None:
-    """Revoke the stored tokens (RFC 7009, when the AS offers it) and delete them."""
+    """Revoke the stored tokens at the AS (RFC 7009), report what it answered for each, and delete them.
+
+    Each token is revoked, refused (the AS's status and error), failed (the
+    AS could not be reached), or not-possible (the AS offers no revocation
+    endpoint). A token that was not revoked stays valid at the AS until it
+    expires; the time is printed when known. The stored tokens are deleted
+    in every case.
+
+    Exit codes: 0 every token revoked (or the AS offers no revocation); 1 the
+    AS refused or the revocation failed for a token; 2 usage; 5 not logged in.
+    """
     import asyncio
     import json
 
@@ -32,16 +42,52 @@ def logout(
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
             sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()] if all_ else [stored_session(ctx, server)]
-            return [(s.server_url, await run_logout(ctx, s)) for s in sessions]
+            return [await run_logout(ctx, s) for s in sessions]
 
     results = asyncio.run(run())
+    ok = all(r.ok for r in results)
+    error = None if ok else _not_revoked(results)
     if json_output:
-        typer.echo(json.dumps({"logged_out": [{"server": s, "notes": n} for s, n in results]}, indent=2))
-    else:
-        from authkit_mcp_cli.console import stdout_console
+        doc = {"schema": 1, "ok": ok, "logged_out": [r.to_json() for r in results]}
+        if error is not None:
+            doc["error"] = error.to_json()
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        raise typer.Exit(0 if ok else 1)
+    from rich.markup import escape
 
-        out = stdout_console()
-        if not results:
-            out.print("No stored logins.")
-        for server_url, notes in results:
-            out.print(f"{server_url}: {'; '.join(notes)}", highlight=False, soft_wrap=True, markup=False)
+    from authkit_mcp_cli.console import stdout_console
+
+    out = stdout_console()
+    if not results:
+        out.print("No stored logins.")
+    for result in results:
+        out.print(f"[bold]{escape(result.server_url)}[/] (authorization server {escape(result.issuer)})", highlight=False, soft_wrap=True)
+        for line in result.notes:
+            out.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
+    if error is not None:
+        from authkit_mcp_cli.commands._boundary import report_error
+
+        report_error(error, as_json=False)
+        raise typer.Exit(error.exit_code)
+    raise typer.Exit(0)
+
+
+def _not_revoked(results):
+    """The ``logout.not-revoked`` error: which tokens the AS did not revoke, and until when they stay valid."""
+    from authkit_mcp_cli.errors import RemoteRefused
+
+    failed = [(res, r) for res in results for r in res.revocations if r.outcome in ("refused", "failed")]
+    which = "; ".join(f"{res.server_url}: {r.message}" for res, r in failed)
+    return RemoteRefused(
+        f"The authorization server did not revoke {len(failed)} token(s); atoms-auth forgot them anyway, but the AS still accepts them until they expire. {which}.",
+        code="logout.not-revoked",
+        hint="If a token may have leaked, revoke it at the AS (its dashboard or admin API), or wait until it expires; a refused revocation of a confidential client's token may need the client secret (atoms-auth register --auth-method client_secret_post).",
+        spec="RFC 7009 §2.2, §2.2.1",
+        remote=_remote(failed[0][1]) if len(failed) == 1 else None,
+    )
+
+
+def _remote(revocation):
+    from authkit_mcp_cli.errors import RemoteDetail
+
+    return RemoteDetail(status=revocation.status, error=revocation.error, error_description=revocation.error_description) if revocation.status else None
