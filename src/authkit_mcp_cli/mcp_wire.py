@@ -4,7 +4,10 @@ initialize handshake; ``legacy`` forces 2025-11-25).
 
 The SDK turns an HTTP 401/403 into a generic JSON-RPC error, so a small
 httpx2 auth hook records the last challenge; callers then decide whether to
-refresh (401) or step up (403 insufficient_scope).
+refresh (401) or step up (403 insufficient_scope). The same hook keeps the
+status and body of any other error answer to a POST, so a failure names what
+the server said (``mcp.http-error``) instead of the SDK's "Server returned an
+error response". Server log notifications reach the caller's ``on_log``.
 
 The SDK's httpx2 client comes from ``http.make_sdk_client``: same https
 policy, User-Agent and size cap as every other request, and every MCP
@@ -13,30 +16,63 @@ request and response lands in ``--trace``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import httpx2
 
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
-from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError
+from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy, make_sdk_client
+from authkit_mcp_cli.safe_text import escape_control, excerpt
 from authkit_mcp_cli.trace import TraceWriter
 
-__all__ = ["WIRE_MODES", "AuthChallenge", "Wire", "call_tool", "list_tools", "with_session"]
+__all__ = ["WIRE_MODES", "AuthChallenge", "LogLine", "Wire", "call_tool", "list_tools", "with_session"]
 
 T = TypeVar("T")
 Wire = Literal["auto", "legacy", "2026-07-28"]
 WIRE_MODES: tuple[Wire, ...] = ("auto", "legacy", "2026-07-28")
+LOG_LEVEL = "info"  # the opt-in a 2026-07-28 server needs before it sends log notifications (handshake-era servers send what they like)
+LOG_TAIL_GRACE = 0.05  # seconds: notifications on the standalone GET stream can trail the result by a millisecond
+SPEC_TRANSPORT = "MCP 2026-07-28 Transports: Streamable HTTP"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A server log notification (``notifications/message``), escaped for a terminal."""
+
+    level: str
+    logger: str | None
+    data: str
+
+    def __str__(self) -> str:
+        return f"{self.level}" + (f" [{self.logger}]" if self.logger else "") + f" {self.data}"
+
+
+@dataclass(frozen=True)
+class HttpFailure:
+    """The last POST to the MCP endpoint answered with an error status other than a 401/403 challenge."""
+
+    status: int
+    url: str
+    body: bytes
+    content_type: str
+    with_token: bool
 
 
 class _BearerHook(httpx2.Auth):
     def __init__(self, token: str | None) -> None:
         self.token = token
         self.challenge: AuthChallenge | None = None
+        self.failure: HttpFailure | None = None
         self.requests = 0
 
-    def auth_flow(self, request: httpx2.Request):
+    async def async_auth_flow(self, request: httpx2.Request):
         if self.token:
             request.headers["Authorization"] = f"Bearer {self.token}"
         self.requests += 1
@@ -54,6 +90,34 @@ class _BearerHook(httpx2.Auth):
                 resource_metadata=bearer.get("resource_metadata") if bearer else None,
                 url=str(request.url),
             )
+        elif request.method == "POST":
+            # only POSTs carry requests; GET (the optional event stream) and DELETE (session end) may fail harmlessly.
+            # A success clears an earlier failure: in auto mode a handshake-era server answers the first probe with 400.
+            self.failure = None
+            if response.status_code >= 400:
+                body = await response.aread()  # the SDK reads it again from the cache; the transport caps its size
+                self.failure = HttpFailure(response.status_code, str(request.url), body, response.headers.get("content-type", ""), bool(self.token))
+
+
+def http_error(failure: HttpFailure, server_url: str) -> RemoteRefused:
+    """``mcp.http-error``: the MCP endpoint answered an error status and no Bearer challenge."""
+    data: Any = None
+    with contextlib.suppress(ValueError):
+        data = json.loads(failure.body)
+    remote = RemoteDetail.from_oauth_body(failure.status, data, failure.url)
+    shown = excerpt(failure.body)
+    message = f"The MCP server answered HTTP {failure.status} with no Bearer challenge; body: {shown}"
+    if failure.status >= 500 and failure.with_token:
+        message += (
+            ". The request carried the stored access token, and a server answers a token it does not accept with 401 and a WWW-Authenticate challenge (RFC 6750 §3.1),"
+            " not with a server error: likely it no longer knows this token (it or its authorization server restarted and forgot it) and fails on it"
+        )
+        hint = f"Log in again for a new token: atoms-auth login --server {server_url} and run the command again. If the error stays, the server itself fails: check its logs."
+    elif failure.status >= 500:
+        hint = "The server failed on this request: check its logs."
+    else:
+        hint = "The server refused the request itself (not the token): check the server URL, the --wire mode and the tool's arguments."
+    return RemoteRefused(message + ".", code="mcp.http-error", hint=hint, spec=SPEC_TRANSPORT + "; RFC 6750 §3.1", url=failure.url, remote=remote)
 
 
 async def with_session(
@@ -65,25 +129,81 @@ async def with_session(
     timeout: float = 30.0,
     trace: TraceWriter | None = None,
     allow_http: bool = False,
+    on_log: Callable[[LogLine], None] | None = None,
 ) -> T:
-    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously)."""
+    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously).
+
+    Server log notifications go to ``on_log`` (escaped); the SDK's own log
+    records (a notification that arrives as the session closes) are kept off
+    the terminal unless ATOMS_AUTH_DEBUG is set.
+    """
+    import anyio
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
     hook = _BearerHook(token)
+    logs = 0
+
+    async def logging_callback(params: Any) -> None:
+        nonlocal logs
+        logs += 1
+        if on_log is not None:
+            on_log(log_line(params))
+
     try:
-        async with make_sdk_client(HttpPolicy(timeout=timeout, allow_insecure=allow_http), trace=trace, auth=hook) as http:
-            async with Client(streamable_http_client(server_url, http_client=http), mode=wire) as client:
-                return await operation(client)
+        with _quiet_sdk_logs():
+            async with make_sdk_client(HttpPolicy(timeout=timeout, allow_insecure=allow_http), trace=trace, auth=hook) as http:
+                async with Client(streamable_http_client(server_url, http_client=http), mode=wire, logging_callback=logging_callback, log_level=LOG_LEVEL) as client:  # type: ignore[arg-type]
+                    result = await operation(client)
+                    if logs:
+                        await anyio.sleep(LOG_TAIL_GRACE)
+                    return result
     except Exception as exc:  # the SDK wraps transport failures in task-group exception groups
         if hook.challenge is not None:
             raise hook.challenge from None
         cause = _first_leaf(exc)
         if isinstance(cause, AtomsAuthError):  # ours: the transport's policy or size cap, a missing tool
             raise cause from None
+        if hook.failure is not None:
+            raise http_error(hook.failure, server_url) from None
         if isinstance(cause, (httpx2.ConnectError, httpx2.TimeoutException, OSError)):
             raise NetworkError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code="network.mcp-unreachable", url=server_url) from None
-        raise ProtocolError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code="mcp.transport-failed", url=server_url, spec="MCP 2026-07-28 Transports") from None
+        from mcp.shared.exceptions import MCPError
+
+        if isinstance(cause, MCPError):
+            raise RemoteRefused(
+                f"The MCP server answered with JSON-RPC error {cause.code}: {escape_control(cause.message)}.",
+                code="mcp.jsonrpc-error",
+                hint="The server refused the request: check the tool's name and arguments (atoms-auth call lists the tools).",
+                spec="JSON-RPC 2.0 §5.1; " + SPEC_TRANSPORT,
+                url=server_url,
+            ) from None
+        raise ProtocolError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code="mcp.transport-failed", url=server_url, spec=SPEC_TRANSPORT) from None
+
+
+def log_line(params: Any) -> LogLine:
+    """A ``notifications/message`` as a line: level, logger, data (JSON unless a string), control characters escaped."""
+    data = params.data if isinstance(params.data, str) else json.dumps(params.data, ensure_ascii=False, default=str)
+    logger = escape_control(str(params.logger)) if params.logger else None
+    return LogLine(escape_control(str(params.level)), logger, escape_control(data))
+
+
+@contextlib.contextmanager
+def _quiet_sdk_logs() -> Iterator[None]:
+    """Keep the SDK's log records (with their tracebacks) off stderr: Python prints them when nothing handles them."""
+    if os.environ.get("ATOMS_AUTH_DEBUG"):
+        yield
+        return
+    sdk = logging.getLogger("mcp")
+    handler = logging.NullHandler()
+    sdk.addHandler(handler)
+    previous = sdk.propagate
+    sdk.propagate = False
+    try:
+        yield
+    finally:
+        sdk.removeHandler(handler)
+        sdk.propagate = previous
 
 
 def _first_leaf(exc: BaseException) -> BaseException:
@@ -101,6 +221,12 @@ async def call_tool(client: Any, name: str, arguments: dict[str, Any]) -> dict[s
     """tools/list first (as real clients do, and to name a missing tool), then tools/call."""
     tools = await list_tools(client)
     if name not in {t["name"] for t in tools}:
-        raise ProtocolError(f"The server has no tool {name!r}; it offers: {', '.join(t['name'] for t in tools) or 'none'}.", code="mcp.unknown-tool")
+        offered = ", ".join(escape_control(t["name"]) for t in tools) or "none"
+        raise RemoteRefused(
+            f"The MCP server has no tool {escape_control(name)!r}; it offers: {offered}.",
+            code="mcp.unknown-tool",
+            hint=f"Pick one of: {offered} (atoms-auth call without --tool lists them with their descriptions).",
+            spec="MCP 2026-07-28 Server Features: Tools (tools/list)",
+        )
     result = await client.call_tool(name, arguments)
     return result.model_dump(mode="json", by_alias=True, exclude_none=True)

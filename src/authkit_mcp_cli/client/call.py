@@ -13,9 +13,9 @@ from authkit_mcp_cli.client.login import login
 from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
 from authkit_mcp_cli.client.refresh import refresh
 from authkit_mcp_cli.client.session import Session, load_session
-from authkit_mcp_cli.discovery import Challenge401, Discovered, discover
+from authkit_mcp_cli.discovery import Challenge401, Discovered, discover, select_scope
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge
-from authkit_mcp_cli.mcp_wire import with_session
+from authkit_mcp_cli.mcp_wire import LogLine, with_session
 
 T = TypeVar("T")
 
@@ -29,12 +29,14 @@ async def call_mcp(
     opts: LoginOptions,
     allow_login: bool,
     session: Session | None = None,
+    on_log: Callable[[LogLine], None] | None = None,
 ) -> tuple[T, Session | None]:
     """Run an MCP operation, authorizing as the server demands; ``session``: a login just made (its token is fresh).
 
     Without a stored login the request goes out anonymously first: the server's
     own 401 (or 403) on the real request starts discovery, as the spec's flow
-    begins, even on servers that guard only some methods.
+    begins, even on servers that guard only some methods. Server log
+    notifications go to ``on_log``.
     """
     fresh = session is not None
     session = session or load_session(ctx, server_url)
@@ -47,7 +49,7 @@ async def call_mcp(
             disc = None
             token = state.session.tokens.access_token if state.session else None
             try:
-                result = await with_session(server_url, token, operation, wire=wire, timeout=ctx.policy.timeout, trace=ctx.trace, allow_http=ctx.policy.allow_insecure)
+                result = await with_session(server_url, token, operation, wire=wire, timeout=ctx.policy.timeout, trace=ctx.trace, allow_http=ctx.policy.allow_insecure, on_log=on_log)
                 return result, state.session
             except AuthChallenge as refused:
                 challenge = refused
@@ -68,7 +70,8 @@ async def call_mcp(
         elif isinstance(action, StepUp):
             ctx.report("step-up", f"{challenge}: authorizing again with {action.scopes}")
             disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None)
-            state = state.stepped_up(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc))
+            asked = select_scope(disc.challenge_scope, disc, [action.scopes])  # what login will ask the AS for
+            state = state.stepped_up(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc), asked=asked)
         elif isinstance(action, ReLogin):
             ctx.report("login", action.reason)
             if challenge is not None and (disc is None or (action.issuer and disc.issuer != action.issuer)):

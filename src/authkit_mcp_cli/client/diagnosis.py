@@ -60,14 +60,17 @@ def token_rejected(session: Session, challenge: AuthChallenge, *, resource: str 
 def _compare(session: Session, claims: dict[str, Any] | None, resource: str, challenged: str | None) -> tuple[list[str], str, str]:
     """(facts, likely cause, fix) from the token's claims against the resource and the AS."""
     if claims is None:
-        facts = [f"the token is opaque (not a JWT), so its audience cannot be read here; resource {resource}, authorization server {session.issuer}"]
+        facts = [
+            f"the token is opaque (not a JWT), so its audience cannot be read here; resource {resource}, authorization server {session.issuer}",
+            f"token scope {session.tokens.scope or '(none)'!r}, " + (f"challenged scope {challenged!r}" if challenged else "the challenge names no scope"),
+        ]
         return facts, "the server cannot validate this AS's opaque tokens, or they are not issued for this resource", resource_indicator_fix(resource) + " Otherwise check how the server validates tokens (introspection or JWKS)."
     aud, iss = claims.get("aud"), claims.get("iss")
     scope = claims.get("scope") if isinstance(claims.get("scope"), str) else session.tokens.scope
     facts = [
         f"token aud {aud!r}, resource (protected-resource metadata) {resource!r}",
         f"token iss {iss!r}, authorization server {session.issuer!r}",
-        f"token scope {scope or '(none)'!r}" + (f", challenged scope {challenged!r}" if challenged else ""),
+        f"token scope {scope or '(none)'!r}, " + (f"challenged scope {challenged!r}" if challenged else "the challenge names no scope"),
     ]
     if resource not in audiences(claims):
         return facts, "the token's audience is not this resource, so the server must refuse it (RFC 8707)", (
@@ -78,7 +81,10 @@ def _compare(session: Session, claims: dict[str, Any] | None, resource: str, cha
     exp = claims.get("exp")
     if isinstance(exp, (int, float)) and exp < time.time():
         return facts, "the token has expired (check the clocks of the AS and this machine)", f"Run atoms-auth login --server {session.server_url}."
-    return facts, "the token's audience and issuer are right, so the server cannot verify it", (
+    return facts, (
+        "the token's audience and issuer are right, so the server cannot verify it: it checks the signature against other keys (JWKS),"
+        " or expects another issuer or audience string than its metadata names"
+    ), (
         f"Check the server's token validation: its JWKS URL and its configured issuer must be the AS's ({session.issuer}; for FastMCP's AuthKitProvider, "
         f"FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN), and its expected audience {resource}. atoms-auth doctor --server {session.server_url} checks its metadata and challenge."
     )

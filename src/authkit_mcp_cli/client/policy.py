@@ -28,7 +28,7 @@ MAX_AUTHORIZATIONS = 3  # the conformance suite's bound on step-up
 MAX_LOGINS = 3  # in one run: first login, AS moves, one retry after a refusal
 SPEC_STEP_UP = "MCP 2026-07-28 Authorization: Step-Up Authorization Flow"
 # A failed refresh that a new login can repair (the others would fail again the same way).
-LOGIN_REPAIRS = frozenset({"login.grant-ended", "login.no-refresh-token"})
+LOGIN_REPAIRS = frozenset({"login.grant-ended", "token.no-refresh-token"})
 
 
 # --- what happened ----------------------------------------------------------
@@ -104,6 +104,7 @@ class RetryState:
     relogged: bool = False  # logged in again after a refusal
     logins: int = 0  # in this run
     authorizations: int = 0  # behind the current token; a stored login counts one
+    asked: str | None = None  # the scopes the last step-up asked the AS for
 
     @classmethod
     def start(cls, server_url: str, session: Session | None, *, allow_login: bool, fresh: bool = False) -> RetryState:
@@ -116,8 +117,8 @@ class RetryState:
         """A new login: the step-up count starts again."""
         return replace(self, session=session, fresh=True, relogged=self.relogged or after_refusal, logins=self.logins + 1, authorizations=1)
 
-    def stepped_up(self, session: Session) -> RetryState:
-        return replace(self, session=session, fresh=True, authorizations=self.authorizations + 1)
+    def stepped_up(self, session: Session, asked: str | None = None) -> RetryState:
+        return replace(self, session=session, fresh=True, authorizations=self.authorizations + 1, asked=asked)
 
 
 def decide(state: RetryState, outcome: Outcome) -> Action:
@@ -132,7 +133,7 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
             return Refresh()
         if _may_login_again(state):
             return ReLogin(reason="the token expired and there is no refresh token; logging in again")
-        return Fail(AuthorizationDenied("The stored access token has expired and there is no refresh token.", code="login.no-refresh-token", hint=f"Run atoms-auth login --server {state.server_url}."))
+        return Fail(AuthorizationDenied("The stored access token has expired, and the AS issued no refresh token for this login.", code="login.expired", hint=f"Run atoms-auth login --server {state.server_url}, or pass --login."))
     challenge = outcome.challenge
     if session is None:
         if _may_login(state):
@@ -140,16 +141,7 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
         return Fail(not_logged_in(state.server_url, f", and it asks for authorization ({challenge})"))
     if challenge.status == 403 and challenge.error == "insufficient_scope":
         if state.authorizations >= MAX_AUTHORIZATIONS:
-            return Fail(
-                RemoteRefused(
-                    f"The server still answers 403 insufficient_scope (asking for {challenge.scope or 'unnamed scopes'}) after {state.authorizations} authorizations; the token has {session.tokens.scope or 'no scope'}.",
-                    code="mcp.step-up-exhausted",
-                    hint="The AS does not grant the scope the server asks for: check the scopes the AS offers (for AuthKit, in the dashboard) and the server's required scopes.",
-                    spec=SPEC_STEP_UP,
-                    url=challenge.url,
-                    remote=challenge.remote,
-                )
-            )
+            return Fail(step_up_exhausted(state, challenge))
         return StepUp(union_scopes(session.tokens.scope, challenge.scope))
     if challenge.status == 401:
         if outcome.issuer is not None and outcome.issuer != session.issuer:
@@ -165,6 +157,27 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
             return ReLogin(reason="the token was refused; logging in again")
         return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=False))
     return Fail(RemoteRefused(f"The MCP server refused the request: {challenge}.", code="mcp.forbidden", hint="The server refuses this user or client; atoms-auth token show explains the token.", url=challenge.url, remote=challenge.remote, spec="RFC 6750 §3.1"))
+
+
+def step_up_exhausted(state: RetryState, challenge: AuthChallenge) -> RemoteRefused:
+    """``mcp.step-up-exhausted``: the scopes the server asks for, the ones asked of the AS, and the ones it did not grant."""
+    granted = state.session.tokens.scope if state.session else None
+    asked = state.asked or granted
+    # offline_access asks for a refresh token, not for access: it is never in the access token's scope
+    refused = [s for s in (asked or "").split() if s not in (granted or "").split() and s != "offline_access"]
+    said = f"it asks for {challenge.scope!r}" if challenge.scope else "its challenge names no scope"
+    if challenge.error_description:
+        said += f' ("{challenge.error_description}")'
+    missing = f"the AS did not grant {' '.join(refused)!r}" if refused else "the AS granted every scope asked, yet the server wants more"
+    return RemoteRefused(
+        f"The server still answers 403 insufficient_scope after {state.authorizations} authorizations: {said}. atoms-auth asked the AS for {asked or '(no scope)'!r} and got {granted or '(no scope)'!r}: {missing}.",
+        code="mcp.step-up-exhausted",
+        hint="The AS does not grant the scope the server asks for: check the scopes the AS offers this client (for AuthKit, in the dashboard) and the server's required scopes"
+        + ("; the challenge should name the scopes it needs (MCP Scope Selection Strategy)." if not challenge.scope else "."),
+        spec=SPEC_STEP_UP,
+        url=challenge.url,
+        remote=challenge.remote,
+    )
 
 
 def _may_login(state: RetryState) -> bool:

@@ -39,7 +39,11 @@ def call(
 
     Exit codes: 0 success; 1 the tool reported an error, or the server
     refused (mcp.token-rejected, mcp.step-up-exhausted); 2 usage; 3 network;
-    4 protocol violation; 5 not logged in, denied, or timed out.
+    4 protocol violation; 5 not logged in, denied, or timed out. An HTTP
+    error from the MCP endpoint names its status and a body excerpt
+    (mcp.http-error); an unknown tool lists the tools the server offers
+    (mcp.unknown-tool, exit 1). Log notifications the server sends are
+    printed on stderr as "server log: LEVEL [LOGGER] DATA".
     """
     import asyncio
     import json
@@ -68,7 +72,7 @@ def call(
     async def run():
         # progress (refresh, step-up, login) goes to stderr even with --json: stdout stays one document
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal) as ctx:
-            result, _ = await call_mcp(ctx, server_url, operation, wire=wire, opts=opts, allow_login=login)
+            result, _ = await call_mcp(ctx, server_url, operation, wire=wire, opts=opts, allow_login=login, on_log=_print_log_line)
             return result
 
     result = asyncio.run(run())
@@ -85,6 +89,14 @@ def call(
         for t in result:
             out.print(f"[bold]{escape(t['name'])}[/]  {escape(t.get('description') or '')}", highlight=False, soft_wrap=True)
     raise typer.Exit(1 if tool and result.get("isError") else 0)
+
+
+def _print_log_line(line) -> None:
+    """A server's notifications/message on stderr (already escaped; markup off, so it cannot style the terminal)."""
+    from authkit_mcp_cli.console import stderr_console
+    from authkit_mcp_cli.safe_text import bounded
+
+    stderr_console().print(f"server log: {bounded(str(line), 4000)}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_tool_result(result: dict) -> None:
