@@ -152,3 +152,28 @@ def test_without_login_the_token_checks_skip_and_say_how(doctor):
         _, results, _ = doctor("--server", info.mcp_url)
     for cid in LOGIN_IDS:
         assert results[cid]["status"] == "skip" and "doctor --login" in results[cid]["message"], cid
+
+
+def test_opaque_tokens_skip_the_jwt_checks_with_the_reason(doctor):
+    """The TypeScript SDK's example: opaque tokens, no jwks_uri, no refresh tokens."""
+    from peers.oidc_as import PeerMissing
+    from peers.ts_example import run_ts_example
+
+    try:
+        peer_context = run_ts_example()
+        peer = peer_context.__enter__()
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        _, results, _ = doctor("--server", peer.mcp_url, "--login")
+    finally:
+        peer_context.__exit__(None, None, None)
+    assert results["token.obtained"]["status"] == "pass" and "An opaque token" in results["token.obtained"]["message"]
+    for cid in ("token.audience", "token.issuer", "token.signature"):
+        assert results[cid]["status"] == "skip" and "opaque" in results[cid]["message"], cid
+    assert results["token.lifetime"]["status"] == "pass"  # from expires_in
+    assert results["server.accepts-token"]["status"] == "pass"
+    for cid in ("server.rejects-other-resource-token", "token.refresh"):
+        assert results[cid]["status"] == "skip" and "no refresh token" in results[cid]["message"], cid
+    # no jwks_uri is fine for opaque tokens: not a warning
+    assert results["as.jwks-uri"]["status"] == "pass" and "opaque" in results["as.jwks-uri"]["message"]

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.integration
 def doctor(*args: str, timeout: float = 60) -> tuple[int, dict, str]:
     proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", *args], capture_output=True, text=True, timeout=timeout)
     assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
+    doc = json.loads(proc.stdout)
+    for r in doc.get("results", []):  # levels match statuses on every peer
+        assert (r["level"], r["status"]) not in (("MUST", "warn"), ("SHOULD", "fail")), r
+    return proc.returncode, doc, proc.stderr
 
 
 def by_id(doc: dict) -> dict[str, dict]:
@@ -33,7 +36,7 @@ def test_doctor_passes_every_as_check_against_oidc_provider(oidc_issuer):
     assert doc["schema"] == 1 and doc["target"] == {"server": None, "authorization_server": oidc_issuer}
     assert set(doc["summary"]) == {"pass", "warn", "fail", "error", "skip", "info"}
     as_results = {k: v for k, v in results.items() if k.startswith("as.")}
-    assert len(as_results) == 12 and all(v["status"] == "pass" for v in as_results.values())
+    assert len(as_results) == 14 and all(v["status"] == "pass" for v in as_results.values())
     for r in doc["results"]:
         assert set(r) == {"id", "title", "status", "level", "message", "fix", "spec", "evidence"}
 
@@ -165,3 +168,19 @@ def test_check_server_https_sends_no_request(sdk_server, tmp_path):
     doc, sent = traced(tmp_path, "--server", sdk_server, "--check", "server.https")
     assert by_id(doc)["server.https"]["status"] == "pass"
     assert sent == [] and doc["requests"] == 0
+
+
+def test_oidc_provider_on_authkit_paths_is_not_taken_for_authkit(oidc_issuer, sdk_server, tmp_path):
+    """oidc-provider serves AuthKit's /oauth2/* layout: doctor used to call it AuthKit. Now only configuration says so."""
+    _, doc, _ = doctor("--server", sdk_server)
+    r = by_id(doc)["authkit.domain"]
+    assert r["status"] == "skip" and "not known to be AuthKit" in r["message"]
+    _, doc, _ = doctor("--server", sdk_server, "--as-kind", "authkit")
+    r = by_id(doc)["authkit.domain"]
+    assert r["status"] == "pass" and "(--as-kind authkit)" in r["message"] and r["evidence"]["resource_indicator"] == sdk_server
+    # the guide's .env says so too
+    env_file = tmp_path / ".env"
+    env_file.write_text("FASTMCP_SERVER_AUTH=fastmcp.server.auth.providers.workos.AuthKitProvider\n")
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--server", sdk_server, "--check", "authkit.domain"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    r = by_id(json.loads(proc.stdout))["authkit.domain"]
+    assert r["status"] == "pass" and "FASTMCP_SERVER_AUTH=fastmcp.server.auth.providers.workos.AuthKitProvider" in r["message"]

@@ -125,10 +125,14 @@ def test_https_required_for_endpoints():
 def test_registration_paths():
     world = World()
     world.oauth_metadata.pop("client_id_metadata_document_supported")
-    assert world.run()["as.registration"].status is Status.WARN
+    results = world.run()
+    assert results["as.registration"].status is Status.PASS  # the MUST holds with DCR alone
+    assert results["as.cimd"].status is Status.WARN and "deprecates" in results["as.cimd"].message  # the SHOULD does not
     world.oauth_metadata.pop("registration_endpoint")
-    r = world.run()["as.registration"]
+    results = world.run()
+    r = results["as.registration"]
     assert r.status is Status.FAIL and "Connect -> Configuration" in r.fix
+    assert results["as.cimd"].status is Status.SKIP  # one cause, one finding
 
 
 def test_grant_types_default_lacks_refresh_token():
@@ -379,7 +383,9 @@ def test_server_accepting_any_token_is_critical():
     assert r["server.rejects-invalid-token"].status is Status.FAIL
     assert "CRITICAL" in r["server.rejects-invalid-token"].message
     assert "CRITICAL" in r["server.rejects-forged-tokens"].message
-    assert r["server.malformed-authorization"].status is Status.FAIL
+    assert "Authorization: Basic … -> 200" in r["server.rejects-invalid-token"].message
+    # said once, by the MUST check; the SHOULD check points there
+    assert r["server.malformed-authorization"].status is Status.SKIP and "see server.rejects-invalid-token" in r["server.malformed-authorization"].message
 
 
 def _jwt_alg(request):
@@ -416,8 +422,10 @@ def test_forged_tokens_carry_the_real_issuer_audience_and_kid():
 def test_invalid_token_without_error_code():
     world = World()
     world.routes[("POST", SERVER)] = lambda r: httpx.Response(401, headers={"WWW-Authenticate": GOOD_CHALLENGE_FOR_CORS})
-    r = world.run()["server.rejects-invalid-token"]
-    assert r.status is Status.FAIL and 'without error="invalid_token"' in r.message
+    results = world.run()
+    assert results["server.rejects-invalid-token"].status is Status.PASS  # it is refused with 401: the MUST holds
+    r = results["server.invalid-token-error-code"]
+    assert r.status is Status.WARN and 'without error="invalid_token"' in r.message  # RFC 6750 §3.1 is a SHOULD
 
 
 def test_malformed_authorization_5xx():
@@ -441,3 +449,52 @@ def test_a_crashing_check_becomes_an_error_result():
     assert results["prm.scopes"].status is Status.ERROR
     assert "KeyError" in results["prm.scopes"].message and results["prm.scopes"].fix
     assert results["prm.discovery"].status is Status.PASS
+
+
+def _worlds():
+    """Worlds that break one thing each, including those that used to give MUST+warn or SHOULD+fail."""
+    def w(**kw):
+        return World(**kw)
+
+    out = {"good": w(), "accepts-any-token": w(token_status=200), "no-challenge-header": w(challenge_header=None), "status-200": w(challenge_status=200)}
+    world = w()
+    world.oauth_metadata.pop("client_id_metadata_document_supported")
+    out["dcr-only"] = world
+    world = w()
+    world.oauth_metadata.pop("jwks_uri")
+    world.oidc_metadata.pop("jwks_uri")
+    out["no-jwks-uri"] = world
+    world = w()
+    world.jwks = {"keys": [{**k, "kid": None} for k in (world.jwks["keys"][0], world.jwks["keys"][0])]}
+    out["keys-without-kid"] = world
+    world = w()
+    world.routes[("POST", SERVER)] = lambda r: httpx.Response(401, headers={"WWW-Authenticate": 'Bearer resource_metadata="x"'}) if r.headers.get("authorization") else world.mcp(r)
+    out["401-without-invalid-token"] = world
+    world = w()
+    default = world.mcp
+    world.routes[("POST", SERVER)] = lambda r: httpx.Response(200) if r.headers.get("authorization", "").startswith("Basic") else default(r)
+    out["basic-accepted"] = world
+    world = w()
+    world.routes[("GET", f"{AS}/.well-known/oauth-authorization-server")] = lambda r: httpx.Response(302, headers={"Location": f"{AS}/.well-known/openid-configuration"})
+    out["metadata-redirect"] = world
+    world = w()
+    world.jwks = {"keys": [{**world.jwks["keys"][0], "d": "secret"}]}
+    out["private-jwks"] = world
+    return out
+
+
+@pytest.mark.parametrize("name", list(_worlds()))
+def test_levels_match_statuses_in_every_world(name):
+    """World.run asserts it for every result: MUST problems fail, SHOULD problems warn."""
+    results = _worlds()[name].run()
+    assert results
+
+
+def test_a_missing_jwks_uri_is_a_should():
+    world = World()
+    world.oauth_metadata.pop("jwks_uri")
+    world.oidc_metadata.pop("jwks_uri")
+    results = world.run()
+    assert results["as.jwks"].status is Status.SKIP and "as.jwks-uri" in results["as.jwks"].message
+    r = results["as.jwks-uri"]
+    assert r.status is Status.WARN and r.check.level.value == "SHOULD" and "unknown (doctor --login tells)" in r.message

@@ -17,7 +17,7 @@ import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authkit_mcp_cli.checks import CATALOGUE, Result
-from authkit_mcp_cli.checks.probes import LOGIN_PROBES
+from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose
 
@@ -28,7 +28,7 @@ PRM_PATH = ORIGIN + "/.well-known/oauth-protected-resource/api/mcp"
 PRM_ROOT = ORIGIN + "/.well-known/oauth-protected-resource"
 
 CORS = {"Access-Control-Allow-Origin": "*"}
-LOGIN_ONLY = frozenset(c.id for c in CATALOGUE if c.probes & LOGIN_PROBES)  # skip without doctor --login
+LOGIN_ONLY = frozenset(c.id for c in CATALOGUE if Probe.TOKEN in c.probes and c.area != "as")  # skip without doctor --login
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -130,11 +130,13 @@ class World:
             headers={**cors, "WWW-Authenticate": f'Bearer error="invalid_token", error_description="bad token", resource_metadata="{PRM_PATH}"'},
         )
 
-    def run(self, *, server: str | None = SERVER, authkit_domain: str | None = None, timeout: float = 5.0, checks: list | None = None) -> dict[str, Result]:
+    def run(self, *, server: str | None = SERVER, authkit_domain: str | None = None, timeout: float = 5.0, checks: list | None = None, as_kind: str | None = None) -> dict[str, Result]:
         """doctor against this world, with respx intercepting the client diagnose() builds."""
         with respx.mock(assert_all_called=False) as router:
             router.route().mock(side_effect=self.handle)
-            diagnosis = asyncio.run(diagnose(target(server, authkit_domain), list(CATALOGUE) if checks is None else checks, timeout=timeout))
+            diagnosis = asyncio.run(diagnose(target(server, authkit_domain), list(CATALOGUE) if checks is None else checks, timeout=timeout, as_kind=as_kind))
+        for r in diagnosis.results:
+            assert_level_matches(r)
         return {r.check.id: r for r in diagnosis.results}
 
     def sent(self) -> list[str]:
@@ -144,6 +146,12 @@ class World:
             auth = r.headers.get("authorization")
             out.append(f"{r.method} {r.url}" + (f" [{auth.split(' ')[0]}]" if auth else ""))
         return out
+
+
+def assert_level_matches(result: Result) -> None:
+    """A MUST problem is fail, a SHOULD problem warn, never the reverse (design.md)."""
+    pair = (result.check.level.value, result.status.value)
+    assert pair not in (("MUST", "warn"), ("SHOULD", "fail"), ("MAY", "fail")), f"{result.check.id}: {pair}: {result.message}"
 
 
 def target(server: str | None = SERVER, authkit_domain: str | None = None) -> Target:

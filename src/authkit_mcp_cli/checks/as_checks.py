@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from authkit_mcp_cli.checks.as_kind import is_authkit
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, Evidence, FoundAS
-from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem, skip
 from authkit_mcp_cli.checks.needs import found_as
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
@@ -47,25 +48,30 @@ def discovery(ev: Evidence) -> Outcome:
     if disc is None or not disc.attempts:
         return problem(
             f"The issuer {ev.as_issuer!r} (from {ev.as_issuer_source}) is not an absolute http(s) URL, so no metadata URL can be built.",
-            f"Use the AuthKit domain exactly as the WorkOS dashboard shows it, e.g. https://your-env.authkit.app ({ENV_AUTHKIT_DOMAIN}).",
+            f"Use the AuthKit domain exactly as the WorkOS dashboard shows it, e.g. https://your-env.authkit.app ({ENV_AUTHKIT_DOMAIN})."
+            if is_authkit(ev)
+            else "Use the authorization server's issuer identifier exactly, an absolute https URL (RFC 8414 §2).",
         )
     tried = disc.attempt_errors()
     if disc.metadata is None:
         unreachable = all(ex.error for _k, _u, ex in disc.attempts)
         why = "none of them could be reached" if unreachable else "none answered 200 with a JSON object"
-        return problem(
-            f"No authorization server metadata for {disc.issuer}: tried {len(disc.attempts)} URLs in the spec's order and {why}.",
-            "Check the issuer: for AuthKit it is the domain in the WorkOS dashboard (Authentication -> AuthKit), "
-            f"e.g. https://your-env.authkit.app, with no path. Test it with: curl {disc.attempts[0][1]} . "
-            f"Then set {ENV_AUTHKIT_DOMAIN} to it and restart the server.",
-            tried=tried,
-        )
+        if is_authkit(ev):
+            fix = (
+                "Check the issuer: for AuthKit it is the domain in the WorkOS dashboard (Authentication -> AuthKit), "
+                f"e.g. https://your-env.authkit.app, with no path. Test it with: curl {disc.attempts[0][1]} . "
+                f"Then set {ENV_AUTHKIT_DOMAIN} to it and restart the server."
+            )
+        else:
+            fix = f"Check the issuer: it is the authorization server's issuer identifier exactly (RFC 8414 §2). Test it with: curl {disc.attempts[0][1]} ."
+        return problem(f"No authorization server metadata for {disc.issuer}: tried {len(disc.attempts)} URLs in the spec's order and {why}.", fix, tried=tried)
     ex = next(ex for _k, url, ex in disc.attempts if url == disc.metadata_url)
     if ex.redirects:
+        # found, so the MUST holds; the redirect is a note (a MUST check never warns)
         return problem(
-            f"Metadata for {disc.issuer} is served only after a redirect to {ex.final_url}.",
+            f"Found, but only after a redirect to {ex.final_url}.",
             "Serve the document at the well-known URL itself: careful clients do not follow redirects during discovery (RFC 8414 §3).",
-            status=Status.WARN,
+            status=Status.INFO,
             tried=tried,
         )
     return ok(f"Found at {disc.metadata_url}.", tried=tried)
@@ -86,7 +92,7 @@ def issuer(ev: Evidence, disc: FoundAS) -> Outcome:
     source = ev.as_issuer_source or "configuration"
     return problem(
         f"The metadata at {url} says issuer {value!r}, but it was fetched for {disc.issuer!r} (from {source}).{detail} Clients must not use it.",
-        f"Use exactly {value!r} wherever the issuer is configured: {ENV_AUTHKIT_DOMAIN}, and the authorization_servers of the protected-resource metadata.",
+        f"Use exactly {value!r} wherever the issuer is configured: {ENV_AUTHKIT_DOMAIN + ', ' if is_authkit(ev) else 'the server configuration, '}and the authorization_servers of the protected-resource metadata.",
         mismatches=[f"{k}: {u} -> {v!r}" for k, u, v in mismatches],
     )
 
@@ -119,7 +125,7 @@ def pkce(ev: Evidence, disc: FoundAS) -> Outcome:
             hint = " The RFC 8414 document has it, but a client reads this one first."
         return problem(
             f"code_challenge_methods_supported is missing{where}: MCP clients must refuse to proceed without it.{hint}",
-            "Advertise code_challenge_methods_supported: [\"S256\"] in the AS metadata (AuthKit's RFC 8414 document does).",
+            "Advertise code_challenge_methods_supported: [\"S256\"] in the AS metadata" + (" (AuthKit's RFC 8414 document does)." if is_authkit(ev) else "."),
         )
     methods_list = _str_list(methods)
     if methods_list is None:
@@ -150,17 +156,28 @@ def registration(ev: Evidence, disc: FoundAS) -> Outcome:
     if cimd:
         return ok("Client ID Metadata Documents are supported (the spec's preferred path).", **paths)
     if dcr:
-        return problem(
-            "Only dynamic client registration (RFC 7591) is available; the 2026-07-28 spec deprecates it in favour of Client ID Metadata Documents.",
-            "In the WorkOS dashboard (Connect -> Configuration) also enable Client ID Metadata Documents; keep DCR on for older clients.",
-            status=Status.WARN,
-            **paths,
-        )
-    return problem(
-        "Neither Client ID Metadata Documents nor dynamic client registration is advertised: MCP clients can only use a pre-registered client ID.",
-        "In the WorkOS dashboard (Connect -> Configuration) enable Client ID Metadata Documents and/or Dynamic Client Registration.",
-        **paths,
+        return ok("Dynamic client registration (RFC 7591) is available (see as.cimd for Client ID Metadata Documents).", **paths)
+    fix = (
+        "In the WorkOS dashboard (Connect -> Configuration) enable Client ID Metadata Documents and/or Dynamic Client Registration."
+        if is_authkit(ev)
+        else "Support Client ID Metadata Documents (client_id_metadata_document_supported: true) and/or dynamic client registration (registration_endpoint)."
     )
+    return problem("Neither Client ID Metadata Documents nor dynamic client registration is advertised: MCP clients can only use a pre-registered client ID.", fix, **paths)
+
+
+@check("as.cimd", "Client ID Metadata Documents are supported", Level.SHOULD, "MCP 2026-07-28 Client Registration: Client ID Metadata Documents", probes=METADATA, needs=found_as)
+def cimd(ev: Evidence, disc: FoundAS) -> Outcome:
+    meta = disc.metadata
+    if meta.get("client_id_metadata_document_supported") is True:
+        return ok("client_id_metadata_document_supported is true (the spec's preferred registration).")
+    if not is_absolute_http_url(meta.get("registration_endpoint")):
+        return skip("No registration path at all (see as.registration).")
+    fix = (
+        "In the WorkOS dashboard (Connect -> Configuration) also enable Client ID Metadata Documents; keep DCR on for older clients."
+        if is_authkit(ev)
+        else "Support Client ID Metadata Documents and advertise client_id_metadata_document_supported: true; keep DCR for older clients."
+    )
+    return problem("Only dynamic client registration (RFC 7591) is available; the 2026-07-28 spec deprecates it in favour of Client ID Metadata Documents.", fix)
 
 
 @check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens", probes=METADATA, needs=found_as)
@@ -187,7 +204,7 @@ def token_auth_methods(ev: Evidence, disc: FoundAS) -> Outcome:
     if "none" not in methods:
         return problem(
             f"token_endpoint_auth_methods_supported is {methods}{' (default)' if raw is None else ''}: public clients (CLIs, desktop apps) cannot authenticate without a secret.",
-            'Include "none" in token_endpoint_auth_methods_supported. (AuthKit lists it; with DCR, register public clients with token_endpoint_auth_method "none".)',
+            'Include "none" in token_endpoint_auth_methods_supported' + ('. (AuthKit lists it; with DCR, register public clients with token_endpoint_auth_method "none".)' if is_authkit(ev) else "."),
         )
     return ok(f"Supported: {', '.join(methods)}.")
 
@@ -228,11 +245,7 @@ def jwks(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
     uri = meta.get("jwks_uri")
     if uri is None:
-        return problem(
-            "No jwks_uri: resource servers cannot verify JWT access tokens locally.",
-            "Publish jwks_uri, or have your MCP server use token introspection.",
-            status=Status.WARN,
-        )
+        return skip("No jwks_uri is published (see as.jwks-uri).")
     if disc.jwks is None:
         return problem(f"jwks_uri is not an absolute URL: {uri!r}.", "Publish an absolute https jwks_uri.")
     ex = disc.jwks
@@ -256,8 +269,19 @@ def jwks(ev: Evidence, disc: FoundAS) -> Outcome:
     if dupes:
         return problem(f"Duplicate kid values {dupes}: a verifier cannot tell which key signed a token.", "Give every key a unique kid (RFC 7517 §4.5).")
     if len(keys) > 1 and None in kids:
-        return problem("Several keys and some have no kid: verifiers must try keys one by one.", "Give every key a kid.", status=Status.WARN)
+        return problem(f"{usable} usable signing key(s), but several keys and some have no kid: verifiers must try keys one by one.", "Give every key a kid.", status=Status.INFO)
     return ok(f"{usable} usable signing key(s) at {uri}.", kids=[k for k in kids if k], unusable=problems or None)
+
+
+@check("as.jwks-uri", "jwks_uri is published (when access tokens are JWTs)", Level.SHOULD, "RFC 8414 §2 (jwks_uri); RFC 9068 §4", probes=(Probe.AS_METADATA, Probe.TOKEN), needs=found_as)
+def jwks_uri(ev: Evidence, disc: FoundAS) -> Outcome:
+    if disc.metadata.get("jwks_uri") is not None:
+        return ok(f"jwks_uri: {disc.metadata['jwks_uri']}.")
+    te = ev.token
+    if te is not None and te.session is not None and not te.jwt:
+        return ok("No jwks_uri, and none is needed: the access tokens are opaque (servers validate them by introspection).")
+    kind = "the access tokens are JWTs" if te is not None and te.jwt else "whether the access tokens are JWTs is unknown (doctor --login tells)"
+    return problem(f"No jwks_uri, and {kind}: resource servers cannot verify JWT access tokens locally.", "Publish jwks_uri, or have your MCP server use token introspection (RFC 7662).")
 
 
 # Fields that decide whether an MCP client can proceed (spec-checklist: AuthKit facts);
@@ -305,7 +329,7 @@ def oidc_consistency(ev: Evidence, disc: FoundAS) -> Outcome:
     return problem(
         message,
         "Clients following the MCP spec read the RFC 8414 document first and are fine. For clients that read only OpenID discovery, "
-        "serve a complete document (AuthKit: report it to WorkOS; your server's compatibility endpoint can forward the RFC 8414 document).",
+        + ("serve a complete document (AuthKit: report it to WorkOS; your server's compatibility endpoint can forward the RFC 8414 document)." if is_authkit(ev) else "serve a complete document (your server's compatibility endpoint can forward the RFC 8414 document)."),
         oauth_url=disc.doc_urls["oauth"],
         oidc_url=disc.doc_urls["oidc"],
     )

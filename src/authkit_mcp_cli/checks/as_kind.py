@@ -35,7 +35,7 @@ def authkit_reason(ev: Evidence, issuer: str | None = None) -> str | None:
     """Why this AS is AuthKit, or None when nothing says so."""
     if ev.as_kind:
         return ev.as_kind
-    for candidate in (issuer, ev.as_issuer, *ev.prm_issuers[:1]):
+    for candidate in (issuer, ev.target.authkit_domain, ev.as_issuer):
         if authkit_host(candidate):
             return f"the issuer {candidate} is an .authkit.app host"
     return None
@@ -43,3 +43,8 @@ def authkit_reason(ev: Evidence, issuer: str | None = None) -> str | None:
 
 def is_authkit(ev: Evidence, issuer: str | None = None) -> bool:
     return authkit_reason(ev, issuer) is not None
+
+
+def prm_names_authkit(ev: Evidence) -> bool:
+    """For checks of the protected-resource metadata: is the AS it names AuthKit?"""
+    return is_authkit(ev, next(iter(ev.prm_issuers), None))

@@ -6,23 +6,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from authkit_mcp_cli.checks.as_kind import authkit_reason
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.urls import is_loopback_host
-
-
-def looks_like_authkit(issuer: str, metadata: dict[str, Any] | None) -> bool:
-    """An AuthKit host name, or AuthKit's endpoint layout (custom domains)."""
-    host = (urlsplit(issuer).hostname or "").lower()
-    if host.endswith(".authkit.app"):
-        return True
-    if not metadata:
-        return False
-    base = issuer.rstrip("/")
-    return metadata.get("authorization_endpoint") == base + "/oauth2/authorize" and metadata.get("token_endpoint") == base + "/oauth2/token"
 
 
 @check("authkit.domain", "The AuthKit domain is configured exactly", Level.SHOULD, "WorkOS AuthKit MCP docs; RFC 8414 §2 (issuer)", probes=(Probe.AS_METADATA, Probe.PRM))
@@ -34,8 +24,9 @@ def domain(ev: Evidence) -> Outcome:
     metadata = disc.metadata if disc else None
     if metadata and metadata.get("atoms_auth_development_server"):
         return skip(f"{issuer} is atoms-auth's embedded development authorization server, not AuthKit.")
-    if not looks_like_authkit(issuer, metadata):
-        return skip(f"{issuer} does not look like AuthKit (no *.authkit.app host, no /oauth2/* endpoints).")
+    why = authkit_reason(ev, issuer)
+    if why is None:
+        return skip(f"{issuer} is not known to be AuthKit: its host is not *.authkit.app, and neither --as-kind authkit nor FASTMCP_SERVER_AUTH=...AuthKitProvider says so.")
     parts = urlsplit(issuer)
     canonical = issuer.rstrip("/")
     if metadata and isinstance(metadata.get("issuer"), str):
@@ -56,7 +47,7 @@ def domain(ev: Evidence) -> Outcome:
         evidence["resource_indicator"] = resource if isinstance(resource, str) else ev.target.server_url
     if problems:
         return problem(f"The AuthKit domain {issuer!r} (from {ev.as_issuer_source}): " + "; ".join(problems) + ".", f"Use this line in .env: {env_line}", **evidence)
-    text = f"{issuer} looks like AuthKit and is in canonical form. .env line: {env_line}"
+    text = f"{issuer} is AuthKit ({why}) and is in canonical form. .env line: {env_line}"
     if "resource_indicator" in evidence:
         text += f". In the WorkOS dashboard, add {evidence['resource_indicator']} as an MCP Resource Indicator so tokens carry it as their audience."
     return ok(text, **evidence)

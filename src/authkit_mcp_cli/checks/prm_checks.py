@@ -10,6 +10,7 @@ from typing import Any
 
 from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
+from authkit_mcp_cli.checks.as_kind import prm_names_authkit
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
 from authkit_mcp_cli.checks.probes import Probe
@@ -86,7 +87,8 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     if problems:
         return problem(
             "; ".join(problems) + ". Clients send resource as the token audience, and a correct server then rejects the token (RFC 8707).",
-            f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash) and register the same string as a Resource Indicator in the WorkOS dashboard.",
+            f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash)"
+            + (" and register the same string as a Resource Indicator in the WorkOS dashboard." if prm_names_authkit(ev) else ", the string clients send as resource and the AS puts in aud."),
             checked=checked,
         )
     return ok("resource identifies this endpoint.", checked=checked)
@@ -96,10 +98,12 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
 def prm_authorization_servers(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     servers = doc.get("authorization_servers")
     if not isinstance(servers, list) or not servers:
-        return problem(
-            "authorization_servers is missing or empty: clients cannot learn where to log in.",
-            f"Set authorization_servers to [\"<your AuthKit domain>\"] (the guide's server fills it from {ENV_AUTHKIT_DOMAIN}, and leaves it out when that is unset).",
+        fix = (
+            f"Set authorization_servers to [\"<your AuthKit domain>\"] (the guide's server fills it from {ENV_AUTHKIT_DOMAIN}, and leaves it out when that is unset)."
+            if prm_names_authkit(ev)
+            else "Set authorization_servers to [\"<your authorization server's issuer>\"]."
         )
+        return problem("authorization_servers is missing or empty: clients cannot learn where to log in.", fix)
     problems = []
     for entry in servers:
         if not is_absolute_http_url(entry):
@@ -112,9 +116,10 @@ def prm_authorization_servers(ev: Evidence, doc: dict[str, Any]) -> Outcome:
                 problems.append(f"{entry} serves no metadata (tried {len(disc.attempts)} URLs)")
     configured = ev.target.authkit_domain
     if configured and configured not in servers:
-        problems.append(f"your configured AuthKit domain {configured!r} (from {ev.target.domain_source}) is not among them")
+        problems.append(f"your configured authorization server {configured!r} (from {ev.target.domain_source}) is not among them")
     if problems:
-        return problem("authorization_servers " + json_list(servers) + ": " + "; ".join(problems) + ".", f"List exactly your AuthKit domain as the dashboard shows it (https, no trailing slash), the same string as {ENV_AUTHKIT_DOMAIN}.")
+        fix = f"List exactly your AuthKit domain as the dashboard shows it (https, no trailing slash), the same string as {ENV_AUTHKIT_DOMAIN}." if prm_names_authkit(ev) else "List exactly your authorization server's issuer (https, no trailing slash), as its metadata's issuer says."
+        return problem("authorization_servers " + json_list(servers) + ": " + "; ".join(problems) + ".", fix)
     return ok(f"authorization_servers {json_list(servers)}, each discoverable.")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
 from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.evidence import Evidence
-from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.http import Exchange
@@ -17,14 +17,27 @@ def _probe_result(ex: Exchange) -> str:
     return str(ex.error or ex.status)
 
 
-@check("server.rejects-invalid-token", "A garbage bearer token gets 401 invalid_token", Level.MUST, "RFC 6750 §3.1; MCP 2026-07-28 Authorization: Token Handling", probes=(Probe.CHALLENGE, Probe.TOKEN_PROBES), needs=needs.answered)
+CREDENTIAL_LABELS = {"garbage": "'Authorization: Bearer garbage'", "basic": "Authorization: Basic …", "empty-bearer": "an empty Bearer token"}
+
+
+@check("server.rejects-invalid-token", "A garbage bearer token gets 401; no bad credential is accepted", Level.MUST, "RFC 6750 §3.1; MCP 2026-07-28 Authorization: Token Handling", probes=(Probe.CHALLENGE, Probe.TOKEN_PROBES), needs=needs.answered)
 def rejects_invalid_token(ev: Evidence, ex: Exchange) -> Outcome:
+    accepted = [f"{CREDENTIAL_LABELS[name]} -> {p.status}" for name, p in ev.token_probes.items() if name in CREDENTIAL_LABELS and p.status is not None and 200 <= p.status < 300]
+    if accepted:
+        return problem("CRITICAL: bad credentials were accepted: " + "; ".join(accepted) + ": the server does not validate tokens.", "Validate every token: signature against the AS's JWKS, issuer, audience (this resource), expiry.", status=Status.FAIL)
     probe = ev.token_probes.get("garbage")
     assert probe is not None
-    if probe.status is not None and 200 <= probe.status < 300:
-        return problem("CRITICAL: 'Authorization: Bearer garbage' was accepted with " + str(probe.status) + ": the server does not validate tokens.", "Validate every token: signature against the AS's JWKS, issuer, audience (this resource), expiry.", status=Status.FAIL)
     if probe.status != 401:
         return problem(f"'Bearer garbage' got {_probe_result(probe)}, not 401.", "Answer an invalid token with 401 and WWW-Authenticate: Bearer error=\"invalid_token\".")
+    return ok("'Bearer garbage' got 401.")
+
+
+@check("server.invalid-token-error-code", "A refused token's challenge says error=\"invalid_token\"", Level.SHOULD, "RFC 6750 §3.1 (the error code is included when the request had a token)", probes=(Probe.CHALLENGE, Probe.TOKEN_PROBES), needs=needs.answered)
+def invalid_token_error_code(ev: Evidence, ex: Exchange) -> Outcome:
+    probe = ev.token_probes.get("garbage")
+    assert probe is not None
+    if probe.status != 401:
+        return skip(f"'Bearer garbage' got {_probe_result(probe)}, not 401 (see server.rejects-invalid-token).")
     try:
         bearer = find_bearer(parse_www_authenticate(probe.header_list("www-authenticate")))
     except ChallengeParseError:
@@ -70,17 +83,16 @@ def rejects_forged_tokens(ev: Evidence, ex: Exchange) -> Outcome:
 
 @check("server.malformed-authorization", "Malformed Authorization headers get 400 or 401", Level.SHOULD, "RFC 6750 §2.1, §3.1", probes=(Probe.CHALLENGE, Probe.TOKEN_PROBES), needs=needs.answered)
 def malformed_authorization(ev: Evidence, ex: Exchange) -> Outcome:
-    bad = []
-    for name, label in (("basic", "Authorization: Basic …"), ("empty-bearer", "an empty Bearer token")):
+    bad, accepted = [], []
+    for name in ("basic", "empty-bearer"):
         probe = ev.token_probes.get(name)
         assert probe is not None
-        if probe.status not in (400, 401):
-            bad.append(f"{label} -> {_probe_result(probe)}")
+        if probe.status is not None and 200 <= probe.status < 300:
+            accepted.append(CREDENTIAL_LABELS[name])  # server.rejects-invalid-token's finding (one cause, one finding)
+        elif probe.status not in (400, 401):
+            bad.append(f"{CREDENTIAL_LABELS[name]} -> {_probe_result(probe)}")
     if bad:
-        critical = any("-> 2" in b for b in bad)
-        return problem(
-            ("CRITICAL: " if critical else "") + "Malformed credentials were not refused cleanly: " + "; ".join(bad) + ".",
-            "Answer any Authorization header that is not a valid Bearer token with 401 (or 400 for a malformed request), never 5xx or 2xx.",
-            status=Status.FAIL if critical else None,
-        )
+        return problem("Malformed credentials were not refused cleanly: " + "; ".join(bad) + ".", "Answer any Authorization header that is not a valid Bearer token with 401 (or 400 for a malformed request), never 5xx.")
+    if accepted:
+        return skip(f"{' and '.join(accepted)} were accepted: see server.rejects-invalid-token.")
     return ok("Basic credentials and an empty Bearer token are refused.")
