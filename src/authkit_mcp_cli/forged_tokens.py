@@ -14,11 +14,14 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.checks.evidence import ASDiscovery, Evidence
 
 
 def _b64(data: bytes) -> str:
@@ -106,3 +109,22 @@ def public_key_pem(jwk: dict[str, Any]) -> bytes | None:
         return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     except Exception:  # any JWK pyjwt cannot load: the HS256 probe is then not built
         return None
+
+
+def for_evidence(ev: Evidence, discovery: ASDiscovery | None, server: str) -> dict[str, str]:
+    """doctor's forgeries with the real issuer, audience, scopes and kid, so only verification can refuse them."""
+    from authkit_mcp_cli.discovery import usable_document
+    from authkit_mcp_cli.urls import origin
+
+    issuer = ev.as_issuer or origin(server)
+    if discovery and discovery.metadata and isinstance(discovery.metadata.get("issuer"), str):
+        issuer = discovery.metadata["issuer"]
+    prm = ev.prm_doc or {}
+    resource = prm["resource"] if isinstance(prm.get("resource"), str) else server
+    scopes_supported = prm.get("scopes_supported")
+    scopes = [s for s in scopes_supported if isinstance(s, str)] if isinstance(scopes_supported, list) else []
+    challenge_scope = ev.bearer.get("scope") if ev.bearer else None
+    if challenge_scope:
+        scopes = challenge_scope.split()
+    jwks_doc = usable_document(discovery.jwks)[0] if discovery and discovery.jwks else None
+    return probe_set(issuer, resource, scopes, first_signing_key(jwks_doc))

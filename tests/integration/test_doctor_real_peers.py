@@ -184,3 +184,23 @@ def test_oidc_provider_on_authkit_paths_is_not_taken_for_authkit(oidc_issuer, sd
     proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--server", sdk_server, "--check", "authkit.domain"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     r = by_id(json.loads(proc.stdout))["authkit.domain"]
     assert r["status"] == "pass" and "FASTMCP_SERVER_AUTH=fastmcp.server.auth.providers.workos.AuthKitProvider" in r["message"]
+
+
+@pytest.mark.parametrize("form", ["trailing-slash", "localhost"])
+def test_a_typed_url_that_differs_only_in_form_is_one_finding_against_serve(form):
+    """serve's resource is http://127.0.0.1:PORT/api/mcp. Typed with a slash, doctor used to report the 307 on
+    five checks and tell the owner to set resource to the value it already had; typed with localhost, to change
+    a right resource to localhost. Now: one server.url warning, and the server checked at its canonical URL."""
+    from peers.serve_app import serve_app
+
+    with serve_app() as (info, _app):
+        port = info.mcp_url.split(":")[2].split("/")[0]
+        typed = info.mcp_url + "/" if form == "trailing-slash" else f"http://localhost:{port}/api/mcp"
+        code, doc, _ = doctor("--server", typed)
+    results = by_id(doc)
+    bad = {cid: r["message"] for cid, r in results.items() if r["status"] in ("warn", "fail", "error")}
+    assert list(bad) == ["server.url"], bad
+    assert results["server.url"]["evidence"] == {"typed": typed, "canonical": info.mcp_url, "differences": ["a trailing slash"] if form == "trailing-slash" else ["localhost vs 127.0.0.1"]}
+    assert results["prm.resource"]["status"] == "pass" and results["challenge.status"]["status"] == "pass"
+    assert doc["target"]["server"] == info.mcp_url and doc["typed_server"] == typed
+    assert code == 0

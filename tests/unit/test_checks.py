@@ -498,3 +498,23 @@ def test_a_missing_jwks_uri_is_a_should():
     assert results["as.jwks"].status is Status.SKIP and "as.jwks-uri" in results["as.jwks"].message
     r = results["as.jwks-uri"]
     assert r.status is Status.WARN and r.check.level.value == "SHOULD" and "unknown (doctor --login tells)" in r.message
+
+
+@pytest.mark.parametrize(("typed", "difference"), [(SERVER + "/", "a trailing slash"), ("https://MCP.example.com:443/api/mcp", "the default port :443 written out and letter case")])
+def test_a_typed_url_that_differs_only_in_form_is_said_once(typed, difference):
+    """One cause, one finding: server.url names the difference and the rest is checked at the canonical URL."""
+    results = World().run(server=typed)
+    bad = {cid: (r.status, r.message) for cid, r in results.items() if r.status not in (Status.PASS, Status.INFO) and cid not in LOGIN_ONLY}
+    assert list(bad) == ["server.url"]
+    r = results["server.url"]
+    assert r.status is Status.WARN and f"differ only by {difference}" in r.message and r.evidence["canonical"] == SERVER
+    assert f"Configure clients with {SERVER} exactly" in r.fix
+
+
+def test_a_server_whose_resource_has_the_slash_is_told_so_and_not_followed():
+    world = World()
+    world.prm["resource"] = SERVER + "/"
+    results = world.run()
+    assert results["server.url"].status is Status.SKIP
+    r = results["prm.resource"]
+    assert r.status is Status.FAIL and "trailing slash" in r.message and f"Set resource to exactly {SERVER!r}" in r.fix

@@ -33,6 +33,24 @@ def reachable(ev: Evidence, server: str) -> Outcome:
     return problem(f"The server could not be reached: {ex.error}.", fixes.get(ex.error_kind or "", "Check the URL and that the server is running."), response=ex.to_evidence())
 
 
+@check("server.url", "The URL given is the server's canonical URL", Level.SHOULD, "MCP 2026-07-28 Authorization: Canonical Server URI; RFC 9728 §3.3", probes=(Probe.PRM,), needs=needs.server)
+def server_url(ev: Evidence, server: str) -> Outcome:
+    if ev.typed_server is not None:
+        return problem(
+            f"You gave {ev.typed_server}; the server's canonical URL (its protected-resource metadata's resource) is {server}. They differ only by {' and '.join(ev.url_differences)}, "
+            f"so every other check ran against {server}.",
+            f"Configure clients with {server} exactly: a client compares the metadata's resource with the URL it was given (RFC 9728 §3.3) and sends that string as resource"
+            + ("; the trailing slash also costs a redirect that POSTs do not survive." if "a trailing slash" in ev.url_differences else "."),
+            typed=ev.typed_server,
+            canonical=server,
+            differences=ev.url_differences,
+        )
+    resource = (ev.prm_doc or {}).get("resource")
+    if resource == server:
+        return ok(f"{server} is the resource the server's metadata names.")
+    return skip("No protected-resource metadata names this exact URL (see prm.discovery and prm.resource).")
+
+
 # Judged from the URL alone: no request goes out for it.
 @check("server.https", "The MCP endpoint uses https (loopback exempt)", Level.MUST, "MCP 2026-07-28 Security Considerations: Communication Security", needs=needs.server)
 def server_https(ev: Evidence, server: str) -> Outcome:

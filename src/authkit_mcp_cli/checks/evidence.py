@@ -81,7 +81,9 @@ class TokenEvidence:
 
 @dataclass
 class Evidence:
-    target: Target
+    target: Target  # server_url: the canonical URL when the typed one differed only in form
+    typed_server: str | None = None  # the URL as given, when it differed (checks.canonical)
+    url_differences: list[str] = field(default_factory=list)
     # MCP server
     challenge: Exchange | None = None
     bearer: Challenge | None = None

@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import httpx
 
 from authkit_mcp_cli import forged_tokens
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
-from authkit_mcp_cli.checks import token_probe
+from authkit_mcp_cli.checks import canonical, token_probe
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, ASDiscovery, Evidence, TokenEvidence
 from authkit_mcp_cli.checks.probes import LOGIN_PROBES, Probe, closure
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.discovery import INITIALIZE, JSON_HEADERS, MCP_HEADERS, as_metadata_candidates, authorization_servers, first_usable, prm_candidates, usable_document
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
-from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin
+from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin, prm_urls
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.token_probe import LoginPlan
@@ -176,12 +177,26 @@ async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, 
     wanted = closure(probes, issuer_given=bool(target.authkit_domain))
     g = Gatherer(target, client, policy, wanted, login)
     g.ev.as_kind = as_kind
+    if target.server_url and wanted & SERVER_PROBES:
+        await _canonicalize(g, target.server_url)
     await asyncio.gather(*(g.start(p) for p in Probe if p in wanted))
     await g.settle()
     return g.finish()
 
 
 # --- the probes: each fills its part of the evidence --------------------------------
+
+SERVER_PROBES = frozenset(Probe) - {Probe.AS_METADATA, Probe.AS_ALL, Probe.AS_JWKS, Probe.AS_CORS}
+
+
+async def _canonicalize(g: Gatherer, typed: str) -> None:
+    """Check the server at its canonical URL when the typed one differs only in form (``checks.canonical``).
+    The path-inserted PRM request is the one the PRM probe sends anyway."""
+    doc, _ = usable_document(await g.request("GET", prm_urls(typed)[0], JSON_HEADERS))
+    resource = doc.get("resource") if doc else None
+    if isinstance(resource, str) and (found := canonical.differences(typed, resource)):
+        g.ev.typed_server, g.ev.url_differences = typed, found
+        g.ev.target = replace(g.ev.target, server_url=resource)
 
 
 def _post_initialize(g: Gatherer, server: str, extra_headers: dict[str, str] | None = None) -> asyncio.Task[Exchange]:
@@ -301,25 +316,9 @@ async def _forged_tokens(g: Gatherer) -> None:
     if ev.challenge is None or not ev.challenge.ok:
         return  # nothing answered: server.rejects-forged-tokens skips, so no key is made
     discovery = await g.discover(ev.as_issuer) if ev.as_issuer else None
-    tokens = await asyncio.to_thread(_build_forged_tokens, ev, discovery, server)
+    tokens = await asyncio.to_thread(forged_tokens.for_evidence, ev, discovery, server)
     tasks = {name: _post_initialize(g, server, {"Authorization": f"Bearer {token}"}) for name, token in tokens.items()}
     ev.token_probes.update({name: await task for name, task in tasks.items()})
-
-
-def _build_forged_tokens(ev: Evidence, discovery: ASDiscovery | None, server: str) -> dict[str, str]:
-    """Tokens with the real issuer, audience, scopes and kid, so only verification can refuse them."""
-    issuer = ev.as_issuer or origin(server)
-    if discovery and discovery.metadata and isinstance(discovery.metadata.get("issuer"), str):
-        issuer = discovery.metadata["issuer"]
-    prm = ev.prm_doc or {}
-    resource = prm["resource"] if isinstance(prm.get("resource"), str) else server
-    scopes_supported = prm.get("scopes_supported")
-    scopes = [s for s in scopes_supported if isinstance(s, str)] if isinstance(scopes_supported, list) else []
-    challenge_scope = ev.bearer.get("scope") if ev.bearer else None
-    if challenge_scope:
-        scopes = challenge_scope.split()
-    jwks_doc = usable_document(discovery.jwks)[0] if discovery and discovery.jwks else None
-    return forged_tokens.probe_set(issuer, resource, scopes, forged_tokens.first_signing_key(jwks_doc))
 
 
 # --- doctor --login: after every other probe, one step at a time ---------------------

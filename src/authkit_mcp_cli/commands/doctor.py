@@ -84,11 +84,14 @@ def doctor(
         with stderr_console().status("Probing…", spinner="dots"):
             diagnosis = asyncio.run(diagnose(target, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind))
     authorization_server = diagnosis.evidence.as_issuer
+    checked = diagnosis.evidence.target.server_url  # canonical, when the typed URL differed only in form (server.url)
     if json_output:
         extra = {"requests": diagnosis.evidence.request_count}
-        typer.echo(report.to_json(diagnosis.results, server=target.server_url, authorization_server=authorization_server, extra=extra))
+        if diagnosis.evidence.typed_server:
+            extra["typed_server"] = diagnosis.evidence.typed_server
+        typer.echo(report.to_json(diagnosis.results, server=checked, authorization_server=authorization_server, extra=extra))
     else:
-        report.render(out, diagnosis.results, server=target.server_url, authorization_server=authorization_server, verbose=verbose)
+        report.render(out, diagnosis.results, server=checked, authorization_server=authorization_server, verbose=verbose)
     raise typer.Exit(report.exit_code(diagnosis.results, strict=strict))
 
 
