@@ -75,3 +75,13 @@ def test_remote_text_is_escaped_and_bounded():
     assert bounded("x" * 10, 4) == "xxxx… (6 more characters)"
     assert excerpt(b'{"error":\n  "server_error"}\x1b[2J') == '{"error": "server_error"}\\x1b[2J'
     assert excerpt(b"") == "(empty body)" and excerpt(b"\xff\xfe") == "\ufffd\ufffd"
+
+
+def test_a_server_log_notification_becomes_one_escaped_line():
+    from types import SimpleNamespace
+
+    from authkit_mcp_cli.mcp_wire import log_line
+
+    line = log_line(SimpleNamespace(level="warning", logger="db\x1b[2J", data="two\nlines \x1b]0;title\x07"))
+    assert str(line) == "warning [db\\x1b[2J] two\\nlines \\x1b]0;title\\x07"
+    assert str(log_line(SimpleNamespace(level="info", logger=None, data={"rows": 3, "note": "é"}))) == 'info {"rows": 3, "note": "é"}'

@@ -111,6 +111,18 @@ def test_step_up_is_bounded_to_three_authorizations():
     assert "mcp:admin" in action.error.message and action.error.remote.status == 403
 
 
+def test_step_up_exhaustion_names_the_scopes_asked_and_not_granted():
+    """The AS grants less than asked: the error says which scope it never granted (offline_access is not an access scope)."""
+    state = stored().stepped_up(session(scope="mcp:tools"), asked="mcp:tools mcp:admin offline_access").stepped_up(session(scope="mcp:tools"), asked="mcp:tools mcp:admin offline_access")
+    action = decide(state, Challenged(challenge(403, "insufficient_scope", None, "Required scope: mcp:admin")))
+    assert isinstance(action, Fail) and action.error.code == "mcp.step-up-exhausted"
+    assert action.error.message == (
+        'The server still answers 403 insufficient_scope after 3 authorizations: its challenge names no scope ("Required scope: mcp:admin"). '
+        "atoms-auth asked the AS for 'mcp:tools mcp:admin offline_access' and got 'mcp:tools': the AS did not grant 'mcp:admin'."
+    )
+    assert "the challenge should name the scopes it needs" in action.error.hint
+
+
 def test_a_new_login_starts_the_step_up_count_again():
     state = RetryState.start(SERVER, None, allow_login=True).logged_in(session(), after_refusal=False)
     assert state.authorizations == 1
