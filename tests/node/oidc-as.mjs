@@ -14,6 +14,8 @@
 //                               R's origin + this path, as an AS whose one login covers several
 //                               APIs: a refresh may then ask for a token for that other resource
 //                               (RFC 8707 §2.2)
+//   JWKS_PATH                   (optional) where the JWKS is served (default /oauth2/jwks, AuthKit's);
+//                               clients and servers must read it from jwks_uri
 //   FIXED_AUDIENCE              (optional) every access token's aud is this string, whatever
 //                               resource was asked for (an AS that ignores the resource indicator,
 //                               like AuthKit without the MCP Resource Indicator)
@@ -41,7 +43,7 @@ const provider = new Provider(issuer, {
     authorization: '/oauth2/authorize',
     token: '/oauth2/token',
     registration: '/oauth2/register',
-    jwks: '/oauth2/jwks',
+    jwks: process.env.JWKS_PATH || '/oauth2/jwks',
     revocation: '/oauth2/revoke',
     introspection: '/oauth2/introspection',
     userinfo: '/oauth2/userinfo',

@@ -61,8 +61,8 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
     else:
         assert cfg.authkit_domain is not None
         issuer = cfg.authkit_domain
-        # AuthKit publishes its keys at /oauth2/jwks; serve fetches them lazily and keeps them through outages.
-        jwks = JwksCache(issuer + "/oauth2/jwks")
+        # the keys are where the AS's metadata says (jwks_uri), fetched lazily and kept through outages
+        jwks = JwksCache.for_issuer(issuer)
 
     mcp = MCPServer("atoms-auth", version=__version__, instructions="atoms-auth reference MCP resource server", log_level="WARNING")
     tool_scopes = register_tools(mcp, admin_scope=cfg.admin_scope)

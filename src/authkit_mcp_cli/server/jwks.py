@@ -1,5 +1,11 @@
 """The authorization server's signing keys for token verification.
 
+``JwksCache.for_issuer`` reads ``jwks_uri`` from the AS's own metadata (RFC
+8414 §2, found by the MCP spec's ordered URL list, issuer compared exactly),
+so any spec-following AS works, not only AuthKit's ``/oauth2/jwks``. When the
+keys cannot be had, ``problem`` says why (metadata or JWKS unreachable, no
+``jwks_uri``), for the 401's error_description and the log.
+
 Fetched lazily and cached; an unknown ``kid`` triggers one refetch, at most
 every ``min_refetch_interval`` seconds (so forged kids cannot make us hammer
 the AS); when the JWKS endpoint is down, the keys already known stay usable.
@@ -16,6 +22,7 @@ import httpx
 import jwt
 
 from authkit_mcp_cli.http import make_client
+from authkit_mcp_cli.urls import as_metadata_urls
 
 log = logging.getLogger("atoms_auth.serve")
 
@@ -23,8 +30,10 @@ ASYMMETRIC_KTY = {"RSA", "EC", "OKP"}
 
 
 class JwksCache:
-    def __init__(self, jwks_uri: str, *, timeout: float = 5.0, min_refetch_interval: float = 30.0, max_age: float = 600.0, client: httpx.AsyncClient | None = None) -> None:
-        self.jwks_uri = jwks_uri
+    def __init__(self, jwks_uri: str | None, *, timeout: float = 5.0, min_refetch_interval: float = 30.0, max_age: float = 600.0, client: httpx.AsyncClient | None = None, issuer: str | None = None) -> None:
+        self.jwks_uri = jwks_uri  # None: read from the metadata of ``issuer`` at the first fetch
+        self.issuer = issuer
+        self.problem: str | None = None  # why the last fetch gave no keys
         self.timeout = timeout
         self.min_refetch_interval = min_refetch_interval
         self.max_age = max_age  # keys removed at the AS (rotation) stop verifying after at most this long
@@ -35,6 +44,11 @@ class JwksCache:
         self._last_attempt = float("-inf")
         self._lock = asyncio.Lock()
         self.fetches = 0
+
+    @classmethod
+    def for_issuer(cls, issuer: str, **kwargs: Any) -> JwksCache:
+        """Keys at the ``jwks_uri`` the AS's metadata names (RFC 8414 §2)."""
+        return cls(None, issuer=issuer, **kwargs)
 
     @classmethod
     def static(cls, jwks: dict[str, Any]) -> JwksCache:
@@ -77,21 +91,54 @@ class JwksCache:
             if now - self._last_attempt < self.min_refetch_interval:
                 return
             self._last_attempt = now
+            self.fetches += 1
+            if self._client is not None:
+                await self._fetch(self._client)
+            else:
+                async with make_client(timeout=self.timeout) as client:
+                    await self._fetch(client)
+
+    async def _fetch(self, client: httpx.AsyncClient) -> None:
+        try:
+            if self.jwks_uri is None:
+                self.jwks_uri = await self._discover_jwks_uri(client)
+            response = await client.get(self.jwks_uri, timeout=self.timeout)
+            response.raise_for_status()
+            keys = parse_jwks(response.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            where = f"JWKS fetch from {self.jwks_uri}" if self.jwks_uri else f"reading the jwks_uri of {self.issuer} from its metadata"
+            self.problem = f"{where} failed: {exc}"
+            log.warning("%s; keeping %d cached key(s)", self.problem, len(self._keys))
+            return
+        if not keys:
+            self.problem = f"the JWKS at {self.jwks_uri} has no usable public signing key"
+            log.warning("%s", self.problem)
+            return
+        self._keys, self.problem = keys, None
+        self._fetched_at = time.monotonic()
+
+    async def _discover_jwks_uri(self, client: httpx.AsyncClient) -> str:
+        """The ``jwks_uri`` of the first usable metadata document, in the MCP spec's order (RFC 8414 §3)."""
+        assert self.issuer is not None
+        tried = []
+        for _kind, url in as_metadata_urls(self.issuer):
             try:
-                self.fetches += 1
-                if self._client is not None:
-                    response = await self._client.get(self.jwks_uri, timeout=self.timeout)
-                else:
-                    async with make_client(timeout=self.timeout) as client:
-                        response = await client.get(self.jwks_uri)
-                response.raise_for_status()
-                keys = parse_jwks(response.json())
+                response = await client.get(url, timeout=self.timeout)
+                doc = response.json() if response.status_code == 200 else None
             except (httpx.HTTPError, ValueError) as exc:
-                log.warning("JWKS fetch from %s failed (%s); keeping %d cached key(s)", self.jwks_uri, exc, len(self._keys))
-                return
-            if keys:
-                self._keys = keys
-                self._fetched_at = time.monotonic()
+                tried.append(f"{url}: {type(exc).__name__}")
+                continue
+            if not isinstance(doc, dict):
+                tried.append(f"{url}: {response.status_code}")
+                continue
+            if doc.get("issuer") != self.issuer:
+                raise ValueError(f"the metadata at {url} names issuer {doc.get('issuer')!r}, not {self.issuer!r}")
+            uri = doc.get("jwks_uri")
+            if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+                raise ValueError(f"the metadata at {url} has no jwks_uri")
+            log.info("signing keys of %s: %s (from %s)", self.issuer, uri, url)
+            return uri
+        raise ValueError("no metadata found (" + "; ".join(tried) + ")")
 
 
 def parse_jwks(doc: Any) -> dict[str | None, jwt.PyJWK]:

@@ -118,6 +118,8 @@ class TokenValidator:
         if kid is not None and not isinstance(kid, str):
             raise TokenRejected("kid is not a string")
         key = await self.jwks.key_for(kid)
+        if key is None and not self.jwks.keys and self.jwks.problem:
+            raise TokenRejected(f"the authorization server's signing keys could not be fetched ({self.jwks.problem}), so no token can be verified")
         if key is None:
             raise TokenRejected(f"no signing key of the authorization server has kid {kid!r}")
         expected = key_algorithm(key)
