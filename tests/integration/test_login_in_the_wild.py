@@ -260,3 +260,19 @@ def test_call_login_against_a_server_with_no_metadata_at_all(cli):
         assert json.loads(call.stdout)["content"][0]["text"] == "test"
         assert "2025-03-26 fallback, default endpoints" in call.stderr and "/authorize, /token, /register" in call.stderr
         assert scenario_failures(peer) == []
+
+
+def test_an_as_that_approves_without_a_page_answers_the_check_itself(ts_example, cli, tmp_path):
+    """The TS example approves at once: for a stored client, the check's own request gets the
+    authorization response, so no browser opens; the trace holds that exchange with the code masked."""
+    cli("login", "--server", ts_example.mcp_url, "--json")
+    assert cli.log.read_text().count("/authorize?") == 1  # the first login (a fresh client) used the browser
+    trace = tmp_path / "second.jsonl"
+    again = cli("login", "--server", ts_example.mcp_url, "--json", "--trace", str(trace))
+    assert json.loads(again.stdout)["verified"]
+    assert "the AS answered at once, without a sign-in page: no browser needed" in again.stderr
+    assert cli.log.read_text().count("/authorize?") == 1  # not opened again
+    entries = [json.loads(line) for line in trace.read_text().splitlines()]
+    (check,) = [e for e in entries if e["method"] == "GET" and "/authorize?" in e["url"]]
+    location = dict((k.lower(), v) for k, v in check["response"]["headers"])["location"]
+    assert check["response"]["status"] == 302 and "code=%5Bredacted" in location
