@@ -219,3 +219,36 @@ def test_the_fallback_is_only_for_servers_with_no_prm_at_all(routes, challenge, 
     err, _ = run_discover(routes, challenge)
     assert isinstance(err, ProtocolError), err
     assert err.code == code
+
+
+# --- item 2: what a refusal leads to ------------------------------------------------------
+
+
+def refusal(tmp_path, source: str, status: int = 400) -> Exception:
+    from authkit_mcp_cli.client.grants.authorization_code import _after_refusal
+    from authkit_mcp_cli.oauth import ClientRegistration
+
+    answer = classify_authorization_answer(status, None, b'{"error":"invalid_client"}', url=AUTHORIZE, redirect_uri=REDIRECT)
+    reg = ClientRegistration("https://app.example.com/client.json" if source == "cimd" else "pre", None, "none", (REDIRECT,), source)
+
+    async def go():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))) as client:
+            ctx = Context(client=client, policy=HttpPolicy(), store=Store(tmp_path, warn=lambda m: None))
+            await _after_refusal(ctx, disc({"authorization_endpoint": "https://as.example.com/authorize"}), LoginOptions(), REDIRECT, reg, answer)
+
+    with pytest.raises(Exception) as info:
+        asyncio.run(go())
+    return info.value
+
+
+@pytest.mark.parametrize("source", ["pre-registered", "cimd"])
+def test_a_refused_client_that_login_cannot_replace_ends_with_a_coded_error(tmp_path, source):
+    err = refusal(tmp_path, source)
+    assert err.code == "login.client-unknown" and err.exit_code == 1
+    assert err.remote.status == 400 and err.remote.error == "invalid_client" and err.url == "https://as.example.com/authorize"
+    assert ("--cimd-url" if source == "cimd" else "--client-id") in err.hint
+
+
+def test_a_failing_authorization_endpoint_is_not_blamed_on_the_client(tmp_path):
+    err = refusal(tmp_path, "dcr", status=503)
+    assert err.code == "login.authorization-endpoint-error"
