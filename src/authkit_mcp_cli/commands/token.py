@@ -45,7 +45,12 @@ def refresh(
     reveal: options.Reveal = False,
     http_timeout: options.HttpTimeout = 15.0,
 ) -> None:
-    """Use the refresh token now; the rotated refresh token replaces the old one."""
+    """Use the refresh token now; the rotated refresh token replaces the old one.
+
+    When the AS issued no refresh token for this login, it says so
+    (token.no-refresh-token, exit 1) and when the access token stops being
+    usable; log in again then.
+    """
     import asyncio
     import json
 
