@@ -204,3 +204,26 @@ def test_a_typed_url_that_differs_only_in_form_is_one_finding_against_serve(form
     assert results["prm.resource"]["status"] == "pass" and results["challenge.status"]["status"] == "pass"
     assert doc["target"]["server"] == info.mcp_url and doc["typed_server"] == typed
     assert code == 0
+
+
+def test_a_2025_03_26_server_is_named_and_its_origin_checked_as_the_as():
+    from peers.legacy_server import build_legacy_app
+
+    with serve_asgi(build_legacy_app) as base:
+        _, doc, _ = doctor("--server", base + "/mcp")
+    r = by_id(doc)
+    assert r["prm.discovery"]["status"] == "fail" and r["prm.discovery"]["evidence"]["generation"] == "2025-03-26"
+    message = r["prm.discovery"]["message"]
+    assert "2025-03-26-style server" in message and "2025-06-18 and later" in message and f"names issuer {base}" in message
+    assert f"naming {base} in authorization_servers" in r["prm.discovery"]["fix"]
+    # the AS is checked at the origin, as those clients do
+    assert doc["target"]["authorization_server"] == base
+    for cid in ("as.discovery", "as.issuer", "as.pkce", "as.registration"):
+        assert r[cid]["status"] == "pass", (cid, r[cid]["message"])
+
+
+def test_a_server_without_prm_whose_origin_is_no_as_is_not_called_2025_03_26(broken):
+    with broken(prm_500=True) as base:
+        _, doc, _ = doctor("--server", base + "/api/mcp")
+    r = by_id(doc)["prm.discovery"]
+    assert r["status"] == "fail" and "2025-03-26" not in r["message"] and "generation" not in r["evidence"]

@@ -260,6 +260,11 @@ async def _as_metadata(g: Gatherer) -> None:
         servers = ev.prm_issuers
         if servers:
             ev.as_issuer, ev.as_issuer_source = servers[0], "protected-resource metadata"
+        elif ev.prm_doc is None and ev.target.server_url:
+            # MCP 2025-03-26: without PRM, clients take the server's origin as the AS (here: when it says it is one)
+            found = await g.discover(origin(ev.target.server_url))
+            if found.metadata is not None and str(found.metadata.get("issuer")).rstrip("/") == found.issuer:
+                ev.as_issuer, ev.as_issuer_source = found.issuer, "the server's origin (MCP 2025-03-26: no protected-resource metadata)"
     if ev.as_issuer is not None:
         await g.discover(ev.as_issuer)
 

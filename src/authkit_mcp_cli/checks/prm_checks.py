@@ -17,22 +17,42 @@ from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.discovery import prm_resource as resource_verdict
+from authkit_mcp_cli.discovery import usable_document
 from authkit_mcp_cli.http import Exchange
-from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
+from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, is_secure_url, origin
 
 SPEC_PRM = "RFC 9728 §3-5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
 LOCATION_NAMES = {"header": "the WWW-Authenticate resource_metadata URL", "path": "the path-inserted well-known URL", "root": "the root well-known URL"}
 
 
-@check("prm.discovery", "Protected-resource metadata is found", Level.MUST, SPEC_PRM, probes=(Probe.PRM,), needs=needs.server)
+def origin_is_own_as(ev: Evidence, server: str) -> str | None:
+    """The metadata URL at the server's origin that names the origin itself as issuer (a 2025-03-26-style server)."""
+    for kind, path in (("oauth", OAUTH_AS_WELL_KNOWN), ("oidc", OIDC_WELL_KNOWN)):
+        ex = ev.compat.get(kind)
+        doc = usable_document(ex)[0] if ex is not None else None
+        if doc is not None and isinstance(doc.get("issuer"), str) and doc["issuer"].rstrip("/") == origin(server):
+            return origin(server) + path
+    return None
+
+
+@check("prm.discovery", "Protected-resource metadata is found", Level.MUST, SPEC_PRM, probes=(Probe.PRM, Probe.COMPAT), needs=needs.server)
 def prm_discovery(ev: Evidence, server: str) -> Outcome:
     tried = [f"{LOCATION_NAMES[loc]}: {ev.prm_urls[loc]} -> {ex.error or ex.status}" for loc, ex in ev.prm.items()]
     if ev.prm_doc is None:
-        return problem(
-            "No protected-resource metadata at any location clients try: " + "; ".join(tried) + ".",
-            f"Serve RFC 9728 metadata at {ev.prm_urls.get('path')} (and the root URL for older clients), with resource and authorization_servers.",
-            tried=tried,
-        )
+        fix = f"Serve RFC 9728 metadata at {ev.prm_urls.get('path')} (and the root URL for older clients), with resource and authorization_servers."
+        own = origin_is_own_as(ev, server)
+        if own is not None:
+            return problem(
+                f"No protected-resource metadata, and the server's origin is its own authorization server ({own} names issuer {origin(server)}): "
+                "this is a 2025-03-26-style server. Clients of that revision use the origin's metadata (and /authorize, /token, /register by default), "
+                "as doctor's as.* checks here do; clients following 2025-06-18 and later find the authorization server only through protected-resource metadata, "
+                "so they cannot log in. Tried: " + "; ".join(tried) + ".",
+                fix[:-1] + f" naming {origin(server)} in authorization_servers.",
+                tried=tried,
+                generation="2025-03-26",
+                as_metadata=own,
+            )
+        return problem("No protected-resource metadata at any location clients try: " + "; ".join(tried) + ".", fix, tried=tried)
     assert ev.prm_location is not None
     return ok(f"Found through {LOCATION_NAMES[ev.prm_location]} ({ev.prm_urls[ev.prm_location]}).", tried=tried)
 
