@@ -34,6 +34,7 @@ AUTHORIZE = "https://as.example.com/authorize?client_id=c&state=s"
     ("listed", "method", "said"),
     [
         (None, "none", False),  # nothing listed: ask for a public client; the response says what was granted
+        ([], "none", False),
         (["client_secret_post", "none"], "none", False),  # the TypeScript SDK example
         (["client_secret_post", "client_secret_basic"], "client_secret_post", True),  # FastMCP
         (["client_secret_basic"], "client_secret_basic", True),

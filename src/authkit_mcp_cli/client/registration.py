@@ -49,7 +49,7 @@ def choose_auth_method(metadata: dict[str, Any], explicit: str | None = None) ->
     if explicit:
         return explicit, None
     listed = advertised_auth_methods(metadata)
-    if listed is None or "none" in listed:
+    if not listed or "none" in listed:  # absent (or an empty list, which says nothing)
         return "none", None
     for method in SECRET_METHODS:
         if method in listed:
