@@ -123,7 +123,7 @@ async def pick_client(ctx: Context, disc: Discovered, opts: LoginOptions, redire
     if stored and redirect_uri in (stored.get("redirect_uris") or []) and stored.get("source") == "dcr":
         reg = ClientRegistration.from_json(stored)
         listed = advertised_auth_methods(disc.metadata)
-        if opts.auth_method is None and listed is not None and reg.token_endpoint_auth_method not in listed:
+        if opts.auth_method is None and listed and reg.token_endpoint_auth_method not in listed:
             ctx.report("register", f"the stored client {reg.client_id} uses {reg.token_endpoint_auth_method}, which the AS no longer lists ({listed}); registering again")
         else:
             ctx.report("register", f"reusing client {reg.client_id} registered with {disc.issuer}")
