@@ -13,6 +13,7 @@ from rich.text import Text
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.checks.model import Check, Result, Status
+from authkit_mcp_cli.checks.probes import Probe
 
 AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit"}
 STYLES = {
@@ -23,6 +24,13 @@ STYLES = {
     Status.SKIP: ("SKIP", "dim"),
     Status.INFO: ("INFO", "cyan"),
 }
+
+
+def _group(result: Result) -> str | None:
+    """The table a result goes in: the server's checks with a real token go with the token's."""
+    if result.check.area == "server" and Probe.TOKEN in result.check.probes:
+        return AREAS["token"]
+    return AREAS.get(result.check.area)
 
 
 def summary(results: list[Result]) -> dict[str, int]:
@@ -56,7 +64,7 @@ def render(console: Console, results: list[Result], *, server: str | None, autho
         console.print(f"[bold]Authorization server[/] {authorization_server}", highlight=False, soft_wrap=True)
     id_width = max((len(r.check.id) for r in results), default=0)
     for area in dict.fromkeys(AREAS.values()):
-        rows = [r for r in results if AREAS.get(r.check.area) == area]
+        rows = [r for r in results if _group(r) == area]
         if not rows:
             continue
         console.print()

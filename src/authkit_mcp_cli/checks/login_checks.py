@@ -15,7 +15,7 @@ from authkit_mcp_cli.checks.evidence import Evidence, TokenEvidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
-from authkit_mcp_cli.client.diagnosis import audiences, resource_indicator_fix, token_rejected
+from authkit_mcp_cli.client.diagnosis import audiences, resource_indicator_fix
 from authkit_mcp_cli.discovery import usable_document
 from authkit_mcp_cli.http import Exchange
 
@@ -209,12 +209,45 @@ def accepts_token(ev: Evidence, te: TokenEvidence) -> Outcome:
     if "failure" in use:
         f = use["failure"]
         return problem(f"The authenticated MCP request failed: {f['code']}: {f['message']}", f.get("hint") or "See the server's log.", failure={k: v for k, v in f.items() if k != "hint"})
-    challenge = use["challenge"]
     said = {k: use[k] for k in ("status", "error", "error_description", "scope") if use[k] is not None}
+    answer = " ".join(str(p) for p in (f"HTTP {use['status']}", use["error"]) if p) + (f' ("{use["error_description"]}")' if use["error_description"] else "")
+    if use["status"] == 403 and scopes(ev, te).status is not Status.PASS:
+        return skip(f"The server answered {answer}, rightly: the token lacks scopes it asks for (see token.scopes).", answer=said)
     if use["status"] == 403:
-        return problem(f"The server answered 403 {use['error'] or ''} to the token (scope {te.session.tokens.scope!r}; challenged scope {use['scope']!r}).", "Grant the scopes the server demands, or have the server ask for them in its 401 challenge (scope=...).", answer=said)
-    refused = token_rejected(te.session, challenge, resource=_resource(ev, te), fresh=te.source == "new login")
-    return problem(refused.message, refused.hint or "Check the server's token validation.", answer=said)
+        return problem(f"The server answered {answer} to the token (scope {te.session.tokens.scope!r}; challenged scope {use['scope']!r}).", "Grant the scopes the server demands, or have the server ask for them in its 401 challenge (scope=...).", answer=said)
+    wrong = _token_fault(ev, te)
+    if wrong is not None:
+        # one cause, one finding: refusing a token that is wrong is what a server must do
+        return skip(f"The server refused the token with {answer}, rightly: {wrong}.", answer=said)
+    if not te.jwt:
+        return problem(
+            f"The server refused the access token with {answer}. The token is opaque, so doctor cannot compare it with the resource; the AS issued it for {te.session.resource}.",
+            "Check how the server validates this AS's opaque tokens (introspection, RFC 7662) and which audience it expects.",
+            answer=said,
+        )
+    assert te.claims is not None
+    fix = f"Check the server's token validation: the JWKS it uses must be the AS's ({te.jwks_uri}), the issuer it expects {te.claims.get('iss')!r} and the audience {_resource(ev, te)!r}, exactly."
+    if is_authkit(ev, te.session.issuer):
+        fix += " For FastMCP's AuthKitProvider: FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN and FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL."
+    return problem(
+        f"The server refused a right token with {answer}: its aud names {_resource(ev, te)}, its iss is the AS's, its signature verifies with the AS's JWKS and it has not expired (token.*). So the server cannot verify tokens from this AS: its own validation is misconfigured.",
+        fix,
+        answer=said,
+    )
+
+
+def _token_fault(ev: Evidence, te: TokenEvidence) -> str | None:
+    """What is wrong with the token itself (reported by its own check), or None."""
+    if not te.jwt:
+        return None
+    for check_id, fn in (("token.audience", audience), ("token.issuer", issuer), ("token.signature", signature)):
+        out = fn(ev, te)
+        if out.status not in (Status.PASS, Status.SKIP):
+            return f"{out.message[0].lower()}{out.message[1:].rstrip('.')} (see {check_id})"
+    exp = (te.claims or {}).get("exp")
+    if isinstance(exp, (int, float)) and exp < time.time():
+        return "the token has expired (see token.lifetime)"
+    return None
 
 
 def _answer(ex: Exchange) -> dict[str, Any]:
