@@ -254,3 +254,22 @@ def test_token_refresh_warns_when_the_refresh_fails(doctor):
     r = results["token.refresh"]
     assert r["status"] == "warn" and "The refresh failed" in r["message"] and "refresh tokens are broken here" in r["message"], r
     assert results["server.accepts-token"]["status"] == "pass"
+
+
+def test_fastmcp_opaque_token_for_another_resource_is_not_blamed_on_the_server(doctor):
+    """FastMCP's in-memory AS: opaque tokens and rotating refresh tokens. A token asked for another resource is
+    accepted by the server, but it is opaque: whether the AS ignored resource cannot be told, so no FAIL."""
+    from peers.fastmcp_peer import run_fastmcp_peer
+    from peers.oidc_as import PeerMissing
+
+    try:
+        with run_fastmcp_peer() as peer:
+            code, results, _ = doctor("--server", peer.mcp_url, "--login")
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+    r = results["server.rejects-other-resource-token"]
+    assert r["status"] == "skip" and "the token is opaque" in r["message"] and r["evidence"]["answer"]["status"] == 200
+    assert results["server.accepts-token"]["status"] == "pass" and results["token.refresh"]["status"] == "pass"
+    assert results["token.refresh"]["evidence"]["rotated"] is True
+    assert results["as.jwks-uri"]["status"] == "pass"  # opaque tokens need no JWKS
+    assert code == 0

@@ -276,7 +276,13 @@ def rejects_other_resource_token(ev: Evidence, te: TokenEvidence) -> Outcome:
         return skip(f"The AS was asked for a token for {other['resource']} but issued one whose aud is still {claims.get('aud')!r}: it ignores the resource parameter, so there is no token for another resource to test with.", resource=other["resource"])
     answer, own = other["answer"], other["own_answer"]
     evidence = {"resource": other["resource"], "aud": (claims or {}).get("aud"), "answer": _answer(answer), "own_token_answer": _answer(own)}
-    if answer.status is not None and (200 <= answer.status < 300 or answer.status == 403):
+    accepted = answer.status is not None and (200 <= answer.status < 300 or answer.status == 403)
+    if accepted and claims is None:
+        return skip(
+            f"The server accepted a token requested for {other['resource']} (HTTP {answer.status}), but the token is opaque: doctor cannot tell whether the AS honoured the resource (then the server is wrong) or ignored it (then the token is for this server).",
+            **evidence,
+        )
+    if accepted:
         return problem(
             f"CRITICAL: the server accepted a token issued for {other['resource']} (aud {(claims or {}).get('aud')!r}) with HTTP {answer.status}: it does not check the audience, so a token minted for any other service works here.",
             f"Validate aud: accept only tokens whose aud is {resource} (RFC 8707; MCP: Token Audience Binding and Validation).",
