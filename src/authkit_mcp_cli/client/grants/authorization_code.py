@@ -1,7 +1,13 @@
 """The authorization-code grant with PKCE through a loopback redirect
 (RFC 6749 §4.1, RFC 7636, RFC 8252 §7.3): listen on 127.0.0.1, open the
 browser (or accept a pasted redirect URL), check the response (``iss``,
-``state``), exchange the code with ``resource`` (RFC 8707)."""
+``state``), exchange the code with ``resource`` (RFC 8707).
+
+A client that was not registered just now is first checked against the AS
+(:mod:`..preflight`): a forgotten DCR client is registered again, a refused
+pre-registered or CIMD client ends the login at once (``login.client-unknown``),
+and an AS that approves without a page answers that check with the
+authorization response itself, so no browser opens."""
 
 from __future__ import annotations
 
