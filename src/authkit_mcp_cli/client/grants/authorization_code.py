@@ -4,7 +4,7 @@ browser (or accept a pasted redirect URL), check the response (``iss``,
 ``state``), exchange the code with ``resource`` (RFC 8707).
 
 A client that was not registered just now is first checked against the AS
-(:mod:`..preflight`): a forgotten DCR client is registered again, a refused
+(:mod:`authkit_mcp_cli.client.preflight`): a forgotten DCR client is registered again, a refused
 pre-registered or CIMD client ends the login at once (``login.client-unknown``),
 and an AS that approves without a page answers that check with the
 authorization response itself, so no browser opens."""
