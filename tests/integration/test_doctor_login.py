@@ -273,3 +273,38 @@ def test_fastmcp_opaque_token_for_another_resource_is_not_blamed_on_the_server(d
     assert results["token.refresh"]["evidence"]["rotated"] is True
     assert results["as.jwks-uri"]["status"] == "pass"  # opaque tokens need no JWKS
     assert code == 0
+
+
+# --- the login options, as login's ---
+
+
+def test_no_browser_takes_the_pasted_redirect_url(tmp_path):
+    import re
+    import time
+
+    import httpx
+
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    env.pop("BROWSER", None)
+    with serve_app() as (info, _app):
+        proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--server", info.mcp_url, "--login", "--no-browser", "--check", "token.obtained"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+        url, seen, deadline = None, "", time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            seen += line
+            if match := re.search(r"open (http://\S+)", line):
+                url = match.group(1)
+        assert url, seen
+        redirect = httpx.get(url, follow_redirects=False).headers["location"]  # what a browser elsewhere ends at
+        out, err = proc.communicate(input=redirect + "\n", timeout=60)
+    r = {x["id"]: x for x in json.loads(out)["results"]}["token.obtained"]
+    assert r["status"] == "pass" and "new login" in r["message"], seen + err
+
+
+def test_client_id_is_used_as_login_uses_it(doctor, tmp_path):
+    with serve_app() as (info, _app):
+        env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "other-home")}
+        reg = json.loads(subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "register", "--server", info.mcp_url, "--json", "--no-save"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path).stdout)
+        _, results, _ = doctor("--server", info.mcp_url, "--login", "--client-id", reg["client_id"], "--check", "token.obtained", "--check", "server.accepts-token")
+    assert results["token.obtained"]["evidence"]["client_id"] == reg["client_id"]
+    assert results["server.accepts-token"]["status"] == "pass"
