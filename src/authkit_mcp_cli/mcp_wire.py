@@ -78,18 +78,7 @@ class _BearerHook(httpx2.Auth):
         self.requests += 1
         response = yield request
         if response.status_code in (401, 403):
-            try:
-                bearer = find_bearer(parse_www_authenticate(response.headers.get_list("www-authenticate")))
-            except ChallengeParseError:
-                bearer = None
-            self.challenge = AuthChallenge(
-                response.status_code,
-                error=bearer.get("error") if bearer else None,
-                scope=bearer.get("scope") if bearer else None,
-                description=bearer.get("error_description") if bearer else None,
-                resource_metadata=bearer.get("resource_metadata") if bearer else None,
-                url=str(request.url),
-            )
+            self.challenge = challenge_from(response.status_code, response.headers.get_list("www-authenticate"), str(request.url))
         elif request.method == "POST":
             # only POSTs carry requests; GET (the optional event stream) and DELETE (session end) may fail harmlessly.
             # A success clears an earlier failure: in auto mode a handshake-era server answers the first probe with 400.
@@ -97,6 +86,22 @@ class _BearerHook(httpx2.Auth):
             if response.status_code >= 400:
                 body = await response.aread()  # the SDK reads it again from the cache; the transport caps its size
                 self.failure = HttpFailure(response.status_code, str(request.url), body, response.headers.get("content-type", ""), bool(self.token))
+
+
+def challenge_from(status: int, www_authenticate: list[str], url: str) -> AuthChallenge:
+    """A 401/403 answer as an AuthChallenge, with the Bearer challenge's parameters when there is one."""
+    try:
+        bearer = find_bearer(parse_www_authenticate(www_authenticate))
+    except ChallengeParseError:
+        bearer = None
+    return AuthChallenge(
+        status,
+        error=bearer.get("error") if bearer else None,
+        scope=bearer.get("scope") if bearer else None,
+        description=bearer.get("error_description") if bearer else None,
+        resource_metadata=bearer.get("resource_metadata") if bearer else None,
+        url=url,
+    )
 
 
 def http_error(failure: HttpFailure, server_url: str) -> RemoteRefused:
@@ -108,11 +113,8 @@ def http_error(failure: HttpFailure, server_url: str) -> RemoteRefused:
     shown = excerpt(failure.body)
     message = f"The MCP server answered HTTP {failure.status} with no Bearer challenge; body: {shown}"
     if failure.status >= 500 and failure.with_token:
-        message += (
-            ". The request carried the stored access token, and a server answers a token it does not accept with 401 and a WWW-Authenticate challenge (RFC 6750 §3.1),"
-            " not with a server error: likely it no longer knows this token (it or its authorization server restarted and forgot it) and fails on it"
-        )
-        hint = f"Log in again for a new token: atoms-auth login --server {server_url} and run the command again. If the error stays, the server itself fails: check its logs."
+        message += ". The request carried an access token; a server answers a token it does not accept with 401 and a WWW-Authenticate challenge (RFC 6750 §3.1), not with a server error"
+        hint = "The server failed on this request: check its logs."
     elif failure.status >= 500:
         hint = "The server failed on this request: check its logs."
     else:

@@ -118,18 +118,23 @@ def test_server_log_notifications_are_log_lines_and_an_unknown_tool_is_a_refusal
 
 
 def test_a_stale_token_answered_with_500_is_one_clear_error(ts_example, cli):
-    """Item 1/6: the example forgets its tokens on restart and then answers them with 500, no WWW-Authenticate."""
+    """Item 1/6: the example forgets its tokens on restart and then answers them with 500, no WWW-Authenticate.
+    One anonymous request proves it is the token (401 without it); with --login, call logs in again."""
     url = ts_example.mcp_url
     cli("login", "--server", url)
     ts_example.restart()
     human = cli("call", "--server", url, code=1)
     assert "error: The MCP server answered HTTP 500 with no Bearer challenge; body: " in human.stderr
     assert '{"error":"server_error","error_description":"Internal Server Error"}' in human.stderr
-    assert "likely it no longer knows this token" in human.stderr and "code: mcp.http-error" in human.stderr
+    assert "Without a token the same request is answered 401 with a Bearer challenge, so the server fails on the stored token" in human.stderr
+    assert "code: mcp.http-error" in human.stderr and "taking the token as refused" in human.stderr
     error = error_of(cli("call", "--server", url, "--json", code=1))
     assert error["code"] == "mcp.http-error" and error["url"] == url
     assert error["remote"] == {"status": 500, "error": "server_error", "error_description": "Internal Server Error", "url": url}
     assert f"atoms-auth login --server {url}" in error["hint"]
+
+    recovered = cli("call", "--server", url, "--login")  # logs in again (the restarted AS gets a new registration)
+    assert "multi-greet" in recovered.stdout and "authorization code received" in recovered.stderr
 
 
 # --- item 7 (refresh) and item 5 (no revocation endpoint): TypeScript SDK example ------------

@@ -201,7 +201,7 @@ def test_opaque_token_is_diagnosed_without_claims():
 class FakeIO:
     """Replaces the network behind call_mcp: the MCP server answers from a script, login/refresh/discover are recorded."""
 
-    def __init__(self, answers: list[AuthChallenge | str], monkeypatch: pytest.MonkeyPatch, issuer: str = ISSUER) -> None:
+    def __init__(self, answers: list[RemoteRefused | str], monkeypatch: pytest.MonkeyPatch, issuer: str = ISSUER) -> None:
         self.answers = answers
         self.sent: list[str | None] = []
         self.logins: list[list[str]] = []
@@ -211,7 +211,7 @@ class FakeIO:
         async def with_session(url, token, operation, **kwargs):
             self.sent.append(token)
             answer = self.answers.pop(0)
-            if isinstance(answer, AuthChallenge):
+            if isinstance(answer, RemoteRefused):
                 raise answer
             return answer
 
@@ -281,3 +281,39 @@ def test_loop_logs_in_at_the_moved_issuer(monkeypatch):
     io = FakeIO([challenge(), "ok"], monkeypatch, issuer=OTHER_ISSUER)
     result, _ = run_call(io, session(), allow_login=True)
     assert result == "ok" and io.refreshes == 0 and len(io.logins) == 1
+
+
+def server_error() -> RemoteRefused:
+    from authkit_mcp_cli.errors import RemoteDetail
+
+    return RemoteRefused("The MCP server answered HTTP 500 with no Bearer challenge; body: {}.", code="mcp.http-error", remote=RemoteDetail(status=500), url=SERVER)
+
+
+def test_a_server_error_on_the_stored_token_is_taken_as_a_refusal_only_when_an_anonymous_request_is_challenged(monkeypatch):
+    """The TS SDK example answers a forgotten token with 500: one anonymous request proves it is the token."""
+    probes = []
+
+    async def anonymous_401(ctx, url):
+        probes.append(url)
+        return 401, challenge(description="Missing Authorization header")
+
+    monkeypatch.setattr(call_module, "probe_without_token", anonymous_401)
+    io = FakeIO([server_error()], monkeypatch)
+    with pytest.raises(RemoteRefused) as info:
+        run_call(io, session(refresh_token=None))
+    assert info.value.code == "mcp.http-error" and "so the server fails on the stored token" in info.value.message
+    assert "atoms-auth call --login" in info.value.hint and probes == [SERVER]
+
+    io = FakeIO([server_error(), "ok"], monkeypatch)  # a refresh token: refreshed, then it works
+    assert run_call(io, session())[0] == "ok" and io.refreshes == 1
+    io = FakeIO([server_error(), "ok"], monkeypatch)  # --login: logs in again
+    assert run_call(io, session(refresh_token=None), allow_login=True)[0] == "ok" and len(io.logins) == 1
+
+    async def anonymous_500(ctx, url):
+        return 500, None
+
+    monkeypatch.setattr(call_module, "probe_without_token", anonymous_500)
+    io = FakeIO([server_error(), "never"], monkeypatch)
+    with pytest.raises(RemoteRefused) as info:
+        run_call(io, session(), allow_login=True)
+    assert "the failure is not about the token" in info.value.message and io.refreshes == 0 and io.logins == []

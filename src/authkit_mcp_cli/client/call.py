@@ -12,9 +12,10 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.login import login
 from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
 from authkit_mcp_cli.client.refresh import refresh
+from authkit_mcp_cli.client.server_error import explained, failed_on_token, probe_without_token
 from authkit_mcp_cli.client.session import Session, load_session
 from authkit_mcp_cli.discovery import Challenge401, Discovered, discover, select_scope
-from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge
+from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.mcp_wire import LogLine, with_session
 
 T = TypeVar("T")
@@ -44,9 +45,10 @@ async def call_mcp(
     outcome: Outcome | None = Expired() if session is not None and not fresh and session.tokens.expired() else None
     challenge: AuthChallenge | None = None
     disc: Discovered | None = None  # from the last challenge, when already looked up
+    server_failure: RemoteRefused | None = None  # a server error on the token, explained (it stands for a refusal)
     while True:
         if outcome is None:
-            disc = None
+            disc, server_failure = None, None
             token = state.session.tokens.access_token if state.session else None
             try:
                 result = await with_session(server_url, token, operation, wire=wire, timeout=ctx.policy.timeout, trace=ctx.trace, allow_http=ctx.policy.allow_insecure, on_log=on_log)
@@ -58,10 +60,20 @@ async def call_mcp(
                     # which AS the server names now: a different one means "log in there" (AS moved)
                     disc = await _rediscover(ctx, server_url, refused, state.session.issuer)
                     outcome = Challenged(refused, disc.issuer, disc.resource)
+            except RemoteRefused as failed:
+                if not failed_on_token(failed, token):
+                    raise
+                probe_status, anonymous = await probe_without_token(ctx, server_url)
+                server_failure = explained(failed, probe_status, anonymous, server_url, fresh=state.fresh)
+                if anonymous is None or state.fresh or state.session is None:
+                    raise server_failure from None
+                ctx.report("warning", f"the server answered HTTP {failed.status} on the stored token and 401 without it: taking the token as refused")
+                challenge, outcome = anonymous, Challenged(anonymous)
         action = decide(state, outcome)
         outcome = None
         if isinstance(action, Fail):
-            raise action.error
+            # a token the server failed on was never refused with a 401: say what was seen, not a refusal
+            raise server_failure if server_failure is not None and action.error.code == "mcp.token-rejected" else action.error
         if isinstance(action, Refresh) and state.session is not None:
             try:
                 state = state.refreshed_to(await refresh(ctx, state.session, force=True))
