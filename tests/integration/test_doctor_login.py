@@ -112,6 +112,7 @@ def test_an_as_that_ignores_the_resource_indicator_fails_token_audience(doctor):
     # serve rightly refuses it: one cause, one finding (token.audience's), not a server fault
     r = results["server.accepts-token"]
     assert r["status"] == "skip" and "rightly" in r["message"] and "see token.audience" in r["message"]
+    assert "audience" in r["evidence"]["answer"]["error_description"] and "WorkOS" not in r["evidence"]["answer"]["error_description"]
     assert results["token.issuer"]["status"] == "pass" and results["token.signature"]["status"] == "pass"
     assert code == 1
 

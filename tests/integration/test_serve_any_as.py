@@ -83,3 +83,19 @@ def test_an_issuer_without_metadata_is_named_in_the_401(caplog):
         description = refusal(info, key_as.token(key_as.claims(info.resource)))
     assert f"reading the jwks_uri of {as_base} from its metadata failed: no metadata found" in description, description
     assert any("from its metadata failed" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("issuer", "dashboard_step"), [("https://test-env.authkit.app", True), ("https://login.example.com", False)])
+def test_the_audience_refusal_names_authkit_only_for_authkit(issuer, dashboard_step):
+    import asyncio
+
+    from authkit_mcp_cli.server.jwks import JwksCache
+    from authkit_mcp_cli.server.verifier import TokenRejected, TokenValidator
+
+    key_as = KeyAS(issuer=issuer)
+    key_as.add_key("k1")
+    validator = TokenValidator(issuer=issuer, resource="https://mcp.example.com/api/mcp", jwks=JwksCache.static(key_as.jwks()))
+    with pytest.raises(TokenRejected) as refused:
+        asyncio.run(validator.verify(key_as.token(key_as.claims("https://api.example.com"))))
+    assert "is not this resource" in refused.value.description
+    assert ("WorkOS dashboard" in refused.value.description) is dashboard_step

@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -162,9 +163,11 @@ class TokenValidator:
         aud = claims.get("aud")
         audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
         if self.resource not in audiences:
+            # AuthKit's dashboard step only when the AS is AuthKit (recognised by its host, never guessed)
+            authkit = (urlsplit(self.issuer).hostname or "").endswith(".authkit.app")
             raise TokenRejected(
-                f"the token's audience {aud!r} is not this resource ({self.resource}); request it with resource={self.resource} "
-                "(AuthKit: add this URL as an MCP Resource Indicator in the WorkOS dashboard)"
+                f"the token's audience {aud!r} is not this resource ({self.resource}); request it with resource={self.resource}"
+                + (" (AuthKit: add this URL as an MCP Resource Indicator in the WorkOS dashboard)" if authkit else "")
             )
 
 
