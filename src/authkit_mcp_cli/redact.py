@@ -41,7 +41,13 @@ def mask(value: str) -> str:
     return f"[redacted len={len(value)} sha256:{fingerprint(value)}]"
 
 
+# Headers whose value is a URL: an authorization response redirect carries the code in it.
+URL_HEADERS = frozenset({"location", "content-location"})
+
+
 def redact_header(name: str, value: str) -> str:
+    if name.lower() in URL_HEADERS:
+        return redact_url(value)
     if name.lower() not in SECRET_HEADERS:
         return value
     scheme, _, rest = value.partition(" ")
@@ -55,17 +61,24 @@ def redact_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def redact_url(url: str) -> str:
+    """The URL with secret parameters masked, in the query and in a query-shaped fragment (implicit-style responses)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return url
-    if not parts.query:
+    query, fragment = _redact_pairs(parts.query), _redact_pairs(parts.fragment)
+    if query == parts.query and fragment == parts.fragment:
         return url
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, fragment))
+
+
+def _redact_pairs(text: str) -> str:
+    if "=" not in text:
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
     if not any(k in SECRET_FIELDS for k, _ in pairs):
-        return url
-    query = urlencode([(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+        return text
+    return urlencode([(k, mask(v) if k in SECRET_FIELDS else v) for k, v in pairs])
 
 
 def redact_json(value: Any) -> Any:

@@ -149,3 +149,15 @@ def test_decode_jwt_unverified():
     assert decoded["header"]["kid"] == "1" and decoded["claims"]["sub"] == "u"
     assert decode_jwt_unverified("not.a.jwt") is None
     assert decode_jwt_unverified("garbage") is None
+
+
+def test_redirect_locations_and_fragments_are_masked():
+    """An AS that approves without a page answers the authorization request with the code in Location."""
+    from authkit_mcp_cli.redact import redact_headers, redact_url
+
+    code = "SplxlOBeZQQYbYS6WxSbIA"
+    headers = redact_headers([("Location", f"http://127.0.0.1:3000/oauth/callback?code={code}&state=xyz"), ("Content-Type", "text/html")])
+    assert code not in str(headers) and "state=xyz" in headers[0][1] and headers[1] == ("Content-Type", "text/html")
+    implicit = redact_url("https://client.example/cb#access_token=secret-token&token_type=bearer")
+    assert "secret-token" not in implicit and "token_type=bearer" in implicit
+    assert redact_url("https://h/p#section-2") == "https://h/p#section-2"
