@@ -145,3 +145,25 @@ def test_an_accepted_token_for_another_resource_is_critical(status):
     assert r.status is Status.FAIL and r.message.startswith("CRITICAL")
     ev.token.other["answer"] = Exchange("POST", RESOURCE, status=401)
     assert run("server.rejects-other-resource-token", ev).status is Status.PASS
+
+
+LOGIN_TABLE = ("token.obtained", "token.audience", "token.issuer", "token.signature", "token.lifetime", "token.scopes", "server.accepts-token", "server.rejects-other-resource-token", "token.refresh")
+
+
+def test_the_issue_table_is_in_the_catalogue_completions_and_list_checks():
+    from typer.testing import CliRunner
+
+    from authkit_mcp_cli.cli import app
+    from authkit_mcp_cli.commands.doctor import _complete_check_id
+
+    ids = [c.id for c in CATALOGUE]
+    assert [i for i in ids if i in LOGIN_TABLE] == list(LOGIN_TABLE)  # in the table's order
+    completed = set(_complete_check_id("token.")) | set(_complete_check_id("server.")) | set(_complete_check_id(""))
+    assert set(LOGIN_TABLE) <= completed
+    listed = CliRunner().invoke(app, ["doctor", "--list-checks", "--json"])
+    assert listed.exit_code == 0, listed.output
+    levels = {c["id"]: c["level"] for c in json.loads(listed.output)["checks"]}
+    assert {i: levels[i] for i in LOGIN_TABLE} == {
+        "token.obtained": "MUST", "token.audience": "MUST", "token.issuer": "MUST", "token.signature": "MUST", "token.lifetime": "SHOULD",
+        "token.scopes": "SHOULD", "server.accepts-token": "MUST", "server.rejects-other-resource-token": "MUST", "token.refresh": "SHOULD",
+    }
