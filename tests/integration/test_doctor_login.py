@@ -309,3 +309,8 @@ def test_client_id_is_used_as_login_uses_it(doctor, tmp_path):
         _, results, _ = doctor("--server", info.mcp_url, "--login", "--client-id", reg["client_id"], "--check", "token.obtained", "--check", "server.accepts-token")
     assert results["token.obtained"]["evidence"]["client_id"] == reg["client_id"]
     assert results["server.accepts-token"]["status"] == "pass"
+
+
+def test_login_without_a_server_is_a_usage_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--authkit-domain", "https://login.example.com", "--login"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["code"] == "usage.login-needs-server"

@@ -78,6 +78,10 @@ def doctor(
 
             target = resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})
     kind = configured_kind(None if as_kind == "auto" else as_kind, env)
+    if login and not target.server_url:
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code="usage.login-needs-server", hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
     if login:
         diagnosis = asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, no_browser=no_browser, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, as_kind=kind))
     else:
