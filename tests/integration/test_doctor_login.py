@@ -314,3 +314,18 @@ def test_client_id_is_used_as_login_uses_it(doctor, tmp_path):
 def test_login_without_a_server_is_a_usage_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--authkit-domain", "https://login.example.com", "--login"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home")})
     assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["code"] == "usage.login-needs-server"
+
+
+def test_opaque_tokens_are_judged_by_introspection_when_the_as_allows_it(doctor):
+    """oidc-provider issuing opaque access tokens and letting a public client introspect its own:
+    token.audience and token.issuer read the introspection; token.signature has nothing to verify;
+    serve (JWT only) refuses the token, and server.accepts-token says it cannot validate opaque tokens."""
+    with run_oidc_as(env={"ACCESS_TOKEN_FORMAT": "opaque"}) as issuer, serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+        _, results, _ = doctor("--server", info.mcp_url, "--login")
+    assert "(introspected)" in results["token.obtained"]["message"]
+    r = results["token.audience"]
+    assert r["status"] == "pass" and "(from introspection)" in r["message"], r
+    assert results["token.issuer"]["status"] == "pass"
+    assert results["token.signature"]["status"] == "skip" and "introspection" in results["token.signature"]["message"]
+    r = results["server.accepts-token"]
+    assert r["status"] == "fail" and "cannot validate this AS's opaque tokens" in r["message"], r

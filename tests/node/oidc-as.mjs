@@ -16,6 +16,9 @@
 //                               (RFC 8707 §2.2)
 //   JWKS_PATH                   (optional) where the JWKS is served (default /oauth2/jwks, AuthKit's);
 //                               clients and servers must read it from jwks_uri
+//   ACCESS_TOKEN_FORMAT         (optional) jwt (default) or opaque: opaque access tokens, which
+//                               a client learns about only by introspection (RFC 7662; a public
+//                               client may introspect its own tokens)
 //   FIXED_AUDIENCE              (optional) every access token's aud is this string, whatever
 //                               resource was asked for (an AS that ignores the resource indicator,
 //                               like AuthKit without the MCP Resource Indicator)
@@ -76,7 +79,7 @@ const provider = new Provider(issuer, {
         scope: resourceScopes,
         audience: fixedAudience || resourceIndicator,
         accessTokenTTL: 3600,
-        accessTokenFormat: 'jwt',
+        accessTokenFormat: process.env.ACCESS_TOKEN_FORMAT || 'jwt',
         jwt: { sign: { alg: 'RS256' } },
       }),
     },

@@ -70,6 +70,7 @@ class TokenEvidence:
     claims: dict[str, Any] | None = None  # its claims, unverified (None: opaque)
     jwks_uri: str | None = None
     jwks: Exchange | None = None
+    introspection: dict[str, Any] | None = None  # an opaque token's introspection (RFC 7662): used, claims or why not
     use: dict[str, Any] | None = None  # the authenticated initialize + tools/list
     refresh: dict[str, Any] | None = None  # the refresh, and the rotated refresh token's
     other: dict[str, Any] | None = None  # the token for another resource, and the server's answer to it
@@ -77,6 +78,16 @@ class TokenEvidence:
     @property
     def jwt(self) -> bool:
         return self.claims is not None
+
+    @property
+    def readable_claims(self) -> dict[str, Any] | None:
+        """The JWT's claims, else what introspection said of the opaque token, else None."""
+        if self.claims is not None:
+            return self.claims
+        if self.introspection and self.introspection.get("used"):
+            claims = self.introspection.get("claims")
+            return claims if isinstance(claims, dict) else None
+        return None
 
 
 @dataclass

@@ -53,7 +53,7 @@ def obtained(ev: Evidence, server: str) -> Outcome:
             remote=error.get("remote"),
         )
     s = te.session
-    kind = f"a JWT ({(te.header or {}).get('alg')}, kid {(te.header or {}).get('kid')!r})" if te.jwt else "an opaque token"
+    kind = f"a JWT ({(te.header or {}).get('alg')}, kid {(te.header or {}).get('kid')!r})" if te.jwt else "an opaque token" + (" (introspected)" if te.readable_claims is not None else "")
     return ok(
         f"{kind[0].upper()}{kind[1:]} from {s.issuer} for resource {s.resource} ({te.source}); refresh token: {'yes' if s.tokens.refresh_token else 'no'}.",
         source=te.source,
@@ -61,36 +61,45 @@ def obtained(ev: Evidence, server: str) -> Outcome:
         resource=s.resource,
         client_id=s.registration.client_id,
         header=te.header,
-        claims=te.claims,
+        claims=te.readable_claims,
+        introspection={k: v for k, v in (te.introspection or {}).items() if k != "claims"} or None,
     )
 
 
-@check("token.audience", "The token's aud is the PRM resource, exactly", Level.MUST, SPEC_AUDIENCE, probes=(Probe.TOKEN, Probe.PRM), needs=needs.jwt_token)
+def _via(te: TokenEvidence) -> str:
+    return "" if te.jwt else " (from introspection)"
+
+
+@check("token.audience", "The token's aud is the PRM resource, exactly", Level.MUST, SPEC_AUDIENCE, probes=(Probe.TOKEN, Probe.PRM), needs=needs.token_claims)
 def audience(ev: Evidence, te: TokenEvidence) -> Outcome:
-    assert te.claims is not None
+    claims = te.readable_claims
+    assert claims is not None
     resource = _resource(ev, te)
-    auds = audiences(te.claims)
+    auds = audiences(claims)
     if resource in auds:
-        return ok(f"aud {te.claims.get('aud')!r} names {resource}.", aud=te.claims.get("aud"), resource=resource)
+        return ok(f"aud{_via(te)} {claims.get('aud')!r} names {resource}.", aud=claims.get("aud"), resource=resource)
     near = [a for a in auds if a.rstrip("/") == resource.rstrip("/")]
     why = f"it differs from resource {resource!r} only by a trailing slash" if near else f"resource (protected-resource metadata) is {resource!r}"
     return problem(
-        f"aud {te.claims.get('aud')!r}: {why}. A correct server refuses this token (RFC 8707), and a server that accepts it accepts tokens meant for other services.",
+        f"aud{_via(te)} {claims.get('aud')!r}: {why}. A correct server refuses this token (RFC 8707), and a server that accepts it accepts tokens meant for other services.",
         _fix_audience(ev, te, resource),
-        aud=te.claims.get("aud"),
+        aud=claims.get("aud"),
         resource=resource,
     )
 
 
-@check("token.issuer", "The token's iss is the AS issuer", Level.MUST, "RFC 9068 §4; RFC 8414 §2; RFC 7519 §4.1.1", probes=TOKEN, needs=needs.jwt_token)
+@check("token.issuer", "The token's iss is the AS issuer", Level.MUST, "RFC 9068 §4; RFC 8414 §2; RFC 7519 §4.1.1; RFC 7662 §2.2", probes=TOKEN, needs=needs.token_claims)
 def issuer(ev: Evidence, te: TokenEvidence) -> Outcome:
-    assert te.claims is not None and te.session is not None
-    iss, expected = te.claims.get("iss"), te.session.issuer
+    claims = te.readable_claims
+    assert claims is not None and te.session is not None
+    iss, expected = claims.get("iss"), te.session.issuer
     if iss == expected:
-        return ok(f"iss is exactly {expected!r}.")
+        return ok(f"iss{_via(te)} is exactly {expected!r}.")
+    if iss is None and not te.jwt:
+        return skip("Introspection did not say the token's issuer (iss is optional in RFC 7662).")
     detail = " (they differ only by a trailing slash)" if isinstance(iss, str) and iss.rstrip("/") == expected.rstrip("/") else ""
     return problem(
-        f"iss {iss!r} is not the authorization server's issuer {expected!r}{detail}: servers that validate iss refuse the token.",
+        f"iss{_via(te)} {iss!r} is not the authorization server's issuer {expected!r}{detail}: servers that validate iss refuse the token.",
         f"Make the AS put its issuer identifier, {expected!r}, in iss, or name the issuer the tokens carry in the server's authorization_servers and its token validation.",
         iss=iss,
         issuer=expected,
@@ -142,10 +151,10 @@ def lifetime(ev: Evidence, te: TokenEvidence) -> Outcome:
     assert te.session is not None
     tokens = te.session.tokens
     now = time.time()
-    claims = te.claims or {}
-    exp = claims.get("exp") if te.jwt else tokens.expires_at
+    claims = te.readable_claims or {}
+    exp = claims.get("exp") if te.jwt or "exp" in claims else tokens.expires_at
     if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-        where = "no exp claim" if te.jwt else "no expires_in in the token response"
+        where = "no exp claim" if te.jwt else "no expires_in in the token response (and introspection gave no exp)"
         return problem(f"The token has {where}: it never expires as far as a client can tell.", "Issue short-lived access tokens with exp (and expires_in in the token response).")
     facts: dict[str, Any] = {"expires_in_s": round(exp - now)}
     iat = claims.get("iat")
@@ -180,9 +189,9 @@ def _requested(ev: Evidence) -> tuple[list[str], str]:
 def scopes(ev: Evidence, te: TokenEvidence) -> Outcome:
     assert te.session is not None
     wanted, source = _requested(ev)
-    claims = te.claims or {}
+    claims = te.readable_claims or {}
     if isinstance(claims.get("scope"), str):
-        granted, where = claims["scope"].split(), "the token's scope claim"
+        granted, where = claims["scope"].split(), "the token's scope claim" + _via(te)
     elif isinstance(claims.get("scp"), list):
         granted, where = [s for s in claims["scp"] if isinstance(s, str)], "the token's scp claim"
     elif te.session.tokens.scope is not None:
@@ -219,14 +228,20 @@ def accepts_token(ev: Evidence, te: TokenEvidence) -> Outcome:
     if wrong is not None:
         # one cause, one finding: refusing a token that is wrong is what a server must do
         return skip(f"The server refused the token with {answer}, rightly: {wrong}.", answer=said)
-    if not te.jwt:
+    if not te.jwt and te.readable_claims is None:
         return problem(
             f"The server refused the access token with {answer}. The token is opaque, so doctor cannot compare it with the resource; the AS issued it for {te.session.resource}.",
             "Check how the server validates this AS's opaque tokens (introspection, RFC 7662) and which audience it expects.",
             answer=said,
         )
-    assert te.claims is not None
-    fix = f"Check the server's token validation: the JWKS it uses must be the AS's ({te.jwks_uri}), the issuer it expects {te.claims.get('iss')!r} and the audience {_resource(ev, te)!r}, exactly."
+    claims = te.readable_claims or {}
+    if not te.jwt:
+        return problem(
+            f"The server refused a right token with {answer}: introspection says it is active, for {claims.get('aud')!r}, from {te.session.issuer} (token.*). So the server cannot validate this AS's opaque tokens.",
+            f"Check how the server validates tokens: this AS issues opaque tokens, so it must introspect them at the AS ({(te.introspection or {}).get('endpoint')}), expecting audience {_resource(ev, te)!r}.",
+            answer=said,
+        )
+    fix = f"Check the server's token validation: the JWKS it uses must be the AS's ({te.jwks_uri}), the issuer it expects {claims.get('iss')!r} and the audience {_resource(ev, te)!r}, exactly."
     if is_authkit(ev, te.session.issuer):
         fix += " For FastMCP's AuthKitProvider: FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN and FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL."
     return problem(
@@ -238,13 +253,15 @@ def accepts_token(ev: Evidence, te: TokenEvidence) -> Outcome:
 
 def _token_fault(ev: Evidence, te: TokenEvidence) -> str | None:
     """What is wrong with the token itself (reported by its own check), or None."""
-    if not te.jwt:
+    if te.readable_claims is None:
         return None
     for check_id, fn in (("token.audience", audience), ("token.issuer", issuer), ("token.signature", signature)):
+        if check_id == "token.signature" and not te.jwt:
+            continue
         out = fn(ev, te)
         if out.status not in (Status.PASS, Status.SKIP):
             return f"{out.message[0].lower()}{out.message[1:].rstrip('.')} (see {check_id})"
-    exp = (te.claims or {}).get("exp")
+    exp = te.readable_claims.get("exp")
     if isinstance(exp, (int, float)) and exp < time.time():
         return "the token has expired (see token.lifetime)"
     return None

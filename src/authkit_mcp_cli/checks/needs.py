@@ -80,11 +80,28 @@ def token(ev: Evidence) -> TokenEvidence | Outcome:
     return te
 
 
+def _opaque(te: TokenEvidence) -> Outcome:
+    why = (te.introspection or {}).get("why") or "it was not introspected"
+    return skip(f"The access token is opaque (not a JWT), so its claims cannot be read here, and introspection (RFC 7662) gave none: {why}.")
+
+
 def jwt_token(ev: Evidence) -> TokenEvidence | Outcome:
-    """doctor --login's token when it is a JWT whose claims can be read."""
+    """doctor --login's token when it is a JWT (its signature can be checked)."""
     te = token(ev)
     if isinstance(te, Outcome):
         return te
     if not te.jwt:
-        return skip("The access token is opaque (not a JWT): its claims cannot be read here, and the AS's introspection endpoint is not used (RFC 7662 lets an AS refuse it to clients).")
+        if te.readable_claims is not None:
+            return skip("The access token is opaque: it has no signature to verify; the AS vouched for it by introspection (RFC 7662).")
+        return _opaque(te)
+    return te
+
+
+def token_claims(ev: Evidence) -> TokenEvidence | Outcome:
+    """doctor --login's token when its claims can be read: a JWT, or an opaque token the AS introspected."""
+    te = token(ev)
+    if isinstance(te, Outcome):
+        return te
+    if te.readable_claims is None:
+        return _opaque(te)
     return te

@@ -19,7 +19,8 @@ from authkit_mcp_cli.checks.evidence import TokenEvidence
 from authkit_mcp_cli.client import Context, LoginOptions, Session, load_session, login, refresh, save_session, send
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.http import Exchange
-from authkit_mcp_cli.oauth import parse_token_response, refresh_token_request
+from authkit_mcp_cli.oauth import client_auth, parse_token_response, refresh_token_request
+from authkit_mcp_cli.oauth.message import form_request, load_json
 from authkit_mcp_cli.redact import decode_jwt_unverified
 from authkit_mcp_cli.urls import origin
 
@@ -79,12 +80,37 @@ async def obtain(plan: LoginPlan, server_url: str, get_json: GetJson, metadata_f
     te.session = session
     _decode(te)
     metadata = await metadata_for(session.issuer)
+    if not te.jwt:
+        await _introspect(ctx, {**session.metadata, **(metadata or {})}, te)
     uri = (metadata or {}).get("jwks_uri")
     if isinstance(uri, str):
         te.jwks_uri = uri
         if te.jwt:
             te.jwks = await get_json(uri)
     return te
+
+
+async def _introspect(ctx: Context, metadata: dict[str, Any], te: TokenEvidence) -> None:
+    """An opaque token's claims from the AS (RFC 7662 §2), when it offers introspection and lets this client use it."""
+    assert te.session is not None
+    endpoint = metadata.get("introspection_endpoint")
+    if not isinstance(endpoint, str):
+        te.introspection = {"used": False, "why": "the AS advertises no introspection_endpoint"}
+        return
+    form = {"token": te.session.tokens.access_token, "token_type_hint": "access_token"}
+    request = form_request(endpoint, form, client_auth(te.session.registration, form))
+    try:
+        status, body = await send(ctx, request)
+    except AtomsAuthError as exc:
+        te.introspection = {"used": False, "why": f"introspection at {endpoint} failed: {exc.code}: {exc.message}"}
+        return
+    doc = load_json(body)
+    if status != 200 or not isinstance(doc, dict):
+        te.introspection = {"used": False, "why": f"the AS refused introspection at {endpoint} to this client (HTTP {status})"}
+    elif doc.get("active") is not True:
+        te.introspection = {"used": False, "why": f"introspection at {endpoint} says the token is not active"}
+    else:
+        te.introspection = {"used": True, "endpoint": endpoint, "claims": doc}
 
 
 async def use(plan: LoginPlan, te: TokenEvidence) -> None:
