@@ -177,8 +177,15 @@ def test_login_and_call_through_oidc_provider(oidc_issuer, cli):
         assert before, "oidc-provider issues refresh tokens with offline_access"
         refreshed = json.loads(cli("token", "refresh", "--server", url, "--json").stdout)
         assert refreshed["refresh_token_rotated"] is True
-        out = json.loads(cli("logout", "--server", url, "--json").stdout)
-        assert any("revoked" in n for n in out["logged_out"][0]["notes"])
+        # oidc-provider revokes the refresh token but refuses to revoke a JWT access token: logout says so and exits 1
+        logout = cli("logout", "--server", url, "--json", check=False)
+        out = json.loads(logout.stdout)
+        assert logout.returncode == 1 and out["ok"] is False and out["error"]["code"] == "logout.not-revoked"
+        outcomes = {o["token"]: o for o in out["logged_out"][0]["tokens"]}
+        assert outcomes["refresh_token"]["outcome"] == "revoked"
+        assert outcomes["access_token"]["outcome"] == "refused" and outcomes["access_token"]["error"] == "unsupported_token_type"
+        assert outcomes["access_token"]["valid_until_utc"].endswith("UTC")
+        assert list(cli.home.rglob("tokens/*.json")) == []  # forgotten locally all the same
 
 
 def test_sign_in_through_html_forms_of_oidc_provider(cli):

@@ -128,6 +128,16 @@ def test_new_client_registers_even_when_the_stored_one_works(ts_example, cli):
     assert "--new-client: registering a new client" in again.stderr
 
 
+def test_call_login_new_client_registers_once(ts_example, cli):
+    """--new-client is shared by call --login: one fresh registration for the run, then used."""
+    proc = cli("call", "--server", ts_example.mcp_url, "--login", "--new-client", "--json")
+    assert "--new-client: registering a new client" in proc.stderr
+    assert json.loads(proc.stdout)["tools"]
+    registered = stored_client(cli.home)["client_id"]
+    again = cli("call", "--server", ts_example.mcp_url, "--login", "--new-client", "--json")  # stored token: no login, no registration
+    assert "registering" not in again.stderr and stored_client(cli.home)["client_id"] == registered
+
+
 def test_a_known_client_at_oidc_provider_still_signs_in_through_the_browser(oidc_issuer, cli):
     """oidc-provider answers /authorize for a known client with a redirect to its own
     interaction page (and cookies): the check must read that as accepted."""

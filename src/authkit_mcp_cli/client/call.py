@@ -84,11 +84,13 @@ async def call_mcp(
             disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None)
             asked = select_scope(disc.challenge_scope, disc, [action.scopes])  # what login will ask the AS for
             state = state.stepped_up(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc), asked=asked)
+            opts = replace(opts, new_client=False)  # --new-client means one new registration, not one per login
         elif isinstance(action, ReLogin):
             ctx.report("login", action.reason)
             if challenge is not None and (disc is None or (action.issuer and disc.issuer != action.issuer)):
                 disc = await _rediscover(ctx, server_url, challenge, action.issuer)
             state = state.logged_in(await login(ctx, server_url, opts, disc=disc), after_refusal=action.after_refusal)
+            opts = replace(opts, new_client=False)
 
 
 async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None) -> Discovered:

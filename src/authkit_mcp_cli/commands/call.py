@@ -22,6 +22,7 @@ def call(
     scope: Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request when logging in (repeatable).")] = None,
     port: options.Port = None,
     no_browser: options.NoBrowser = False,
+    new_client: options.NewClient = False,
     timeout: options.BrowserTimeout = 300.0,
     trace: options.Trace = None,
     allow_http: options.AllowHttp = False,
@@ -62,7 +63,7 @@ def call(
         raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client)
 
     async def operation(client):
         if tool:
