@@ -320,7 +320,7 @@ def test_opaque_tokens_are_judged_by_introspection_when_the_as_allows_it(doctor)
     """oidc-provider issuing opaque access tokens and letting a public client introspect its own:
     token.audience and token.issuer read the introspection; token.signature has nothing to verify;
     serve (JWT only) refuses the token, and server.accepts-token says it cannot validate opaque tokens."""
-    with run_oidc_as(env={"ACCESS_TOKEN_FORMAT": "opaque"}) as issuer, serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+    with run_oidc_as(env={"ACCESS_TOKEN_FORMAT": "opaque", "EXTRA_RESOURCE_PATH": OTHER_RESOURCE_PATH}) as issuer, serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
         _, results, _ = doctor("--server", info.mcp_url, "--login")
     assert "(introspected)" in results["token.obtained"]["message"]
     r = results["token.audience"]
@@ -329,3 +329,6 @@ def test_opaque_tokens_are_judged_by_introspection_when_the_as_allows_it(doctor)
     assert results["token.signature"]["status"] == "skip" and "introspection" in results["token.signature"]["message"]
     r = results["server.accepts-token"]
     assert r["status"] == "fail" and "cannot validate this AS's opaque tokens" in r["message"], r
+    # the token for another resource is opaque too: introspection says where it is for
+    r = results["server.rejects-other-resource-token"]
+    assert r["status"] == "pass" and r["evidence"]["aud"].endswith(OTHER_RESOURCE_PATH), r

@@ -93,24 +93,27 @@ async def obtain(plan: LoginPlan, server_url: str, get_json: GetJson, metadata_f
 async def _introspect(ctx: Context, metadata: dict[str, Any], te: TokenEvidence) -> None:
     """An opaque token's claims from the AS (RFC 7662 §2), when it offers introspection and lets this client use it."""
     assert te.session is not None
+    claims, why = await introspect(ctx, metadata, te.session, te.session.tokens.access_token)
+    te.introspection = {"used": True, "endpoint": metadata.get("introspection_endpoint"), "claims": claims} if claims is not None else {"used": False, "why": why}
+
+
+async def introspect(ctx: Context, metadata: dict[str, Any], session: Session, token: str) -> tuple[dict[str, Any] | None, str]:
+    """(the active token's introspection response, "") or (None, why not)."""
     endpoint = metadata.get("introspection_endpoint")
     if not isinstance(endpoint, str):
-        te.introspection = {"used": False, "why": "the AS advertises no introspection_endpoint"}
-        return
-    form = {"token": te.session.tokens.access_token, "token_type_hint": "access_token"}
-    request = form_request(endpoint, form, client_auth(te.session.registration, form))
+        return None, "the AS advertises no introspection_endpoint"
+    form = {"token": token, "token_type_hint": "access_token"}
+    request = form_request(endpoint, form, client_auth(session.registration, form))
     try:
         status, body = await send(ctx, request)
     except AtomsAuthError as exc:
-        te.introspection = {"used": False, "why": f"introspection at {endpoint} failed: {exc.code}: {exc.message}"}
-        return
+        return None, f"introspection at {endpoint} failed: {exc.code}: {exc.message}"
     doc = load_json(body)
     if status != 200 or not isinstance(doc, dict):
-        te.introspection = {"used": False, "why": f"the AS refused introspection at {endpoint} to this client (HTTP {status})"}
-    elif doc.get("active") is not True:
-        te.introspection = {"used": False, "why": f"introspection at {endpoint} says the token is not active"}
-    else:
-        te.introspection = {"used": True, "endpoint": endpoint, "claims": doc}
+        return None, f"the AS refused introspection at {endpoint} to this client (HTTP {status})"
+    if doc.get("active") is not True:
+        return None, f"introspection at {endpoint} says the token is not active"
+    return doc, ""
 
 
 async def use(plan: LoginPlan, te: TokenEvidence) -> None:
@@ -193,5 +196,7 @@ async def other_resource_token(plan: LoginPlan, te: TokenEvidence, post: Post) -
         save_session(ctx, kept)
         te.latest = kept
     record["claims"] = _claims(tokens.access_token)
+    if record["claims"] is None and te.introspection and te.introspection.get("used"):
+        record["claims"], _ = await introspect(ctx, {"introspection_endpoint": te.introspection["endpoint"]}, session, tokens.access_token)
     record["answer"] = await post(tokens.access_token)  # Exchange
     record["own_answer"] = await post(session.tokens.access_token)
