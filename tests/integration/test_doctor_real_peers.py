@@ -220,6 +220,9 @@ def test_a_2025_03_26_server_is_named_and_its_origin_checked_as_the_as():
     assert doc["target"]["authorization_server"] == base
     for cid in ("as.discovery", "as.issuer", "as.pkce", "as.registration"):
         assert r[cid]["status"] == "pass", (cid, r[cid]["message"])
+    # a bad token gets 401 without error="invalid_token": the MUST (refused with 401) holds, the SHOULD (RFC 6750 §3.1) warns
+    assert r["server.rejects-invalid-token"]["status"] == "pass"
+    assert r["server.invalid-token-error-code"]["status"] == "warn" and r["server.invalid-token-error-code"]["level"] == "SHOULD"
 
 
 def test_a_server_without_prm_whose_origin_is_no_as_is_not_called_2025_03_26(broken):

@@ -1,6 +1,7 @@
 """A 2025-03-26-style MCP server: no protected-resource metadata (both
 well-known PRM URLs are 404), the MCP endpoint at /mcp answers 401 with a bare
-`WWW-Authenticate: Bearer` (no resource_metadata), and the server's origin is
+`WWW-Authenticate: Bearer` (no resource_metadata; no error code either, with
+or without a token), and the server's origin is
 its own authorization server: /.well-known/oauth-authorization-server at the
 origin names the origin as issuer, with /authorize, /token and /register (the
 2025-03-26 revision's default endpoints), S256, open registration. Clients of
@@ -18,8 +19,7 @@ from starlette.routing import Route
 
 def build_legacy_app(base: str) -> Starlette:
     async def mcp(request: Request) -> Response:
-        challenge = 'Bearer error="invalid_token"' if request.headers.get("authorization") else "Bearer"
-        return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": challenge})
+        return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
     async def metadata(request: Request) -> Response:
         return JSONResponse(
