@@ -69,7 +69,8 @@ def init(
 
     if not no_check:
         target = resolve_target(None, domain, {})
-        diagnosis = asyncio.run(diagnose(target, [c for c in CATALOGUE if c.id.startswith(("as.", "authkit."))], timeout=timeout))
+        # init sets up AuthKit (it writes FASTMCP_SERVER_AUTH=...AuthKitProvider): the configuration says so
+        diagnosis = asyncio.run(diagnose(target, [c for c in CATALOGUE if c.id.startswith(("as.", "authkit."))], timeout=timeout, as_kind="atoms-auth init (AuthKit setup)"))
         bad = [r for r in diagnosis.results if r.status in (Status.FAIL, Status.ERROR)]
         warn = [r for r in diagnosis.results if r.status is Status.WARN]
         out.print(f"Checked {escape(domain)}: {sum(r.status is Status.PASS for r in diagnosis.results)} passed, {len(warn)} warnings, {len(bad)} failed.", highlight=False, soft_wrap=True)
