@@ -57,7 +57,7 @@ def test_list_checks_json_is_the_catalogue():
     assert len(ids) == len(set(ids))
     for check in doc["checks"]:
         area, _, name = check["id"].partition(".")
-        assert area in {"as", "server", "challenge", "prm", "authkit"} and name
+        assert area in {"as", "server", "challenge", "prm", "token", "authkit"} and name
         assert check["level"] in {"MUST", "SHOULD", "MAY", "INFO"} and check["spec"]
 
 
