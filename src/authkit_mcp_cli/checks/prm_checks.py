@@ -12,7 +12,7 @@ from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
 from authkit_mcp_cli.checks.as_kind import prm_names_authkit
 from authkit_mcp_cli.checks.evidence import Evidence
-from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
+from authkit_mcp_cli.checks.model import Level, Outcome, info, ok, problem
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
@@ -159,7 +159,7 @@ def prm_scopes(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     return ok(f"scopes_supported: {scopes}.")
 
 
-@check("server.compat-metadata", "The server's own AS-metadata compatibility endpoints", Level.INFO, "MCP 2025-03-26 fallback; RFC 8414 §3", probes=(Probe.COMPAT, Probe.AS_METADATA), needs=needs.server)
+@check("server.compat-metadata", "The server's own AS-metadata compatibility endpoints", Level.SHOULD, "MCP 2025-03-26 fallback; RFC 8414 §3", probes=(Probe.COMPAT, Probe.AS_METADATA), needs=needs.server)
 def compat_metadata(ev: Evidence, server: str) -> Outcome:
     disc = ev.discovery
     notes, problems = [], []
@@ -191,7 +191,6 @@ def compat_metadata(ev: Evidence, server: str) -> Outcome:
         return problem(
             "The server's compatibility endpoints contradict the authorization server: " + "; ".join(problems) + ". Older clients that read these see, for example, no PKCE support and refuse.",
             "Forward the AS's documents unchanged (fetch and return the raw JSON), or remove these endpoints; never rebuild them from the OpenID document.",
-            status=Status.WARN,
             notes=notes,
         )
     return info("; ".join(notes) + ".")
