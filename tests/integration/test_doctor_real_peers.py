@@ -230,3 +230,14 @@ def test_a_server_without_prm_whose_origin_is_no_as_is_not_called_2025_03_26(bro
         _, doc, _ = doctor("--server", base + "/api/mcp")
     r = by_id(doc)["prm.discovery"]
     assert r["status"] == "fail" and "2025-03-26" not in r["message"] and "generation" not in r["evidence"]
+
+
+def test_a_configured_issuer_with_a_slash_is_one_finding_against_oidc_provider(oidc_issuer, sdk_server):
+    """--authkit-domain with a trailing slash used to fail as.issuer and prm.authorization-servers, telling the
+    owner to change a PRM that is right. Now as.issuer alone, with the fix for the configuration only."""
+    _, doc, _ = doctor("--server", sdk_server, "--authkit-domain", oidc_issuer + "/")
+    r = by_id(doc)
+    assert r["as.issuer"]["status"] == "fail" and "already lists it" in r["as.issuer"]["fix"]
+    assert r["prm.authorization-servers"]["status"] == "pass"
+    failing = [cid for cid, x in r.items() if x["status"] in ("fail", "error")]
+    assert failing == ["as.issuer"], failing

@@ -80,9 +80,18 @@ def test_as_issuer_mismatch_by_trailing_slash_is_named():
     results = world.run(server=None, authkit_domain=AS + "/")
     assert results["as.issuer"].status is Status.FAIL
     assert "trailing slash" in results["as.issuer"].message
-    assert results["authkit.domain"].status is Status.WARN
-    assert "ends with a slash" in results["authkit.domain"].message
-    assert results["authkit.domain"].fix.endswith("AUTHKIT_DOMAIN=https://test-env.authkit.app")
+    # one cause, one finding: authkit.domain points at as.issuer and still gives the .env line
+    assert results["authkit.domain"].status is Status.SKIP and "see as.issuer" in results["authkit.domain"].message
+    assert results["authkit.domain"].evidence["env_line"].endswith("AUTHKIT_DOMAIN=https://test-env.authkit.app")
+
+
+def test_a_configured_domain_with_a_slash_is_one_finding_and_the_server_is_not_told_to_change():
+    results = World().run(authkit_domain=AS + "/")
+    bad = {cid: r for cid, r in results.items() if r.status in (Status.FAIL, Status.WARN)}
+    assert list(bad) == ["as.issuer"]
+    assert results["prm.authorization-servers"].status is Status.PASS  # the server lists the right issuer
+    fix = results["as.issuer"].fix
+    assert f"Use exactly {AS!r} in --authkit-domain" in fix and "already lists it" in fix
 
 
 def test_as_issuer_other_value_fails():

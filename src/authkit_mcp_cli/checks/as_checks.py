@@ -77,7 +77,7 @@ def discovery(ev: Evidence) -> Outcome:
     return ok(f"Found at {disc.metadata_url}.", tried=tried)
 
 
-@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery", probes=METADATA, needs=found_as)
+@check("as.issuer", "Metadata issuer is identical to the issuer it was fetched for", Level.MUST, "RFC 8414 §3.3; MCP 2026-07-28 Authorization Server Discovery", probes=(Probe.AS_METADATA, Probe.PRM), needs=found_as)
 def issuer(ev: Evidence, disc: FoundAS) -> Outcome:
     mismatches = []
     for kind, doc in disc.docs.items():
@@ -90,9 +90,16 @@ def issuer(ev: Evidence, disc: FoundAS) -> Outcome:
         return problem(f"The metadata at {url} has no string 'issuer' (found {value!r}).", "The AS must publish its issuer identifier in its metadata.")
     detail = issuer_difference(value, disc.issuer)
     source = ev.as_issuer_source or "configuration"
+    configured = ENV_AUTHKIT_DOMAIN if is_authkit(ev) else "the server configuration"
+    if value in ev.prm_issuers and source != "protected-resource metadata":
+        # the server's metadata is already right: only the configured value is to change (one cause, one fix)
+        where = f"{source} ({configured})" if source == "--authkit-domain" else source
+        fix = f"Use exactly {value!r} in {where}; the server's protected-resource metadata already lists it."
+    else:
+        fix = f"Use exactly {value!r} wherever the issuer is configured: {configured}, and the authorization_servers of the protected-resource metadata."
     return problem(
         f"The metadata at {url} says issuer {value!r}, but it was fetched for {disc.issuer!r} (from {source}).{detail} Clients must not use it.",
-        f"Use exactly {value!r} wherever the issuer is configured: {ENV_AUTHKIT_DOMAIN + ', ' if is_authkit(ev) else 'the server configuration, '}and the authorization_servers of the protected-resource metadata.",
+        fix,
         mismatches=[f"{k}: {u} -> {v!r}" for k, u, v in mismatches],
     )
 

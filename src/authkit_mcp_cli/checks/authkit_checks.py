@@ -37,6 +37,9 @@ def domain(ev: Evidence) -> Outcome:
         problems.append("it is not https")
     if parts.path not in ("", "/"):
         problems.append(f"it has a path ({parts.path}); the AuthKit domain is only scheme and host")
+    elif parts.path == "/" and metadata and metadata.get("issuer") == canonical != issuer:
+        # the metadata names the issuer without the slash: as.issuer reports it (one cause, one finding)
+        return skip(f"{issuer!r} differs from the issuer {canonical!r} by a trailing slash: see as.issuer. .env line: {env_line}", env_line=env_line)
     elif parts.path == "/":
         problems.append("it ends with a slash, so it does not equal the issuer and strict clients reject it")
     if parts.query or parts.fragment:

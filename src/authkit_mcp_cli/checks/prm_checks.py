@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authkit_mcp_cli.checks import needs
+from authkit_mcp_cli.checks import canonical, needs
 from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
 from authkit_mcp_cli.checks.as_kind import prm_names_authkit
 from authkit_mcp_cli.checks.evidence import Evidence
@@ -135,7 +135,8 @@ def prm_authorization_servers(ev: Evidence, doc: dict[str, Any]) -> Outcome:
             if disc is not None and disc.metadata is None:
                 problems.append(f"{entry} serves no metadata (tried {len(disc.attempts)} URLs)")
     configured = ev.target.authkit_domain
-    if configured and configured not in servers:
+    # a configured value that differs only in form (a trailing slash) is the configuration's finding (as.issuer), not the server's
+    if configured and configured not in servers and not any(isinstance(e, str) and canonical.differences(configured, e) for e in servers):
         problems.append(f"your configured authorization server {configured!r} (from {ev.target.domain_source}) is not among them")
     if problems:
         fix = f"List exactly your AuthKit domain as the dashboard shows it (https, no trailing slash), the same string as {ENV_AUTHKIT_DOMAIN}." if prm_names_authkit(ev) else "List exactly your authorization server's issuer (https, no trailing slash), as its metadata's issuer says."
