@@ -26,6 +26,7 @@ from peers.serve_app import serve_app
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
 WRONG_AUDIENCE = "https://api.example.com"
+AUTHKIT_SERVER_AUTH = "FASTMCP_SERVER_AUTH=fastmcp.server.auth.providers.workos.AuthKitProvider"  # the integration guide's .env line
 
 
 @pytest.fixture
@@ -33,12 +34,13 @@ def cli(tmp_path):
     env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": str(BROWSER), "HEADLESS_BROWSER_LOG": str(tmp_path / "browser.log"), "NO_COLOR": "1", "COLUMNS": "200"}
     env.pop("ATOMS_AUTH_DEBUG", None)
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", *args], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", *args], capture_output=True, text=True, timeout=120, env={**env, **(extra_env or {})}, cwd=tmp_path)
         for text in (proc.stdout, proc.stderr):
             assert "Traceback" not in text and "internal error" not in text and "This is a bug" not in text, text
         return proc
 
+    run.cwd = tmp_path
     return run
 
 
@@ -65,6 +67,8 @@ def test_login_and_call_with_a_token_for_another_audience(cli):
         issue_for_another_audience(app.state.local_as, WRONG_AUDIENCE)
         url = info.mcp_url
 
+        # the guide's .env names AuthKitProvider: the fix is AuthKit's dashboard step
+        (Path(cli.cwd) / ".env").write_text(f"{AUTHKIT_SERVER_AUTH}\n")
         error = error_document(cli("login", "--server", url, "--json"))
         assert error["code"] == "mcp.token-rejected"
         assert error["remote"]["status"] == 401 and error["remote"]["error"] == "invalid_token"
@@ -86,6 +90,12 @@ def test_login_and_call_with_a_token_for_another_audience(cli):
         assert "Token aud 'https://api.example.com'" in called.stderr and "Resource Indicator" in called.stderr
         assert "Run atoms-auth login" not in called.stderr and "Not logged in" not in called.stderr
         assert error_document(cli("call", "--server", url, "--json"))["code"] == "mcp.token-rejected"
+
+        # nothing says the AS is AuthKit (a development AS on 127.0.0.1): generic advice, no dashboard steps
+        (Path(cli.cwd) / ".env").unlink()
+        generic = error_document(cli("login", "--server", url, "--json"))
+        assert generic["code"] == "mcp.token-rejected" and "Likely cause: the token's audience is not this resource" in generic["message"]
+        assert f"honour resource={url} (RFC 8707)" in generic["hint"] and "WorkOS" not in generic["hint"] and "AuthKit" not in generic["hint"]
 
 
 def test_login_against_a_server_that_verifies_with_another_issuer(oidc_issuer, cli):

@@ -1,34 +1,12 @@
-"""Is the authorization server AuthKit? Recognised, never guessed: its issuer
-host ends in ``.authkit.app``, or the configuration says so (``--as-kind
-authkit``, or the guide's ``FASTMCP_SERVER_AUTH=...AuthKitProvider`` in the
-environment or ``.env``). An issuer given with ``--authkit-domain`` is not
-enough (the flag names any AS), nor is an endpoint path such as
-``/oauth2/authorize`` (other servers use it). Only then do findings carry
-AuthKit's dashboard steps; for any other AS the advice is generic."""
+"""doctor's view of whether the AS is AuthKit (the rules: :mod:`authkit_mcp_cli.as_kind`),
+read from the evidence: the configuration, the issuer asked for, the one PRM names."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from urllib.parse import urlsplit
-
+from authkit_mcp_cli.as_kind import AUTHKIT_PROVIDER, ENV_SERVER_AUTH, authkit_host, configured_kind
 from authkit_mcp_cli.checks.evidence import Evidence
 
-ENV_SERVER_AUTH = "FASTMCP_SERVER_AUTH"
-AUTHKIT_PROVIDER = "AuthKitProvider"
-
-
-def configured_kind(as_kind: str | None, env: Mapping[str, str]) -> str | None:
-    """Why the configuration says the AS is AuthKit (for ``Evidence.as_kind``), or None."""
-    if as_kind == "authkit":
-        return "--as-kind authkit"
-    value = env.get(ENV_SERVER_AUTH, "")
-    if as_kind is None and value.rsplit(".", 1)[-1] == AUTHKIT_PROVIDER:
-        return f"{ENV_SERVER_AUTH}={value}"
-    return None
-
-
-def authkit_host(issuer: str | None) -> bool:
-    return bool(issuer) and (urlsplit(issuer or "").hostname or "").lower().endswith(".authkit.app")
+__all__ = ["AUTHKIT_PROVIDER", "ENV_SERVER_AUTH", "authkit_host", "authkit_reason", "configured_kind", "is_authkit", "prm_names_authkit"]
 
 
 def authkit_reason(ev: Evidence, issuer: str | None = None) -> str | None:

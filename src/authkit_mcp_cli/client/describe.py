@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from authkit_mcp_cli.client.diagnosis import audiences, resource_indicator_fix, token_claims
+from authkit_mcp_cli.client.diagnosis import as_is_authkit, audience_fix, audiences, token_claims
 from authkit_mcp_cli.client.session import Session
 
 SHOWN_CLAIMS = ("iss", "sub", "aud", "scope", "client_id", "exp", "iat")
@@ -32,7 +32,7 @@ def describe_tokens(session: Session) -> dict[str, Any]:
         info["access_token_format"] = "JWT"
         info["claims"] = {k: claims.get(k) for k in SHOWN_CLAIMS if k in claims}
         if session.resource not in audiences(claims):
-            info["problems"].append(f"the token's audience is {claims.get('aud')!r}, not this resource {session.resource!r}: a correct server rejects it. {resource_indicator_fix(session.resource)}")
+            info["problems"].append(f"the token's audience is {claims.get('aud')!r}, not this resource {session.resource!r}: a correct server rejects it. {audience_fix(session.resource, as_is_authkit(session.issuer))}")
         if claims.get("iss") != session.issuer:
             info["problems"].append(f"the token's issuer is {claims.get('iss')!r}, not {session.issuer!r}")
     if session.tokens.id_token:

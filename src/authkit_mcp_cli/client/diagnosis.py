@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from authkit_mcp_cli.errors import AuthChallenge, RemoteRefused
+from authkit_mcp_cli.as_kind import is_authkit
+from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.redact import decode_jwt_unverified
 
 if TYPE_CHECKING:
@@ -31,6 +32,23 @@ def token_claims(token: str) -> dict[str, Any] | None:
 def resource_indicator_fix(resource: str) -> str:
     """The AuthKit dashboard step that makes tokens carry ``resource`` as their audience."""
     return f"For AuthKit: in the WorkOS dashboard add the MCP Resource Indicator {resource} (this exact string, no trailing slash), then log in again."
+
+
+def audience_fix(resource: str, authkit: bool) -> str:
+    """How to make the AS put ``resource`` in the token's ``aud``: AuthKit's dashboard step only for AuthKit."""
+    generic = f"Make the authorization server honour resource={resource} (RFC 8707) and put exactly that string in the access token's aud, then log in again."
+    return resource_indicator_fix(resource) if authkit else generic
+
+
+def as_is_authkit(issuer: str) -> bool:
+    """AuthKit by its issuer host, or by the guide's configuration (FASTMCP_SERVER_AUTH=...AuthKitProvider)."""
+    from authkit_mcp_cli.config import load_environment
+
+    try:
+        env = load_environment()
+    except AtomsAuthError:  # an unreadable .env was reported when the command started
+        env = {}
+    return is_authkit(issuer, env)
 
 
 def token_rejected(session: Session, challenge: AuthChallenge, *, resource: str | None = None, fresh: bool = True) -> RemoteRefused:
@@ -59,12 +77,13 @@ def token_rejected(session: Session, challenge: AuthChallenge, *, resource: str 
 
 def _compare(session: Session, claims: dict[str, Any] | None, resource: str, challenged: str | None) -> tuple[list[str], str, str]:
     """(facts, likely cause, fix) from the token's claims against the resource and the AS."""
+    authkit = as_is_authkit(session.issuer)
     if claims is None:
         facts = [
             f"the token is opaque (not a JWT), so its audience cannot be read here; resource {resource}, authorization server {session.issuer}",
             f"token scope {session.tokens.scope or '(none)'!r}, " + (f"challenged scope {challenged!r}" if challenged else "the challenge names no scope"),
         ]
-        return facts, "the server cannot validate this AS's opaque tokens, or they are not issued for this resource", resource_indicator_fix(resource) + " Otherwise check how the server validates tokens (introspection or JWKS)."
+        return facts, "the server cannot validate this AS's opaque tokens, or they are not issued for this resource", audience_fix(resource, authkit) + " Otherwise check how the server validates tokens (introspection or JWKS)."
     aud, iss = claims.get("aud"), claims.get("iss")
     scope = claims.get("scope") if isinstance(claims.get("scope"), str) else session.tokens.scope
     facts = [
@@ -73,9 +92,7 @@ def _compare(session: Session, claims: dict[str, Any] | None, resource: str, cha
         f"token scope {scope or '(none)'!r}, " + (f"challenged scope {challenged!r}" if challenged else "the challenge names no scope"),
     ]
     if resource not in audiences(claims):
-        return facts, "the token's audience is not this resource, so the server must refuse it (RFC 8707)", (
-            resource_indicator_fix(resource) + f" Other authorization servers: make the AS honour resource={resource} and put it in the token's aud."
-        )
+        return facts, "the token's audience is not this resource, so the server must refuse it (RFC 8707)", audience_fix(resource, authkit)
     if iss != session.issuer:
         return facts, "the token's issuer is not the authorization server the server names", f"Make the server's protected-resource metadata and its token validation name the same issuer, {iss!r} (exact string)."
     exp = claims.get("exp")
@@ -85,6 +102,7 @@ def _compare(session: Session, claims: dict[str, Any] | None, resource: str, cha
         "the token's audience and issuer are right, so the server cannot verify it: it checks the signature against other keys (JWKS),"
         " or expects another issuer or audience string than its metadata names"
     ), (
-        f"Check the server's token validation: its JWKS URL and its configured issuer must be the AS's ({session.issuer}; for FastMCP's AuthKitProvider, "
-        f"FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN), and its expected audience {resource}. atoms-auth doctor --server {session.server_url} checks its metadata and challenge."
+        f"Check the server's token validation: its JWKS URL and its configured issuer must be the AS's ({session.issuer}"
+        + ("; for FastMCP's AuthKitProvider, FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN" if authkit else "")
+        + f"), and its expected audience {resource}. atoms-auth doctor --server {session.server_url} --login checks the token and the server's validation."
     )
