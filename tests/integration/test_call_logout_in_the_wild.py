@@ -298,7 +298,7 @@ def test_repeated_403_names_the_scopes_asked_and_not_granted(cli):
 
             def build(base: str):
                 resource = base + "/api/mcp"
-                server = MCPServer("admin-only", token_verifier=JwksVerifier(issuer, resource), auth=AuthSettings(issuer_url=issuer, resource_server_url=resource, required_scopes=["mcp:tools", "mcp:admin"]), log_level="WARNING")
+                server = MCPServer("admin-only", token_verifier=JwksVerifier(issuer, resource), auth=AuthSettings(issuer_url=issuer, resource_server_url=resource, required_scopes=["mcp:tools", "mcp:admin"], validate_token_resource=False), log_level="WARNING")  # the verifier checks aud itself
 
                 @server.tool()
                 def echo(text: str) -> str:
