@@ -27,11 +27,9 @@ import pytest
 
 from peers import oauth_flow as flow
 from peers.asgi import serve_asgi
-from peers.fastmcp_peer import run_fastmcp_peer
 from peers.oidc_as import PeerMissing, run_oidc_as
 from peers.processes import free_ports
 from peers.rejecting_rs import run_oidc_with_rejecting_server
-from peers.ts_example import run_ts_example
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
@@ -76,24 +74,6 @@ def error_of(proc: subprocess.CompletedProcess) -> dict:
 
 def utc(when: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
-
-
-@pytest.fixture
-def ts_example():
-    try:
-        with run_ts_example() as peer:
-            yield peer
-    except PeerMissing as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def fastmcp_peer():
-    try:
-        with run_fastmcp_peer() as peer:
-            yield peer
-    except PeerMissing as exc:
-        pytest.fail(str(exc))
 
 
 # --- item 6: call shows the MCP side (TypeScript SDK example) ---------------------------

@@ -34,34 +34,14 @@ import httpx
 import pytest
 
 from peers import oauth_flow as flow
-from peers.fastmcp_peer import run_fastmcp_peer
 from peers.oidc_as import NODE_DIR, PeerMissing, node_binary
 from peers.processes import PeerProcess
 from peers.serve_app import serve_app
-from peers.ts_example import run_ts_example
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
 SUITE_JS = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 NO_ISS = "the AS sent no iss; RFC 9207 mix-up defence not available"
-
-
-@pytest.fixture
-def ts_example():
-    try:
-        with run_ts_example() as peer:
-            yield peer
-    except PeerMissing as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture
-def fastmcp_peer():
-    try:
-        with run_fastmcp_peer() as peer:
-            yield peer
-    except PeerMissing as exc:
-        pytest.fail(str(exc))
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ import httpx
 import pytest
 
 from peers import oauth_flow as flow
-from peers.fastmcp_peer import run_fastmcp_peer
 from peers.oidc_as import PeerMissing
 from peers.rejecting_rs import run_oidc_with_rejecting_server
 from peers.ts_example import run_ts_example
@@ -36,25 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # `make test` installs every peer: a missing one is a failure, never a skip.
-
-
-@pytest.fixture
-def ts_example():
-    """Function-scoped: tests restart it (about 0.5 s a start)."""
-    try:
-        with run_ts_example() as peer:
-            yield peer
-    except PeerMissing as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture(scope="module")
-def fastmcp_peer():
-    try:
-        with run_fastmcp_peer() as peer:
-            yield peer
-    except PeerMissing as exc:
-        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module", params=["audience", "signature", "issuer"])
