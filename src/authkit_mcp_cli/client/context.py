@@ -50,6 +50,16 @@ class LoginOptions:
     browser: Callable[[str], Awaitable[None]] | None = None  # replaces webbrowser (the demo's automated leg)
     timeout: float = 300.0  # seconds to wait for the browser
     authkit_domain: str | None = None
+    # the other grants' settings (issue #13); each grant reads only its own
+    private_key: str | None = None  # PEM file: private_key_jwt client authentication (RFC 7523 §2.2)
+    signing_alg: str | None = None
+    key_id: str | None = None
+    assertion: str | None = None  # jwt-bearer: a file or "-" (stdin)
+    idp_issuer: str | None = None  # enterprise: the IdP doing the RFC 8693 exchange
+    idp_client_id: str | None = None
+    idp_client_secret: str | None = None
+    id_token: str | None = None  # enterprise: a file or "-" (stdin)
+    dpop: bool = False  # bind tokens to a per-login key (RFC 9449)
 
 
 async def send(ctx: Context, request: HttpRequest) -> tuple[int, bytes]:

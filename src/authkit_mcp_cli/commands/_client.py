@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.client import Context, LoginOptions, Session
@@ -44,8 +44,25 @@ def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
     return resolve_target(answer, None, {}).server_url or ""
 
 
-def login_options(env: Mapping[str, str], *, client_id: str | None, client_secret: str | None, client_metadata_url: str | None, scope: list[str] | None, port: int | None, redirect_uri: str | None, no_browser: bool, timeout: float, authkit_domain: str | None, client_name: str = "atoms-auth", new_client: bool = False) -> LoginOptions:
-    """Flags > environment for the login settings login and call share."""
+def login_options(
+    env: Mapping[str, str],
+    *,
+    client_id: str | None,
+    client_secret: str | None,
+    client_metadata_url: str | None,
+    scope: list[str] | None,
+    port: int | None,
+    redirect_uri: str | None,
+    no_browser: bool,
+    timeout: float,
+    authkit_domain: str | None,
+    client_name: str = "atoms-auth",
+    new_client: bool = False,
+    grant: str = "authorization-code",
+    **grant_settings: Any,
+) -> LoginOptions:
+    """Flags > environment for the login settings login and call share; ``grant_settings`` are the
+    other grants' options (private_key, signing_alg, key_id, assertion, idp_*, id_token, dpop)."""
     from authkit_mcp_cli.client import LoginOptions
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
@@ -62,6 +79,8 @@ def login_options(env: Mapping[str, str], *, client_id: str | None, client_secre
         timeout=timeout,
         authkit_domain=authkit_domain,
         new_client=new_client,
+        grant=grant.replace("-", "_"),  # the CLI's names -> client.grants.GRANTS keys
+        **grant_settings,
     )
 
 

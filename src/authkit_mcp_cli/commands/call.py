@@ -23,6 +23,16 @@ def call(
     port: options.Port = None,
     no_browser: options.NoBrowser = False,
     new_client: options.NewClient = False,
+    grant: options.Grant = "authorization-code",
+    private_key: options.PrivateKey = None,
+    signing_alg: options.SigningAlg = None,
+    key_id: options.KeyId = None,
+    assertion: options.Assertion = None,
+    idp_issuer: options.IdpIssuer = None,
+    idp_client_id: options.IdpClientId = None,
+    idp_client_secret: options.IdpClientSecret = None,
+    id_token: options.IdToken = None,
+    dpop: options.Dpop = False,
     timeout: options.BrowserTimeout = 300.0,
     trace: options.Trace = None,
     allow_http: options.AllowHttp = False,
@@ -63,7 +73,7 @@ def call(
         raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
 
     async def operation(client):
         if tool:

@@ -18,6 +18,16 @@ def login(
     scope: options.Scopes = None,
     port: options.Port = None,
     new_client: options.NewClient = False,
+    grant: options.Grant = "authorization-code",
+    private_key: options.PrivateKey = None,
+    signing_alg: options.SigningAlg = None,
+    key_id: options.KeyId = None,
+    assertion: options.Assertion = None,
+    idp_issuer: options.IdpIssuer = None,
+    idp_client_id: options.IdpClientId = None,
+    idp_client_secret: options.IdpClientSecret = None,
+    id_token: options.IdToken = None,
+    dpop: options.Dpop = False,
     redirect_uri: Annotated[str | None, typer.Option("--redirect-uri", help="Use this redirect URI (a pre-registered client's).", show_default=False)] = None,
     no_browser: options.NoBrowser = False,
     timeout: options.BrowserTimeout = 300.0,
@@ -69,7 +79,7 @@ def login(
 
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
 
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=False) as ctx:

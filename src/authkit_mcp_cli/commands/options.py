@@ -45,3 +45,24 @@ Port = Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Loop
 NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser; also accepts the final redirect URL pasted on stdin (SSH).")]
 Scopes = Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
 NewClient = Annotated[bool, typer.Option("--new-client", help="Register a new client dynamically even when a stored registration for this authorization server fits.")]
+
+# The grants (issue #13): how login obtains tokens. Names as users type them; client.grants.GRANTS keys use "_".
+GrantName = Literal["authorization-code", "client-credentials", "jwt-bearer", "enterprise", "device-code"]
+Grant = Annotated[
+    GrantName,
+    typer.Option(
+        "--grant",
+        help="How to obtain tokens: authorization-code (browser + PKCE, the default); client-credentials (RFC 6749 §4.4: a confidential client, no user); "
+        "jwt-bearer (RFC 7523 §2.1: trade --assertion, e.g. a CI job's OIDC token); enterprise (RFC 8693 token exchange of --id-token at --idp-issuer for an ID-JAG, then jwt-bearer); "
+        "device-code (RFC 8628: approve on another device).",
+    ),
+]
+PrivateKey = Annotated[str | None, typer.Option("--private-key", metavar="FILE", help="PEM private key: authenticate the client with private_key_jwt (RFC 7523 §2.2) instead of a secret.", show_default=False)]
+SigningAlg = Annotated[str | None, typer.Option("--signing-alg", metavar="ALG", help="JWS algorithm of --private-key assertions. Default: the key's (RS256, ES256, EdDSA).", show_default=False)]
+KeyId = Annotated[str | None, typer.Option("--key-id", metavar="KID", help="kid header of --private-key assertions.", show_default=False)]
+Assertion = Annotated[str | None, typer.Option("--assertion", metavar="FILE|-", help="--grant jwt-bearer: the JWT to trade for an access token (a file, or - for stdin).", show_default=False)]
+IdpIssuer = Annotated[str | None, typer.Option("--idp-issuer", metavar="URL", help="--grant enterprise: the enterprise IdP's issuer (its token endpoint does the RFC 8693 exchange).", show_default=False)]
+IdpClientId = Annotated[str | None, typer.Option("--idp-client-id", help="--grant enterprise: this client's ID at the IdP.", show_default=False)]
+IdpClientSecret = Annotated[str | None, typer.Option("--idp-client-secret", help="--grant enterprise: this client's secret at the IdP.", show_default=False)]
+IdToken = Annotated[str | None, typer.Option("--id-token", metavar="FILE|-", help="--grant enterprise: the user's ID token from the IdP (a file, or - for stdin).", show_default=False)]
+Dpop = Annotated[bool, typer.Option("--dpop", help="Bind the tokens to a key generated for this login (DPoP, RFC 9449): a fresh proof on every token and MCP request.")]
