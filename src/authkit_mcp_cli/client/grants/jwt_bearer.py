@@ -1,0 +1,63 @@
+"""The JWT bearer authorization grant (RFC 7523 §2.1) for workload identity
+federation (the MCP extension ``io.modelcontextprotocol/auth/wif``): a JWT
+the workload already holds (a CI job's OIDC token, a cloud identity token) is
+traded for an MCP access token. No browser, no loopback; ``resource`` names
+the MCP server (RFC 8707 §2.2). The AS's refusal (``invalid_grant`` for a
+wrong audience or an expired assertion, ``invalid_scope``,
+``unauthorized_client``) ends the login with the AS's error: no retry, no
+other grant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
+from authkit_mcp_cli.discovery import Discovered
+from authkit_mcp_cli.errors import RemoteRefused
+from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_token_response
+from authkit_mcp_cli.oauth.assertion import describe_claims
+from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT, jwt_bearer_request
+
+FLAG = "jwt-bearer"
+HINTS = {
+    "invalid_grant": "The AS refused the assertion: check its aud (the AS's issuer {issuer}), its exp, and that the AS trusts its issuer (a federation / trust policy for that iss and sub).",
+    "invalid_scope": "The AS does not grant the scope asked for this workload: drop --scope or ask the AS operator.",
+    "unauthorized_client": "The AS does not let this client use the JWT bearer grant.",
+}
+
+
+async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistration, assertion: str, scope: str | None, what: str) -> Tokens:
+    """One JWT bearer token request at the MCP server's AS (RFC 7523 §2.1), reported with the assertion's claims."""
+    grants = disc.metadata.get("grant_types_supported")
+    if isinstance(grants, list) and JWT_BEARER_GRANT not in grants:
+        ctx.report("warning", f"the AS lists grant_types_supported {grants} without {JWT_BEARER_GRANT}; trying it anyway")
+    request = jwt_bearer_request(disc.metadata, reg, assertion=assertion, resource=disc.resource, scope=scope)
+    ctx.report("token", f"jwt-bearer at {request.url} with {what} ({describe_claims(assertion)}) for resource {disc.resource}, scope {scope or '(none)'}")
+    status, body = await send(ctx, request)
+    try:
+        tokens = parse_token_response(status, body, url=request.url)
+    except RemoteRefused as exc:
+        hint = HINTS.get(exc.error or "")
+        if hint and not exc.hint:
+            exc.hint = hint.format(issuer=disc.issuer)
+        exc.spec = "RFC 7523 §3.1; RFC 6749 §5.2"
+        raise
+    ctx.report("token", f"access token received ({'expires in ' + str(int(tokens.expires_at - tokens.obtained_at)) + 's' if tokens.expires_at else 'no expiry stated'}; scope {tokens.scope or '(none stated)'})")
+    return tokens
+
+
+@dataclass
+class JwtBearerGrant:
+    opts: LoginOptions
+    name: str = "jwt_bearer"
+
+    def __post_init__(self) -> None:
+        """Options are checked, and the assertion read, when the grant is built: before any request."""
+        require(self.opts, FLAG, "assertion")
+        check_client_options(self.opts, FLAG)
+        self.assertion = read_jwt(self.opts.assertion or "", "--assertion")
+
+    async def obtain(self, ctx: Context, disc: Discovered, scope: str | None) -> tuple[ClientRegistration, Tokens]:
+        reg = confidential_client(ctx, disc.metadata, disc.issuer, self.opts)
+        return reg, await exchange_assertion(ctx, disc, reg, self.assertion, scope, "the --assertion JWT")
