@@ -22,6 +22,11 @@
 //   FIXED_AUDIENCE              (optional) every access token's aud is this string, whatever
 //                               resource was asked for (an AS that ignores the resource indicator,
 //                               like AuthKit without the MCP Resource Indicator)
+//   CLIENTS                     (optional) JSON array of pre-registered client metadata (oidc-provider's
+//                               `clients`), e.g. confidential clients with grant_types ["client_credentials"]
+//                               and client_secret_basic or private_key_jwt (with their public `jwks`). When
+//                               set, the client credentials grant and private_key_jwt are on as well
+//                               (off by default: the metadata stays as it was)
 // Prints one JSON line when ready: {"ready":true,"issuer":...,"port":...}
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -31,6 +36,7 @@ const interactionMode = process.env.INTERACTION || 'auto';
 const resourceScopes = process.env.RESOURCE_SCOPES || 'mcp:tools mcp:admin';
 const extraResourcePath = process.env.EXTRA_RESOURCE_PATH || '';
 const fixedAudience = process.env.FIXED_AUDIENCE || '';
+const staticClients = process.env.CLIENTS ? JSON.parse(process.env.CLIENTS) : null;
 const USER = { sub: 'user_01TESTUSER', email: 'dev@example.test', email_verified: true, name: 'Test User' };
 
 const server = http.createServer();
@@ -56,7 +62,8 @@ const provider = new Provider(issuer, {
   cookies: { keys: [randomBytes(16).toString('hex')] },
   scopes: ['openid', 'offline_access', 'profile', 'email', ...resourceScopes.split(' ')],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-  clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic'],
+  clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic', ...(staticClients ? ['private_key_jwt'] : [])],
+  ...(staticClients ? { clients: staticClients } : {}),
   pkce: { required: () => true },
   clientBasedCORS: () => true,
   rotateRefreshToken: true,
@@ -70,6 +77,7 @@ const provider = new Provider(issuer, {
     registration: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    clientCredentials: { enabled: Boolean(staticClients) },
     clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
     resourceIndicators: {
       enabled: true,
