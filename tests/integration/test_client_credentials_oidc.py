@@ -103,3 +103,58 @@ def test_a_key_the_as_does_not_know_is_refused(mcp_url, cli, tmp_path):
 def test_missing_credentials_are_a_usage_error(mcp_url, cli):
     proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret")
     assert proc.returncode == 2 and "--client-secret" in proc.stderr
+
+
+# --- workload identity federation: the JWT bearer grant (RFC 7523 §2.1) -----------------------
+
+CI_ISSUER = "https://ci.example.test"
+CI_KEY = ec.generate_private_key(ec.SECP256R1())
+CI_JWKS = {"keys": [{**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(CI_KEY.public_key())), "kid": "ci-1", "alg": "ES256", "use": "sig"}]}
+WORKLOAD = {"client_id": "workload", "token_endpoint_auth_method": "none", "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"], "response_types": [], "redirect_uris": []}
+
+
+@pytest.fixture(scope="module")
+def wif(tmp_path_factory):
+    """(issuer, MCP URL): oidc-provider trusting the CI issuer's key, and serve accepting its tokens."""
+    env = {"CLIENTS": json.dumps([WORKLOAD]), "JWT_BEARER_ISSUER": CI_ISSUER, "JWT_BEARER_JWKS": json.dumps(CI_JWKS)}
+    try:
+        with run_oidc_as(env=env) as issuer, serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+            yield issuer, info.mcp_url
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+
+
+def ci_token(aud: str, exp_in: int = 300) -> str:
+    import time
+
+    now = int(time.time())
+    return jwt.encode({"iss": CI_ISSUER, "sub": "repo:acme/app:ref:refs/heads/main", "aud": aud, "iat": now, "exp": now + exp_in}, CI_KEY, algorithm="ES256", headers={"kid": "ci-1"})
+
+
+def run_with_stdin(tmp_path, *args: str, stdin: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": "/bin/false", "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", *args], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path, input=stdin)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def test_jwt_bearer_trades_a_ci_token_read_from_stdin(wif, tmp_path):
+    issuer, url = wif
+    proc = run_with_stdin(tmp_path, "login", "--server", url, "--grant", "jwt-bearer", "--client-id", "workload", "--assertion", "-", "--json", stdin=ci_token(issuer))
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["verified"] and out["claims"]["aud"] == url and out["claims"]["iss"] == issuer
+    assert "sub 'repo:acme/app:ref:refs/heads/main'" in proc.stderr and "browser" not in proc.stderr
+
+
+@pytest.mark.parametrize(("aud", "exp_in"), [("https://wrong.example", 300), (None, -120)], ids=["wrong-audience", "expired"])
+def test_a_refused_assertion_ends_with_the_as_invalid_grant(wif, tmp_path, aud, exp_in):
+    issuer, url = wif
+    assertion = tmp_path / "ci.jwt"
+    assertion.write_text(ci_token(aud or issuer, exp_in))
+    proc = run_with_stdin(tmp_path, "login", "--server", url, "--grant", "jwt-bearer", "--client-id", "workload", "--assertion", str(assertion), "--json", stdin="")
+    assert proc.returncode == 1, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["code"] == "oauth.remote-error" and error["remote"]["error"] == "invalid_grant" and error["remote"]["status"] == 400
+    assert proc.stderr.count("jwt-bearer at") == 1  # reported once, not retried
+    assert ("does not name the AS" if aud else "has expired") in proc.stderr  # said before the AS refuses

@@ -27,10 +27,16 @@
 //                               and client_secret_basic or private_key_jwt (with their public `jwks`). When
 //                               set, the client credentials grant and private_key_jwt are on as well
 //                               (off by default: the metadata stays as it was)
+//   JWT_BEARER_ISSUER           (optional, with JWT_BEARER_JWKS, a JSON JWKS) the JWT bearer grant
+//                               (RFC 7523 §2.1) for workload identity federation: an assertion signed by
+//                               that issuer's keys with aud = this AS's issuer is traded for an access
+//                               token for the resource asked (a client in CLIENTS must allow the grant);
+//                               a wrong aud, an expired or a forged assertion is invalid_grant
 // Prints one JSON line when ready: {"ready":true,"issuer":...,"port":...}
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 
 const interactionMode = process.env.INTERACTION || 'auto';
 const resourceScopes = process.env.RESOURCE_SCOPES || 'mcp:tools mcp:admin';
@@ -132,6 +138,28 @@ if (interactionMode === 'auto') {
     const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
     ctx.redirect(redirectTo);
   });
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+if (process.env.JWT_BEARER_ISSUER && process.env.JWT_BEARER_JWKS) {
+  const trusted = createLocalJWKSet(JSON.parse(process.env.JWT_BEARER_JWKS));
+  provider.registerGrantType(JWT_BEARER, async (ctx) => {
+    const { assertion, resource, scope } = ctx.oidc.params;
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(assertion, trusted, { issuer: process.env.JWT_BEARER_ISSUER, audience: issuer }));
+    } catch (err) {
+      throw new errors.InvalidGrant(`assertion refused: ${err.code || err.message}`);
+    }
+    const token = new provider.ClientCredentials({ client: ctx.oidc.client, scope: scope || undefined, extra: { workload: payload.sub } });
+    if (typeof resource === 'string') {
+      token.resourceServer = new provider.ResourceServer(resource, {
+        scope: resourceScopes, audience: resource, accessTokenTTL: 3600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } },
+      });
+      token.scope = (scope || '').split(' ').filter((s) => resourceScopes.split(' ').includes(s)).join(' ') || undefined;
+    }
+    ctx.body = { access_token: await token.save(), token_type: 'Bearer', expires_in: token.expiration, ...(token.scope ? { scope: token.scope } : {}) };
+  }, ['assertion', 'scope', 'resource']);
 }
 
 provider.on('server_error', (ctx, err) => console.error('server_error', err));

@@ -9,6 +9,7 @@ other grant."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from authkit_mcp_cli.client.context import Context, LoginOptions, send
@@ -16,7 +17,7 @@ from authkit_mcp_cli.client.grants.credentials import check_client_options, conf
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_token_response
-from authkit_mcp_cli.oauth.assertion import describe_claims
+from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
 from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT, jwt_bearer_request
 
 FLAG = "jwt-bearer"
@@ -60,4 +61,22 @@ class JwtBearerGrant:
 
     async def obtain(self, ctx: Context, disc: Discovered, scope: str | None) -> tuple[ClientRegistration, Tokens]:
         reg = confidential_client(ctx, disc.metadata, disc.issuer, self.opts)
+        for problem in assertion_problems(self.assertion, disc.issuer):
+            ctx.report("warning", f"{problem}: the AS will likely refuse it (RFC 7523 §3)")
         return reg, await exchange_assertion(ctx, disc, reg, self.assertion, scope, "the --assertion JWT")
+
+
+def assertion_problems(assertion: str, issuer: str, now: float | None = None) -> list[str]:
+    """What RFC 7523 §3 makes the AS refuse, seen before sending: an ``aud`` without the AS's issuer (item 3), a past ``exp`` (item 4)."""
+    read = read_claims(assertion)
+    if read is None:
+        return []
+    claims = read[1]
+    problems = []
+    aud = claims.get("aud")
+    if aud is not None and issuer not in (aud if isinstance(aud, list) else [aud]) and issuer.rstrip("/") + "/" not in (aud if isinstance(aud, list) else [aud]):
+        problems.append(f"the assertion's aud {aud!r} does not name the AS {issuer}")
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= (now if now is not None else time.time()):
+        problems.append("the assertion has expired")
+    return problems
