@@ -174,3 +174,29 @@ def test_an_empty_assertion_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError) as info:
         grant_for(LoginOptions(grant="jwt_bearer", assertion=str(tmp_path / "empty.jwt")))
     assert info.value.code == "usage.invalid-assertion"
+
+
+def test_assertion_problems_are_seen_before_sending():
+    from authkit_mcp_cli.client.grants.jwt_bearer import assertion_problems
+
+    def token(**claims):
+        return jwt.encode(claims, "k" * 32, algorithm="HS256")
+
+    assert assertion_problems(token(aud=AS, exp=2000), AS, now=1000) == []
+    assert assertion_problems(token(aud=[AS + "/", "other"], exp=2000), AS, now=1000) == []
+    assert assertion_problems(token(aud="https://wrong.example", exp=2000), AS, now=1000) == [f"the assertion's aud 'https://wrong.example' does not name the AS {AS}"]
+    assert assertion_problems(token(aud=AS, exp=500), AS, now=1000) == ["the assertion has expired"]
+    assert assertion_problems("opaque", AS) == []
+
+
+def test_an_assertion_on_stdin_is_read_once_per_run(monkeypatch):
+    import io
+
+    from authkit_mcp_cli.client.grants import credentials
+
+    credentials._stdin_text.cache_clear()
+    monkeypatch.setattr("sys.stdin", io.StringIO("a.b.c\n"))
+    first = grant_for(LoginOptions(grant="jwt_bearer", assertion="-"))
+    second = grant_for(LoginOptions(grant="jwt_bearer", assertion="-"))  # a second login in the same run (step-up, re-login)
+    assert first.assertion == second.assertion == "a.b.c"
+    credentials._stdin_text.cache_clear()
