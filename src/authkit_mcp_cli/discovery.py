@@ -277,8 +277,13 @@ async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: Http
     )
 
 
-def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool) -> None:
-    """What a client needs before it may proceed: PKCE S256 (MCP Authorization Code Protection), usable endpoints (RFC 8414 §2)."""
+def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool, browser_flow: bool = True) -> None:
+    """What a client needs before it may proceed: for the authorization code flow, PKCE S256 (MCP Authorization
+    Code Protection) and both endpoints; for grants without a browser (client credentials, JWT bearer, device
+    code), a usable token endpoint (RFC 8414 §2)."""
+    if not browser_flow:
+        check_endpoints(metadata, allow_insecure=allow_insecure, names=("token_endpoint",))
+        return
     methods = metadata.get("code_challenge_methods_supported")
     if not isinstance(methods, list) or "S256" not in methods:
         raise ProtocolError(
@@ -290,9 +295,9 @@ def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool) -> None
     check_endpoints(metadata, allow_insecure=allow_insecure)
 
 
-def check_endpoints(metadata: dict[str, Any], *, allow_insecure: bool) -> None:
-    """The authorization and token endpoints are absolute URLs, https except on loopback (RFC 8414 §2; OAuth 2.1 §1.5)."""
-    for name in ("authorization_endpoint", "token_endpoint"):
+def check_endpoints(metadata: dict[str, Any], *, allow_insecure: bool, names: tuple[str, ...] = ("authorization_endpoint", "token_endpoint")) -> None:
+    """The named endpoints are absolute URLs, https except on loopback (RFC 8414 §2; OAuth 2.1 §1.5)."""
+    for name in names:
         value = metadata.get(name)
         if not isinstance(value, str) or not is_absolute_http_url(value):
             raise ProtocolError(f"The AS metadata has no usable {name}.", code="as.endpoint-missing", spec="RFC 8414 §2")
@@ -307,8 +312,10 @@ async def discover(
     *,
     prefer_issuer: str | None = None,
     challenge: Challenge401 | None = None,
+    browser_flow: bool = True,
 ) -> Discovered:
-    """From the server URL (or a challenge already received on a real MCP request) to usable AS metadata."""
+    """From the server URL (or a challenge already received on a real MCP request) to usable AS metadata
+    (``browser_flow=False``: for a grant that needs only the token endpoint)."""
     if challenge is None:
         challenge = await probe_challenge(client, server_url, policy)
     try:
@@ -322,7 +329,7 @@ async def discover(
     issuer = choose_issuer(authorization_servers(prm), prefer_issuer)
     assert issuer is not None  # check_prm refused PRM without one
     metadata, metadata_url = await fetch_as_metadata(client, issuer, policy)
-    check_as_metadata(metadata, allow_insecure=policy.allow_insecure)
+    check_as_metadata(metadata, allow_insecure=policy.allow_insecure, browser_flow=browser_flow)
     return Discovered(server_url, resource, prm, prm_url, challenge.scope, issuer, metadata, metadata_url)
 
 

@@ -43,3 +43,19 @@ def test_no_command_imports_another_command():
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
         others = {m for m in imported if m.startswith("authkit_mcp_cli.commands.") and m.rsplit(".", 1)[1] in CLIENT_COMMANDS}
         assert not others, (name, others)
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "missing"),
+    [
+        (["login"], ["--grant", "client-credentials", "--client-id", "x"], "--client-secret"),
+        (["login"], ["--grant", "jwt-bearer"], "--assertion"),
+        (["call", "--login"], ["--grant", "jwt-bearer"], "--assertion"),
+    ],
+)
+def test_grant_option_errors_come_before_any_request(command, args, missing, tmp_path, monkeypatch):
+    """A server that is not even listening: the usage error (exit 2) must win over the network (exit 3)."""
+    monkeypatch.setenv("ATOMS_AUTH_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, [*command, "--server", "http://127.0.0.1:9/api/mcp", *args])
+    assert result.exit_code == 2, result.output
+    assert missing in result.stderr and "code: usage." in result.stderr

@@ -273,3 +273,17 @@ def test_client_and_doctor_pick_the_same_documents(name):
     assert evidence.prm_location is not None and evidence.discovery is not None
     assert found.prm_url == evidence.prm_urls[evidence.prm_location]
     assert (found.issuer, found.metadata_url) == (evidence.as_issuer, evidence.discovery.metadata_url)
+
+
+def test_grants_without_a_browser_need_only_the_token_endpoint():
+    """An AS built for machine clients (no authorization endpoint, no PKCE) serves client credentials, not the browser flow."""
+    from authkit_mcp_cli.discovery import check_as_metadata
+
+    machine_as = {"issuer": "https://as.example", "token_endpoint": "https://as.example/token"}
+    check_as_metadata(machine_as, allow_insecure=False, browser_flow=False)
+    with pytest.raises(ProtocolError) as info:
+        check_as_metadata(machine_as, allow_insecure=False)
+    assert info.value.code == "as.pkce-unsupported"
+    with pytest.raises(ProtocolError) as info:
+        check_as_metadata({"issuer": "https://as.example"}, allow_insecure=False, browser_flow=False)
+    assert info.value.code == "as.endpoint-missing"

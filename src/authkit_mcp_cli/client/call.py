@@ -58,7 +58,7 @@ async def call_mcp(
                 outcome = Challenged(refused)
                 if state.session is not None and refused.status == 401:
                     # which AS the server names now: a different one means "log in there" (AS moved)
-                    disc = await _rediscover(ctx, server_url, refused, state.session.issuer)
+                    disc = await _rediscover(ctx, server_url, refused, state.session.issuer, browser_flow=opts.browser_flow)
                     outcome = Challenged(refused, disc.issuer, disc.resource)
             except RemoteRefused as failed:
                 if not failed_on_token(failed, token):
@@ -81,23 +81,23 @@ async def call_mcp(
                 outcome = ActionFailed(exc)
         elif isinstance(action, StepUp):
             ctx.report("step-up", f"{challenge}: authorizing again with {action.scopes}")
-            disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None)
+            disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None, browser_flow=opts.browser_flow)
             asked = select_scope(disc.challenge_scope, disc, [action.scopes])  # what login will ask the AS for
             state = state.stepped_up(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc), asked=asked)
             opts = replace(opts, new_client=False)  # --new-client means one new registration, not one per login
         elif isinstance(action, ReLogin):
             ctx.report("login", action.reason)
             if challenge is not None and (disc is None or (action.issuer and disc.issuer != action.issuer)):
-                disc = await _rediscover(ctx, server_url, challenge, action.issuer)
+                disc = await _rediscover(ctx, server_url, challenge, action.issuer, browser_flow=opts.browser_flow)
             state = state.logged_in(await login(ctx, server_url, opts, disc=disc), after_refusal=action.after_refusal)
             opts = replace(opts, new_client=False)
 
 
-async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None) -> Discovered:
+async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None, *, browser_flow: bool = True) -> Discovered:
     """Discovery from the challenge the server just sent on a real request (no extra probe)."""
     found = None
     if challenge is not None:
         found = Challenge401(status=challenge.status or 0, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)
-    disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found)
+    disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found, browser_flow=browser_flow)
     ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer}")
     return disc

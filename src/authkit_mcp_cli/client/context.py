@@ -62,6 +62,12 @@ class LoginOptions:
     dpop: bool = False  # bind tokens to a per-login key (RFC 9449)
 
 
+    @property
+    def browser_flow(self) -> bool:
+        """The authorization code grant needs the authorization endpoint and PKCE; the others only the token endpoint."""
+        return self.grant == "authorization_code"
+
+
 async def send(ctx: Context, request: HttpRequest) -> tuple[int, bytes]:
     """Send a built OAuth request; a network failure raises, any HTTP answer is returned."""
     ex = await exchange(ctx.client, request.method, request.url, policy=ctx.policy, headers=request.headers, content=request.body, follow_redirects=False)

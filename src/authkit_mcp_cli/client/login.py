@@ -12,7 +12,7 @@ from authkit_mcp_cli.discovery import Discovered, discover, select_scope
 async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None, grant: Grant | None = None) -> Session:
     """Discover, obtain tokens with the grant ``opts.grant`` names, and store the login."""
     if disc is None:
-        disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain)
+        disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain, browser_flow=opts.browser_flow)
         ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer} (metadata {disc.metadata_url or 'none: default endpoints'})")
     for note in disc.notes:  # e.g. which 2025-03-26 fallback found the AS (also when call hands its discovery in)
         ctx.report("discover", note)

@@ -74,6 +74,10 @@ def call(
     env = load_environment()
     server_url = resolve_server(server, env)
     opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
+    if login:
+        from authkit_mcp_cli.client.grants import grant_for
+
+        grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 
     async def operation(client):
         if tool:

@@ -72,6 +72,7 @@ def login(
 
     from authkit_mcp_cli.client import call_mcp, describe_tokens
     from authkit_mcp_cli.client import login as run_login
+    from authkit_mcp_cli.client.grants import grant_for
     from authkit_mcp_cli.commands._client import client_context, login_options, resolve_server
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
     from authkit_mcp_cli.config import load_environment
@@ -81,9 +82,11 @@ def login(
     server_url = resolve_server(server, env)
     opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
 
+    grant_obj = grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
+
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=False) as ctx:
-            session = await run_login(ctx, server_url, opts)
+            session = await run_login(ctx, server_url, opts, grant=grant_obj)
             tools = None
             if not no_verify:
                 # the proof goes through the retry policy: a refused new token ends in mcp.token-rejected
