@@ -23,6 +23,7 @@ STEP_LABELS = {
     "authorize-url": "open",
     "callback": "callback",
     "token": "token",
+    "token-exchange": "exchange",
     "refresh": "refresh",
     "step-up": "step-up",
     "login": "login",
