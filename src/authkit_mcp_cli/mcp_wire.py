@@ -29,6 +29,7 @@ import httpx2
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy, make_sdk_client
+from authkit_mcp_cli.oauth.dpop import DpopKey, nonce_from, proof
 from authkit_mcp_cli.safe_text import escape_control, excerpt
 from authkit_mcp_cli.trace import TraceWriter
 
@@ -66,17 +67,40 @@ class HttpFailure:
 
 
 class _BearerHook(httpx2.Auth):
-    def __init__(self, token: str | None) -> None:
+    """Sets the token on every request: ``Bearer``, or ``DPoP`` with a fresh proof (``ath``) per request
+    (RFC 9449 §7.1), retried once with the server's nonce on ``use_dpop_nonce`` (§9)."""
+
+    def __init__(self, token: str | None, dpop: DpopKey | None = None) -> None:
         self.token = token
+        self.dpop = dpop if token else None
+        self.nonce: str | None = None  # the resource server's latest DPoP-Nonce
         self.challenge: AuthChallenge | None = None
         self.failure: HttpFailure | None = None
         self.requests = 0
 
-    async def async_auth_flow(self, request: httpx2.Request):
-        if self.token:
+    def _authorize(self, request: httpx2.Request) -> None:
+        if not self.token:
+            return
+        if self.dpop is None:
             request.headers["Authorization"] = f"Bearer {self.token}"
+            return
+        request.headers["Authorization"] = f"DPoP {self.token}"
+        request.headers["DPoP"] = proof(self.dpop, request.method, str(request.url), access_token=self.token, nonce=self.nonce)
+
+    async def async_auth_flow(self, request: httpx2.Request):
+        self._authorize(request)
         self.requests += 1
         response = yield request
+        if self.dpop is not None and response.headers.get("dpop-nonce"):
+            fresh = response.headers["dpop-nonce"]
+            error = challenge_from(response.status_code, response.headers.get_list("www-authenticate"), str(request.url)).error
+            retry = nonce_from(response.status_code, b"", fresh, www_authenticate_error=error) is not None and fresh != self.nonce
+            self.nonce = fresh
+            if retry:  # RFC 9449 §9: once, with a new proof carrying the nonce
+                self._authorize(request)
+                self.requests += 1
+                response = yield request
+                self.nonce = response.headers.get("dpop-nonce") or self.nonce
         if response.status_code in (401, 403):
             self.challenge = challenge_from(response.status_code, response.headers.get_list("www-authenticate"), str(request.url))
         elif request.method == "POST":
@@ -89,9 +113,10 @@ class _BearerHook(httpx2.Auth):
 
 
 def challenge_from(status: int, www_authenticate: list[str], url: str) -> AuthChallenge:
-    """A 401/403 answer as an AuthChallenge, with the Bearer challenge's parameters when there is one."""
+    """A 401/403 answer as an AuthChallenge, with the Bearer challenge's parameters when there is one (else the DPoP one's, RFC 9449 §7.1)."""
     try:
-        bearer = find_bearer(parse_www_authenticate(www_authenticate))
+        challenges = parse_www_authenticate(www_authenticate)
+        bearer = find_bearer(challenges) or next((ch for ch in challenges if ch.scheme.lower() == "dpop"), None)
     except ChallengeParseError:
         bearer = None
     return AuthChallenge(
@@ -132,8 +157,10 @@ async def with_session(
     trace: TraceWriter | None = None,
     allow_http: bool = False,
     on_log: Callable[[LogLine], None] | None = None,
+    dpop: dict[str, str] | None = None,
 ) -> T:
-    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously).
+    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously);
+    ``dpop``: the private JWK the token is bound to (the DPoP scheme and a proof per request).
 
     Server log notifications go to ``on_log`` (escaped); the SDK's own log
     records (a notification that arrives as the session closes) are kept off
@@ -143,7 +170,7 @@ async def with_session(
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    hook = _BearerHook(token)
+    hook = _BearerHook(token, DpopKey.from_json(dpop) if dpop else None)
     logs = 0
 
     async def logging_callback(params: Any) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import time
 
-from authkit_mcp_cli.client.context import Context, send
+from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.client.session import Session, save_session
+from authkit_mcp_cli.client.token_request import request_tokens
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, RemoteRefused
-from authkit_mcp_cli.oauth import parse_token_response, refresh_token_request
+from authkit_mcp_cli.oauth import refresh_token_request
+from authkit_mcp_cli.oauth.dpop import DpopKey
 
 SPEC = "RFC 6749 §6; MCP 2026-07-28 Authorization: Refresh Tokens"
 NO_REFRESH_TOKEN = "token.no-refresh-token"
@@ -46,9 +48,9 @@ async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Ses
         if not sent:
             raise no_refresh_token(session)
         request = refresh_token_request(session.metadata, session.registration, refresh_token=sent, resource=session.resource)
-        status, body = await send(ctx, request)
+        key = DpopKey.from_json(session.tokens.dpop_key) if session.tokens.dpop_key else None  # the binding is kept (RFC 9449 §5)
         try:
-            tokens = parse_token_response(status, body, previous_refresh_token=sent, url=request.url)
+            tokens = await request_tokens(ctx, request, key, grant_type=session.tokens.grant_type or "authorization_code", previous_refresh_token=sent)
         except RemoteRefused as exc:
             if exc.error == "invalid_grant":
                 # RFC 6749 §5.2: the refresh token is expired, revoked, or was used twice

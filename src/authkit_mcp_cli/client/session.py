@@ -22,6 +22,8 @@ KEPT_METADATA = (
     "grant_types_supported",
     "code_challenge_methods_supported",
     "registration_endpoint",
+    "device_authorization_endpoint",
+    "dpop_signing_alg_values_supported",
 )
 
 

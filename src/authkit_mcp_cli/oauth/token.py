@@ -25,6 +25,8 @@ class Tokens:
     id_token: str | None = None
     scope: str | None = None
     obtained_at: float = field(default_factory=time.time)
+    dpop_key: dict[str, str] | None = None  # the private JWK the tokens are bound to (RFC 9449); a secret
+    grant_type: str | None = None  # how they were obtained (token show)
 
     def expired(self, skew: float = 30.0) -> bool:
         return self.expires_at is not None and self.expires_at - skew <= time.time()
@@ -42,6 +44,8 @@ class Tokens:
             id_token=data.get("id_token"),
             scope=data.get("scope"),
             obtained_at=data.get("obtained_at") or time.time(),
+            dpop_key=data.get("dpop_key") if isinstance(data.get("dpop_key"), dict) else None,
+            grant_type=data.get("grant_type") if isinstance(data.get("grant_type"), str) else None,
         )
 
 
@@ -59,8 +63,8 @@ def refresh_token_request(metadata: dict[str, Any], reg: ClientRegistration, *, 
     return form_request(metadata["token_endpoint"], form, client_auth(reg, form))
 
 
-def parse_token_response(status: int, body: bytes, *, previous_refresh_token: str | None = None, url: str | None = None) -> Tokens:
-    """The tokens of a successful response (RFC 6749 §5.1), else the AS's error (§5.2)."""
+def parse_token_response(status: int, body: bytes, *, previous_refresh_token: str | None = None, url: str | None = None, dpop: bool = False) -> Tokens:
+    """The tokens of a successful response (RFC 6749 §5.1; with ``dpop`` token_type DPoP too, RFC 9449 §5), else the AS's error (§5.2)."""
     if status != 200:
         raise error_response(status, body, "The token request", url=url)
     data = load_json(body)
@@ -69,14 +73,16 @@ def parse_token_response(status: int, body: bytes, *, previous_refresh_token: st
     if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
         raise ProtocolError("The token response has no access_token.", code="oauth.invalid-token-response", spec="RFC 6749 §5.1", url=url)
     token_type = data.get("token_type")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise ProtocolError(f"The token response's token_type is {token_type!r}, not Bearer.", code="oauth.invalid-token-response", spec="RFC 6749 §5.1; RFC 6750", url=url)
+    accepted = ("bearer", "dpop") if dpop else ("bearer",)
+    if not isinstance(token_type, str) or token_type.lower() not in accepted:
+        expected = "DPoP or Bearer" if dpop else "Bearer"
+        raise ProtocolError(f"The token response's token_type is {token_type!r}, not {expected}.", code="oauth.invalid-token-response", spec="RFC 6749 §5.1; RFC 6750" + ("; RFC 9449 §5" if dpop else ""), url=url)
     expires_in = data.get("expires_in")
     expires_at = time.time() + float(expires_in) if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) else None
     refresh = data.get("refresh_token") if isinstance(data.get("refresh_token"), str) else None
     return Tokens(
         access_token=data["access_token"],
-        token_type="Bearer",
+        token_type="DPoP" if token_type.lower() == "dpop" else "Bearer",
         expires_at=expires_at,
         # MCP Refresh Tokens: keep the newest; an AS that does not rotate sends none back
         refresh_token=refresh or previous_refresh_token,

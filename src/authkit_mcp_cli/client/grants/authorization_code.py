@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.preflight import check_authorization_request
 from authkit_mcp_cli.client.registration import CALLBACK_PATH, pick_client, register_new, stored_callback_port
+from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
-from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, parse_token_response, validate_callback
+from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, validate_callback
 from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer
 from authkit_mcp_cli.urls import is_loopback_host
 
@@ -70,9 +71,9 @@ class AuthorizationCodeGrant:
                 code = await _wait_for_code(ctx, opts, receiver, url)
         ctx.report("callback", callback_summary(response))
         request = code_token_request(disc.metadata, reg, code=code, redirect_uri=redirect_uri, pkce=pkce, resource=disc.resource)
-        status, body = await send(ctx, request)
-        tokens = parse_token_response(status, body, url=request.url)
-        ctx.report("token", f"access token received{' with a refresh token' if tokens.refresh_token else ''}")
+        tokens = await request_tokens(ctx, request, dpop_key_for(ctx, opts, disc.metadata), grant_type="authorization_code")
+        bound = " (DPoP-bound)" if tokens.dpop_key else ""
+        ctx.report("token", f"access token received{bound}{' with a refresh token' if tokens.refresh_token else ''}")
         return reg, tokens
 
 

@@ -1,0 +1,59 @@
+"""Sending a token request (any grant, and refresh) with the login's DPoP
+key when it has one (RFC 9449 §5): a fresh proof on every attempt, one retry
+with the AS's nonce on ``use_dpop_nonce`` (§8), and the response parsed
+with token_type DPoP accepted. Without a key it is a plain token request.
+
+Grants call :func:`request_tokens`; ``dpop_key_for`` makes the per-login key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from authkit_mcp_cli.client.context import Context, LoginOptions
+from authkit_mcp_cli.discovery import network_error
+from authkit_mcp_cli.http import exchange
+from authkit_mcp_cli.oauth import HttpRequest, Tokens, parse_token_response
+from authkit_mcp_cli.oauth.dpop import DpopKey, check_algs, nonce_from, proof
+
+
+def dpop_key_for(ctx: Context, opts: LoginOptions, metadata: dict[str, Any]) -> DpopKey | None:
+    """A new ES256 key for this login when ``--dpop`` asks for one (usage.dpop-alg-unsupported when the AS refuses ES256)."""
+    if not opts.dpop:
+        return None
+    note = check_algs(metadata)
+    if note:
+        ctx.report("warning", note)
+    key = DpopKey.generate()
+    ctx.report("dpop", f"new ES256 key for this login (jkt {key.thumbprint()})")
+    return key
+
+
+async def send_with_proof(ctx: Context, request: HttpRequest, key: DpopKey | None) -> tuple[int, bytes]:
+    """Send one token request; with a key, a fresh proof per attempt and one retry with the AS's nonce (RFC 9449 §8)."""
+    nonce: str | None = None
+    for attempt in range(2):
+        sent = request
+        if key is not None:
+            sent = replace(request, headers={**request.headers, "DPoP": proof(key, request.method, request.url, nonce=nonce)})
+        ex = await exchange(ctx.client, sent.method, sent.url, policy=ctx.policy, headers=sent.headers, content=sent.body, follow_redirects=False)
+        if not ex.ok:
+            raise network_error(ex, f"{sent.method} {sent.url} failed")
+        status = ex.status or 0
+        if key is None or attempt == 1:
+            return status, ex.body
+        nonce = nonce_from(status, ex.body, ex.header("dpop-nonce"))
+        if nonce is None:
+            return status, ex.body
+        ctx.report("dpop", "the authorization server asked for a DPoP nonce (use_dpop_nonce); sending a new proof with it")
+    raise AssertionError("unreachable")
+
+
+async def request_tokens(ctx: Context, request: HttpRequest, key: DpopKey | None, *, grant_type: str, previous_refresh_token: str | None = None) -> Tokens:
+    """The tokens for one token request; bound to ``key`` when the AS answered token_type DPoP."""
+    status, body = await send_with_proof(ctx, request, key)
+    tokens = parse_token_response(status, body, previous_refresh_token=previous_refresh_token, url=request.url, dpop=key is not None)
+    if key is not None and tokens.token_type != "DPoP":
+        ctx.report("warning", "the AS answered token_type Bearer to a DPoP proof: the token is not bound to the key (RFC 9449 §5)")
+        key = None
+    return replace(tokens, dpop_key=key.to_json() if key else None, grant_type=grant_type)
