@@ -52,7 +52,12 @@ async def send_with_proof(ctx: Context, request: HttpRequest, key: DpopKey | Non
 async def request_tokens(ctx: Context, request: HttpRequest, key: DpopKey | None, *, grant_type: str, previous_refresh_token: str | None = None) -> Tokens:
     """The tokens for one token request; bound to ``key`` when the AS answered token_type DPoP."""
     status, body = await send_with_proof(ctx, request, key)
-    tokens = parse_token_response(status, body, previous_refresh_token=previous_refresh_token, url=request.url, dpop=key is not None)
+    return bound_tokens(ctx, status, body, key, url=request.url, grant_type=grant_type, previous_refresh_token=previous_refresh_token)
+
+
+def bound_tokens(ctx: Context, status: int, body: bytes, key: DpopKey | None, *, url: str, grant_type: str, previous_refresh_token: str | None = None) -> Tokens:
+    """A token response parsed (token_type DPoP accepted when a proof was sent) and kept with its key."""
+    tokens = parse_token_response(status, body, previous_refresh_token=previous_refresh_token, url=url, dpop=key is not None)
     if key is not None and tokens.token_type != "DPoP":
         ctx.report("warning", "the AS answered token_type Bearer to a DPoP proof: the token is not bound to the key (RFC 9449 §5)")
         key = None

@@ -32,6 +32,7 @@ GRANTS = {
     "client_credentials": "authkit_mcp_cli.client.grants.client_credentials:ClientCredentialsGrant",
     "jwt_bearer": "authkit_mcp_cli.client.grants.jwt_bearer:JwtBearerGrant",
     "enterprise": "authkit_mcp_cli.client.grants.enterprise:EnterpriseGrant",
+    "device_code": "authkit_mcp_cli.client.grants.device_code:DeviceCodeGrant",
 }
 
 
