@@ -32,6 +32,9 @@
 //                               that issuer's keys with aud = this AS's issuer is traded for an access
 //                               token for the resource asked (a client in CLIENTS must allow the grant);
 //                               a wrong aud, an expired or a forged assertion is invalid_grant
+//   DEVICE_FLOW=1               (optional) the device authorization grant (RFC 8628): device_authorization_endpoint
+//                               /device/auth, the verification page /device (off by default). DPoP (RFC 9449)
+//                               is oidc-provider's default: a token request with a proof gets a DPoP-bound token
 // Prints one JSON line when ready: {"ready":true,"issuer":...,"port":...}
 import http from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -83,6 +86,7 @@ const provider = new Provider(issuer, {
     registration: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    deviceFlow: { enabled: process.env.DEVICE_FLOW === '1' },
     clientCredentials: { enabled: Boolean(staticClients) },
     clientIdMetadataDocument: { enabled: true, ack: 'draft-02' },
     resourceIndicators: {

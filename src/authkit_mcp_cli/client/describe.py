@@ -7,6 +7,7 @@ from typing import Any
 
 from authkit_mcp_cli.client.diagnosis import as_is_authkit, audience_fix, audiences, token_claims
 from authkit_mcp_cli.client.session import Session
+from authkit_mcp_cli.oauth.dpop import DpopKey
 
 SHOWN_CLAIMS = ("iss", "sub", "aud", "scope", "client_id", "exp", "iat")
 
@@ -23,6 +24,10 @@ def describe_tokens(session: Session) -> dict[str, Any]:
         "expires_at": session.tokens.expires_at,
         "expires_in": int(session.tokens.expires_at - time.time()) if session.tokens.expires_at else None,
         "has_refresh_token": bool(session.tokens.refresh_token),
+        "grant_type": session.tokens.grant_type,
+        "token_type": session.tokens.token_type,
+        "dpop_bound": bool(session.tokens.dpop_key),
+        "dpop_jkt": DpopKey.from_json(session.tokens.dpop_key).thumbprint() if session.tokens.dpop_key else None,
         "problems": [],
     }
     claims = token_claims(session.tokens.access_token)
@@ -33,6 +38,9 @@ def describe_tokens(session: Session) -> dict[str, Any]:
         info["claims"] = {k: claims.get(k) for k in SHOWN_CLAIMS if k in claims}
         if session.resource not in audiences(claims):
             info["problems"].append(f"the token's audience is {claims.get('aud')!r}, not this resource {session.resource!r}: a correct server rejects it. {audience_fix(session.resource, as_is_authkit(session.issuer))}")
+        jkt = (claims.get("cnf") or {}).get("jkt") if isinstance(claims.get("cnf"), dict) else None
+        if info["dpop_jkt"] and jkt and jkt != info["dpop_jkt"]:
+            info["problems"].append(f"the token is bound to key {jkt!r} (cnf.jkt), not to the stored DPoP key {info['dpop_jkt']!r}: every proof will be refused")
         if claims.get("iss") != session.issuer:
             info["problems"].append(f"the token's issuer is {claims.get('iss')!r}, not {session.issuer!r}")
     if session.tokens.id_token:

@@ -34,6 +34,19 @@ def show(
         typer.echo(json.dumps(doc, indent=2))
     else:
         print_token_info(info, session if reveal else None)
+        print_binding(info)
+
+
+def print_binding(info: dict) -> None:
+    """How the token was obtained and what it is bound to (RFC 9449: the DPoP key's thumbprint, never the key)."""
+    from rich.markup import escape
+
+    from authkit_mcp_cli.console import stdout_console
+
+    out = stdout_console()
+    binding = f"DPoP (RFC 9449), key thumbprint {info['dpop_jkt']}" if info.get("dpop_bound") else "none (Bearer)"
+    for name, value in (("grant", info.get("grant_type") or "not recorded"), ("binding", binding)):
+        out.print(f"[bold]{name:>14}[/]  {escape(str(value))}", highlight=False, soft_wrap=True)
 
 
 @app.command("refresh")
@@ -73,3 +86,4 @@ def refresh(
         typer.echo(json.dumps({**info, **({"secrets": secret_view(session)} if reveal else {})}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
+        print_binding(info)
