@@ -140,3 +140,39 @@ def test_a_bearer_answer_to_a_proof_is_not_bound():
 
     tokens = asyncio.run(request_tokens(_context(handler), HttpRequest("POST", "http://127.0.0.1:9/token", {}, b""), DpopKey.generate(), grant_type="authorization_code"))
     assert tokens.token_type == "Bearer" and tokens.dpop_key is None
+
+
+def test_mcp_requests_use_the_dpop_scheme_and_retry_once_with_the_rs_nonce():
+    import httpx2
+
+    from authkit_mcp_cli.mcp_wire import _BearerHook
+
+    key = DpopKey.generate()
+    seen: list[tuple[str, dict]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        claims = _verify(request.headers["dpop"])[1]
+        seen.append((request.headers["authorization"], claims))
+        if claims.get("nonce") != "rs-nonce":
+            return httpx2.Response(401, headers={"WWW-Authenticate": 'DPoP error="use_dpop_nonce", algs="ES256"', "DPoP-Nonce": "rs-nonce"})
+        return httpx2.Response(200, json={"ok": True})
+
+    hook = _BearerHook("at-1", key)
+
+    async def run() -> list[int]:
+        async with httpx2.AsyncClient(transport=httpx2.MockTransport(handler), auth=hook) as client:
+            first = await client.post("http://127.0.0.1:9/mcp?x=1", json={"a": 1})
+            second = await client.post("http://127.0.0.1:9/mcp", json={"a": 2})
+            return [first.status_code, second.status_code]
+
+    assert asyncio.run(run()) == [200, 200]
+    assert [c.get("nonce") for _, c in seen] == [None, "rs-nonce", "rs-nonce"]  # the nonce is kept for the next request
+    assert all(auth == "DPoP at-1" and c["ath"] == ath("at-1") and c["htm"] == "POST" and c["htu"] == "http://127.0.0.1:9/mcp" for auth, c in seen)
+    assert len({c["jti"] for _, c in seen}) == 3 and hook.challenge is None
+
+
+def test_a_dpop_challenge_is_read_like_a_bearer_one():
+    from authkit_mcp_cli.mcp_wire import challenge_from
+
+    refused = challenge_from(401, ['DPoP error="invalid_token", resource_metadata="https://rs.example/.well-known/oauth-protected-resource"'], "https://rs.example/mcp")
+    assert refused.error == "invalid_token" and refused.resource_metadata == "https://rs.example/.well-known/oauth-protected-resource"
