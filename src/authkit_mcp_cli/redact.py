@@ -22,6 +22,7 @@ SECRET_FIELDS = frozenset(
         "client_secret",
         "code",
         "code_verifier",
+        "device_code",  # RFC 8628 §3.2: whoever holds it can poll for the tokens
         "registration_access_token",
         "assertion",
         "client_assertion",

@@ -48,7 +48,7 @@ DRAFT_AUTH = [
 # the extension scenarios (issue 13) of the grants without a browser; `--suite extensions` also
 # lists auth/dpop and auth/dpop-nonce, so each runs alone, on both wire generations (--force: an
 # extension scenario is off the spec timeline, so --spec-version alone would skip it)
-GRANT_EXTENSIONS = ["auth/client-credentials-jwt", "auth/client-credentials-basic", "auth/wif-jwt-bearer", "auth/enterprise-managed-authorization"]
+GRANT_EXTENSIONS = ["auth/client-credentials-jwt", "auth/client-credentials-basic", "auth/wif-jwt-bearer", "auth/enterprise-managed-authorization", "auth/dpop", "auth/dpop-nonce"]
 
 # 2025-03-26 servers (issue 11 item 3): no PRM; AS metadata at the origin, or the default endpoints
 BACKCOMPAT = ["auth/2025-03-26-oauth-metadata-backcompat", "auth/2025-03-26-oauth-endpoint-fallback"]

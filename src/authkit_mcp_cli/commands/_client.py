@@ -142,7 +142,7 @@ def reporter(quiet: bool) -> Callable[[str, str], None]:
     console = stderr_console()
 
     def report(step: str, detail: str) -> None:
-        if quiet and step != "warning":
+        if quiet and step not in ("warning", "device"):  # the device flow's code is the user's next step, even under --json
             return
         label = STEP_LABELS.get(step, step)
         style = "yellow" if step == "warning" else "cyan"

@@ -29,7 +29,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on s
 Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted.", show_default=False)]
 Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]  # doctor's name for it
 HttpTimeout = Annotated[float, typer.Option("--http-timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
-BrowserTimeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds to wait for the browser (the authorization response).")]
+BrowserTimeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds to wait for the browser (the authorization response), or for the approval with --grant device-code.")]
 AllowHttp = Annotated[bool, typer.Option("--allow-http", help="Allow plain http to non-loopback hosts (trusted test setups only).")]
 Reveal = Annotated[bool, typer.Option("--reveal", help="Show secrets (tokens, client secrets) in output and traces.")]
 

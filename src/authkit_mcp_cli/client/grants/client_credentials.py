@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, require
+from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_token_response
+from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.grant_requests import client_credentials_request
 
 FLAG = "client-credentials"
@@ -44,9 +45,8 @@ class ClientCredentialsGrant:
         scope = " ".join(s for s in (scope or "").split() if s != "offline_access") or None
         request = client_credentials_request(disc.metadata, reg, resource=disc.resource, scope=scope)
         ctx.report("token", f"client_credentials at {request.url} for resource {disc.resource}, scope {scope or '(none)'}")
-        status, body = await send(ctx, request)
         try:
-            tokens = parse_token_response(status, body, url=request.url)
+            tokens = await request_tokens(ctx, request, dpop_key_for(ctx, self.opts, disc.metadata), grant_type="client_credentials")
         except RemoteRefused as exc:
             if exc.error == "invalid_client" and not exc.hint:
                 exc.hint = f"The AS does not accept client {reg.client_id} with {reg.token_endpoint_auth_method}: check the client id, its " + (

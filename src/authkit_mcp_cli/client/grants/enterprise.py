@@ -66,7 +66,7 @@ class EnterpriseGrant:
 
         # leg 2: ID-JAG -> access token at the MCP server's AS (RFC 7523 §2.1)
         reg = confidential_client(ctx, disc.metadata, disc.issuer, opts, at="at the AS")
-        return reg, await exchange_assertion(ctx, disc, reg, issued.token, scope, "the ID-JAG")
+        return reg, await exchange_assertion(ctx, disc, reg, issued.token, scope, "the ID-JAG", opts=self.opts)
 
 
 def _check_id_jag(ctx: Context, token: str, disc: Discovered, client_id: str) -> None:

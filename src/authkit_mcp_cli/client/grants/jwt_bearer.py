@@ -12,11 +12,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
+from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_token_response
+from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
 from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT, jwt_bearer_request
 
@@ -28,16 +29,16 @@ HINTS = {
 }
 
 
-async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistration, assertion: str, scope: str | None, what: str) -> Tokens:
-    """One JWT bearer token request at the MCP server's AS (RFC 7523 §2.1), reported with the assertion's claims."""
+async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistration, assertion: str, scope: str | None, what: str, *, opts: LoginOptions) -> Tokens:
+    """One JWT bearer token request at the MCP server's AS (RFC 7523 §2.1), reported with the assertion's claims;
+    bound to a DPoP key with ``--dpop`` (RFC 9449 §5)."""
     grants = disc.metadata.get("grant_types_supported")
     if isinstance(grants, list) and JWT_BEARER_GRANT not in grants:
         ctx.report("warning", f"the AS lists grant_types_supported {grants} without {JWT_BEARER_GRANT}; trying it anyway")
     request = jwt_bearer_request(disc.metadata, reg, assertion=assertion, resource=disc.resource, scope=scope)
     ctx.report("token", f"jwt-bearer at {request.url} with {what} ({describe_claims(assertion)}) for resource {disc.resource}, scope {scope or '(none)'}")
-    status, body = await send(ctx, request)
     try:
-        tokens = parse_token_response(status, body, url=request.url)
+        tokens = await request_tokens(ctx, request, dpop_key_for(ctx, opts, disc.metadata), grant_type=JWT_BEARER_GRANT)
     except RemoteRefused as exc:
         hint = HINTS.get(exc.error or "")
         if hint and not exc.hint:
@@ -63,7 +64,7 @@ class JwtBearerGrant:
         reg = confidential_client(ctx, disc.metadata, disc.issuer, self.opts)
         for problem in assertion_problems(self.assertion, disc.issuer):
             ctx.report("warning", f"{problem}: the AS will likely refuse it (RFC 7523 §3)")
-        return reg, await exchange_assertion(ctx, disc, reg, self.assertion, scope, "the --assertion JWT")
+        return reg, await exchange_assertion(ctx, disc, reg, self.assertion, scope, "the --assertion JWT", opts=self.opts)
 
 
 def assertion_problems(assertion: str, issuer: str, now: float | None = None) -> list[str]:
