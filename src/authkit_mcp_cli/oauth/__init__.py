@@ -10,6 +10,11 @@ here).
 - :mod:`.registration`   dynamic client registration, RFC 7591
 - :mod:`.revocation`     token revocation, RFC 7009
 - :mod:`.message`        the request as data, and RFC 6749 §5.2 error bodies
+- :mod:`.assertion`      JWT client and bearer assertions, RFC 7523 §2, §3
+- :mod:`.grant_requests` client credentials (RFC 6749 §4.4) and JWT bearer (RFC 7523 §2.1) requests
+- :mod:`.token_exchange` token exchange for an ID-JAG, RFC 8693
+- :mod:`.device`         the device authorization grant, RFC 8628
+- :mod:`.dpop`           DPoP proofs and nonces, RFC 9449
 """
 
 from authkit_mcp_cli.oauth.authorize import authorization_url
