@@ -169,5 +169,5 @@ def test_a_grant_is_one_object_with_obtain(tmp_path, monkeypatch):
     assert session.tokens.access_token == "at-cc" and session.tokens.scope == "mcp:tools"
     assert ctx.store.load_tokens(ISSUER, SERVER)["client"]["client_id"] == "svc"
     with pytest.raises(UsageError) as info:
-        grants_module.grant_for(LoginOptions(grant="device_code"))
+        grants_module.grant_for(LoginOptions(grant="saml2_bearer"))
     assert info.value.code == "usage.unknown-grant"
