@@ -178,3 +178,90 @@ def test_metadata_documents(las):
     ]:
         with pytest.raises(OAuthError, match=message):
             validate_document(url, doc)
+
+
+# --- client credentials (RFC 6749 §4.4) ------------------------------------------------------
+
+
+def service(las, method="client_secret_basic", **extra):
+    return las.register({"token_endpoint_auth_method": method, "grant_types": ["client_credentials"], "client_name": "svc", **extra})
+
+
+def basic(client, secret=None):
+    return "Basic " + base64.b64encode(f"{client.client_id}:{secret or client.client_secret}".encode()).decode()
+
+
+def cc_form(**extra):
+    return {"grant_type": "client_credentials", "resource": RESOURCE, **extra}
+
+
+def test_client_credentials_is_advertised_and_registered_for_confidential_clients_only(las):
+    assert "client_credentials" in las.metadata()["grant_types_supported"]
+    client = service(las)
+    doc = client.registration_response()
+    assert doc["grant_types"] == ["client_credentials"] and doc["redirect_uris"] == [] and doc["response_types"] == [] and doc["client_secret"]
+    assert service(las, "client_secret_post").client_secret
+    for body in [
+        {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"},  # RFC 7591 §3.2.2
+        {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "private_key_jwt"},
+        {"grant_types": ["client_credentials"], "response_types": ["code"]},
+        {"grant_types": ["client_credentials", "refresh_token"]},
+        {"grant_types": []},
+    ]:
+        with pytest.raises(OAuthError) as info:
+            las.register(body)
+        assert info.value.error == "invalid_client_metadata", body
+    with pytest.raises(OAuthError) as info:
+        las.register({"grant_types": ["authorization_code", "client_credentials"]})  # a code client still needs redirect URIs
+    assert info.value.error == "invalid_redirect_uri"
+
+
+def test_client_credentials_issues_a_token_for_the_client_itself(las):
+    client = service(las)
+    response = las.token(cc_form(scope="mcp:tools"), basic(client))
+    assert "refresh_token" not in response and "id_token" not in response  # RFC 6749 §4.4.3
+    assert response["token_type"] == "Bearer" and response["scope"] == "mcp:tools"
+    claims = jwt.decode(response["access_token"], las._key.public_key(), algorithms=["RS256"], audience=RESOURCE, issuer=ISSUER)
+    assert claims["sub"] == claims["client_id"] == client.client_id and claims["aud"] == RESOURCE and "email" not in claims
+    post = service(las, "client_secret_post")
+    default = las.token(cc_form(client_id=post.client_id, client_secret=post.client_secret), None)
+    assert default["scope"] == "mcp:tools"  # the resource's first scope when none is asked
+    assert las.token(cc_form(scope="mcp:tools mcp:admin offline_access"), basic(client))["scope"] == "mcp:tools mcp:admin"
+
+
+def test_client_credentials_scope_and_resource_rules(las):
+    client = service(las)
+    for form, error in [
+        (cc_form(scope="openid"), "invalid_scope"),  # not something the resource offers
+        (cc_form(scope="mcp:unknown"), "invalid_scope"),
+        (cc_form(resource="https://other.example/mcp"), "invalid_target"),
+        ({"grant_type": "client_credentials"}, "invalid_target"),  # resource is required
+    ]:
+        with pytest.raises(OAuthError) as info:
+            las.token(form, basic(client))
+        assert info.value.error == error, form
+    narrow = service(las, scope="mcp:tools")
+    with pytest.raises(OAuthError) as info:
+        las.token(cc_form(scope="mcp:admin"), basic(narrow))  # beyond the client's registered scope
+    assert info.value.error == "invalid_scope"
+
+
+def test_client_credentials_needs_an_authenticated_client_registered_for_it(las):
+    client = service(las)
+    with pytest.raises(OAuthError) as info:
+        las.token(cc_form(), basic(client, "wrong"))
+    assert (info.value.error, info.value.status) == ("invalid_client", 401)
+    with pytest.raises(OAuthError) as info:
+        las.token(cc_form(client_id=client.client_id), None)  # no secret at all
+    assert (info.value.error, info.value.status) == ("invalid_client", 401)
+    public = native(las)
+    with pytest.raises(OAuthError) as info:
+        las.token(cc_form(client_id=public.client_id), None)
+    assert info.value.error == "unauthorized_client"  # RFC 6749 §5.2: a public client
+    web = las.register({"redirect_uris": ["https://app.example.com/cb"]})  # confidential, code grant only
+    with pytest.raises(OAuthError) as info:
+        las.token(cc_form(), basic(web))
+    assert info.value.error == "unauthorized_client"
+    token = las.token(cc_form(), basic(client))["access_token"]
+    las.revoke({"token": token}, basic(client))
+    assert las.is_revoked(jwt.decode(token, options={"verify_signature": False}))

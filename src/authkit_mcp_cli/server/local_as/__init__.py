@@ -4,6 +4,7 @@ iss, rotating refresh tokens), keeps everything in memory, and says
 "development" everywhere it can.
 
     provider.py   the protocol logic, no HTTP: registration, authorization, tokens
+    client_credentials.py  the client credentials grant (RFC 6749 §4.4) for confidential clients
     cimd.py       Client ID Metadata Documents: fetch and validate
     pages.py      the sign-in/consent page and error pages (every value escaped)
     routes.py     the HTTP endpoints at AuthKit's /oauth2/* paths

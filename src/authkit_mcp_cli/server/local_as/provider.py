@@ -17,6 +17,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authkit_mcp_cli.oauth.pkce import s256
+from authkit_mcp_cli.server.local_as.client_credentials import GRANT_TYPES, check_grant_types, client_credentials
 from authkit_mcp_cli.server.local_as.model import (
     ACCESS_TOKEN_TTL,
     AUTH_METHODS,
@@ -74,7 +75,7 @@ class LocalAuthorizationServer:
             "scopes_supported": self.scopes_supported,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": list(GRANT_TYPES),
             "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
             "code_challenge_methods_supported": ["S256"],
@@ -99,20 +100,19 @@ class LocalAuthorizationServer:
         app_type = body.get("application_type", "web")
         if app_type not in ("web", "native"):
             raise OAuthError("invalid_client_metadata", f"application_type must be 'web' or 'native', not {app_type!r}")
-        redirect_uris = body.get("redirect_uris")
-        if not isinstance(redirect_uris, list) or not redirect_uris or not all(isinstance(u, str) for u in redirect_uris):
-            raise OAuthError("invalid_redirect_uri", "redirect_uris must be a non-empty array of strings")
-        for uri in redirect_uris:
-            check_redirect_uri(uri, app_type)
         method = body.get("token_endpoint_auth_method", "client_secret_basic")  # RFC 7591 §2 default
         if method not in AUTH_METHODS:
             raise OAuthError("invalid_client_metadata", f"token_endpoint_auth_method {method!r} is not supported (use one of {', '.join(AUTH_METHODS)})")
-        grant_types = body.get("grant_types", ["authorization_code"])
-        if not isinstance(grant_types, list) or not set(grant_types) <= {"authorization_code", "refresh_token"}:
-            raise OAuthError("invalid_client_metadata", "grant_types may contain only authorization_code and refresh_token")
-        response_types = body.get("response_types", ["code"])
-        if response_types != ["code"]:
-            raise OAuthError("invalid_client_metadata", "response_types must be [\"code\"]")
+        grant_types = check_grant_types(body.get("grant_types", ["authorization_code"]), method)
+        uses_code = "authorization_code" in grant_types  # a client_credentials-only client has no redirects
+        redirect_uris = body.get("redirect_uris", None if uses_code else [])
+        if not isinstance(redirect_uris, list) or (uses_code and not redirect_uris) or not all(isinstance(u, str) for u in redirect_uris):
+            raise OAuthError("invalid_redirect_uri", "redirect_uris must be a non-empty array of strings")
+        for uri in redirect_uris:
+            check_redirect_uri(uri, app_type)
+        response_types = body.get("response_types", ["code"] if uses_code else [])
+        if response_types != (["code"] if uses_code else []):
+            raise OAuthError("invalid_client_metadata", "response_types must be [\"code\"]" if uses_code else "response_types must be [] without authorization_code")
         name = body.get("client_name")
         if name is not None and not isinstance(name, str):
             raise OAuthError("invalid_client_metadata", "client_name must be a string")
@@ -125,8 +125,8 @@ class LocalAuthorizationServer:
             token_endpoint_auth_method=method,
             client_secret=None if method == "none" else secrets.token_urlsafe(32),
             application_type=app_type,
-            grant_types=list(grant_types),
-            response_types=["code"],
+            grant_types=grant_types,
+            response_types=list(response_types),
             client_name=name[:200] if name else None,
             scope=scope,
         )
@@ -261,6 +261,8 @@ class LocalAuthorizationServer:
             if "refresh_token" not in client.grant_types:
                 raise OAuthError("unauthorized_client", "this client is not registered for the refresh_token grant")
             return self._refresh(client, form)
+        if grant == "client_credentials":
+            return client_credentials(self, client, form)
         raise OAuthError("unsupported_grant_type", f"grant_type {grant!r} is not supported")
 
     def _exchange_code(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
@@ -309,12 +311,12 @@ class LocalAuthorizationServer:
         rt.rotated = True
         return self._issue(client, scopes, rt.resource, rt.family, nonce=None, with_id_token=False, keep_scopes=rt.scopes)
 
-    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None) -> dict[str, Any]:
+    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True) -> dict[str, Any]:
         now = int(time.time())
         jti = secrets.token_urlsafe(12)
         claims = {
             "iss": self.issuer,
-            "sub": DEV_USER["sub"],
+            "sub": subject or DEV_USER["sub"],
             "aud": resource,
             "client_id": client.client_id,
             "scope": " ".join(s for s in scopes if s != "offline_access"),
@@ -330,7 +332,7 @@ class LocalAuthorizationServer:
             "expires_in": ACCESS_TOKEN_TTL,
             "scope": " ".join(scopes),
         }
-        if "refresh_token" in client.grant_types:
+        if refresh and "refresh_token" in client.grant_types:
             value = secrets.token_urlsafe(32)
             self.refresh_tokens[value] = RefreshToken(client.client_id, keep_scopes or scopes, resource, family, now + REFRESH_TOKEN_TTL)
             response["refresh_token"] = value

@@ -1,0 +1,48 @@
+"""The client credentials grant (RFC 6749 §4.4) at the development AS: a
+confidential client, registered for the grant, obtains a token for itself
+(sub = its client id), for the resource it names (RFC 8707), with scopes the
+resource offers; no refresh token (§4.4.3), no id_token."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from authkit_mcp_cli.server.local_as.model import Client, OAuthError
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
+
+GRANT = "client_credentials"
+GRANT_TYPES = ("authorization_code", "refresh_token", GRANT)
+
+
+def check_grant_types(grant_types: Any, method: str) -> list[str]:
+    """RFC 7591 §2 grant_types, refusing a public client for client credentials (§3.2.2)."""
+    if not isinstance(grant_types, list) or not grant_types or not set(grant_types) <= set(GRANT_TYPES):
+        raise OAuthError("invalid_client_metadata", f"grant_types may contain only {', '.join(GRANT_TYPES)}")
+    if GRANT in grant_types and method == "none":
+        raise OAuthError("invalid_client_metadata", "the client_credentials grant is for confidential clients: use client_secret_basic or client_secret_post, not none")
+    if GRANT in grant_types and "refresh_token" in grant_types and "authorization_code" not in grant_types:
+        raise OAuthError("invalid_client_metadata", "client_credentials gives no refresh token (RFC 6749 §4.4.3): refresh_token needs authorization_code")
+    return list(dict.fromkeys(grant_types))
+
+
+def client_credentials(las: LocalAuthorizationServer, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """A token for an already authenticated client (RFC 6749 §4.4.2, §4.4.3)."""
+    if client.token_endpoint_auth_method == "none" or not client.client_secret:
+        raise OAuthError("unauthorized_client", "the client_credentials grant is only for confidential clients")
+    if GRANT not in client.grant_types:
+        raise OAuthError("unauthorized_client", "this client is not registered for the client_credentials grant")
+    resource = form.get("resource")
+    if not resource:
+        raise OAuthError("invalid_target", f"send resource (RFC 8707): this development server issues tokens for {las.resource}")
+    if resource != las.resource:
+        raise OAuthError("invalid_target", f"this development server only issues tokens for {las.resource}")
+    offered = [s for s in las.resource_scopes if not client.scope or s in client.scope.split()]
+    asked = [s for s in (form.get("scope") or "").split() if s != "offline_access"]
+    unknown = [s for s in asked if s not in offered]
+    if unknown:
+        raise OAuthError("invalid_scope", f"scope(s) {' '.join(unknown)} are not offered to this client for {resource}; offered: {' '.join(offered) or '(none)'}")
+    scopes = list(dict.fromkeys(asked)) if asked else offered[:1]
+    return las._issue(client, scopes, resource, secrets.token_urlsafe(12), nonce=None, with_id_token=False, subject=client.client_id, refresh=False)
