@@ -12,6 +12,7 @@ import pytest
 
 from peers.asgi import serve_asgi
 from peers.broken_server import Faults, build_broken_app
+from peers.oidc_as import run_oidc_as
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +37,30 @@ def test_doctor_passes_every_as_check_against_oidc_provider(oidc_issuer):
     assert doc["schema"] == 1 and doc["target"] == {"server": None, "authorization_server": oidc_issuer}
     assert set(doc["summary"]) == {"pass", "warn", "fail", "error", "skip", "info"}
     as_results = {k: v for k, v in results.items() if k.startswith("as.")}
-    assert len(as_results) == 14 and all(v["status"] == "pass" for v in as_results.values())
+    assert len(as_results) == 15 and all(v["status"] == "pass" for v in as_results.values())
+    # oidc-provider advertises DPoP (RFC 9449) with ES256; its device flow is off by default
+    assert as_results["as.dpop"]["evidence"]["algs"] == ["ES256", "Ed25519", "EdDSA"]
+    assert "including ES256" in as_results["as.dpop"]["message"]
+    grants = as_results["as.grant-types"]
+    assert grants["evidence"]["offered"] == ["authorization_code", "refresh_token"] and grants["evidence"]["others"] == ["implicit"]
+    assert grants["evidence"]["device_flow"] is False and "no device flow" in grants["message"]
     for r in doc["results"]:
         assert set(r) == {"id", "title", "status", "level", "message", "fix", "spec", "evidence"}
+
+
+def test_doctor_reports_oidc_providers_device_flow_and_dpop():
+    with run_oidc_as(env={"DEVICE_FLOW": "1"}) as issuer:
+        code, doc, _ = doctor("--authkit-domain", issuer, "--check", "as.grant-types", "--check", "as.dpop")
+    results = by_id(doc)
+    assert code == 0 and set(results) == {"as.grant-types", "as.dpop"}
+    grants = results["as.grant-types"]
+    assert grants["status"] == "pass" and grants["level"] == "SHOULD"
+    assert grants["evidence"]["offered"] == ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+    assert grants["evidence"]["device_flow"] is True and "the device flow is usable" in grants["message"]
+    assert grants["evidence"]["login"]["urn:ietf:params:oauth:grant-type:device_code"] == "atoms-auth login --grant device-code"
+    assert grants["evidence"]["token_endpoint_auth_methods"] == ["none", "client_secret_post", "client_secret_basic"]
+    dpop = results["as.dpop"]
+    assert dpop["status"] == "pass" and dpop["evidence"]["algs"] == ["ES256", "Ed25519", "EdDSA"]
 
 
 def test_doctor_describes_the_sdk_server_exactly(sdk_server, oidc_issuer):

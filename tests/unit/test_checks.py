@@ -31,7 +31,8 @@ def test_as_only_runs_only_authorization_server_checks():
     world = World()
     results = world.run(server=None, authkit_domain=AS)
     assert {cid.split(".")[0] for cid in results} == {"as", "authkit"}
-    assert all(r.status is Status.PASS for r in results.values()), {k: r.message for k, r in results.items()}
+    assert all(r.status is Status.PASS for cid, r in results.items() if cid != "as.dpop"), {k: r.message for k, r in results.items()}
+    assert results["as.dpop"].status is Status.INFO  # AuthKit does not advertise DPoP (optional)
     assert not any(req.url.host == "mcp.example.com" for req in world.requests)
 
 
@@ -149,6 +150,114 @@ def test_grant_types_default_lacks_refresh_token():
     del world.oauth_metadata["grant_types_supported"]
     r = world.run()["as.grant-types"]
     assert r.status is Status.WARN and "default" in r.message and "refresh_token" in r.message
+    assert r.evidence["default"] is True and r.evidence["grant_types_supported"] == ["authorization_code", "implicit"]
+    assert r.evidence["offered"] == ["authorization_code"]
+    assert r.evidence["login"] == {"authorization_code": "atoms-auth login --grant authorization-code"}
+
+
+def run_as(world: World, check_id: str):
+    return world.run(server=None, authkit_domain=AS)[check_id]
+
+
+def test_grant_types_lists_every_grant_atoms_auth_speaks_with_its_login_command():
+    world = World()
+    world.oauth_metadata["grant_types_supported"] = [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "implicit",
+    ]
+    world.oauth_metadata["token_endpoint_auth_methods_supported"] = ["none", "client_secret_basic", "private_key_jwt"]
+    world.oauth_metadata["device_authorization_endpoint"] = f"{AS}/oauth2/device"
+    r = run_as(world, "as.grant-types")
+    assert r.status is Status.PASS
+    assert r.evidence["offered"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
+    assert r.evidence["others"] == ["implicit"] and r.evidence["device_flow"] is True
+    login = r.evidence["login"]
+    assert login["client_credentials"].startswith("atoms-auth login --grant client-credentials")
+    assert login["urn:ietf:params:oauth:grant-type:jwt-bearer"].startswith("atoms-auth login --grant jwt-bearer --assertion")
+    assert login["urn:ietf:params:oauth:grant-type:token-exchange"].startswith("atoms-auth login --grant enterprise")
+    assert login["urn:ietf:params:oauth:grant-type:device_code"] == "atoms-auth login --grant device-code"
+    assert "client credentials authenticate with client_secret_basic, private_key_jwt" in r.message
+    assert "the device flow is usable" in r.message
+
+
+def test_grant_types_not_offered_are_not_listed():
+    r = run_as(World(), "as.grant-types")
+    assert r.status is Status.PASS
+    assert r.evidence["offered"] == ["authorization_code", "refresh_token"] and r.evidence["device_flow"] is False
+    assert set(r.evidence["login"]) == {"authorization_code", "refresh_token"}
+    assert "client_credentials" not in r.message and "no device flow" in r.message
+    assert r.evidence["token_endpoint_auth_methods"] == ["none", "client_secret_post", "client_secret_basic"]
+
+
+def test_grant_types_defaults_when_auth_methods_absent():
+    world = World()
+    world.oauth_metadata["grant_types_supported"] = ["authorization_code", "refresh_token", "client_credentials"]
+    del world.oauth_metadata["token_endpoint_auth_methods_supported"]
+    r = run_as(world, "as.grant-types")
+    assert r.status is Status.PASS
+    assert r.evidence["token_endpoint_auth_methods"] == ["client_secret_basic"]
+    assert "client auth methods (absent: RFC 8414's default): client_secret_basic" in r.message
+    assert "client credentials authenticate with client_secret_basic;" in r.message
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "listed", "named"),
+    [
+        (True, False, "device_authorization_endpoint is published but grant_types_supported lacks"),
+        (False, True, "there is no device_authorization_endpoint"),
+    ],
+)
+def test_grant_types_names_an_inconsistent_device_flow(endpoint, listed, named):
+    world = World()
+    if endpoint:
+        world.oauth_metadata["device_authorization_endpoint"] = f"{AS}/oauth2/device"
+    if listed:
+        world.oauth_metadata["grant_types_supported"] = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+    r = run_as(world, "as.grant-types")
+    assert r.status is Status.WARN and named in r.message and "RFC 8628" in r.fix
+    assert r.evidence["device_flow"] is False
+    assert "urn:ietf:params:oauth:grant-type:device_code" not in r.evidence["login"]
+
+
+def test_grant_types_malformed():
+    world = World()
+    world.oauth_metadata["grant_types_supported"] = "authorization_code"
+    assert run_as(world, "as.grant-types").status is Status.WARN
+
+
+@pytest.mark.parametrize(
+    ("algs", "status", "said"),
+    [
+        (None, Status.INFO, "absent"),
+        (["ES256", "PS256"], Status.PASS, "including ES256"),
+        (["RS256", "EdDSA"], Status.WARN, "atoms-auth --dpop needs ES256"),
+        ([], Status.WARN, "not a non-empty list"),
+        ("ES256", Status.WARN, "not a non-empty list"),
+        (["ES256", 7], Status.WARN, "not a non-empty list"),
+        (["ES256", "HS256"], Status.WARN, "asymmetric"),
+        (["ES256", "none"], Status.WARN, "asymmetric"),
+        (["ES256", "XX1"], Status.PASS, "not registered asymmetric JWS algorithms: XX1"),
+    ],
+)
+def test_dpop(algs, status, said):
+    world = World()
+    if algs is not None:
+        world.oauth_metadata["dpop_signing_alg_values_supported"] = algs
+    r = run_as(world, "as.dpop")
+    assert r.status is status and said in r.message, r.message
+    assert (r.fix is None) == (status is not Status.WARN)
 
 
 def test_token_auth_methods_need_none():

@@ -4,6 +4,7 @@ public contract (README)."""
 
 # Imported in catalogue order: authorization server, MCP server, doctor --login, AuthKit.
 from authkit_mcp_cli.checks import as_checks  # noqa: F401, I001
+from authkit_mcp_cli.checks import as_grants  # noqa: F401
 from authkit_mcp_cli.checks import challenge_checks  # noqa: F401
 from authkit_mcp_cli.checks import prm_checks  # noqa: F401
 from authkit_mcp_cli.checks import token_checks  # noqa: F401

@@ -187,20 +187,6 @@ def cimd(ev: Evidence, disc: FoundAS) -> Outcome:
     return problem("Only dynamic client registration (RFC 7591) is available; the 2026-07-28 spec deprecates it in favour of Client ID Metadata Documents.", fix)
 
 
-@check("as.grant-types", "authorization_code and refresh_token grants advertised", Level.SHOULD, "RFC 8414 §2; MCP 2026-07-28 Authorization: Refresh Tokens", probes=METADATA, needs=found_as)
-def grant_types(ev: Evidence, disc: FoundAS) -> Outcome:
-    meta = disc.metadata
-    raw = meta.get("grant_types_supported")
-    grants = _str_list(raw) if raw is not None else ["authorization_code", "implicit"]  # RFC 8414 default
-    if grants is None:
-        return problem(f"grant_types_supported is not a list of strings: {raw!r}.", 'Publish grant_types_supported: ["authorization_code", "refresh_token"].')
-    missing = [g for g in ("authorization_code", "refresh_token") if g not in grants]
-    if missing:
-        default = " (absent, so RFC 8414's default applies)" if raw is None else ""
-        return problem(f"grant_types_supported{default} lacks {', '.join(missing)}.", 'Publish grant_types_supported: ["authorization_code", "refresh_token"], so clients can renew tokens without a new login.')
-    return ok("authorization_code and refresh_token are advertised.")
-
-
 @check("as.token-auth-methods", "Public clients can use token_endpoint_auth_method 'none'", Level.SHOULD, "RFC 8414 §2; OAuth 2.1 §2.1", probes=METADATA, needs=found_as)
 def token_auth_methods(ev: Evidence, disc: FoundAS) -> Outcome:
     meta = disc.metadata
