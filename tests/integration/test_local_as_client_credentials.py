@@ -89,3 +89,15 @@ def test_a_wrong_secret_ends_with_invalid_client(served, cli):
     assert proc.returncode == 1, proc.stderr
     error = json.loads(proc.stdout)["error"]
     assert error["code"] == "oauth.remote-error" and error["remote"]["error"] == "invalid_client" and error["remote"]["status"] == 401
+
+
+def test_a_client_secret_post_client_logs_in_with_auth_method(served, cli):
+    """The AS accepts only the method a client registered with: --auth-method names it for a pre-registered client."""
+    info, _app = served
+    client = register(served, token_endpoint_auth_method="client_secret_post")
+    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json"]
+    refused = cli(*args)  # basic, the default when the AS lists both: refused as this client registered post
+    assert refused.returncode == 1 and json.loads(refused.stdout)["error"]["remote"]["error"] == "invalid_client"
+    proc = cli(*args, "--auth-method", "client_secret_post")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verified"] and "client_secret_post; --auth-method" in proc.stderr

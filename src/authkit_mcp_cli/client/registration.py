@@ -30,6 +30,13 @@ SECRET_METHODS = ("client_secret_post", "client_secret_basic")  # in order of pr
 KNOWN_METHODS = ("none", *SECRET_METHODS)
 
 
+def secret_method(opts: LoginOptions, listed: list[str] | None) -> str:
+    """A pre-registered secret client's method: --auth-method, else basic unless the AS lists only post (RFC 8414 §2 default)."""
+    if opts.auth_method in SECRET_METHODS:
+        return opts.auth_method or "client_secret_basic"
+    return "client_secret_post" if listed and "client_secret_basic" not in listed and "client_secret_post" in listed else "client_secret_basic"
+
+
 def advertised_auth_methods(metadata: dict[str, Any]) -> list[str] | None:
     """``token_endpoint_auth_methods_supported`` as a list of strings, or None when absent or not a list (RFC 8414 §2)."""
     raw = metadata.get("token_endpoint_auth_methods_supported")
@@ -110,10 +117,7 @@ async def pick_client(ctx: Context, disc: Discovered, opts: LoginOptions, redire
     if opts.client_id:
         if opts.new_client:
             raise UsageError("--new-client registers a client dynamically; it cannot be combined with --client-id.", code="usage.conflicting-options")
-        method = "client_secret_basic" if opts.client_secret else "none"
-        supported = advertised_auth_methods(disc.metadata)
-        if opts.client_secret and supported is not None and "client_secret_basic" not in supported and "client_secret_post" in supported:
-            method = "client_secret_post"
+        method = secret_method(opts, advertised_auth_methods(disc.metadata)) if opts.client_secret else "none"
         ctx.report("register", f"pre-registered client {opts.client_id} ({method})")
         return Chosen(ClientRegistration(opts.client_id, opts.client_secret, method, (redirect_uri,), "pre-registered"), fresh=False)
     if opts.client_metadata_url and not opts.new_client and disc.metadata.get("client_id_metadata_document_supported") is True:

@@ -18,6 +18,7 @@ def call(
     wire: options.Wire = "auto",
     client_id: options.ClientId = None,
     client_secret: options.ClientSecret = None,
+    auth_method: options.ClientAuthMethod = None,
     client_metadata_url: options.ClientMetadataUrl = None,
     scope: Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request when logging in (repeatable).")] = None,
     port: options.Port = None,
@@ -73,7 +74,7 @@ def call(
         raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client, auth_method=auth_method, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
     if login:
         from authkit_mcp_cli.client.grants import grant_for
 

@@ -14,6 +14,7 @@ def login(
     authkit_domain: options.AuthkitDomain = None,
     client_id: options.ClientId = None,
     client_secret: options.ClientSecret = None,
+    auth_method: options.ClientAuthMethod = None,
     client_metadata_url: options.ClientMetadataUrl = None,
     scope: options.Scopes = None,
     port: options.Port = None,
@@ -80,7 +81,7 @@ def login(
 
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, auth_method=auth_method, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
 
     grant_obj = grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 

@@ -44,6 +44,15 @@ ClientMetadataUrl = Annotated[str | None, typer.Option("--client-metadata-url", 
 Port = Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
 NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser; also accepts the final redirect URL pasted on stdin (SSH).")]
 Scopes = Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
+SecretMethod = Literal["client_secret_basic", "client_secret_post"]
+ClientAuthMethod = Annotated[
+    SecretMethod | None,
+    typer.Option(
+        "--auth-method",
+        help="Client authentication at the token endpoint: how a pre-registered --client-secret client authenticates (it must match its registration), or what dynamic registration asks for. Default: for a pre-registered client, client_secret_basic unless the AS lists only client_secret_post; at registration, what the AS lists.",
+        show_default=False,
+    ),
+]
 NewClient = Annotated[bool, typer.Option("--new-client", help="Register a new client dynamically even when a stored registration for this authorization server fits.")]
 
 # The grants (issue #13): how login obtains tokens. Names as users type them; client.grants.GRANTS keys use "_".

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
-from authkit_mcp_cli.client.registration import advertised_auth_methods
+from authkit_mcp_cli.client.registration import SECRET_METHODS, advertised_auth_methods, secret_method
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.assertion import load_private_key, signing_alg_for
@@ -64,8 +64,8 @@ def confidential_client(ctx: Context, metadata: dict[str, Any], issuer: str, opt
         ctx.report("register", f"pre-registered client {client_id}{at} (private_key_jwt: {alg}{', kid ' + opts.key_id if opts.key_id else ''}; a fresh assertion per request, iss = sub = {client_id}, aud {issuer}, exp 60 s)")
         return reg
     if opts.client_secret:
-        method = "client_secret_post" if listed and "client_secret_basic" not in listed and "client_secret_post" in listed else "client_secret_basic"
-        why = f"the AS lists {listed}" if listed else "the AS lists no methods: RFC 8414's default"
+        method = secret_method(opts, listed)
+        why = "--auth-method" if opts.auth_method in SECRET_METHODS else f"the AS lists {listed}" if listed else "the AS lists no methods: RFC 8414's default"
         ctx.report("register", f"pre-registered client {client_id}{at} ({method}; {why})")
         return ClientRegistration(client_id, opts.client_secret, method, (), "pre-registered")
     if client_id:
