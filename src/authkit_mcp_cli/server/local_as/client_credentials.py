@@ -6,12 +6,18 @@ resource offers; no refresh token (§4.4.3), no id_token."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from authkit_mcp_cli.server.local_as.model import Client, OAuthError
 
-if TYPE_CHECKING:
-    from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
+
+class Issuer(Protocol):
+    """What this grant needs of the development AS (provider.LocalAuthorizationServer), so the two do not import each other."""
+
+    resource: str
+    resource_scopes: list[str]
+
+    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True) -> dict[str, Any]: ...
 
 GRANT = "client_credentials"
 GRANT_TYPES = ("authorization_code", "refresh_token", GRANT)
@@ -28,7 +34,7 @@ def check_grant_types(grant_types: Any, method: str) -> list[str]:
     return list(dict.fromkeys(grant_types))
 
 
-def client_credentials(las: LocalAuthorizationServer, client: Client, form: dict[str, str]) -> dict[str, Any]:
+def client_credentials(las: Issuer, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """A token for an already authenticated client (RFC 6749 §4.4.2, §4.4.3)."""
     if client.token_endpoint_auth_method == "none" or not client.client_secret:
         raise OAuthError("unauthorized_client", "the client_credentials grant is only for confidential clients")
