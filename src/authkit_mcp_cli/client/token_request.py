@@ -62,3 +62,9 @@ def bound_tokens(ctx: Context, status: int, body: bytes, key: DpopKey | None, *,
         ctx.report("warning", "the AS answered token_type Bearer to a DPoP proof: the token is not bound to the key (RFC 9449 §5)")
         key = None
     return replace(tokens, dpop_key=key.to_json() if key else None, grant_type=grant_type)
+
+
+def received(tokens: Tokens) -> str:
+    """The progress line for tokens from a grant without a browser: lifetime and scope, never the token."""
+    lifetime = f"expires in {int(tokens.expires_at - tokens.obtained_at)}s" if tokens.expires_at else "no expiry stated"
+    return f"access token received ({lifetime}; scope {tokens.scope or '(none stated)'})"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, require
-from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
+from authkit_mcp_cli.client.token_request import dpop_key_for, received, request_tokens
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
@@ -53,5 +53,5 @@ class ClientCredentialsGrant:
                     "registered public key (JWKS) and --signing-alg/--key-id" if reg.token_endpoint_auth_method == "private_key_jwt" else "secret"
                 ) + ", and that the AS lets it use the client_credentials grant."
             raise
-        ctx.report("token", f"access token received ({'expires in ' + str(int(tokens.expires_at - tokens.obtained_at)) + 's' if tokens.expires_at else 'no expiry stated'}; scope {tokens.scope or '(none stated)'})")
+        ctx.report("token", received(tokens))
         return reg, tokens

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
-from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
+from authkit_mcp_cli.client.token_request import dpop_key_for, received, request_tokens
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
@@ -45,7 +45,7 @@ async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistra
             exc.hint = hint.format(issuer=disc.issuer)
         exc.spec = "RFC 7523 §3.1; RFC 6749 §5.2"
         raise
-    ctx.report("token", f"access token received ({'expires in ' + str(int(tokens.expires_at - tokens.obtained_at)) + 's' if tokens.expires_at else 'no expiry stated'}; scope {tokens.scope or '(none stated)'})")
+    ctx.report("token", received(tokens))
     return tokens
 
 
