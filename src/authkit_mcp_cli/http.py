@@ -30,7 +30,9 @@ from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.transport import describe_transport_error, policy_transport
 from authkit_mcp_cli.urls import is_secure_url
 
-USER_AGENT = f"atoms-auth/{__version__} (+https://pypi.org/project/authkit-mcp-cli/)"
+# RFC 9110 §10.1.5 product token. No URL: the distribution is not on PyPI and the repository has no
+# public address yet (a link to a page that does not exist would mislead an operator reading logs).
+USER_AGENT = f"atoms-auth/{__version__} (authkit-mcp-cli)"
 DEFAULT_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 5
