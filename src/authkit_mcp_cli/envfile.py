@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.private_file import create_new, refuse_link
 
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
@@ -53,14 +54,18 @@ def render(existing: str, values: dict[str, str]) -> str:
 
 
 def write(path: Path, values: dict[str, str]) -> Path | None:
-    """Write; returns the backup path when an existing file was replaced."""
+    """Write; returns the backup path when an existing file was replaced.
+
+    Neither the file nor its backup is written through a symbolic link: the
+    file is replaced by rename (which would cut a link, so a link is refused
+    up front), the backup is a new file (O_EXCL, O_NOFOLLOW), mode 0600.
+    """
+    refuse_link(str(path), what="the .env file")
     backup = None
     existing = ""
     if path.exists():
         existing = path.read_text(encoding="utf-8")
-        backup = path.with_name(f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
-        backup.write_text(existing, encoding="utf-8")
-        os.chmod(backup, 0o600)
+        backup = _backup(path, existing)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
@@ -74,3 +79,18 @@ def write(path: Path, values: dict[str, str]) -> Path | None:
             os.unlink(tmp)
         raise
     return backup
+
+
+def _backup(path: Path, text: str) -> Path:
+    """A new file next to ``path`` holding ``text``; a name already taken by a file gets a counter."""
+    stem = f"{path.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}"
+    for n in range(100):
+        backup = path.with_name(stem if n == 0 else f"{stem}-{n}")
+        try:
+            fd = create_new(str(backup), what="the .env backup")
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return backup
+    raise UsageError(f"Could not find a free name for the backup of {path}.", code="usage.unsafe-path", hint=f"Remove old {path.name}.bak-* files.")

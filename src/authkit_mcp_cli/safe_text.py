@@ -8,6 +8,9 @@ import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAKS = re.compile(r"[\r\n\t]")
+# What json.dumps(ensure_ascii=False) leaves raw inside strings: DEL, the C1 controls (U+009B
+# is CSI to many terminals) and the Unicode line separators. It escapes C0 itself (RFC 8259 §7).
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f\u2028\u2029]")
 
 
 def escape_control(text: str, *, keep_newlines: bool = False) -> str:
@@ -31,3 +34,9 @@ def excerpt(body: bytes | str, limit: int = 300) -> str:
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     text = " ".join(text.split())
     return bounded(escape_control(text), limit) if text else "(empty body)"
+
+
+def json_text(text: str) -> str:
+    """JSON text made by ``json.dumps(..., ensure_ascii=False)``, with the control characters the
+    encoder leaves raw written as ``\\u`` escapes: the same JSON value, safe to print."""
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

@@ -3,7 +3,9 @@
 Each line has method, URL, request and response headers and bodies, status,
 timing, error, and the decoded header and claims of any JWT seen in an
 Authorization header or a token field. Redaction happens here, before
-anything reaches the file, unless the user passed ``--reveal``.
+anything reaches the file, unless the user passed ``--reveal``. The file is
+opened by ``private_file.open_private``: a symlink is refused, the mode is
+0600 even when the file existed.
 
 The trace knows nothing of HTTP clients: ``http.make_client`` installs a
 transport that hands each finished exchange to :meth:`TraceWriter.record`,
@@ -20,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from authkit_mcp_cli.private_file import open_private
 from authkit_mcp_cli.redact import SECRET_FIELDS, decode_jwt_unverified, redact_body, redact_headers, redact_url
 
 # A trace shows what was said, not bulk data: bodies are kept up to this size.
@@ -46,7 +49,8 @@ class TraceWriter:
         self.path = path
         self.reveal = reveal
         self._lock = threading.Lock()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # never through a symlink, never left readable by others: a trace may hold tokens (--reveal)
+        fd = open_private(path, what="the trace")
         self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
 
     def close(self) -> None:

@@ -17,11 +17,15 @@ OIDC_WELL_KNOWN = "/.well-known/openid-configuration"
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 and localhost (design.md: transport security)."""
+    """127.0.0.0/8, ::1 and the literal name ``localhost`` (RFC 8252 §8.3).
+
+    ``*.localhost`` names are not loopback: common resolvers send them to DNS
+    (RFC 6761 §6.3 only asks them not to), so plain http to one could leave the host.
+    """
     if not host:
         return False
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
