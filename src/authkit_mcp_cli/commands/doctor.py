@@ -16,12 +16,20 @@ def _complete_check_id(incomplete: str) -> list[str]:
 
 
 AsKind = Literal["auto", "authkit", "generic"]
+ReportFormat = Literal["text", "json", "junit", "markdown", "html"]
+FORMAT_HELP = (
+    "Report format: text (a table), json (schema 1, as --json), junit (JUnit XML, one testcase per check, for CI test views), "
+    "markdown (summary table and a Mermaid diagram of the flow, for job summaries and PR comments), "
+    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks)."
+)
 
 
 def doctor(
     server: options.Server = None,
     authkit_domain: options.AuthkitDomain = None,
-    json_output: options.Json = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON document on stdout and nothing else there.")] = False,
+    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html", help=FORMAT_HELP, show_default=False)] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code.")] = False,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
@@ -48,6 +56,9 @@ def doctor(
     checks its audience, issuer, signature, lifetime and scopes, uses it, asks
     for a token for another resource and refreshes it.
 
+    Reports for CI and for people: --format junit|markdown|html (with
+    --output FILE); the exit code does not depend on the format.
+
     Exit codes: 0 no FAIL or ERROR (with --strict: no WARN either);
     1 findings; 2 usage or configuration error; 130 interrupted.
     """
@@ -60,10 +71,11 @@ def doctor(
     from authkit_mcp_cli.console import stderr_console, stdout_console
     from authkit_mcp_cli.doctor import diagnose, select_checks
 
+    fmt = _format(report_format, json_output=json_output)
     checks = select_checks(check or [])
     out = stdout_console()
     if list_checks:
-        if json_output:
+        if fmt == "json":
             typer.echo(report.catalogue_json(checks))
         else:
             report.render_catalogue(out, checks)
@@ -89,14 +101,52 @@ def doctor(
             diagnosis = asyncio.run(diagnose(target, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind))
     authorization_server = diagnosis.evidence.as_issuer
     checked = diagnosis.evidence.target.server_url  # canonical, when the typed URL differed only in form (server.url)
-    if json_output:
+    if fmt == "text" and not output:
+        report.render(out, diagnosis.results, server=checked, authorization_server=authorization_server, verbose=verbose)
+    else:
+        text = _formatted(fmt, diagnosis, server=checked, authorization_server=authorization_server, strict=strict, verbose=verbose)
+        if output and output != "-":
+            from authkit_mcp_cli.reports.output import write_report
+
+            write_report(output, text)
+            report.render(out, diagnosis.results, server=checked, authorization_server=authorization_server, verbose=verbose)
+            stderr_console().print(f"Wrote the {fmt} report to {output}", highlight=False, soft_wrap=True)
+        else:
+            typer.echo(text, nl=not text.endswith("\n"))
+    raise typer.Exit(report.exit_code(diagnosis.results, strict=strict))
+
+
+def _format(report_format: str | None, *, json_output: bool) -> str:
+    """--json is --format json; with another --format it is a contradiction, not a choice."""
+    if json_output and report_format not in (None, "json"):
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError(f"--json and --format {report_format} ask for two formats.", code="usage.format-conflict", hint="Pass one of them (--json is --format json).")
+    return "json" if json_output else (report_format or "text")
+
+
+def _formatted(fmt: str, diagnosis, *, server: str | None, authorization_server: str | None, strict: bool, verbose: bool) -> str:
+    """The report as one string, in any format (text without colour, as in a file)."""
+    from authkit_mcp_cli import report
+
+    if fmt == "json":
         extra = {"requests": diagnosis.evidence.request_count}
         if diagnosis.evidence.typed_server:
             extra["typed_server"] = diagnosis.evidence.typed_server
-        typer.echo(report.to_json(diagnosis.results, server=checked, authorization_server=authorization_server, extra=extra))
-    else:
-        report.render(out, diagnosis.results, server=checked, authorization_server=authorization_server, verbose=verbose)
-    raise typer.Exit(report.exit_code(diagnosis.results, strict=strict))
+        return report.to_json(diagnosis.results, server=server, authorization_server=authorization_server, extra=extra)
+    if fmt == "text":
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        report.render(Console(file=buffer, force_terminal=False, no_color=True, width=10_000), diagnosis.results, server=server, authorization_server=authorization_server, verbose=verbose)
+        return buffer.getvalue()
+    from authkit_mcp_cli.reports import html, junit, markdown
+    from authkit_mcp_cli.reports.common import ReportMeta
+
+    renderers = {"junit": junit.render, "markdown": markdown.render, "html": html.render}
+    return renderers[fmt](diagnosis.results, ReportMeta(server=server, authorization_server=authorization_server, strict=strict))
 
 
 async def _diagnose_with_login(target, checks, env, *, timeout: float, trace: str | None, fresh: bool, no_browser: bool, client_id, client_secret, client_metadata_url, as_kind):

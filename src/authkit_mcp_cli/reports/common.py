@@ -1,0 +1,40 @@
+"""What every report needs: the target, the mode, and the one field the results may carry about their cause."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from authkit_mcp_cli import __version__
+from authkit_mcp_cli.checks.model import Result, Status
+from authkit_mcp_cli.safe_text import escape_control
+
+STATUS_LABELS = {Status.PASS: "PASS", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "SKIP", Status.INFO: "INFO"}
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    server: str | None
+    authorization_server: str | None
+    strict: bool = False
+    version: str = __version__
+
+
+def caused_by(result: Result) -> str | None:
+    """The check this result only follows from, when the model says so (an optional field)."""
+    value = getattr(result, "caused_by", None)
+    return value if isinstance(value, str) and value else None
+
+
+def clean(text: str | None) -> str:
+    """Remote text with control characters written as escapes, newlines kept."""
+    return escape_control(text or "", keep_newlines=True)
+
+
+def evidence_json(evidence: dict[str, Any]) -> str:
+    return clean(json.dumps(evidence, indent=2, ensure_ascii=False, sort_keys=False, default=str))
+
+
+def shows_fix(result: Result) -> bool:
+    return bool(result.fix) and result.status in (Status.WARN, Status.FAIL, Status.ERROR)

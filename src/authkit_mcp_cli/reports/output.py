@@ -1,0 +1,30 @@
+"""Write a report file for CI (doctor --output): created 0644 (a report holds no
+secret), never through a symlink (O_NOFOLLOW), only a regular file."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from authkit_mcp_cli.errors import UsageError
+
+
+def write_report(path: str, text: str) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"--output {path} is a symbolic link; doctor does not write through one.", code="usage.output-symlink", hint="Name the file itself (or remove the link).") from None
+        raise UsageError(f"Cannot write --output {path}: {exc.strerror}.", code="usage.output-unwritable", hint="Name a file in a directory that exists and that you can write to.") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError(f"--output {path} is not a regular file.", code="usage.output-not-a-file", hint="Name a regular file; leave --output out to print the report on stdout.")
+        os.ftruncate(fd, 0)
+        data = text.encode("utf-8")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
