@@ -1,6 +1,11 @@
 """Assemble `serve`: the mcp SDK's streamable HTTP endpoint behind our bearer
 guard, PRM at both well-known locations, the compatibility endpoints, CORS,
-and (without an AuthKit domain) the embedded development AS."""
+and (without an AuthKit domain) the embedded development AS.
+
+CORS is an allow-list of paths (issue 14 item 1): PRM, AS metadata, JWKS,
+registration, token, revocation and the MCP endpoint. Interactive pages
+(authorize, the consent decision, any verification page) get no CORS headers,
+so another origin's script cannot read them."""
 
 from __future__ import annotations
 
@@ -19,12 +24,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.server.compat import MetadataForwarder
 from authkit_mcp_cli.server.config import ServeConfig
 from authkit_mcp_cli.server.jwks import JwksCache
 from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
+from authkit_mcp_cli.server.local_as.routes import CORS_PATHS as LOCAL_AS_CORS_PATHS
 from authkit_mcp_cli.server.local_as.routes import build_routes as local_as_routes
 from authkit_mcp_cli.server.resource import BearerGuard, ResourceInfo
 from authkit_mcp_cli.server.tools import register_tools
@@ -33,8 +40,8 @@ from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, PRM_WELL_
 
 log = logging.getLogger("atoms_auth.serve")
 
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "mcp-protocol-version", "mcp-session-id", "last-event-id"]
-CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Mcp-Session-Id"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "dpop", "mcp-protocol-version", "mcp-session-id", "last-event-id"]
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate", "Mcp-Session-Id", "DPoP-Nonce"]
 
 
 @dataclass(frozen=True)
@@ -94,13 +101,16 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
         Route(PRM_WELL_KNOWN, prm, methods=["GET"]),
         Route(cfg.path, guarded, methods=["GET", "POST", "DELETE"]),  # an ASGI app: streaming stays intact
     ]
+    cors_paths = {PRM_WELL_KNOWN + cfg.path, PRM_WELL_KNOWN, cfg.path, cfg.path.rstrip("/") + "/"}
     forwarder = None
     if local is not None:
         routes.extend(local_as_routes(local))
+        cors_paths.update(LOCAL_AS_CORS_PATHS)
     else:
         forwarder = MetadataForwarder(issuer)
         routes.append(Route(OAUTH_AS_WELL_KNOWN, forwarder.endpoint, methods=["GET", "OPTIONS"]))
         routes.append(Route(OIDC_WELL_KNOWN, forwarder.endpoint, methods=["GET", "OPTIONS"]))
+        cors_paths.update((OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -114,20 +124,34 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[
-            Middleware(
-                CORSMiddleware,
-                allow_origins=["*"],
-                allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-                allow_headers=CORS_ALLOW_HEADERS,
-                expose_headers=CORS_EXPOSE_HEADERS,
-                max_age=600,
-            )
-        ],
+        middleware=[Middleware(PathScopedCORS, paths=frozenset(cors_paths))],
     )
     app.state.local_as = local
     app.state.validator = validator
     return app, ServeInfo(mcp_url=resource, prm_url=prm_url, issuer=issuer, mode="local" if local else "authkit", resource=resource)
+
+
+class PathScopedCORS:
+    """Starlette's CORS middleware on an allow-list of exact paths; every other path
+    passes through untouched (no Access-Control-* headers, preflights unanswered)."""
+
+    def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
+        self.app = app
+        self.paths = paths
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=CORS_ALLOW_HEADERS,
+            expose_headers=CORS_EXPOSE_HEADERS,
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.paths:
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _transport_security(cfg: ServeConfig, origin: str, bound_port: int) -> TransportSecuritySettings:

@@ -1,22 +1,26 @@
 """HTML of the development AS: the sign-in/consent page and error pages.
 
 Every interpolated value goes through ``html.escape``; pages carry a strict
-CSP and refuse framing (clickjacking), and say DEVELOPMENT prominently.
+CSP and refuse framing (clickjacking), and say DEVELOPMENT prominently. The
+only CSP source taken from a client is its redirect URI's origin, rebuilt from
+validated scheme, host and port (redirect_uris.csp_source), never copied.
 """
 
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse
 
 from authkit_mcp_cli.server.local_as.provider import DEV_USER, AuthorizationRequest
+from authkit_mcp_cli.server.local_as.redirect_uris import csp_source
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a form POST carries `Origin: null` (Fetch
+    # §3.1 "serializing a request origin"), and the decision needs serve's own Origin
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -41,18 +45,19 @@ def _page(title: str, body: str, status: int = 200, *, form_target: str | None =
         f"<main>{body}</main></body></html>"
     )
     headers = dict(SECURITY_HEADERS)
-    if form_target:
+    source = csp_source(form_target) if form_target else None
+    if source:
         # form-action also governs the redirect that follows the POST (Chromium enforces it):
-        # allow the client's redirect URI origin, and nothing else.
-        parts = urlsplit(form_target)
-        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace("form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
+        # allow the client's redirect URI origin, and nothing else (issue 14 item 4).
+        headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace("form-action 'self'", f"form-action 'self' {source}")
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def consent_page(req: AuthorizationRequest, action: str) -> HTMLResponse:
     client = req.client
     name = client.client_name or client.client_id
-    redirect_host = urlsplit(req.redirect_uri).netloc or req.redirect_uri
+    source = csp_source(req.redirect_uri)
+    redirect_host = source.split("://", 1)[-1] if source and "://" in source else req.redirect_uri
     scopes = " ".join(f"<code>{escape(s)}</code>" for s in req.scopes) or "<em>none</em>"
     body = f"""
 <h1>Sign in to the local MCP server</h1>

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -10,16 +13,72 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher, is_metadata_url
+from authkit_mcp_cli.server.local_as.device_page import device_routes
+from authkit_mcp_cli.server.local_as.model import PENDING_TTL
 from authkit_mcp_cli.server.local_as.pages import consent_page, error_page
-from authkit_mcp_cli.server.local_as.provider import Client, LocalAuthorizationServer, OAuthError
+from authkit_mcp_cli.server.local_as.provider import AuthorizationRequest, Client, LocalAuthorizationServer, OAuthError
+from authkit_mcp_cli.server.local_as.redirect_uris import origin_of, trusted_for_redirect
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_FORM_BYTES = 64 * 1024
-DECISION_PATH = "/oauth2/authorize/decision"
+AUTHORIZE_PATH = "/oauth2/authorize"
+DECISION_PATH = AUTHORIZE_PATH + "/decision"
+# The endpoints other origins may call from a browser (CORS): metadata, keys, registration,
+# token and revocation. Everything else (authorize, the consent decision, any page a user
+# interacts with, such as a device verification page) gets no CORS headers (issue 14 item 1).
+CORS_PATHS = (
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/oauth2/jwks",
+    "/oauth2/register",
+    "/oauth2/token",
+    "/oauth2/revoke",
+)
+CONSENT_COOKIE = "atoms_auth_consent_"
+
+
+class ConsentBinding:
+    """Ties a consent decision to the browser that was shown the consent page.
+
+    The page sets an HttpOnly, SameSite=Lax cookie scoped to the authorize path whose
+    value is an HMAC of the pending request's id; the decision needs it, and refuses an
+    Origin other than serve's own or a Sec-Fetch-Site other than same-origin (RFC 9700
+    §4.7; oidc-provider binds its interactions the same way). Nothing is stored per request.
+    """
+
+    def __init__(self, issuer: str) -> None:
+        self._key = secrets.token_bytes(32)
+        self.origin = origin_of(issuer)
+
+    def _mac(self, label: str, request_id: str) -> str:
+        return hmac.new(self._key, f"{label}:{request_id}".encode(), hashlib.sha256).hexdigest()
+
+    def cookie_name(self, request_id: str) -> str:
+        return CONSENT_COOKIE + self._mac("name", request_id)[:16]  # one per pending request: parallel sign-ins coexist
+
+    def set_cookie(self, response: Response, request_id: str) -> None:
+        response.set_cookie(self.cookie_name(request_id), self._mac("value", request_id), max_age=PENDING_TTL, path=AUTHORIZE_PATH, httponly=True, samesite="lax", secure=self.origin is not None and self.origin.startswith("https:"))
+
+    def clear_cookie(self, response: Response, request_id: str) -> None:
+        response.delete_cookie(self.cookie_name(request_id), path=AUTHORIZE_PATH, httponly=True, samesite="lax")
+
+    def refusal(self, request: Request, request_id: str) -> str | None:
+        """Why this decision request is not the consent page's own, or None."""
+        fetch_site = request.headers.get("sec-fetch-site")
+        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+            return f"the decision came from another site (Sec-Fetch-Site: {fetch_site[:20]})"
+        origin = request.headers.get("origin")
+        if origin is not None and origin != self.origin:
+            return "the decision came from another origin than this server's"
+        cookie = request.cookies.get(self.cookie_name(request_id)) if request_id else None
+        if not cookie or not hmac.compare_digest(cookie, self._mac("value", request_id)):
+            return "this browser was not shown the consent page for this sign-in (its cookie is missing)"
+        return None
 
 
 def build_routes(las: LocalAuthorizationServer) -> list[Route]:
     fetcher = MetadataDocumentFetcher()
+    binding = ConsentBinding(las.issuer)
 
     async def oauth_metadata(request: Request) -> Response:
         return JSONResponse(las.metadata())
@@ -52,6 +111,11 @@ def build_routes(las: LocalAuthorizationServer) -> list[Route]:
         raise OAuthError("invalid_client", f"unknown client_id {client_id!r}: register it first (dynamic client registration) or use a metadata document URL")
 
     async def authorize(request: Request) -> Response:
+        # Until the client and redirect URI are verified, every error is a page here, never a
+        # redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.11.2): no open redirector.
+        repeated = sorted({k for k, _ in request.query_params.multi_items() if len(request.query_params.getlist(k)) > 1})
+        if repeated:
+            return error_page("Invalid request", f"parameters sent more than once: {', '.join(repeated)} (RFC 6749 §3.1).")
         params = dict(request.query_params)
         client_id, redirect_uri = params.get("client_id"), params.get("redirect_uri")
         if not client_id:
@@ -64,29 +128,42 @@ def build_routes(las: LocalAuthorizationServer) -> list[Route]:
             redirect_uri = params["redirect_uri"] = client.redirect_uris[0]
         if not redirect_uri or not las.redirect_uri_allowed(client, redirect_uri):
             # Never redirect to an unregistered URI (OAuth 2.1 §4.1.2.1): show the error here.
-            return error_page("Invalid redirect URI", f"{redirect_uri or '(none)'} is not registered for this client. Registered: {', '.join(client.redirect_uris)}")
+            return error_page("Invalid redirect URI", f"{redirect_uri or '(none)'} is not registered for this client.")
+        trusted = trusted_for_redirect(client, redirect_uri)
         try:
             pending = las.start_authorization(client, params)
         except OAuthError as exc:
+            if not trusted:
+                # open registration: a registered https URI is anyone's, so no automatic redirect there
+                return error_page("Invalid authorization request", f"{exc.error}: {exc.description}")
             return RedirectResponse(las.redirect(redirect_uri, {"error": exc.error, "error_description": exc.description, "state": params.get("state")}), status_code=302)
-        if las.auto_approve:
+        if las.auto_approve and trusted:
             las.take_pending(pending.id, pending.csrf)
             return RedirectResponse(las.approve(pending), status_code=302)
-        return consent_page(pending, DECISION_PATH)
+        page = consent_page(pending, DECISION_PATH)
+        binding.set_cookie(page, pending.id)
+        return page
 
     async def decision(request: Request) -> Response:
         form = await _read_form(request)
+        request_id = form.get("request_id", "")
+        refusal = binding.refusal(request, request_id)
+        if refusal is not None:
+            # checked before the pending request is taken: a forged decision cannot burn the user's sign-in
+            return error_page("Decision refused", refusal + ". Approve or deny on the page this server showed you.", status=403)
         try:
-            pending = las.take_pending(form.get("request_id", ""), form.get("csrf", ""))
+            pending: AuthorizationRequest = las.take_pending(request_id, form.get("csrf", ""))
         except OAuthError as exc:
             return error_page("Sign-in expired", exc.description)
         target = las.approve(pending) if form.get("decision") == "approve" else las.deny(pending)
-        return RedirectResponse(target, status_code=303)
+        response = RedirectResponse(target, status_code=303)
+        binding.clear_cookie(response, request_id)
+        return response
 
     async def token(request: Request) -> Response:
         form = await _read_form(request)
         try:
-            return JSONResponse(las.token(form, request.headers.get("authorization")), headers=NO_STORE)
+            return JSONResponse(las.token(form, request.headers.get("authorization"), request.headers.get("dpop")), headers=NO_STORE)
         except OAuthError as exc:
             return _error(exc)
 
@@ -103,10 +180,11 @@ def build_routes(las: LocalAuthorizationServer) -> list[Route]:
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/oauth2/jwks", jwks, methods=["GET"]),
         Route("/oauth2/register", register, methods=["POST"]),
-        Route("/oauth2/authorize", authorize, methods=["GET"]),
+        Route(AUTHORIZE_PATH, authorize, methods=["GET"]),
         Route(DECISION_PATH, decision, methods=["POST"]),
         Route("/oauth2/token", token, methods=["POST"]),
         Route("/oauth2/revoke", revoke, methods=["POST"]),
+        *device_routes(las),
     ]
 
 
