@@ -17,6 +17,7 @@ import typer
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.commands import token
 from authkit_mcp_cli.commands._boundary import command_boundary
+from authkit_mcp_cli.commands._help import AtomsGroup, command_help, exit_codes_epilog
 from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.demo import demo
 from authkit_mcp_cli.commands.doctor import doctor
@@ -26,14 +27,10 @@ from authkit_mcp_cli.commands.logout import logout
 from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
 
-EPILOG = (
-    "Exit codes: 0 success; 1 findings, or the remote refused; 2 usage or configuration error; "
-    "3 network failure; 4 the remote violates the protocol; 5 authorization denied, cancelled or timed out; "
-    "70 a bug in atoms-auth (ATOMS_AUTH_DEBUG=1 shows the traceback); 130 interrupted. "
-    "With --json, a failing command prints one JSON document: {\"schema\": 1, \"error\": {\"code\", \"message\", \"hint\", \"spec\", \"url\", \"remote\"}}."
-)
+EPILOG = exit_codes_epilog()  # the whole table: every code
 
 app = typer.Typer(
+    cls=AtomsGroup,  # full command summaries; click's usage errors in the error:/fix: shape
     name="atoms-auth",
     help="Diagnose and set up OAuth for remote MCP servers (WorkOS AuthKit, or any OAuth 2.1 server that follows the MCP spec).",
     epilog=EPILOG,
@@ -61,11 +58,15 @@ def root(
     """Diagnose and set up OAuth for remote MCP servers."""
 
 
+# Each page: the docstring without a hand-written "Exit codes" paragraph, and one epilog with only
+# that command's codes, from errors.COMMAND_EXIT_CODES (issue #15 item 6).
 for _command in (doctor, register, login, call, logout, serve, demo, init):
-    app.command(epilog=EPILOG)(command_boundary(_command))
+    app.command(help=command_help(_command), epilog=exit_codes_epilog(_command.__name__))(command_boundary(_command))
 for _info in token.app.registered_commands:  # token show / token refresh
-    _info.callback = command_boundary(_info.callback) if _info.callback else None
-    _info.epilog = _info.epilog or EPILOG
+    if _info.callback:
+        _info.help = command_help(_info.callback)
+        _info.epilog = exit_codes_epilog(f"token {_info.name}")
+        _info.callback = command_boundary(_info.callback)
 app.add_typer(token.app, name="token")
 
 

@@ -41,6 +41,81 @@ class ExitCode:
     INTERRUPTED = 130
 
 
+# The one exit-code table (issue #15 item 6): what each code means in general, and which codes each
+# command can return, in its own words. Every --help epilog (commands.help.exit_codes_epilog) and the
+# README's table (scripts/docs.py) are rendered from these two mappings; a test runs each situation.
+EXIT_CODE_MEANINGS: dict[int, str] = {
+    ExitCode.OK: "success",
+    ExitCode.FINDINGS: "findings, or the remote refused",
+    ExitCode.USAGE: "usage or configuration error (CLI framework errors too)",
+    ExitCode.NETWORK: "network failure: unreachable, DNS, timeout, TLS",
+    ExitCode.PROTOCOL: "the remote violates the protocol",
+    ExitCode.DENIED: "authorization denied, cancelled or timed out, or not logged in",
+    ExitCode.SOFTWARE: "a bug in atoms-auth (ATOMS_AUTH_DEBUG=1 shows the traceback)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+_ALWAYS = {ExitCode.SOFTWARE: EXIT_CODE_MEANINGS[ExitCode.SOFTWARE], ExitCode.INTERRUPTED: EXIT_CODE_MEANINGS[ExitCode.INTERRUPTED]}
+COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
+    "doctor": {
+        0: "no FAIL or ERROR (with --strict: no WARN either)",
+        1: "a FAIL or ERROR (with --strict: a WARN)",
+        2: "usage or configuration error",
+        3: "the server cannot be reached at all",
+        **_ALWAYS,
+    },
+    "register": {
+        0: "registered, or the document is valid",
+        1: "the AS refused, or the document is invalid",
+        2: "usage",
+        3: "network failure (also the --check fetch: DNS, connection, TLS, timeout)",
+        4: "the AS violates the protocol",
+        **_ALWAYS,
+    },
+    "login": {
+        0: "logged in (and the token works)",
+        1: "the AS or the MCP server refused",
+        2: "usage",
+        3: "network failure",
+        4: "protocol violation",
+        5: "denied, cancelled or timed out",
+        **_ALWAYS,
+    },
+    "call": {
+        0: "success",
+        1: "the tool reported an error, or the server refused",
+        2: "usage",
+        3: "network failure",
+        4: "protocol violation",
+        5: "not logged in, denied, or timed out",
+        **_ALWAYS,
+    },
+    "token show": {0: "shown", 2: "usage (several logins stored: say which with --server)", 5: "not logged in", **_ALWAYS},
+    "token refresh": {
+        0: "refreshed",
+        1: "the AS refused, or there is no refresh token",
+        2: "usage",
+        3: "network failure",
+        4: "protocol violation",
+        5: "not logged in",
+        **_ALWAYS,
+    },
+    "logout": {
+        0: "every token revoked (or the AS offers no revocation), or nothing was stored",
+        1: "the AS refused or could not be reached for a token (forgotten anyway)",
+        2: "usage",
+        **_ALWAYS,
+    },
+    "serve": {0: "stopped", 2: "usage or configuration error (also: the port is in use)", **_ALWAYS},
+    "demo": {0: "every step passed", 1: "a step failed", 2: "usage", **_ALWAYS},
+    "init": {
+        0: "written",
+        1: "nothing written: the AuthKit domain check failed, or overwriting was declined",
+        2: "usage: a missing flag without a terminal, an invalid URL",
+        **_ALWAYS,
+    },
+}
+
+
 @dataclass(frozen=True)
 class RemoteDetail:
     """What the remote said, verbatim: HTTP status and the OAuth/Bearer error fields."""

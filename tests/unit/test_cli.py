@@ -72,7 +72,7 @@ def test_environment_and_dotenv_supply_the_target(tmp_path):
     doc = json.loads(result.output)
     assert doc["target"]["authorization_server"] == "http://127.0.0.1:9"
     assert doc["results"][0]["status"] == "fail"
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the AS cannot be reached at all: the network-failure code (design.md)
 
 
 def test_help_does_not_import_heavy_modules():

@@ -49,10 +49,8 @@ def call(
     authorizes again with the union of the scopes, at most 3 authorizations
     (MCP: Step-Up Authorization Flow).
 
-    Exit codes: 0 success; 1 the tool reported an error, or the server
-    refused (mcp.token-rejected, mcp.step-up-exhausted); 2 usage; 3 network;
-    4 protocol violation; 5 not logged in, denied, or timed out. An HTTP
-    error from the MCP endpoint names its status and a body excerpt
+    A refused token ends in mcp.token-rejected or mcp.step-up-exhausted. An
+    HTTP error from the MCP endpoint names its status and a body excerpt
     (mcp.http-error); an unknown tool lists the tools the server offers
     (mcp.unknown-tool, exit 1). Log notifications the server sends are
     printed on stderr as "server log: LEVEL [LOGGER] DATA".

@@ -29,8 +29,6 @@ def init(
     ATOMS_FASTMCP_HTTP_PATH (WORKOS_* only when given), never overwrites
     without confirmation (a backup is kept), and ends with the dashboard
     steps still to do, filled in with your values.
-
-    Exit codes: 0 written; 1 the domain check failed; 2 usage; 130 interrupted.
     """
     import asyncio
     from pathlib import Path

@@ -63,10 +63,6 @@ def login(
     Tokens are stored 0600 under the state directory ($ATOMS_AUTH_HOME).
     When the server refuses the new token, the error (mcp.token-rejected)
     compares its audience with the resource and names the fix.
-
-    Exit codes: 0 logged in (and the token works); 1 the AS or the MCP server
-    refused; 2 usage; 3 network; 4 protocol violation; 5 denied, cancelled or
-    timed out.
     """
     import asyncio
     import json

@@ -24,9 +24,6 @@ def logout(
     endpoint). A token that was not revoked stays valid at the AS until it
     expires; the time is printed when known. The stored tokens are deleted
     in every case.
-
-    Exit codes: 0 every token revoked (or the AS offers no revocation); 1 the
-    AS refused or the revocation failed for a token; 2 usage; 5 not logged in.
     """
     import asyncio
     import json

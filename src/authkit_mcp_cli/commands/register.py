@@ -40,9 +40,6 @@ def register(
     stderr); --auth-method overrides. It then compares what the AS granted
     with what was asked. The registration is stored per AS issuer and reused
     by login.
-
-    Exit codes: 0 registered / document valid; 1 the AS refused / the
-    document is invalid; 2 usage; 3 network; 4 protocol violation.
     """
     import asyncio
     import json

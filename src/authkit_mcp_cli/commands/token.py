@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.commands._help import typer_app
 
-app = typer.Typer(help="Inspect or refresh stored tokens.", no_args_is_help=True)
+app = typer_app(help="Inspect or refresh stored tokens.", no_args_is_help=True)
 
 
 @app.command("show")

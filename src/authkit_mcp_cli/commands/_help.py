@@ -1,0 +1,127 @@
+"""Help pages and the CLI framework's own errors, in atoms-auth's shape.
+
+- :func:`exit_codes_epilog` renders one command's "Exit codes" paragraph from
+  ``errors.COMMAND_EXIT_CODES`` (the one table; the README's comes from it too).
+- :func:`command_help` is a command's docstring without a hand-written
+  "Exit codes" paragraph, so each page has exactly one.
+- :class:`AtomsGroup` lists each command's full one-line summary, and turns
+  click's usage errors (bad values, ranges, choices, unknown or missing
+  options) into ``error:`` / ``fix:`` / ``code:`` lines on stderr, or the
+  ``--json`` error document, still exit 2.
+
+Only typer (already loaded for any command) is imported here: ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from typer._click import core as click_core  # typer 0.29 vendors its click
+from typer._click import exceptions as click_exc
+from typer._click import formatting as click_fmt
+from typer.core import TyperGroup
+
+from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode
+
+JSON_ERRORS = 'With --json, a failing command prints one JSON document on stdout: {"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}.'
+CLI_USAGE_CODE = "usage.cli"
+_EXIT_SENTENCE = re.compile(r"\s*\bExit codes?\b[^.]*\.(?=\s|$)")  # a hand-written one inside a paragraph
+_DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?=\s|$)")
+
+
+def sentence(text: str) -> str:
+    """One sentence as printed: no doubled period before a space or the end, a final period when none."""
+    text = _DOUBLE_PERIOD.sub(".", text.strip())
+    return text if text.endswith((".", "?", "!", ":")) else text + "."
+
+
+def _join(codes: dict[int, str]) -> str:
+    return "; ".join(f"{code} {meaning}" for code, meaning in codes.items())
+
+
+def exit_codes_epilog(command: str | None = None) -> str:
+    """The "Exit codes" paragraph of ``command``'s --help (None: the root page, every code)."""
+    codes = EXIT_CODE_MEANINGS if command is None else COMMAND_EXIT_CODES[command]
+    tail = "" if command == "serve" else " " + JSON_ERRORS
+    return f"Exit codes: {_join(codes)}.{tail}"
+
+
+def command_help(fn: Callable[..., Any]) -> str:
+    """The docstring as typer shows it, minus any paragraph that starts with "Exit code"."""
+    doc = inspect.getdoc(fn) or ""
+    paragraphs = (_EXIT_SENTENCE.sub("", p).rstrip() for p in doc.split("\n\n") if not p.lstrip().startswith("Exit code"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+class ShapedUsageError(click_exc.UsageError):
+    """A click usage error that prints the way AtomsAuthError does (exit 2)."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, hint: str, *, as_json: bool) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.as_json = as_json
+
+    def show(self, file: Any = None) -> None:
+        if self.as_json:
+            doc = {"schema": 1, "error": {"code": CLI_USAGE_CODE, "message": self.message, "hint": self.hint, "spec": None, "url": None, "remote": None}}
+            sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
+        err = file or sys.stderr
+        err.write(f"error: {self.message}\nfix: {self.hint}\ncode: {CLI_USAGE_CODE}\n")
+        err.flush()
+
+
+def shaped(exc: click_exc.UsageError, *, as_json: bool) -> click_exc.UsageError:
+    if isinstance(exc, (ShapedUsageError, click_exc.NoArgsIsHelpError)):
+        return exc
+    message = sentence(exc.format_message().replace(": Value error, ", ": "))  # typer's converter prefix
+    path = exc.ctx.command_path if exc.ctx is not None else "atoms-auth"
+    if message.startswith(("No such command", "Missing command")):
+        hint = f"Run '{path} --help' for the commands."
+    else:
+        hint = f"Run '{path} --help' for the options and the values they take."
+    return ShapedUsageError(message, hint, as_json=as_json)
+
+
+class AtomsGroup(TyperGroup):
+    """The root and ``token`` groups: full command summaries, click errors in atoms-auth's shape."""
+
+    _as_json = False
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click_core.Context | None = None, **extra: Any) -> click_core.Context:
+        if parent is None:  # the root: remember whether --json was asked anywhere on the line
+            AtomsGroup._as_json = "--json" in args
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click_exc.UsageError as exc:
+            raise shaped(exc, as_json=AtomsGroup._as_json) from None
+
+    def invoke(self, ctx: click_core.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click_exc.UsageError as exc:
+            raise shaped(exc, as_json=AtomsGroup._as_json) from None
+
+    def format_commands(self, ctx: click_core.Context, formatter: click_fmt.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))  # never truncated with "..."
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def typer_app(**kwargs: Any) -> typer.Typer:
+    """A Typer app whose group is :class:`AtomsGroup`."""
+    return typer.Typer(cls=AtomsGroup, **kwargs)
