@@ -75,6 +75,19 @@ class DpopKey:
         return cls({k: data[k] for k in ("kty", "crv", "x", "y", "d")})
 
 
+# RFC 7638 §3.2: the required members of each key type, the only ones hashed
+THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+
+
+def jwk_thumbprint(jwk: dict[str, Any]) -> str | None:
+    """The JWK SHA-256 thumbprint of any public key (RFC 7638 §3), or None when a member it needs is missing."""
+    members = THUMBPRINT_MEMBERS.get(str(jwk.get("kty")))
+    if members is None or not all(isinstance(jwk.get(m), str) for m in members):
+        return None
+    canonical = json.dumps({m: jwk[m] for m in members}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
 def htu(url: str) -> str:
     """The request URI without query and fragment (RFC 9449 §4.2)."""
     parts = urlsplit(url)

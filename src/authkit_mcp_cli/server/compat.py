@@ -21,9 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from authkit_mcp_cli.http import make_client
+from authkit_mcp_cli.server.jwks import MAX_DOCUMENT_BYTES, TooLarge, get_capped
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, as_metadata_urls
 
-MAX_DOCUMENT_BYTES = 256 * 1024
+__all__ = ["MAX_DOCUMENT_BYTES", "MetadataForwarder"]
 
 
 @dataclass
@@ -69,19 +70,19 @@ class MetadataForwarder:
     async def _fetch(self, url: str) -> _Entry:
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._client.get(url, headers={"Accept": "application/json"})
+                # read no more than the cap (issue 14 item 8): a huge answer is refused, not buffered
+                status, body = await get_capped(self._client, url, timeout=self.timeout, limit=MAX_DOCUMENT_BYTES, headers={"Accept": "application/json"})
         except TimeoutError:
             raise _UpstreamError(f"no answer within {self.timeout:g} s") from None
+        except TooLarge:
+            raise _UpstreamError("document too large") from None
         except httpx.HTTPError as exc:
             raise _UpstreamError(type(exc).__name__) from None
-        if response.status_code != 200:
-            raise _UpstreamError(f"HTTP {response.status_code}")
-        body = response.content
-        if len(body) > MAX_DOCUMENT_BYTES:
-            raise _UpstreamError("document too large")
+        if status != 200:
+            raise _UpstreamError(f"HTTP {status}")
         try:
             doc = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _UpstreamError("the answer is not JSON") from None
         if not isinstance(doc, dict) or doc.get("issuer") != self.issuer:
             raise _UpstreamError("the answer is not metadata for this issuer")

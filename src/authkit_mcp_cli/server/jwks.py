@@ -14,6 +14,7 @@ the AS); when the JWKS endpoint is down, the keys already known stay usable.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -25,6 +26,9 @@ from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.urls import as_metadata_urls
 
 log = logging.getLogger("atoms_auth.serve")
+# a JWK Set or AS metadata document is a few KiB; the cap keeps a hostile or broken AS from
+# filling serve's memory (issue 14 item 8; the client caps its bodies the same way, http.MAX_BODY_BYTES)
+MAX_DOCUMENT_BYTES = 256 * 1024
 
 ASYMMETRIC_KTY = {"RSA", "EC", "OKP"}
 
@@ -102,10 +106,11 @@ class JwksCache:
         try:
             if self.jwks_uri is None:
                 self.jwks_uri = await self._discover_jwks_uri(client)
-            response = await client.get(self.jwks_uri, timeout=self.timeout)
-            response.raise_for_status()
-            keys = parse_jwks(response.json())
-        except (httpx.HTTPError, ValueError) as exc:
+            status, body = await get_capped(client, self.jwks_uri, timeout=self.timeout)
+            if status != 200:
+                raise ValueError(f"HTTP {status}")
+            keys = parse_jwks(json.loads(body))
+        except (httpx.HTTPError, ValueError, RecursionError) as exc:
             where = f"JWKS fetch from {self.jwks_uri}" if self.jwks_uri else f"reading the jwks_uri of {self.issuer} from its metadata"
             self.problem = f"{where} failed: {exc}"
             log.warning("%s; keeping %d cached key(s)", self.problem, len(self._keys))
@@ -123,13 +128,13 @@ class JwksCache:
         tried = []
         for _kind, url in as_metadata_urls(self.issuer):
             try:
-                response = await client.get(url, timeout=self.timeout)
-                doc = response.json() if response.status_code == 200 else None
-            except (httpx.HTTPError, ValueError) as exc:
+                status, body = await get_capped(client, url, timeout=self.timeout)
+                doc = json.loads(body) if status == 200 else None
+            except (httpx.HTTPError, ValueError, RecursionError) as exc:
                 tried.append(f"{url}: {type(exc).__name__}")
                 continue
             if not isinstance(doc, dict):
-                tried.append(f"{url}: {response.status_code}")
+                tried.append(f"{url}: {status}")
                 continue
             if doc.get("issuer") != self.issuer:
                 raise ValueError(f"the metadata at {url} names issuer {doc.get('issuer')!r}, not {self.issuer!r}")
@@ -139,6 +144,21 @@ class JwksCache:
             log.info("signing keys of %s: %s (from %s)", self.issuer, uri, url)
             return uri
         raise ValueError("no metadata found (" + "; ".join(tried) + ")")
+
+
+class TooLarge(ValueError):
+    pass
+
+
+async def get_capped(client: httpx.AsyncClient, url: str, *, timeout: float, limit: int = MAX_DOCUMENT_BYTES, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET ``url``; the status and the decoded body, reading no more than ``limit`` bytes (ValueError beyond)."""
+    async with client.stream("GET", url, timeout=timeout, headers=headers) as response:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body.extend(chunk)
+            if len(body) > limit:
+                raise TooLarge(f"the document at {url} is larger than {limit // 1024} KiB")
+        return response.status_code, bytes(body)
 
 
 def parse_jwks(doc: Any) -> dict[str | None, jwt.PyJWK]:
@@ -153,6 +173,6 @@ def parse_jwks(doc: Any) -> dict[str | None, jwt.PyJWK]:
             continue  # never trust a JWKS that leaks private material for verification
         try:
             keys[entry.get("kid")] = jwt.PyJWK.from_dict(entry)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             continue
     return keys

@@ -9,6 +9,13 @@ malformed Authorization header -> 400 invalid_request; an invalid token ->
 401 invalid_token with a useful error_description; missing scopes (for the
 endpoint, or for the tool being called) -> 403 insufficient_scope naming all
 scopes needed ("Runtime Insufficient Scope Errors").
+
+DPoP (RFC 9449 §7): a token bound to a key (``cnf.jkt``) is accepted only
+with ``Authorization: DPoP <token>`` and a valid ``DPoP`` proof
+(server/dpop_proof.py); bound as Bearer, or unbound as DPoP, is 401 (§7.2).
+A bad proof is 401 ``DPoP error="invalid_dpop_proof"``; a missing nonce,
+when required (``ATOMS_AUTH_SERVE_DPOP_NONCE=1``), ``use_dpop_nonce`` with a
+``DPoP-Nonce`` header (§9). Every challenge also names the DPoP ``algs``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authkit_mcp_cli.server.dpop_proof import ALGS, ProofChecker, ProofRejected
 from authkit_mcp_cli.server.verifier import TokenRejected, TokenValidator, VerifiedToken
 
 log = logging.getLogger("atoms_auth.serve")
@@ -48,6 +56,7 @@ class ResourceInfo:
             "authorization_servers": list(self.authorization_servers),
             "scopes_supported": [s for s in self.scopes_supported if s != "offline_access"],
             "bearer_methods_supported": ["header"],
+            "dpop_signing_alg_values_supported": list(ALGS),  # RFC 9728 §2
             "resource_name": "atoms-auth serve",
         }
 
@@ -65,6 +74,21 @@ def challenge(info: ResourceInfo, *, error: str | None = None, description: str 
     return "Bearer " + ", ".join(parts)
 
 
+def dpop_challenge(info: ResourceInfo, *, error: str | None = None, description: str | None = None, scopes: Iterable[str] | None = None) -> str:
+    """RFC 9449 §7.1: ``DPoP algs="..."``; with an error, also what a Bearer challenge would say."""
+    if error is None:
+        return f'DPoP algs="{" ".join(ALGS)}"'
+    parts = [f'error="{error}"']
+    if description:
+        parts.append(f'error_description="{_quote(description)}"')
+    parts.append(f'algs="{" ".join(ALGS)}"')
+    parts.append(f'resource_metadata="{info.prm_url}"')
+    scope = " ".join(scopes if scopes is not None else info.required_scopes)
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return "DPoP " + ", ".join(parts)
+
+
 def _quote(text: str) -> str:
     # RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E
     return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "'" if c == '"' else " " for c in text)
@@ -73,10 +97,11 @@ def _quote(text: str) -> str:
 class BearerGuard:
     """ASGI middleware for the MCP endpoint; sets the mcp SDK's auth context."""
 
-    def __init__(self, app: ASGIApp, *, info: ResourceInfo, validator: TokenValidator) -> None:
+    def __init__(self, app: ASGIApp, *, info: ResourceInfo, validator: TokenValidator, proofs: ProofChecker | None = None) -> None:
         self.app = app
         self.info = info
         self.validator = validator
+        self.proofs = proofs or ProofChecker(info.resource)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -95,17 +120,16 @@ class BearerGuard:
             return
         raw = headers[0].decode("latin-1").strip()
         scheme, _, token = raw.partition(" ")
-        if scheme.lower() != "bearer":
-            await self._deny(send, 401, None, None)  # another scheme: the bare Bearer challenge says what we take
+        kind = scheme.lower()  # RFC 9110 §11.1: the scheme is case-insensitive
+        if kind not in ("bearer", "dpop"):
+            await self._deny(send, 401, None, None)  # another scheme: the bare challenges say what we take
             return
         token = token.strip()
         if not token or " " in token:
-            await self._deny(send, 400, "invalid_request", "the Authorization header must be 'Bearer <token>'")
+            await self._deny(send, 400, "invalid_request", "the Authorization header must be 'Bearer <token>' or 'DPoP <token>'")
             return
-        try:
-            verified = await self.validator.verify(token)
-        except TokenRejected as exc:
-            await self._deny(send, 401, "invalid_token", exc.description)
+        verified = await self._verify(send, token, dpop=kind == "dpop")
+        if verified is None or not await self._check_binding(scope, send, verified, dpop=kind == "dpop"):
             return
         missing = set(self.info.required_scopes) - verified.scopes
         if missing:
@@ -116,6 +140,34 @@ class BearerGuard:
             return
         receive = replay
         await self._call_authenticated(scope, receive, send, verified)
+
+    async def _verify(self, send: Send, token: str, *, dpop: bool) -> VerifiedToken | None:
+        try:
+            return await self.validator.verify(token)
+        except TokenRejected as exc:
+            await self._deny(send, 401, "invalid_token", exc.description, dpop=dpop)
+        except Exception as exc:  # noqa: BLE001 - issue 14: an odd token is a 401, never a 500
+            log.warning("a token could not be read (%s); answered 401", type(exc).__name__)
+            await self._deny(send, 401, "invalid_token", "the token could not be read", dpop=dpop)
+        return None
+
+    async def _check_binding(self, scope: Scope, send: Send, verified: VerifiedToken, *, dpop: bool) -> bool:
+        """RFC 9449 §7: the scheme matches the binding, and a bound token comes with a valid proof."""
+        jkt = verified.jkt
+        if not dpop and jkt:
+            await self._deny(send, 401, "invalid_token", "this token is bound to a DPoP key (cnf.jkt): send it as 'Authorization: DPoP <token>' with a DPoP proof (RFC 9449 §7.2)")
+            return False
+        if dpop and not jkt:
+            await self._deny(send, 401, "invalid_token", "this token is not DPoP-bound (no cnf.jkt): send it with the Bearer scheme (RFC 9449 §7.2)", dpop=True)
+            return False
+        if jkt:
+            proofs = [v.decode("latin-1") for k, v in scope["headers"] if k == b"dpop"]
+            try:
+                self.proofs.check(proofs, method=scope["method"], access_token=verified.token, jkt=jkt)
+            except ProofRejected as exc:
+                await self._deny(send, 401, exc.error, exc.description, dpop=True)
+                return False
+        return True
 
     async def _check_tool_scopes(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> Receive | None:
         """Step-up: a tools/call for a tool needing more scopes -> 403 (body replayed otherwise)."""
@@ -159,24 +211,30 @@ class BearerGuard:
         finally:
             auth_context_var.reset(reset)
 
-    async def _deny(self, send: Send, status: int, error: str | None, description: str | None, *, scopes: Iterable[str] | None = None) -> None:
-        header = challenge(self.info, error=error, description=description, scopes=scopes)
-        body = json.dumps({"error": error or "unauthorized", "error_description": description or "Authorization required: send an OAuth 2.1 bearer token"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"www-authenticate", header.encode("latin-1")), (b"cache-control", b"no-store")],
-            }
-        )
+    async def _deny(self, send: Send, status: int, error: str | None, description: str | None, *, scopes: Iterable[str] | None = None, dpop: bool = False) -> None:
+        """The Bearer challenge and the DPoP one (RFC 9449 §7.1, §7.2); a DPoP error leads in the DPoP
+        challenge, and ``use_dpop_nonce`` comes alone with a fresh ``DPoP-Nonce`` (§9), as the client reads it."""
+        if error in ("invalid_dpop_proof", "use_dpop_nonce"):
+            challenges = [dpop_challenge(self.info, error=error, description=description, scopes=scopes)]
+            if error == "invalid_dpop_proof":
+                challenges.append(challenge(self.info, scopes=scopes))
+        else:
+            bearer = challenge(self.info, error=error, description=description, scopes=scopes)
+            other = dpop_challenge(self.info, error=error, description=description, scopes=scopes) if dpop and error else dpop_challenge(self.info)
+            challenges = [bearer, other]
+        headers = [(b"content-type", b"application/json"), *((b"www-authenticate", ch.encode("latin-1")) for ch in challenges), (b"cache-control", b"no-store")]
+        if dpop and self.proofs.require_nonce:
+            headers.append((b"dpop-nonce", self.proofs.nonce().encode("ascii")))
+        body = json.dumps({"error": error or "unauthorized", "error_description": description or "Authorization required: send an OAuth 2.1 access token"}).encode()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
 def _tool_scopes_needed(body: bytes, tool_scopes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     try:
         payload = json.loads(body)
-    except ValueError:
-        return ()
+    except (ValueError, RecursionError):
+        return ()  # the MCP endpoint answers an unparseable body with 400
     messages = payload if isinstance(payload, list) else [payload]
     needed: list[str] = []
     for msg in messages:

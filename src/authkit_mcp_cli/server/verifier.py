@@ -7,7 +7,11 @@ Considerations: Token Audience Binding and Validation):
 - ``jku``/``x5u``/``x5c`` headers are ignored; a ``crit`` header is refused,
   as we understand no extension (RFC 7515 §4.1.11);
 - ``iss`` exact, ``aud`` must contain this resource, ``exp`` required,
-  ``nbf``/``iat`` honoured with a small leeway;
+  ``nbf``/``iat`` honoured with a small leeway; each of them a number;
+- tokens of serve's own development AS carry ``typ`` at+jwt (RFC 9068 §4);
+- ``cnf.jkt`` (RFC 9449 §6) is read for the guard, which then wants a proof;
+  any other confirmation method (e.g. mTLS) is refused, as it cannot be checked;
+- malformed tokens of any shape are TokenRejected, never another exception;
 - required scopes missing -> 403 insufficient_scope (the caller decides).
 A verified-token cache keyed by the token's SHA-256 skips repeated signature
 checks until the token's expiry; revocation at the AS is not seen until then,
@@ -19,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -57,6 +62,12 @@ class VerifiedToken:
         exp = self.claims.get("exp")
         return int(exp) if isinstance(exp, (int, float)) else None
 
+    @property
+    def jkt(self) -> str | None:
+        """The DPoP key thumbprint the token is bound to (RFC 9449 §6.1), or None."""
+        cnf = self.claims.get("cnf")
+        return cnf.get("jkt") if isinstance(cnf, dict) else None
+
 
 def token_scopes(claims: dict[str, Any]) -> frozenset[str]:
     """RFC 9068 §2.2.3 ``scope`` (space separated); ``scp`` arrays are seen too."""
@@ -87,6 +98,8 @@ class TokenValidator:
         self.leeway = leeway
         self._cache: OrderedDict[bytes, VerifiedToken] = OrderedDict()
         self._cache_size = cache_size
+        # serve's development AS is the resource's own origin; its access tokens are typ at+jwt
+        self.own_issuer = resource.startswith(issuer.rstrip("/") + "/")
 
     async def verify(self, token: str) -> VerifiedToken:
         if len(token) > MAX_TOKEN_BYTES:
@@ -113,8 +126,13 @@ class TokenValidator:
         if "crit" in header:
             raise TokenRejected("the token has a 'crit' header with extensions this server does not understand")
         alg = header.get("alg")
-        if alg not in ALLOWED_ALGS:
-            raise TokenRejected(f"algorithm {alg!r} is not accepted (asymmetric signatures only)")
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGS:
+            raise TokenRejected(f"algorithm {_short(alg)} is not accepted (asymmetric signatures only)")
+        typ = header.get("typ")
+        if self.own_issuer and not (isinstance(typ, str) and typ.lower() in ("at+jwt", "application/at+jwt")):
+            # RFC 9068 §4: our own AS types its access tokens; an ID token or another JWT it signed is not one
+            raise TokenRejected(f"the token's typ is {_short(typ)}, not at+jwt: it is not an access token of this server's authorization server (RFC 9068 §4)")
+        _numeric_times(token)
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise TokenRejected("kid is not a string")
@@ -122,7 +140,7 @@ class TokenValidator:
         if key is None and not self.jwks.keys and self.jwks.problem:
             raise TokenRejected(f"the authorization server's signing keys could not be fetched ({self.jwks.problem}), so no token can be verified")
         if key is None:
-            raise TokenRejected(f"no signing key of the authorization server has kid {kid!r}")
+            raise TokenRejected(f"no signing key of the authorization server has kid {_short(kid)}")
         expected = key_algorithm(key)
         if expected is None or alg != expected:
             raise TokenRejected(f"algorithm {alg} does not match the signing key's ({expected})")
@@ -142,6 +160,8 @@ class TokenValidator:
             raise TokenRejected(f"the token has no {exc.claim!r} claim") from None
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"the signature is invalid ({type(exc).__name__})") from None
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            raise TokenRejected("the token's claims cannot be read") from None
         _refuse_duplicate_members(token)
         self._check_claims(claims)
         self._check_revoked(claims)
@@ -160,6 +180,12 @@ class TokenValidator:
             )
         if iss != self.issuer:
             raise TokenRejected(f"issuer {iss!r} is not this server's authorization server ({self.issuer})")
+        cnf = claims.get("cnf")
+        if cnf is not None:
+            jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+            if not isinstance(jkt, str) or not jkt:
+                # RFC 7800 §3.1: only a DPoP key thumbprint can be checked here (no mTLS, RFC 8705)
+                raise TokenRejected("the token's cnf claim binds it by a method this server cannot check (only cnf.jkt, RFC 9449 §6)")
         aud = claims.get("aud")
         audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
         if self.resource not in audiences:
@@ -182,7 +208,34 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _refuse_duplicate_members(token: str) -> None:
     """Parsers disagree on duplicate JSON members (first or last wins); refuse them outright."""
     for segment in token.split(".")[:2]:
-        json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)), object_pairs_hook=_no_duplicates)
+        try:
+            json.loads(_b64decode(segment), object_pairs_hook=_no_duplicates)
+        except (ValueError, RecursionError):
+            raise TokenRejected("the token is not base64url JSON") from None
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _numeric_times(token: str) -> None:
+    """RFC 7519 §4.1.4-6: exp, nbf and iat are NumericDates; a string, a bool or an infinity is refused
+    before any library compares it (issue 14: a non-numeric exp must not pass or crash)."""
+    try:
+        claims = json.loads(_b64decode(token.split(".")[1]))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise TokenRejected("the token's claims are not base64url JSON") from None
+    if not isinstance(claims, dict):
+        raise TokenRejected("the token's claims are not a JSON object")
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or abs(value) > 1e13):
+            raise TokenRejected(f"the token's {name} claim is not a number of seconds (RFC 7519 §2 NumericDate)")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _jose_header(token: str) -> dict[str, Any]:
@@ -191,8 +244,8 @@ def _jose_header(token: str) -> dict[str, Any]:
     if len(segments) != 3:
         raise TokenRejected("the token is not a JWT (a JWS in compact form has three segments)")
     try:
-        header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
-    except (ValueError, UnicodeDecodeError):
+        header = json.loads(_b64decode(segments[0]))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise TokenRejected("the token is not a JWT (its header is not base64url JSON)") from None
     if not isinstance(header, dict):
         raise TokenRejected("the token is not a JWT (its header is not a JSON object)")

@@ -1,0 +1,245 @@
+"""DPoP proofs at the resource server (RFC 9449 §4.3, §7.1, §9).
+
+:class:`ProofChecker` checks one ``DPoP`` header for one request with one
+access token, in §4.3's order: a single well-formed JWT; ``typ`` dpop+jwt;
+an asymmetric ``alg`` from :data:`ALGS` matching the key; a public ``jwk``
+(no private members) whose RFC 7638 thumbprint is the token's ``cnf.jkt``;
+the signature; ``htm`` = the method; ``htu`` = the resource URL (query and
+fragment ignored, RFC 3986 §6.2.2/§6.2.3 normalisation); ``iat`` within
+``window`` seconds either way; ``ath`` = base64url(SHA-256(token)); the
+``jti`` not seen before within the window; a server nonce when asked for.
+
+The replay cache is per process and bounded: entries expire once their
+proof's ``iat`` has left the window; when full, the oldest go first.
+Nonces are stateless (an HMAC of a time bucket under a per-process secret),
+valid for the current and the previous bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import os
+import secrets
+import time
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import jwt
+
+from authkit_mcp_cli.oauth.dpop import ath as ath_of
+from authkit_mcp_cli.oauth.dpop import b64url, jwk_thumbprint
+
+# RFC 9449 §4.3 check 5: asymmetric, never none, never a MAC
+ALGS = ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA")
+EC_CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+MAX_PROOF_BYTES = 8 * 1024
+MAX_JTI_CHARS = 256
+NONCE_ENV = "ATOMS_AUTH_SERVE_DPOP_NONCE"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+class ProofRejected(Exception):
+    """The DPoP proof is not acceptable: ``error`` is invalid_dpop_proof or use_dpop_nonce (§7.1, §9)."""
+
+    def __init__(self, description: str, *, error: str = "invalid_dpop_proof") -> None:
+        super().__init__(description)
+        self.description = description
+        self.error = error
+
+
+def nonce_required_from_env(env: dict[str, str] | None = None) -> bool:
+    value = (os.environ if env is None else env).get(NONCE_ENV, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def normalise_url(url: str) -> str | None:
+    """Scheme and host lower case, the default port dropped, an empty path as ``/``, no query or
+    fragment, unreserved characters percent-decoded and escapes upper case (RFC 9449 §4.3; RFC 3986 §6.2.2, §6.2.3)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname or parts.username is not None or parts.password is not None:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, _normalise_escapes(parts.path) or "/", "", ""))
+
+
+def _normalise_escapes(path: str) -> str:
+    out, i = [], 0
+    while i < len(path):
+        if path[i] == "%" and _is_hex(path[i + 1 : i + 3]):
+            char = chr(int(path[i + 1 : i + 3], 16))
+            out.append(char if char.isascii() and (char.isalnum() or char in "-._~") else "%" + path[i + 1 : i + 3].upper())
+            i += 3
+        else:
+            out.append(path[i])
+            i += 1
+    return "".join(out)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 2 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def accepted_htus(resource: str) -> frozenset[str]:
+    """The resource URL, and on a loopback origin its other loopback spellings (the same listener)."""
+    base = normalise_url(resource)
+    if base is None:
+        return frozenset()
+    parts = urlsplit(base)
+    urls = {base}
+    if parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port is not None:
+        urls.update(urlunsplit((parts.scheme, f"{name}:{parts.port}", parts.path, "", "")) for name in LOOPBACK_NAMES)
+    return frozenset(urls)
+
+
+class ProofChecker:
+    def __init__(self, resource: str, *, window: int = 60, require_nonce: bool | None = None, cache_size: int = 100_000, nonce_ttl: int = 300) -> None:
+        self.htus = accepted_htus(resource)
+        self.window = window
+        self.require_nonce = nonce_required_from_env() if require_nonce is None else require_nonce
+        self.nonce_ttl = nonce_ttl
+        self._secret = secrets.token_bytes(32)
+        self._seen: OrderedDict[bytes, float] = OrderedDict()  # hash of (jkt, jti) -> when it may be forgotten
+        self._cache_size = cache_size
+
+    @property
+    def algs(self) -> str:
+        return " ".join(ALGS)
+
+    def nonce(self, now: float | None = None) -> str:
+        """A fresh server nonce (RFC 9449 §9): valid for this bucket of ``nonce_ttl`` seconds and the next."""
+        return self._nonce_for(int((time.time() if now is None else now) // self.nonce_ttl))
+
+    def _nonce_for(self, bucket: int) -> str:
+        raw = bucket.to_bytes(8, "big")
+        return b64url(raw + hmac.new(self._secret, raw, hashlib.sha256).digest()[:16])
+
+    def _nonce_ok(self, nonce: Any, now: float) -> bool:
+        if not isinstance(nonce, str) or len(nonce) > 64:
+            return False
+        bucket = int(now // self.nonce_ttl)
+        return any(hmac.compare_digest(nonce, self._nonce_for(b)) for b in (bucket, bucket - 1))
+
+    def check(self, proofs: list[str], *, method: str, access_token: str, jkt: str, now: float | None = None) -> None:
+        """Accept the request's ``DPoP`` header values for this token bound to ``jkt``, or raise ProofRejected."""
+        now = time.time() if now is None else now
+        if not proofs:
+            raise ProofRejected("the request has no DPoP header: a DPoP-bound token needs a fresh proof on every request (RFC 9449 §7.1)")
+        if len(proofs) > 1:
+            raise ProofRejected("more than one DPoP header (RFC 9449 §4.3)")
+        proof = proofs[0].strip()
+        header, claims = _parse(proof)
+        if header.get("typ") != "dpop+jwt":
+            raise ProofRejected(f"the proof's typ is {_short(header.get('typ'))}, not dpop+jwt (RFC 9449 §4.2)")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in ALGS:
+            raise ProofRejected(f"the proof's alg {_short(alg)} is not accepted (asymmetric only: {self.algs})")
+        if "crit" in header:
+            raise ProofRejected("the proof has a 'crit' header with extensions this server does not understand (RFC 7515 §4.1.11)")
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict):
+            raise ProofRejected("the proof's header has no jwk (RFC 9449 §4.2)")
+        if any(m in jwk for m in PRIVATE_MEMBERS):
+            raise ProofRejected("the proof's jwk contains private key material (RFC 9449 §4.3)")
+        key = _public_key(jwk, alg)
+        thumbprint = jwk_thumbprint(jwk)
+        if thumbprint is None or not hmac.compare_digest(thumbprint, jkt):
+            raise ProofRejected("the proof's key is not the key the token is bound to (its thumbprint differs from cnf.jkt, RFC 9449 §6.1)")
+        try:
+            jwt.PyJWS().decode(proof, key, algorithms=[alg])  # the signature only; the claims are checked below
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise ProofRejected("the proof's signature does not verify with its jwk") from None
+        self._check_claims(claims, method=method, access_token=access_token, now=now)
+        if self.require_nonce and not self._nonce_ok(claims.get("nonce"), now):
+            raise ProofRejected("this resource server requires a nonce in the DPoP proof (RFC 9449 §9)", error="use_dpop_nonce")
+        self._remember(jkt, claims["jti"], claims["iat"], now)
+
+    def _check_claims(self, claims: dict[str, Any], *, method: str, access_token: str, now: float) -> None:
+        for name in ("jti", "htm", "htu"):
+            if not isinstance(claims.get(name), str) or not claims[name]:
+                raise ProofRejected(f"the proof has no {name} string claim (RFC 9449 §4.2)")
+        if len(claims["jti"]) > MAX_JTI_CHARS:
+            raise ProofRejected("the proof's jti is too long")
+        iat = claims.get("iat")
+        if isinstance(iat, bool) or not isinstance(iat, (int, float)) or not math.isfinite(iat):
+            raise ProofRejected("the proof has no numeric iat claim (RFC 9449 §4.2)")
+        if claims["htm"] != method:
+            raise ProofRejected(f"the proof is for method {_short(claims['htm'])}, this request is {method} (htm, RFC 9449 §4.3)")
+        if normalise_url(claims["htu"]) not in self.htus:
+            raise ProofRejected(f"the proof is for {_short(claims['htu'])}, not this resource (htu, RFC 9449 §4.3)")
+        if iat < now - self.window:
+            raise ProofRejected(f"the proof was made {int(now - iat)} s ago; proofs are accepted for {self.window} s (iat, RFC 9449 §11.1)")
+        if iat > now + self.window:
+            raise ProofRejected(f"the proof's iat is {int(iat - now)} s in the future (RFC 9449 §11.1)")
+        token_hash = claims.get("ath")
+        if not isinstance(token_hash, str):
+            raise ProofRejected("the proof has no ath claim: with an access token it must carry its hash (RFC 9449 §4.2, §7.1)")
+        if not hmac.compare_digest(token_hash.encode("utf-8", "replace"), ath_of(access_token).encode("ascii")):
+            raise ProofRejected("the proof's ath is not the hash of this access token (RFC 9449 §4.3)")
+
+    def _remember(self, jkt: str, jti: str, iat: float, now: float) -> None:
+        """RFC 9449 §11.1: a jti is accepted once while its proof could be valid."""
+        key = hashlib.sha256(f"{jkt}\x00{jti}".encode("utf-8", "surrogatepass")).digest()
+        while self._seen:
+            oldest, forget_at = next(iter(self._seen.items()))
+            if forget_at > now and len(self._seen) < self._cache_size:
+                break
+            del self._seen[oldest]
+        if key in self._seen:
+            raise ProofRejected("this proof was already used (jti replayed, RFC 9449 §11.1)")
+        self._seen[key] = max(iat, now) + self.window + 1
+
+
+def _parse(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    if len(proof) > MAX_PROOF_BYTES:
+        raise ProofRejected(f"the DPoP proof is too large ({len(proof)} bytes)")
+    segments = proof.split(".")
+    if len(segments) != 3 or not all(segments):
+        raise ProofRejected("the DPoP header is not a signed JWT in compact form (RFC 9449 §4.3)")
+    parsed = []
+    for segment in segments[:2]:
+        try:
+            value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise ProofRejected("the DPoP proof is not base64url JSON (RFC 9449 §4.3)") from None
+        if not isinstance(value, dict):
+            raise ProofRejected("the DPoP proof's header or claims are not a JSON object")
+        parsed.append(value)
+    return parsed[0], parsed[1]
+
+
+def _public_key(jwk: dict[str, Any], alg: str) -> Any:
+    kty = jwk.get("kty")
+    if alg.startswith("ES") and (kty != "EC" or jwk.get("crv") != EC_CURVE[alg]):
+        raise ProofRejected(f"the proof's alg {alg} needs an EC {EC_CURVE[alg]} key")
+    if alg[:2] in ("RS", "PS") and kty != "RSA":
+        raise ProofRejected(f"the proof's alg {alg} needs an RSA key")
+    if alg == "EdDSA" and (kty != "OKP" or jwk.get("crv") not in ("Ed25519", "Ed448")):
+        raise ProofRejected("the proof's alg EdDSA needs an Ed25519 or Ed448 key")
+    try:
+        key = jwt.PyJWK.from_dict(jwk, algorithm=alg).key
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        raise ProofRejected("the proof's jwk is not a usable public key") from None
+    if kty == "RSA" and getattr(key, "key_size", 0) < 2048:
+        raise ProofRejected("the proof's RSA key is shorter than 2048 bits")
+    return key
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
