@@ -196,7 +196,12 @@ async def with_session(
         if hook.failure is not None:
             raise http_error(hook.failure, server_url) from None
         if isinstance(cause, (httpx2.ConnectError, httpx2.TimeoutException, OSError)):
-            raise NetworkError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code="network.mcp-unreachable", url=server_url) from None
+            from authkit_mcp_cli.discovery import NETWORK_HINTS  # worded and coded as login's discovery does (issue #15 item 7)
+            from authkit_mcp_cli.transport import describe_transport_error
+
+            kind, text = describe_transport_error(cause, server_url, httpx2)
+            hint = NETWORK_HINTS.get(kind, "Check the URL, that the server is running, and your network.")
+            raise NetworkError(f"The MCP server {server_url} could not be reached: {text}.", code="network." + kind.replace("_", "-"), hint=hint, url=server_url) from None
         from mcp.shared.exceptions import MCPError
 
         if isinstance(cause, MCPError):

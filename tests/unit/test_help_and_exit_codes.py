@@ -90,3 +90,63 @@ def test_sentence_never_doubles_periods():
     assert sentence("It failed: no such host..") == "It failed: no such host."
     assert sentence("Wait... then") == "Wait... then."
     assert sentence("see https://x.example/a/../b") == "see https://x.example/a/../b."
+
+
+# --- same situation, same code and wording (items 6 and 7) ---
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATOMS_AUTH_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)  # no .env of this checkout names a server
+    for name in ("FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL", "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:  # bound then closed: nothing listens there, connecting is refused
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("args", [["logout"], ["logout", "--all"], ["logout", "--server", "http://127.0.0.1:9/mcp"]], ids=" ".join)
+def test_logout_with_nothing_stored_agrees_with_and_without_all(home, args):
+    result = runner.invoke(app, [*args, "--json"], env=WIDE)
+    assert result.exit_code == 0 and 5 not in COMMAND_EXIT_CODES["logout"], result.output
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is True and doc["logged_out"] == [] and "Nothing to log out" in doc["note"]
+    human = runner.invoke(app, args, env=WIDE)
+    assert human.exit_code == 0 and "Nothing to log out." in human.stdout and human.stderr == ""
+
+
+def test_a_dns_failure_in_register_cimd_check_is_the_network_code(home, monkeypatch):
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):  # the resolver answers "no such name" for this host only (RFC 6761 .invalid)
+        if host == "cimd.example.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    result = runner.invoke(app, ["register", "--cimd-url", "https://cimd.example.invalid/client.json", "--check"], env=WIDE)
+    assert result.exit_code == 3 and 3 in COMMAND_EXIT_CODES["register"], result.output
+    assert result.stderr.startswith("error: The Client ID Metadata Document https://cimd.example.invalid/client.json could not be fetched: DNS lookup")
+    assert "code: network.dns" in result.stderr and result.stdout == ""
+
+
+def test_a_refused_connection_reads_the_same_in_call_and_login(home):
+    url = f"http://127.0.0.1:{_closed_port()}/mcp"
+    login = runner.invoke(app, ["login", "--server", url, "--no-browser", "--http-timeout", "5"], env=WIDE, input="")
+    call = runner.invoke(app, ["call", "--server", url, "--http-timeout", "5"], env=WIDE)
+    assert login.exit_code == call.exit_code == 3
+    assert login.stderr == call.stderr, (login.stderr, call.stderr)
+    assert call.stderr.splitlines() == [
+        f"error: The MCP server {url} could not be reached: connection to 127.0.0.1:{url.split(':')[2].split('/')[0]} refused (is the server running on that port?).",
+        "fix: Start the server, or fix the port in the URL.",
+        "code: network.refused",
+    ]

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import typer
 
 from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
+from authkit_mcp_cli.safe_text import escape_control, json_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 ERROR_SCHEMA = 1
@@ -64,8 +65,14 @@ def error_document(exc: AtomsAuthError) -> dict[str, Any]:
 
 
 def report_error(exc: AtomsAuthError, *, as_json: bool) -> None:
+    from authkit_mcp_cli.commands._help import sentence
+
+    # One shape everywhere (issue #15 item 7): error: what happened / fix: what to do / spec: only when
+    # relevant / code:; a message built from a remote's sentence never ends in "..".
+    exc.message = sentence(exc.message)
+    exc.hint = sentence(exc.hint) if exc.hint else exc.hint
     if as_json:
-        sys.stdout.write(json.dumps(error_document(exc), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(json.dumps(error_document(exc), indent=2, ensure_ascii=False)) + "\n")  # C1 escaped too (issue 14 item 10)
         sys.stdout.flush()
         return
     from rich.markup import escape
@@ -87,7 +94,7 @@ def report_bug(exc: BaseException, *, as_json: bool) -> None:
     hint = "This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback."
     if as_json:
         doc = {"schema": ERROR_SCHEMA, "error": {"code": BUG_CODE, "message": message, "hint": hint, "spec": None, "url": None, "remote": None}}
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
         return
-    sys.stderr.write(f"atoms-auth: {message}\n{hint}\n")
+    sys.stderr.write(f"atoms-auth: {escape_control(message)}\n{hint}\n")

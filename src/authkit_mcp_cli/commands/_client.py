@@ -129,7 +129,7 @@ def stored_session(ctx: Context, server: str | None) -> Session:
         if len(stored) == 1:
             return Session.from_record(stored[0][1])
         if not stored:
-            raise AuthorizationDenied("No stored tokens.", code="login.not-logged-in", hint="Run atoms-auth login --server <URL>.")
+            raise AuthorizationDenied("No stored logins.", code="login.not-logged-in", hint="Run atoms-auth login --server <URL>.")
         raise UsageError(f"{len(stored)} logins are stored; say which with --server.", code="usage.ambiguous-login", hint="Servers: " + ", ".join(sorted({d.get('server_url', '?') for _, d in stored})))
     return require_session(ctx, parse_target_url(server, what="MCP server URL", flag="--server"))
 

@@ -23,7 +23,8 @@ def logout(
     AS could not be reached), or not-possible (the AS offers no revocation
     endpoint). A token that was not revoked stays valid at the AS until it
     expires; the time is printed when known. The stored tokens are deleted
-    in every case.
+    in every case. Nothing stored (for --server, or at all) is not an
+    error: there is nothing to log out, with or without --all.
     """
     import asyncio
     import json
@@ -31,21 +32,36 @@ def logout(
     from authkit_mcp_cli.client import Session
     from authkit_mcp_cli.client import logout as run_logout
     from authkit_mcp_cli.commands._client import client_context, stored_session
-    from authkit_mcp_cli.errors import UsageError
+    from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
 
     if all_ and server:
         raise UsageError("Pass either --server or --all, not both.", code="usage.conflicting-options")
 
+    nothing: list[str] = []  # why nothing was logged out: the same answer with or without --all (exit 0)
+
     async def run():
         async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
-            sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()] if all_ else [stored_session(ctx, server)]
+            if all_:
+                sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()]
+            else:
+                try:
+                    sessions = [stored_session(ctx, server)]
+                except AuthorizationDenied as exc:
+                    if exc.code != "login.not-logged-in":
+                        raise
+                    sessions = []
+                    nothing.append(exc.message)
             return [await run_logout(ctx, s) for s in sessions]
 
     results = asyncio.run(run())
     ok = all(r.ok for r in results)
     error = None if ok else _not_revoked(results)
+    if not results and not nothing:
+        nothing.append("No stored logins.")
     if json_output:
         doc = {"schema": 1, "ok": ok, "logged_out": [r.to_json() for r in results]}
+        if nothing:
+            doc["note"] = nothing[0] + " Nothing to log out."
         if error is not None:
             doc["error"] = error.to_json()
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -55,8 +71,8 @@ def logout(
     from authkit_mcp_cli.console import stdout_console
 
     out = stdout_console()
-    if not results:
-        out.print("No stored logins.")
+    if nothing:
+        out.print(f"{escape(nothing[0])} Nothing to log out.", highlight=False, soft_wrap=True)
     for result in results:
         out.print(f"[bold]{escape(result.server_url)}[/] (authorization server {escape(result.issuer)})", highlight=False, soft_wrap=True)
         for line in result.notes:

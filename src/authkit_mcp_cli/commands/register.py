@@ -135,10 +135,12 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
             return await exchange(ctx.client, "GET", url, policy=ctx.policy, headers={"Accept": "application/json"}, follow_redirects=False)
 
     ex = asyncio.run(fetch())
+    if not ex.ok:  # not reached (DNS, connection, TLS, timeout): the network code 3, as everywhere, not "invalid"
+        from authkit_mcp_cli.discovery import network_error
+
+        raise network_error(ex, f"The Client ID Metadata Document {url} could not be fetched")
     problems: list[str] = []
-    if not ex.ok:
-        problems.append(f"GET {url} failed: {ex.error}")
-    elif ex.status != 200:
+    if ex.status != 200:
         problems.append(f"GET {url} answered {ex.status}{' (redirects are not followed for client IDs)' if ex.status in (301, 302, 303, 307, 308) else ''}")
     else:
         doc, err = ex.json()
