@@ -16,6 +16,7 @@ from authkit_mcp_cli.checks import CATALOGUE, Check, Result, run_check
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.gather import gather
 from authkit_mcp_cli.checks.probes import Probe
+from authkit_mcp_cli.checks.root_cause import attribute
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.http import HttpPolicy, make_client
@@ -95,4 +96,5 @@ async def diagnose(
             if trace:
                 trace.close()
     results = await asyncio.to_thread(lambda: [run_check(c, evidence) for c in selected])
-    return Diagnosis(evidence, results)
+    # Root cause first (issue 15): mark what only follows from an unreachable server, a web server, a failed check.
+    return Diagnosis(evidence, attribute(results, evidence))

@@ -8,14 +8,19 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.checks.model import Check, Result, Status
 from authkit_mcp_cli.checks.probes import Probe
+from authkit_mcp_cli.checks.root_cause import network_failure, root_causes
+from authkit_mcp_cli.errors import ExitCode
+from authkit_mcp_cli.safe_text import json_text
 
 AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit"}
+AREA_NOUNS = {"as": "authorization server", "authkit": "AuthKit", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "token"}
 STYLES = {
     Status.PASS: ("PASS", "green"),
     Status.WARN: ("WARN", "yellow"),
@@ -34,13 +39,27 @@ def _group(result: Result) -> str | None:
 
 
 def summary(results: list[Result]) -> dict[str, int]:
-    counts = Counter(r.status for r in results)
+    """Counts per status; consequences of a root cause (``caused_by``) are not counted (issue 15)."""
+    counts = Counter(r.status for r in results if not r.consequence)
     return {s.value: counts.get(s, 0) for s in (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR, Status.SKIP, Status.INFO)}
 
 
 def exit_code(results: list[Result], *, strict: bool) -> int:
+    """0 clean; 1 findings; 3 when the target could not be reached at all (design.md, errors.ExitCode.NETWORK)."""
+    if network_failure(results):
+        return ExitCode.NETWORK
     bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
-    return 1 if any(r.status in bad for r in results) else 0
+    return ExitCode.FINDINGS if any(r.status in bad and not r.consequence for r in results) else ExitCode.OK
+
+
+def root_cause_json(results: list[Result]) -> dict[str, Any] | None:
+    """The first root cause, with how many results follow from it; None when nothing follows from anything."""
+    roots = root_causes(results)
+    if not roots:
+        return None
+    root = roots[0]
+    assert root.cause is not None
+    return {"id": root.check.id, **root.cause.to_json(), "consequences": sum(1 for r in results if r.caused_by == root.check.id)}
 
 
 def to_json(results: list[Result], *, server: str | None, authorization_server: str | None, extra: dict[str, Any] | None = None) -> str:
@@ -51,64 +70,153 @@ def to_json(results: list[Result], *, server: str | None, authorization_server: 
         "summary": summary(results),
         "results": [r.to_json() for r in results],
     }
+    root = root_cause_json(results)
+    if root is not None:
+        doc["root_cause"] = root
     if extra:
         doc.update(extra)
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return json_text(json.dumps(doc, indent=2, ensure_ascii=False))  # remote C1 controls escaped (issue 14 item 10)
 
 
 def render(console: Console, results: list[Result], *, server: str | None, authorization_server: str | None, verbose: bool = False) -> None:
-    """A table per area on a terminal; aligned lines, never wrapped nor padded, into a pipe or a file."""
+    """Root cause first, then a table per area on a terminal; aligned lines, never wrapped nor padded, into a pipe or a file.
+
+    Consequences of a root cause fold into one line per area, and so do three or more
+    skips that give the same reason; ``-v`` lists their ids and shows each result's
+    evidence as indented JSON."""
     if server:
-        console.print(f"[bold]MCP server[/]           {server}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]MCP server[/]           {escape(server)}", highlight=False, soft_wrap=True)
     if authorization_server:
-        console.print(f"[bold]Authorization server[/] {authorization_server}", highlight=False, soft_wrap=True)
-    id_width = max((len(r.check.id) for r in results), default=0)
-    for area in dict.fromkeys(AREAS.values()):
-        rows = [r for r in results if _group(r) == area]
+        console.print(f"[bold]Authorization server[/] {escape(authorization_server)}", highlight=False, soft_wrap=True)
+    _render_root_causes(console, results)
+    rows_by_area = {area: _rows([r for r in results if _group(r) == area], authorization_server, verbose=verbose) for area in dict.fromkeys(AREAS.values())}
+    id_width = max((len(row[1]) for rows in rows_by_area.values() for row in rows), default=0)
+    for area, rows in rows_by_area.items():
         if not rows:
             continue
         console.print()
         if not console.is_terminal:
-            _render_lines(console, area, rows, id_width, verbose=verbose)
+            _render_lines(console, area, rows, id_width)
             continue
         table = Table(title=area, title_justify="left", title_style="bold", show_header=False, box=None, pad_edge=False, expand=False)
         table.add_column("status", no_wrap=True)
         table.add_column("check", no_wrap=True, style="bold")
         table.add_column("finding", overflow="fold")
-        for r in rows:
-            label, style = STYLES[r.status]
-            table.add_row(Text(label, style=style), r.check.id, _finding(r, verbose=verbose))
+        for status, label, finding, _evidence in rows:
+            text, style = STYLES[status]
+            table.add_row(Text(text, style=style), label, finding)
         console.print(table)
+        for _status, label, _finding, evidence in rows:
+            if evidence:  # -v: readable JSON under the table, never squeezed into a column
+                console.print(Text(f"  {label} evidence:", style="dim"), soft_wrap=True)
+                console.print(Text(_indent(evidence, "    "), style="dim"), soft_wrap=True)
     counts = summary(results)
     line = ", ".join(f"{n} {name}" for name, n in (("passed", counts["pass"]), ("warnings", counts["warn"]), ("failed", counts["fail"]), ("errors", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
+    folded = sum(1 for r in results if r.consequence)
+    if folded:
+        line += f" (and {folded} that only follow from the root cause, not counted)"
     console.print()
     console.print(f"[bold]Summary:[/] {line or 'no checks ran'}", highlight=False, soft_wrap=True)
 
 
-def _finding(r: Result, *, verbose: bool) -> Text:
+Row = tuple[Status, str, Text, str | None]  # status, check id (or "N checks"), finding, evidence JSON (-v)
+
+
+def _render_root_causes(console: Console, results: list[Result]) -> None:
+    for root in root_causes(results):
+        assert root.cause is not None
+        n = sum(1 for r in results if r.caused_by == root.check.id)
+        console.print()
+        console.print(Text.assemble(("Root cause", "bold red"), " (", (root.check.id, "bold"), "): ", root.cause.message), soft_wrap=True)
+        if root.cause.fix:
+            console.print(Text.assemble(("fix: ", "bold"), root.cause.fix), soft_wrap=True)
+        if n:
+            console.print(Text(f"{n} other check{'s' if n != 1 else ''} only follow from it: folded below and not counted in the summary.", style="dim"), soft_wrap=True)
+
+
+def _rows(results: list[Result], authorization_server: str | None, *, verbose: bool) -> list[Row]:
+    """One row per result, except consequences (one row per cause) and repeated skip reasons (one row per reason)."""
+    rows: list[Row] = []
+    folds: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        if r.caused_by is not None:
+            folds.setdefault(("cause", r.caused_by), []).append(r)
+        elif r.status is Status.SKIP:
+            folds.setdefault(("reason", r.message), []).append(r)
+    done: set[tuple[str, str]] = set()
+    for r in results:
+        key = ("cause", r.caused_by) if r.caused_by is not None else ("reason", r.message) if r.status is Status.SKIP else None
+        if key is None or (key[0] == "reason" and len(folds[key]) < 3):
+            rows.append((r.status, r.check.id, _finding(r), _evidence(r) if verbose else None))
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        group = folds[key]
+        ids = ", ".join(g.check.id for g in group)
+        if key[0] == "cause":
+            finding = Text(_fold_message(group, key[1], authorization_server))
+        else:
+            finding = Text(key[1])
+        if verbose:
+            finding.append("\n" + ids, style="dim")
+        noun = AREA_NOUNS.get(group[0].check.area, "other") if key[0] == "cause" else ""
+        rows.append((Status.SKIP, f"{len(group)} {noun} check{'s' if len(group) != 1 else ''}".replace("  ", " "), finding, _group_evidence(group) if verbose else None))
+    return rows
+
+
+def _fold_message(group: list[Result], cause: str, authorization_server: str | None) -> str:
+    area = group[0].check.area
+    failed = sum(1 for g in group if g.status is not Status.SKIP)
+    if area in ("as", "authkit") and authorization_server is None:
+        return f"skipped: no AS known (because {cause} failed)."
+    return f"{'skipped' if not failed else 'skipped or failed'} only because {cause} failed."
+
+
+def _finding(r: Result) -> Text:
     finding = Text(r.message)
     if r.fix and r.status in (Status.WARN, Status.FAIL, Status.ERROR):
         finding.append("\nfix: ", style="bold")
         finding.append(r.fix)
-    if verbose and r.evidence:
-        finding.append("\n" + json.dumps(r.evidence, ensure_ascii=False), style="dim")
     return finding
 
 
-def _render_lines(console: Console, area: str, rows: list[Result], id_width: int, *, verbose: bool) -> None:
-    """The table's content for a pipe or a file: one line per check, continuation lines indented, no padding at the end."""
+def _evidence(r: Result) -> str | None:
+    return json.dumps(r.evidence, indent=2, ensure_ascii=False) if r.evidence else None
+
+
+def _group_evidence(group: list[Result]) -> str | None:
+    data = {g.check.id: g.evidence for g in group if g.evidence}
+    return json.dumps(data, indent=2, ensure_ascii=False) if data else None
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _render_lines(console: Console, area: str, rows: list[Row], id_width: int) -> None:
+    """The table's content for a pipe or a file: one line per row, continuation lines and evidence indented, no padding at the end."""
     console.print(Text(area, style="bold"), soft_wrap=True)
     indent = " " * (len("ERROR") + 2 + id_width + 2)
-    for r in rows:
-        label, style = STYLES[r.status]
-        lines = _finding(r, verbose=verbose).split("\n")
-        first = Text.assemble((f"{label:<5}", style), "  ", (f"{r.check.id:<{id_width}}", "bold"), "  ", lines[0] if lines else "")
+    for status, label, finding, evidence in rows:
+        text, style = STYLES[status]
+        lines = finding.split("\n")
+        first = Text.assemble((f"{text:<5}", style), "  ", (f"{label:<{id_width}}", "bold"), "  ", lines[0] if lines else "")
+        first.rstrip()
         console.print(first, soft_wrap=True)
         for more in lines[1:]:
             console.print(Text(indent) + more, soft_wrap=True)
+        if evidence:  # -v: indented JSON under the result
+            console.print(Text(_indent(evidence, " " * (len("ERROR") + 2)), style="dim"), soft_wrap=True)
 
 
 def render_catalogue(console: Console, checks: list[Check]) -> None:
+    if not console.is_terminal:  # one line per check, aligned, nothing padded at the end
+        id_width = max((len(c.id) for c in checks), default=0)
+        title_width = max((len(c.title) for c in checks), default=0)
+        for c in checks:
+            console.print(Text(f"{c.id:<{id_width}}  {c.level.value:<6}  {c.title:<{title_width}}  {c.spec}".rstrip()), soft_wrap=True)
+        return
     table = Table(show_header=True, header_style="bold", box=None)
     table.add_column("id", no_wrap=True)
     table.add_column("level", no_wrap=True)

@@ -73,15 +73,34 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """Why a result is a root cause others follow from (``checks.root_cause``)."""
+
+    kind: str  # "network" (unreachable: doctor exits 3), "not-mcp" (a web server, not an MCP endpoint), "failed"
+    message: str  # the cause in one sentence, for the report's first lines
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "fix": self.fix}
+
+
+@dataclass(frozen=True)
 class Result:
     check: Check
     status: Status
     message: str
     fix: str | None
     evidence: dict[str, Any]
+    # Additive (issue 15): set by checks.root_cause after all checks ran.
+    cause: Cause | None = None  # this result is a root cause others follow from
+    caused_by: str | None = None  # the id of the result this one only follows from; not counted in the summary
+
+    @property
+    def consequence(self) -> bool:
+        return self.caused_by is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "id": self.check.id,
             "title": self.check.title,
             "status": self.status.value,
@@ -91,6 +110,11 @@ class Result:
             "spec": self.check.spec,
             "evidence": self.evidence,
         }
+        if self.caused_by is not None:
+            doc["caused_by"] = self.caused_by
+        if self.cause is not None:
+            doc["root_cause"] = self.cause.to_json()
+        return doc
 
 
 BUG_FIX = "This is a bug in atoms-auth; please report it with the --trace file."

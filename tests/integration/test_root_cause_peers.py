@@ -1,0 +1,28 @@
+"""Root cause first (issue 15 item 2) against the TypeScript SDK's example server:
+a path it does not serve is named as a web server's answer, not an MCP endpoint."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from authkit_mcp_cli.cli import app
+
+
+def test_a_404_path_on_the_ts_example_server_is_not_an_mcp_endpoint(ts_example):
+    wrong = ts_example.mcp_url.rsplit("/", 1)[0] + "/not-mcp"
+    result = CliRunner().invoke(app, ["doctor", "--server", wrong, "--json", "--timeout", "5"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    cause = doc["root_cause"]
+    assert cause["id"] == "challenge.status" and cause["kind"] == "not-mcp"
+    assert "This looks like a web server, not an MCP endpoint" in cause["message"] and "HTTP 404" in cause["message"]
+    assert "/mcp" in cause["fix"]
+    results = {r["id"]: r for r in doc["results"]}
+    assert results["challenge.status"]["status"] == "fail" and "caused_by" not in results["challenge.status"]
+    assert results["prm.discovery"]["caused_by"] == "challenge.status"
+    assert doc["summary"]["fail"] == 1
+    # and the right path on the same server has no root cause at all
+    right = CliRunner().invoke(app, ["doctor", "--server", ts_example.mcp_url, "--json", "--timeout", "5"])
+    assert "root_cause" not in json.loads(right.stdout)

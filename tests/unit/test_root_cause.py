@@ -1,0 +1,100 @@
+"""Root cause first (issue 15 item 2): doctor against real things on loopback, a
+closed port and a plain web server, run as a subprocess into pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound to port 0, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    """Python's own http.server: a web server, not an MCP endpoint (POST is 501, an HTML page)."""
+    (tmp_path / "index.html").write_text("<h1>hello</h1>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    server.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def doctor(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FASTMCP_", "ATOMS_AUTH_DEBUG", "COLUMNS"))}
+    return subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--timeout", "3", *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_a_closed_port_leads_with_the_network_failure_and_exits_3():
+    url = f"http://127.0.0.1:{closed_port()}/mcp"
+    run = doctor("--server", url)
+    assert run.returncode == 3, run.stdout + run.stderr
+    lines = [line for line in run.stdout.splitlines() if line]
+    assert lines[0].startswith("MCP server")
+    assert lines[1].startswith("Root cause (server.reachable): The MCP server could not be reached: connection to 127.0.0.1:")
+    assert lines[2].startswith("fix: Start the server")
+    # the consequences are folded: one line for the AS checks, none of the 15 identical SKIP lines
+    assert any("15 authorization server checks" in line and "skipped: no AS known (because server.reachable failed)" in line for line in lines)
+    assert not any(line.startswith("SKIP   as.") or line.startswith("SKIP   challenge.") for line in lines)
+    assert not any(line.startswith("FAIL   prm.discovery") for line in lines)  # it only follows from the refused connection
+    summary = next(line for line in lines if line.startswith("Summary:"))
+    assert "1 failed" in summary and "not counted" in summary
+
+
+def test_the_json_report_names_the_cause_and_leaves_consequences_out_of_the_summary():
+    run = doctor("--server", f"http://127.0.0.1:{closed_port()}/mcp", "--json")
+    assert run.returncode == 3
+    doc = json.loads(run.stdout)
+    results = {r["id"]: r for r in doc["results"]}
+    assert doc["root_cause"]["id"] == "server.reachable" and doc["root_cause"]["kind"] == "network"
+    assert results["server.reachable"]["root_cause"]["kind"] == "network" and "caused_by" not in results["server.reachable"]
+    assert results["prm.discovery"]["status"] == "fail" and results["prm.discovery"]["caused_by"] == "server.reachable"
+    assert all(results[i]["caused_by"] == "server.reachable" for i in results if i.startswith(("as.", "challenge.")))
+    assert "caused_by" not in results["server.https"]  # judged from the URL alone: it passed
+    consequences = sum(1 for r in doc["results"] if "caused_by" in r)
+    assert doc["root_cause"]["consequences"] == consequences >= 20
+    assert doc["summary"]["fail"] == 1  # prm.discovery's failure is not a second one
+    assert sum(doc["summary"].values()) + consequences == len(doc["results"])
+
+
+def test_an_unreachable_authorization_server_alone_is_a_network_failure():
+    run = doctor("--authkit-domain", f"http://127.0.0.1:{closed_port()}", "--json")
+    assert run.returncode == 3
+    doc = json.loads(run.stdout)
+    assert doc["root_cause"]["id"] == "as.discovery" and doc["root_cause"]["kind"] == "network"
+    assert {r["caused_by"] for r in doc["results"] if r["id"] != "as.discovery"} == {"as.discovery"}
+    assert doc["summary"]["fail"] == 1 and doc["summary"]["skip"] == 0
+
+
+def test_a_plain_web_server_is_named_as_such(web_server):
+    run = doctor("--server", web_server + "/")
+    assert run.returncode == 1, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    cause = next(line for line in lines if line.startswith("Root cause"))
+    assert cause.startswith("Root cause (challenge.status): This looks like a web server, not an MCP endpoint: POST ")
+    assert "HTTP 501, an HTML page" in cause
+    assert any(line.startswith("fix: Check the path in --server") and web_server + "/mcp" in line for line in lines)
+    json_run = doctor("--server", web_server + "/", "--json")
+    doc = json.loads(json_run.stdout)
+    assert doc["root_cause"]["kind"] == "not-mcp"
+    results = {r["id"]: r for r in doc["results"]}
+    assert results["server.reachable"]["status"] == "pass"  # it answered: reachable, just not MCP
+    assert results["prm.discovery"].get("caused_by") == "challenge.status"
+    assert doc["summary"]["fail"] == 1
