@@ -142,7 +142,9 @@ def test_device_code_denied_is_exit_5(issuer, mcp_url, env):
 
 
 def test_device_code_without_the_endpoint_is_a_usage_error(tmp_path, env):
-    with serve_app() as (info, _app):  # the local AS offers no device flow
+    with serve_app() as (info, app):  # the local AS offers the device flow: hide it from its metadata
+        full = app.state.local_as.metadata
+        app.state.local_as.metadata = lambda: {k: v for k, v in full().items() if k != "device_authorization_endpoint"}
         proc = cli(env, "login", "--server", info.mcp_url, "--grant", "device-code", "--json")
     assert proc.returncode == 2, proc.stderr
     assert json.loads(proc.stdout)["error"]["code"] == "usage.device-code-unsupported"

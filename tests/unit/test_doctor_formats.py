@@ -301,3 +301,36 @@ def test_output_refuses_what_is_not_a_regular_file(broken_world, tmp_path):
 def test_help_lists_the_formats():
     result = runner.invoke(app, ["doctor", "--help"], env={"COLUMNS": "200"})
     assert all(f in result.output for f in ("text", "json", "junit", "markdown", "html")) and "--output" in result.output
+
+
+# --- root cause first ---------------------------------------------------------
+
+
+@pytest.fixture
+def closed_port_server(tmp_path, monkeypatch) -> str:
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mcp"  # nothing listens: connection refused
+
+
+def test_an_unreachable_server_leads_every_report_and_its_consequences_are_not_failures(closed_port_server):
+    codes, texts = set(), {}
+    for fmt in ("junit", "markdown", "html"):
+        result = runner.invoke(app, ["doctor", "--server", closed_port_server, "--format", fmt, "--timeout", "2"], env={"NO_COLOR": "1"})
+        codes.add(result.exit_code)
+        texts[fmt] = result.stdout
+    assert codes == {3}  # the network-failure code, whatever the format
+    root = ET.fromstring(texts["junit"])
+    failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["server.reachable"] and root.get("failures") == "1"
+    skipped = [c.find("skipped") for c in root.iter("testcase") if c.find("skipped") is not None]
+    assert any((s.get("message") or "").startswith("because server.reachable failed") for s in skipped)
+    md = texts["markdown"]
+    assert "> ❌ **Root cause** (`server.reachable`)" in md and md.index("Root cause") < md.index("```mermaid")
+    arrows = [line.strip() for line in mermaid_block(md) if "->>" in line]
+    assert arrows[0].split(": ", 1)[1].startswith("❌") and all(a.split(": ", 1)[1].startswith("⏭") for a in arrows[2:])
+    assert '<div class="root-cause" data-check="server.reachable">' in texts["html"]

@@ -22,9 +22,27 @@ class ReportMeta:
 
 
 def caused_by(result: Result) -> str | None:
-    """The check this result only follows from, when the model says so (an optional field)."""
-    value = getattr(result, "caused_by", None)
-    return value if isinstance(value, str) and value else None
+    """The check this result only follows from (checks.root_cause), if any."""
+    return result.caused_by
+
+
+def consequence(result: Result) -> bool:
+    return result.caused_by is not None
+
+
+def counts(results: list[Result]) -> dict[Status, int]:
+    """Per status, as doctor's summary counts them: a result that only follows from another is not counted."""
+    return {s: sum(1 for r in results if r.status is s and not consequence(r)) for s in Status}
+
+
+def summary_line(results: list[Result]) -> str:
+    n = counts(results)
+    words = ((Status.FAIL, "failed"), (Status.ERROR, "errors"), (Status.WARN, "warnings"), (Status.PASS, "passed"), (Status.SKIP, "skipped"), (Status.INFO, "info"))
+    parts = [f"{n[s]} {word}" for s, word in words if n[s]]
+    followed = sum(1 for r in results if consequence(r))
+    if followed:
+        parts.append(f"{followed} only follow from a root cause")
+    return ", ".join(parts) or "no checks ran"
 
 
 def clean(text: str | None) -> str:

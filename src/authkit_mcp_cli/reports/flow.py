@@ -83,8 +83,11 @@ WORDS = {Mark.FAIL: "failed", Mark.WARN: "warning", Mark.PASS: "passed", Mark.SK
 
 
 def mark(results: list[Result], *, strict: bool = False) -> Mark:
-    """FAIL if any check failed or errored (WARN too with --strict), then WARN, PASS (info counts as pass), else SKIP."""
-    statuses = {r.status for r in results}
+    """FAIL if any check failed or errored (WARN too with --strict), then WARN, PASS (info counts as pass), else SKIP.
+
+    A result that only follows from another (``caused_by``, e.g. everything after an
+    unreachable server) says nothing about its own step: it counts as not checked."""
+    statuses = {r.status for r in results if r.caused_by is None}
     if statuses & {Status.FAIL, Status.ERROR} or (strict and Status.WARN in statuses):
         return Mark.FAIL
     if Status.WARN in statuses:

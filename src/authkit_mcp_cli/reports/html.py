@@ -14,7 +14,8 @@ from __future__ import annotations
 from html import escape
 
 from authkit_mcp_cli.checks.model import Result
-from authkit_mcp_cli.reports.common import STATUS_LABELS, ReportMeta, caused_by, clean, evidence_json, shows_fix
+from authkit_mcp_cli.checks.root_cause import root_causes
+from authkit_mcp_cli.reports.common import STATUS_LABELS, ReportMeta, caused_by, clean, evidence_json, shows_fix, summary_line
 from authkit_mcp_cli.reports.flow import CLIENT, PARTICIPANTS, WORDS, Mark, StepResult, first_to_look_at, walk
 from authkit_mcp_cli.reports.html_assets import CSP, SCRIPT, STYLE
 
@@ -88,14 +89,19 @@ def _section(n: int, s: StepResult) -> str:
     return "\n".join([head, title, *body, "</section>"])
 
 
-def _counts(results: list[Result]) -> str:
-    labels = [(s, STATUS_LABELS[s].lower()) for s in STATUS_LABELS]
-    return ", ".join(f"{n} {label}" for s, label in labels if (n := sum(1 for r in results if r.status is s))) or "no checks ran"
+def _root_causes(results: list[Result]) -> str:
+    """Root cause first: what made the other findings follow (checks.root_cause)."""
+    out = []
+    for r in root_causes(results):
+        assert r.cause is not None
+        fix = f'<p class="fix"><strong>fix:</strong> {e(r.cause.fix)}</p>' if r.cause.fix else ""
+        out.append(f'<div class="root-cause" data-check="{e(r.check.id)}"><p><strong>Root cause</strong> (<code>{e(r.check.id)}</code>): {e(r.cause.message)}</p>{fix}</div>')
+    return "\n".join(out)
 
 
 def render(results: list[Result], meta: ReportMeta) -> str:
     steps = walk(results, strict=meta.strict)
-    target = [("MCP server", meta.server), ("Authorization server", meta.authorization_server), ("Checks", _counts(results))]
+    target = [("MCP server", meta.server), ("Authorization server", meta.authorization_server), ("Checks", summary_line(results))]
     if meta.strict:
         target.append(("Mode", "--strict: warnings count as failures"))
     dl = "\n".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in target if v)
@@ -116,6 +122,7 @@ def render(results: list[Result], meta: ReportMeta) -> str:
 <dl>
 {dl}
 </dl>
+{_root_causes(results)}
 </header>
 <main>
 <div id="flow">

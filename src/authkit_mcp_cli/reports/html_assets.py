@@ -14,6 +14,8 @@ body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-ser
 header { padding: 16px 24px; background: #fff; border-bottom: 1px solid var(--line); }
 header h1 { margin: 0 0 6px; font-size: 20px; }
 header dl { margin: 0; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
+.root-cause { margin-top: 10px; padding: 8px 12px; border-left: 4px solid var(--fail); background: #fff5f5; }
+.root-cause p { margin: 2px 0; }
 header dt { font-weight: 600; } header dd { margin: 0; word-break: break-all; }
 main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px 24px; align-items: flex-start; }
 #flow { position: sticky; top: 8px; flex: 0 0 auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px; }

@@ -2,7 +2,9 @@
 one <testcase> per check, classname = its area (as, prm, server...), name = its id.
 
 FAIL is a <failure>, ERROR (a check or probe that crashed) an <error>, SKIP a
-<skipped>; WARN passes with its finding and fix in <system-out> (a failure with
+<skipped>, and so is a result that only follows from another (``caused_by``,
+e.g. everything after an unreachable server: "because server.reachable
+failed"), as doctor's summary does not count it; WARN passes with its finding and fix in <system-out> (a failure with
 --strict, as in the exit code); INFO and PASS pass, their message in <system-out>.
 Every string is XML-escaped, and the characters XML 1.0 forbids (most C0
 controls, U+FFFE/U+FFFF; XML 1.0 §2.2 Char) are written as \\xNN escapes.
@@ -39,6 +41,8 @@ def _details(r: Result) -> str:
 
 
 def _kind(r: Result, strict: bool) -> str | None:
+    if r.caused_by is not None:
+        return "skipped"
     if r.status is Status.FAIL or (strict and r.status is Status.WARN):
         return "failure"
     if r.status is Status.ERROR:
@@ -67,7 +71,8 @@ def render(results: list[Result], meta: ReportMeta) -> str:
         case = ET.SubElement(suite, "testcase", {"classname": r.check.area, "name": r.check.id, "time": "0"})
         title = xml_text(f"{r.status.value.upper()}: {r.message}")
         if kind == "skipped":
-            ET.SubElement(case, "skipped", {"message": xml_text(r.message)})
+            cause = f"because {r.caused_by} failed: " if r.caused_by else ""
+            ET.SubElement(case, "skipped", {"message": xml_text(cause + r.message)})
         elif kind is not None:
             element = ET.SubElement(case, kind, {"message": title, "type": r.status.value if kind == "error" else r.check.level.value})
             element.text = _details(r)

@@ -15,7 +15,8 @@ import re
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.checks.model import Result, Status
-from authkit_mcp_cli.reports.common import STATUS_LABELS, ReportMeta, caused_by, clean, shows_fix
+from authkit_mcp_cli.checks.root_cause import root_causes
+from authkit_mcp_cli.reports.common import STATUS_LABELS, ReportMeta, caused_by, clean, shows_fix, summary_line
 from authkit_mcp_cli.reports.flow import CLIENT, PARTICIPANTS, SYMBOLS, WORDS, Mark, walk
 
 _STATUS_SYMBOLS = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.ERROR: "❌", Status.SKIP: "⏭", Status.INFO: "ℹ️"}
@@ -64,16 +65,10 @@ def diagram(results: list[Result], meta: ReportMeta) -> list[str]:
         lines.append(f"    C->>{peer}: {symbol} {mermaid_text(s.step.request)}")
         lines.append(f"    {peer}-->>C: {symbol} {mermaid_text(s.step.response)}")
         if s.mark in (Mark.FAIL, Mark.WARN):
-            ids = [r.check.id for r in s.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
+            ids = [r.check.id for r in s.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN) and not r.caused_by]
             lines.append(f"    Note over C,{peer}: {mermaid_text(', '.join(ids))}")
     lines.append("```")
     return lines
-
-
-def _summary_line(results: list[Result]) -> str:
-    counts = {s: sum(1 for r in results if r.status is s) for s in Status}
-    parts = [f"{counts[s]} {word}" for s, word in ((Status.FAIL, "failed"), (Status.ERROR, "errors"), (Status.WARN, "warnings"), (Status.PASS, "passed"), (Status.SKIP, "skipped"), (Status.INFO, "info")) if counts[s]]
-    return ", ".join(parts) or "no checks ran"
 
 
 def render(results: list[Result], meta: ReportMeta) -> str:
@@ -84,7 +79,12 @@ def render(results: list[Result], meta: ReportMeta) -> str:
         out.append(f"- **MCP server:** {code(meta.server)}")
     if meta.authorization_server:
         out.append(f"- **Authorization server:** {code(meta.authorization_server)}")
-    out.append(f"- **Result:** {SYMBOLS[worst]} {_summary_line(results)}" + (" (--strict: warnings count as failures)" if meta.strict else ""))
+    out.append(f"- **Result:** {SYMBOLS[worst]} {summary_line(results)}" + (" (--strict: warnings count as failures)" if meta.strict else ""))
+    for root in root_causes(results):  # root cause first (checks.root_cause)
+        assert root.cause is not None
+        out += ["", f"> ❌ **Root cause** (`{root.check.id}`): {cell(root.cause.message)}"]
+        if root.cause.fix:
+            out.append(f"> **fix:** {cell(root.cause.fix)}")
     out += ["", "### The flow", ""]
     out += diagram(results, meta)
     legend = ", ".join(f"{SYMBOLS[m]} {WORDS[m]}" for m in Mark)
@@ -96,7 +96,7 @@ def render(results: list[Result], meta: ReportMeta) -> str:
             if cause := caused_by(r):
                 summary += f" (because `{cause}` failed)"
             out.append(f"| {cell(s.step.title)} | `{r.check.id}` | {_STATUS_SYMBOLS[r.status]} {STATUS_LABELS[r.status]} | {summary} |")
-    fixes = [r for s in steps for r in s.results if shows_fix(r)]
+    fixes = [r for s in steps for r in s.results if shows_fix(r) and not r.caused_by]
     if fixes:
         out += ["", "### What to fix", ""]
         for r in fixes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Protocol
 
+from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.model import Client, OAuthError
 
 
@@ -17,10 +18,11 @@ class Issuer(Protocol):
     resource: str
     resource_scopes: list[str]
 
-    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True) -> dict[str, Any]: ...
+    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True, jkt: str | None = None) -> dict[str, Any]: ...
+
 
 GRANT = "client_credentials"
-GRANT_TYPES = ("authorization_code", "refresh_token", GRANT)
+GRANT_TYPES = ("authorization_code", "refresh_token", GRANT, DEVICE_GRANT)
 
 
 def check_grant_types(grant_types: Any, method: str) -> list[str]:
@@ -28,15 +30,15 @@ def check_grant_types(grant_types: Any, method: str) -> list[str]:
     if not isinstance(grant_types, list) or not grant_types or not set(grant_types) <= set(GRANT_TYPES):
         raise OAuthError("invalid_client_metadata", f"grant_types may contain only {', '.join(GRANT_TYPES)}")
     if GRANT in grant_types and method == "none":
-        raise OAuthError("invalid_client_metadata", "the client_credentials grant is for confidential clients: use client_secret_basic or client_secret_post, not none")
-    if GRANT in grant_types and "refresh_token" in grant_types and "authorization_code" not in grant_types:
-        raise OAuthError("invalid_client_metadata", "client_credentials gives no refresh token (RFC 6749 §4.4.3): refresh_token needs authorization_code")
+        raise OAuthError("invalid_client_metadata", "the client_credentials grant is for confidential clients: use client_secret_basic, client_secret_post or private_key_jwt, not none")
+    if GRANT in grant_types and "refresh_token" in grant_types and not {"authorization_code", DEVICE_GRANT} & set(grant_types):
+        raise OAuthError("invalid_client_metadata", "client_credentials gives no refresh token (RFC 6749 §4.4.3): refresh_token needs authorization_code or the device grant")
     return list(dict.fromkeys(grant_types))
 
 
-def client_credentials(las: Issuer, client: Client, form: dict[str, str]) -> dict[str, Any]:
-    """A token for an already authenticated client (RFC 6749 §4.4.2, §4.4.3)."""
-    if client.token_endpoint_auth_method == "none" or not client.client_secret:
+def client_credentials(las: Issuer, client: Client, form: dict[str, str], jkt: str | None = None) -> dict[str, Any]:
+    """A token for an already authenticated client (RFC 6749 §4.4.2, §4.4.3); DPoP-bound when ``jkt`` is given."""
+    if client.token_endpoint_auth_method == "none":
         raise OAuthError("unauthorized_client", "the client_credentials grant is only for confidential clients")
     if GRANT not in client.grant_types:
         raise OAuthError("unauthorized_client", "this client is not registered for the client_credentials grant")
@@ -51,4 +53,4 @@ def client_credentials(las: Issuer, client: Client, form: dict[str, str]) -> dic
     if unknown:
         raise OAuthError("invalid_scope", f"scope(s) {' '.join(unknown)} are not offered to this client for {resource}; offered: {' '.join(offered) or '(none)'}")
     scopes = list(dict.fromkeys(asked)) if asked else offered[:1]
-    return las._issue(client, scopes, resource, secrets.token_urlsafe(12), nonce=None, with_id_token=False, subject=client.client_id, refresh=False)
+    return las._issue(client, scopes, resource, secrets.token_urlsafe(12), nonce=None, with_id_token=False, subject=client.client_id, refresh=False, jkt=jkt)

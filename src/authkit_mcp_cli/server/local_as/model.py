@@ -12,7 +12,7 @@ from authkit_mcp_cli.urls import is_loopback_host
 
 DEV_USER = {"sub": "user_dev_local", "email": "dev@atoms-auth.local", "email_verified": True, "name": "Local Developer"}
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
-AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic")
+AUTH_METHODS = ("none", "client_secret_post", "client_secret_basic", "private_key_jwt")
 CODE_TTL = 60
 PENDING_TTL = 600
 ACCESS_TOKEN_TTL = 3600
@@ -41,6 +41,7 @@ class Client:
     response_types: list[str] = field(default_factory=lambda: ["code"])
     client_name: str | None = None
     scope: str | None = None
+    jwks: dict[str, Any] | None = None  # private_key_jwt: the public keys its assertions are signed with
     metadata_document: bool = False
     issued_at: int = field(default_factory=lambda: int(time.time()))
 
@@ -58,6 +59,8 @@ class Client:
             doc["client_name"] = self.client_name
         if self.scope:
             doc["scope"] = self.scope
+        if self.jwks:
+            doc["jwks"] = self.jwks
         if self.client_secret:
             doc["client_secret"] = self.client_secret
             doc["client_secret_expires_at"] = 0
@@ -101,6 +104,7 @@ class RefreshToken:
     family: str
     expires_at: float
     rotated: bool = False
+    jkt: str | None = None  # RFC 9449 §5: a public client's refresh token is bound to its DPoP key
 
 
 def check_redirect_uri(uri: str, application_type: str) -> None:
@@ -109,8 +113,10 @@ def check_redirect_uri(uri: str, application_type: str) -> None:
         parts = urlsplit(uri)
     except ValueError:
         raise OAuthError("invalid_redirect_uri", f"{uri!r} is not a URI") from None
-    if not parts.scheme or parts.fragment:
+    if not parts.scheme or parts.fragment or "#" in uri:
         raise OAuthError("invalid_redirect_uri", f"{uri!r} must be absolute and have no fragment")
+    if "@" in parts.netloc:
+        raise OAuthError("invalid_redirect_uri", f"{uri!r} must not carry userinfo (user:password@)")
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http":

@@ -5,19 +5,24 @@ then rejected by signature)."""
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 import secrets
 import time
 from typing import Any
-from urllib.parse import unquote_plus, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authkit_mcp_cli.oauth.pkce import s256
-from authkit_mcp_cli.server.local_as.client_credentials import GRANT_TYPES, check_grant_types, client_credentials
+from authkit_mcp_cli.server.local_as import stores
+from authkit_mcp_cli.server.local_as.client_auth import SIGNING_ALGS, authenticate
+from authkit_mcp_cli.server.local_as.client_credentials import GRANT_TYPES, client_credentials
+from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
+from authkit_mcp_cli.server.local_as.device import DeviceFlow
+from authkit_mcp_cli.server.local_as.dpop_binding import ALGS as DPOP_ALGS
+from authkit_mcp_cli.server.local_as.dpop_binding import verify_proof
 from authkit_mcp_cli.server.local_as.model import (
     ACCESS_TOKEN_TTL,
     AUTH_METHODS,
@@ -33,6 +38,8 @@ from authkit_mcp_cli.server.local_as.model import (
     RefreshToken,
     check_redirect_uri,
 )
+from authkit_mcp_cli.server.local_as.registration import register_client
+from authkit_mcp_cli.server.local_as.stores import BoundedSet, BoundedStore, ReplayCache
 
 __all__ = ["AuthorizationRequest", "Client", "LocalAuthorizationServer", "OAuthError", "check_redirect_uri"]
 from authkit_mcp_cli.urls import is_loopback_host
@@ -46,13 +53,16 @@ class LocalAuthorizationServer:
         self.auto_approve = auto_approve
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "dev-" + secrets.token_hex(4)
-        self.clients: dict[str, Client] = {}
-        self.pending: dict[str, AuthorizationRequest] = {}
-        self.codes: dict[str, AuthorizationCode] = {}
-        self.refresh_tokens: dict[str, RefreshToken] = {}
-        self.revoked_families: set[str] = set()
-        self.revoked_jti: set[str] = set()
-        self._jti_family: dict[str, str] = {}
+        # every store is capped, least recently used first out (issue 14: no unbounded state)
+        self.clients: BoundedStore[str, Client] = BoundedStore(stores.MAX_CLIENTS)
+        self.pending: BoundedStore[str, AuthorizationRequest] = BoundedStore(stores.MAX_PENDING)
+        self.codes: BoundedStore[str, AuthorizationCode] = BoundedStore(stores.MAX_CODES)
+        self.refresh_tokens: BoundedStore[str, RefreshToken] = BoundedStore(stores.MAX_REFRESH_TOKENS)
+        self.revoked_families: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
+        self.revoked_jti: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
+        self._jti_family: BoundedStore[str, str] = BoundedStore(stores.MAX_REFRESH_TOKENS)
+        self.seen_jti = ReplayCache()  # client assertions' and DPoP proofs' jti (RFC 7523 §3, RFC 9449 §11.1)
+        self.device = DeviceFlow(self)
 
     # --- metadata ---------------------------------------------------------
 
@@ -75,9 +85,13 @@ class LocalAuthorizationServer:
             "scopes_supported": self.scopes_supported,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
+            "device_authorization_endpoint": self.endpoint("device_authorization"),
             "grant_types_supported": list(GRANT_TYPES),
             "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "token_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
             "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+            "revocation_endpoint_auth_signing_alg_values_supported": list(SIGNING_ALGS),
+            "dpop_signing_alg_values_supported": list(DPOP_ALGS),
             "code_challenge_methods_supported": ["S256"],
             "client_id_metadata_document_supported": True,
             "authorization_response_iss_parameter_supported": True,
@@ -95,41 +109,7 @@ class LocalAuthorizationServer:
     # --- registration (RFC 7591) -------------------------------------------
 
     def register(self, body: Any) -> Client:
-        if not isinstance(body, dict):
-            raise OAuthError("invalid_client_metadata", "the registration request must be a JSON object")
-        app_type = body.get("application_type", "web")
-        if app_type not in ("web", "native"):
-            raise OAuthError("invalid_client_metadata", f"application_type must be 'web' or 'native', not {app_type!r}")
-        method = body.get("token_endpoint_auth_method", "client_secret_basic")  # RFC 7591 §2 default
-        if method not in AUTH_METHODS:
-            raise OAuthError("invalid_client_metadata", f"token_endpoint_auth_method {method!r} is not supported (use one of {', '.join(AUTH_METHODS)})")
-        grant_types = check_grant_types(body.get("grant_types", ["authorization_code"]), method)
-        uses_code = "authorization_code" in grant_types  # a client_credentials-only client has no redirects
-        redirect_uris = body.get("redirect_uris", None if uses_code else [])
-        if not isinstance(redirect_uris, list) or (uses_code and not redirect_uris) or not all(isinstance(u, str) for u in redirect_uris):
-            raise OAuthError("invalid_redirect_uri", "redirect_uris must be a non-empty array of strings")
-        for uri in redirect_uris:
-            check_redirect_uri(uri, app_type)
-        response_types = body.get("response_types", ["code"] if uses_code else [])
-        if response_types != (["code"] if uses_code else []):
-            raise OAuthError("invalid_client_metadata", "response_types must be [\"code\"]" if uses_code else "response_types must be [] without authorization_code")
-        name = body.get("client_name")
-        if name is not None and not isinstance(name, str):
-            raise OAuthError("invalid_client_metadata", "client_name must be a string")
-        scope = body.get("scope")
-        if scope is not None and (not isinstance(scope, str) or not set(scope.split()) <= set(self.scopes_supported)):
-            raise OAuthError("invalid_client_metadata", f"scope must be a subset of {' '.join(self.scopes_supported)}")
-        client = Client(
-            client_id="client_" + secrets.token_urlsafe(16),
-            redirect_uris=list(redirect_uris),
-            token_endpoint_auth_method=method,
-            client_secret=None if method == "none" else secrets.token_urlsafe(32),
-            application_type=app_type,
-            grant_types=grant_types,
-            response_types=list(response_types),
-            client_name=name[:200] if name else None,
-            scope=scope,
-        )
+        client = register_client(body, self.scopes_supported)
         self.clients[client.client_id] = client
         return client
 
@@ -173,13 +153,7 @@ class LocalAuthorizationServer:
         resource = params.get("resource") or self.resource
         if resource != self.resource:
             raise OAuthError("invalid_target", f"this development server only issues tokens for {self.resource}")
-        requested = params.get("scope")
-        scopes = requested.split() if requested else list(self.resource_scopes[:1])
-        unknown = [s for s in scopes if s not in self.scopes_supported]
-        if unknown:
-            raise OAuthError("invalid_scope", f"unknown scope(s): {' '.join(unknown)}")
-        if "offline_access" in scopes and "refresh_token" not in client.grant_types:
-            scopes.remove("offline_access")
+        scopes = self.grant_scopes(client, params.get("scope"))
         self._expire()
         req = AuthorizationRequest(
             id=secrets.token_urlsafe(16),
@@ -187,7 +161,7 @@ class LocalAuthorizationServer:
             client=client,
             redirect_uri=params["redirect_uri"],
             state=params.get("state"),
-            scopes=list(dict.fromkeys(scopes)),
+            scopes=scopes,
             resource=resource,
             code_challenge=challenge,
             nonce=params.get("nonce"),
@@ -195,6 +169,21 @@ class LocalAuthorizationServer:
         )
         self.pending[req.id] = req
         return req
+
+    def grant_scopes(self, client: Client, requested: str | None) -> list[str]:
+        """The scopes a request gets: known ones, within the client's registered ``scope`` (RFC 7591 §2), else invalid_scope."""
+        allowed = client.scope.split() if client.scope else None
+        default = [s for s in self.resource_scopes if allowed is None or s in allowed][:1] or (allowed or [])[:1]
+        scopes = requested.split() if requested else default
+        unknown = [s for s in scopes if s not in self.scopes_supported]
+        if unknown:
+            raise OAuthError("invalid_scope", f"unknown scope(s): {' '.join(unknown)}")
+        outside = [s for s in scopes if allowed is not None and s not in allowed]
+        if outside:
+            raise OAuthError("invalid_scope", f"scope(s) {' '.join(outside)} are outside the client's registered scope {client.scope}")
+        if "offline_access" in scopes and "refresh_token" not in client.grant_types:
+            scopes.remove("offline_access")
+        return list(dict.fromkeys(scopes))
 
     def take_pending(self, request_id: str, csrf: str) -> AuthorizationRequest:
         req = self.pending.get(request_id)
@@ -231,41 +220,31 @@ class LocalAuthorizationServer:
     # --- token endpoint (OAuth 2.1 §3.2, §4.1.3, §4.3) ---------------------
 
     def authenticate_client(self, form: dict[str, str], authorization: str | None) -> Client:
-        client_id, secret, method = form.get("client_id"), form.get("client_secret"), "none"
-        if authorization and authorization.lower().startswith("basic "):
-            try:
-                decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-                basic_id, _, basic_secret = decoded.partition(":")
-            except (ValueError, UnicodeDecodeError):
-                raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
-            client_id, secret, method = unquote_plus(basic_id), unquote_plus(basic_secret), "client_secret_basic"
-        elif secret is not None:
-            method = "client_secret_post"
-        if not client_id:
-            raise OAuthError("invalid_client", "no client_id", status=401)
-        client = self.clients.get(client_id)
-        if client is None:
-            raise OAuthError("invalid_client", "unknown client", status=401)
-        if method != client.token_endpoint_auth_method:
-            raise OAuthError("invalid_client", f"this client must authenticate with {client.token_endpoint_auth_method}, not {method}", status=401)
-        if client.client_secret and not hmac.compare_digest(client.client_secret, secret or ""):
-            raise OAuthError("invalid_client", "wrong client secret", status=401)
-        return client
+        # RFC 7523 §3 item 3: the assertion's aud is the issuer or the token endpoint
+        return authenticate(self.clients, form, authorization, audiences=[self.issuer, self.endpoint("token")], seen=self.seen_jti)
 
-    def token(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+    def token(self, form: dict[str, str], authorization: str | None, dpop: str | None = None) -> dict[str, Any]:
         client = self.authenticate_client(form, authorization)
+        # RFC 9449 §5: a valid proof binds the tokens to its key
+        jkt = verify_proof(dpop, method="POST", url=self.endpoint("token"), seen=self.seen_jti) if dpop is not None else None
         grant = form.get("grant_type")
         if grant == "authorization_code":
-            return self._exchange_code(client, form)
+            return self._exchange_code(client, form, jkt)
         if grant == "refresh_token":
             if "refresh_token" not in client.grant_types:
                 raise OAuthError("unauthorized_client", "this client is not registered for the refresh_token grant")
-            return self._refresh(client, form)
+            return self._refresh(client, form, jkt)
         if grant == "client_credentials":
-            return client_credentials(self, client, form)
+            return client_credentials(self, client, form, jkt)
+        if grant == DEVICE_GRANT:
+            return self.device.token(client, form, jkt)
         raise OAuthError("unsupported_grant_type", f"grant_type {grant!r} is not supported")
 
-    def _exchange_code(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    def device_authorization(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+        """RFC 8628 §3.1-§3.2; the verification page is at ``issuer + DEVICE_PATH``."""
+        return self.device.authorize(self.authenticate_client(form, authorization), form)
+
+    def _exchange_code(self, client: Client, form: dict[str, str], jkt: str | None = None) -> dict[str, Any]:
         code = self.codes.get(form.get("code") or "")
         if code is None or code.client_id != client.client_id:
             raise OAuthError("invalid_grant", "unknown authorization code")
@@ -274,9 +253,9 @@ class LocalAuthorizationServer:
             if code.family:
                 self.revoke_family(code.family)
             raise OAuthError("invalid_grant", "the authorization code was already used; tokens issued from it are revoked")
-        code.used = True
         if code.expires_at < time.time():
             raise OAuthError("invalid_grant", "the authorization code has expired")
+        # redirect_uri, PKCE and resource first: a failed attempt does not burn the code of the legitimate client (issue 14)
         if form.get("redirect_uri") != code.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request's")
         verifier = form.get("code_verifier") or ""
@@ -286,11 +265,12 @@ class LocalAuthorizationServer:
             raise OAuthError("invalid_grant", "PKCE verification failed")
         if form.get("resource") and form["resource"] != code.resource:
             raise OAuthError("invalid_target", "resource differs from the authorization request's")
+        code.used = True
         family = secrets.token_urlsafe(12)
         code.family = family
-        return self._issue(client, code.scopes, code.resource, family, nonce=code.nonce, with_id_token=True)
+        return self._issue(client, code.scopes, code.resource, family, nonce=code.nonce, with_id_token=True, jkt=jkt)
 
-    def _refresh(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    def _refresh(self, client: Client, form: dict[str, str], jkt: str | None = None) -> dict[str, Any]:
         value = form.get("refresh_token") or ""
         rt = self.refresh_tokens.get(value)
         if rt is None or rt.client_id != client.client_id or rt.family in self.revoked_families:
@@ -300,6 +280,8 @@ class LocalAuthorizationServer:
             raise OAuthError("invalid_grant", "this refresh token was already used; the whole grant is now revoked")
         if rt.expires_at < time.time():
             raise OAuthError("invalid_grant", "the refresh token has expired")
+        if rt.jkt and jkt != rt.jkt:  # RFC 9449 §5: a bound refresh token needs a proof made with the same key
+            raise OAuthError("invalid_dpop_proof" if jkt else "invalid_grant", "this refresh token is DPoP-bound: send a DPoP proof made with the key it was issued to (RFC 9449 §5)")
         scopes = rt.scopes
         if form.get("scope"):
             asked = form["scope"].split()
@@ -309,9 +291,9 @@ class LocalAuthorizationServer:
         if form.get("resource") and form["resource"] != rt.resource:
             raise OAuthError("invalid_target", "resource differs from the grant's")
         rt.rotated = True
-        return self._issue(client, scopes, rt.resource, rt.family, nonce=None, with_id_token=False, keep_scopes=rt.scopes)
+        return self._issue(client, scopes, rt.resource, rt.family, nonce=None, with_id_token=False, keep_scopes=rt.scopes, jkt=jkt)
 
-    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True) -> dict[str, Any]:
+    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True, jkt: str | None = None) -> dict[str, Any]:
         now = int(time.time())
         jti = secrets.token_urlsafe(12)
         claims = {
@@ -325,16 +307,19 @@ class LocalAuthorizationServer:
             "exp": now + ACCESS_TOKEN_TTL,
             "jti": jti,
         }
+        if jkt:
+            claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1
         self._jti_family[jti] = family
         response: dict[str, Any] = {
             "access_token": jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "at+jwt"}),
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt else "Bearer",  # RFC 9449 §5
             "expires_in": ACCESS_TOKEN_TTL,
             "scope": " ".join(scopes),
         }
         if refresh and "refresh_token" in client.grant_types:
             value = secrets.token_urlsafe(32)
-            self.refresh_tokens[value] = RefreshToken(client.client_id, keep_scopes or scopes, resource, family, now + REFRESH_TOKEN_TTL)
+            bound = jkt if client.token_endpoint_auth_method == "none" else None  # §5: confidential clients' refresh tokens are not bound
+            self.refresh_tokens[value] = RefreshToken(client.client_id, keep_scopes or scopes, resource, family, now + REFRESH_TOKEN_TTL, jkt=bound)
             response["refresh_token"] = value
         if with_id_token and "openid" in scopes:
             id_claims = {"iss": self.issuer, "sub": DEV_USER["sub"], "aud": client.client_id, "iat": now, "exp": now + ACCESS_TOKEN_TTL}
@@ -374,6 +359,7 @@ class LocalAuthorizationServer:
 
     def _expire(self) -> None:
         now = time.time()
-        for store in (self.pending, self.codes):
-            for key in [k for k, v in store.items() if v.expires_at < now - 60]:
-                del store[key]
+        for store in (self.pending, self.codes, self.refresh_tokens):
+            for key, value in store.items():
+                if value.expires_at < now - 60:
+                    del store[key]

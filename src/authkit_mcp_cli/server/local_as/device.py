@@ -1,0 +1,142 @@
+"""The device authorization grant (RFC 8628) at the development AS: the device
+authorization endpoint (§3.1, §3.2), user codes from an unambiguous alphabet
+(§6.1), the decision the verification page records, and the polling answers
+of the token endpoint (§3.4, §3.5: authorization_pending, slow_down,
+access_denied, expired_token)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from authkit_mcp_cli.server.local_as.model import Client, OAuthError
+from authkit_mcp_cli.server.local_as.stores import MAX_DEVICE_CODES, BoundedStore
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no digits (20^8 codes)
+USER_CODE_LENGTH = 8
+DEVICE_CODE_TTL = 600  # seconds (expires_in)
+INTERVAL = 5  # seconds between polls (§3.2's default)
+SLOW_DOWN_STEP = 5  # §3.5: every slow_down adds 5 seconds
+POLL_SLACK = 1.0  # a poll this much early is still on time (network and timer jitter)
+MAX_FAILED_LOOKUPS = 50  # wrong user codes a minute before the page stops answering (§5.1 brute force)
+DEVICE_PATH = "/oauth2/device"
+
+
+class Issuer(Protocol):
+    """What the device grant needs of the development AS (provider.LocalAuthorizationServer)."""
+
+    issuer: str
+    resource: str
+
+    def grant_scopes(self, client: Client, requested: str | None) -> list[str]: ...
+
+    def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True, jkt: str | None = None) -> dict[str, Any]: ...
+
+
+@dataclass
+class DeviceGrant:
+    device_code: str
+    user_code: str
+    client: Client
+    scopes: list[str]
+    resource: str
+    expires_at: float
+    interval: float
+    last_poll: float
+    csrf: str  # the verification page's form token (also set as a SameSite cookie)
+    status: Literal["pending", "approved", "denied"] = "pending"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at < time.time()
+
+
+def new_user_code() -> str:
+    code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalize_user_code(value: str) -> str:
+    """What the user typed, as stored: upper case, the separator and spaces ignored (§6.1)."""
+    letters = "".join(c for c in value.upper() if c in USER_CODE_ALPHABET)[:USER_CODE_LENGTH]
+    return f"{letters[:4]}-{letters[4:]}" if len(letters) == USER_CODE_LENGTH else ""
+
+
+class DeviceFlow:
+    def __init__(self, las: Issuer) -> None:
+        self.las = las
+        self.grants: BoundedStore[str, DeviceGrant] = BoundedStore(MAX_DEVICE_CODES)
+        self.by_user_code: BoundedStore[str, str] = BoundedStore(MAX_DEVICE_CODES)
+        self._failures: tuple[float, int] = (0.0, 0)  # (window start, wrong codes in it)
+
+    @property
+    def verification_uri(self) -> str:
+        return self.las.issuer + DEVICE_PATH
+
+    def authorize(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        """The device authorization response (§3.2) for an authenticated client."""
+        if GRANT_TYPE not in client.grant_types:
+            raise OAuthError("unauthorized_client", f"this client is not registered for the device grant ({GRANT_TYPE})")
+        resource = form.get("resource") or self.las.resource
+        if resource != self.las.resource:
+            raise OAuthError("invalid_target", f"this development server only issues tokens for {self.las.resource}")
+        scopes = self.las.grant_scopes(client, form.get("scope"))
+        now = time.time()
+        user_code = new_user_code()
+        while user_code in self.by_user_code:
+            user_code = new_user_code()
+        grant = DeviceGrant(secrets.token_urlsafe(32), user_code, client, scopes, resource, now + DEVICE_CODE_TTL, INTERVAL, now, secrets.token_urlsafe(24))
+        self.grants[grant.device_code] = grant
+        self.by_user_code[user_code] = grant.device_code
+        return {
+            "device_code": grant.device_code,
+            "user_code": user_code,
+            "verification_uri": self.verification_uri,
+            "verification_uri_complete": f"{self.verification_uri}?user_code={user_code}",
+            "expires_in": DEVICE_CODE_TTL,
+            "interval": INTERVAL,
+        }
+
+    def find(self, user_code: str) -> DeviceGrant | None:
+        """The pending grant a typed user code names; None (and counted) when there is none."""
+        now = time.time()
+        start, count = self._failures if now - self._failures[0] < 60 else (now, 0)
+        if count >= MAX_FAILED_LOOKUPS:
+            return None
+        device_code = self.by_user_code.get(normalize_user_code(user_code))
+        grant = self.grants.get(device_code) if device_code else None
+        if grant is None or grant.expired or grant.status != "pending":
+            self._failures = (start, count + 1)
+            return None
+        return grant
+
+    def decide(self, grant: DeviceGrant, approve: bool) -> None:
+        grant.status = "approved" if approve else "denied"
+        self.by_user_code.pop(grant.user_code)  # a user code is used once
+
+    def token(self, client: Client, form: dict[str, str], jkt: str | None) -> dict[str, Any]:
+        """The token endpoint's answer to a poll (§3.4, §3.5)."""
+        if GRANT_TYPE not in client.grant_types:
+            raise OAuthError("unauthorized_client", "this client is not registered for the device grant")
+        grant = self.grants.get(form.get("device_code") or "")
+        if grant is None or grant.client.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "unknown device_code")
+        if grant.expired:
+            self.grants.pop(grant.device_code)
+            raise OAuthError("expired_token", "the device code has expired; start the device authorization again")
+        if grant.status == "denied":
+            self.grants.pop(grant.device_code)
+            raise OAuthError("access_denied", "the user denied the request")
+        if grant.status == "approved":
+            self.grants.pop(grant.device_code)  # one token response per device code
+            return self.las._issue(client, grant.scopes, grant.resource, secrets.token_urlsafe(12), nonce=None, with_id_token=False, jkt=jkt)
+        now = time.time()
+        early = now - grant.last_poll < grant.interval - POLL_SLACK
+        grant.last_poll = now
+        if early:
+            grant.interval += SLOW_DOWN_STEP
+            raise OAuthError("slow_down", f"polling too fast: wait {grant.interval:g} s between requests")
+        raise OAuthError("authorization_pending", "the user has not approved the request yet")
