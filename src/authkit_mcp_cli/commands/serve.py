@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from authkit_mcp_cli.commands import options
+
+
+class LogLevel(StrEnum):
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def serve(
@@ -20,7 +35,10 @@ def serve(
     allowed_host: Annotated[list[str] | None, typer.Option("--allowed-host", metavar="HOST[:PORT]", help="Also accept this Host header (tunnels, proxies); repeatable.")] = None,
     stateless: Annotated[bool, typer.Option("--stateless", help="No MCP sessions: any instance can answer any request (load balancers).")] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes (AuthKit mode only; implies --stateless).")] = 1,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    allow_private_cimd: Annotated[bool, typer.Option("--allow-private-cimd", help="Local AS: also fetch Client ID Metadata Documents from loopback and private addresses (refused by default: server-side request forgery).")] = False,
+    allow_public_dev_as: Annotated[bool, typer.Option("--allow-public-dev-as", help="Run the development AS on a non-loopback --host or a public --base-url (refused by default: anyone who reaches it can get admin tokens).")] = False,
+    log_level: Annotated[LogLevel, typer.Option("--log-level", case_sensitive=False, help="Log level (uvicorn's and serve's).")] = LogLevel.info,
+    log_format: Annotated[LogFormat, typer.Option("--log-format", case_sensitive=False, help="Log lines as text, or one JSON object per line (time, level, logger, message; method, path, status, duration_ms on access lines).")] = LogFormat.text,
 ) -> None:
     """Run an MCP resource server that does OAuth right.
 
@@ -50,6 +68,8 @@ def serve(
         allowed_hosts=allowed_host or [],
         stateless=stateless,
         workers=workers,
+        allow_private_cimd=allow_private_cimd,
+        allow_public_dev_as=allow_public_dev_as,
     )
     console = stderr_console()
     console.soft_wrap = True  # URLs in the banner must stay on one line
@@ -67,9 +87,16 @@ def serve(
             console.print(f"  Resource Indicator   add [bold]{info.resource}[/] in the WorkOS dashboard so AuthKit tokens carry it as their audience")
         console.print(f"  Required scopes      {' '.join(cfg.required_scopes) or '(none)'}")
         console.print(f"  Check it:            atoms-auth doctor --server {info.mcp_url}")
+        if cfg.allow_public_dev_as:
+            console.print(
+                "[bold red]WARNING[/] the DEVELOPMENT authorization server is reachable beyond this machine (--allow-public-dev-as):"
+                " anyone who can reach it can sign in as its user and get admin tokens. Do not leave it running."
+            )
+        if cfg.allow_private_cimd and info.mode == "local":
+            console.print("  CIMD fetches         loopback and private addresses allowed (--allow-private-cimd)")
 
     try:
-        run(cfg, on_ready=banner, log_level=log_level)
+        run(cfg, on_ready=banner, log_level=log_level.value, log_format=log_format.value)
     except OSError as exc:
         from authkit_mcp_cli.errors import UsageError
 

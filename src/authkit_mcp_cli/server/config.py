@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,6 +28,10 @@ class ServeConfig:
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
     stateless: bool = False
     workers: int = 1
+    allow_private_cimd: bool = False  # local AS: fetch CIMD documents from private/loopback addresses
+    allow_public_dev_as: bool = False  # the development AS on a non-loopback interface or public URL
+    max_header_bytes: int = 32 * 1024  # request line + headers; more is 431
+    header_timeout: float = 10.0  # seconds from connection (or first byte of a request) to its complete head
 
     @property
     def local_as(self) -> bool:
@@ -39,6 +44,28 @@ class ServeConfig:
         if self.host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         return f"http://{host}:{bound_port}"
+
+
+def is_loopback_name(host: str | None) -> bool:
+    """Loopback means IP literals in 127.0.0.0/8, ::1, and the literal ``localhost`` (RFC 8252 §8.3)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_dev_as_exposure(host: str, base_url: str | None) -> str | None:
+    """What would expose the development AS beyond this machine, or None."""
+    if not is_loopback_name(host):
+        return f"--host {host} listens beyond this machine"
+    if base_url and not is_loopback_name(urlsplit(base_url).hostname):
+        return f"--base-url {base_url} is not a loopback address"
+    return None
 
 
 def normalise_path(path: str) -> str:
@@ -61,6 +88,8 @@ def resolve_serve_config(
     allowed_hosts: list[str],
     stateless: bool,
     workers: int,
+    allow_private_cimd: bool = False,
+    allow_public_dev_as: bool = False,
 ) -> ServeConfig:
     domain = authkit_domain or env.get(ENV_AUTHKIT_DOMAIN) or None
     if domain:
@@ -89,6 +118,14 @@ def resolve_serve_config(
         )
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is out of range.")
+    exposure = None if domain else public_dev_as_exposure(host, base)
+    if exposure and not allow_public_dev_as:
+        # Anyone who reaches the development AS can sign in as its user and mint admin tokens (issue 14 item 7).
+        raise UsageError(
+            f"Refusing to expose the development authorization server: {exposure}, and anyone who can reach it can sign in and get admin tokens.",
+            hint="Listen on loopback (--host 127.0.0.1, the default), use your AuthKit domain (--authkit-domain), or pass --allow-public-dev-as if you really mean it.",
+            code="usage.public-dev-as",
+        )
     return ServeConfig(
         host=host,
         port=port,
@@ -101,4 +138,6 @@ def resolve_serve_config(
         allowed_hosts=tuple(allowed_hosts),
         stateless=stateless or workers > 1,
         workers=workers,
+        allow_private_cimd=allow_private_cimd,
+        allow_public_dev_as=bool(exposure) and allow_public_dev_as,
     )

@@ -3,13 +3,16 @@ is known before the app is built), print the banner, serve until Ctrl-C.
 
 Several workers share the bound socket; each builds its own app from the
 same configuration (AuthKit mode only: the development AS is in-memory).
+
+Every uvicorn here speaks HTTP/1.1 through the guarded httptools protocol
+(limits.py: request-head size and time limits) and, for the CLI, logs
+through one handler in one format (logs.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import socket
 import threading
@@ -20,22 +23,20 @@ from typing import Any
 
 import uvicorn
 
-from authkit_mcp_cli.redact import redact_url
 from authkit_mcp_cli.server.app import ServeInfo, build_app
 from authkit_mcp_cli.server.config import ServeConfig
+from authkit_mcp_cli.server.limits import apply_limits
+from authkit_mcp_cli.server.logs import AccessLog, RedactQueryFilter, configure
+
+__all__ = ["RedactQueryFilter", "asgi_in_thread", "serve", "serve_in_thread"]
 
 CONFIG_ENV = "ATOMS_AUTH_SERVE_CONFIG"
 
 
-class RedactQueryFilter(logging.Filter):
-    """uvicorn's access log prints the full path: mask secret query parameters."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
-            args = list(record.args)
-            args[2] = redact_url(record.args[2])
-            record.args = tuple(args)
-        return True
+def uvicorn_config(app: Any, cfg: ServeConfig, **options: Any) -> uvicorn.Config:
+    """A uvicorn Config with serve's fixed choices and the request-head limits."""
+    config = uvicorn.Config(app, server_header=False, **options)
+    return apply_limits(config, max_header_bytes=cfg.max_header_bytes, header_timeout=cfg.header_timeout)
 
 
 def bind(cfg: ServeConfig) -> socket.socket:
@@ -56,18 +57,20 @@ def app_from_environment():
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw["config"].items()}
     cfg = ServeConfig(**fields)
     app, _ = build_app(cfg, raw["port"])
-    return app
+    return AccessLog(app)
 
 
 @contextlib.contextmanager
-def asgi_in_thread(app_factory: Callable[[str], Any], *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def asgi_in_thread(app_factory: Callable[[str], Any], *, host: str = "127.0.0.1", port: int = 0, cfg: ServeConfig | None = None) -> Iterator[str]:
     """Serve ``app_factory(base_url)`` with uvicorn on a background thread; yield the base URL.
 
     The socket is bound first, so the app can name its own URL (demo, tests, benchmarks).
+    ``cfg`` supplies the request-head limits (the defaults otherwise).
     """
+    cfg = cfg or ServeConfig(host=host, port=port)
     sock = bind(ServeConfig(host=host, port=port))
     base_url = f"http://{host}:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app_factory(base_url), log_level="error", timeout_graceful_shutdown=2, server_header=False, lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app_factory(base_url), cfg, log_level="error", timeout_graceful_shutdown=2, lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="atoms-auth-asgi", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -93,24 +96,26 @@ def serve_in_thread(cfg: ServeConfig) -> Iterator[ServeInfo]:
         app, built["info"] = build_app(cfg, int(base_url.rsplit(":", 1)[1]))
         return app
 
-    with asgi_in_thread(factory, host=cfg.host, port=cfg.port):
+    with asgi_in_thread(factory, host=cfg.host, port=cfg.port, cfg=cfg):
         yield built["info"]
 
 
-def serve(cfg: ServeConfig, *, on_ready: Callable[[ServeInfo], None], log_level: str = "info") -> None:
+def serve(cfg: ServeConfig, *, on_ready: Callable[[ServeInfo], None], log_level: str = "info", log_format: str = "text") -> None:
+    # before anything logs, and before the MCP SDK's basicConfig would install its own handler
+    log_config = configure(log_level, log_format)
     sock = bind(cfg)
     port = sock.getsockname()[1]
-    logging.getLogger("uvicorn.access").addFilter(RedactQueryFilter())
+    options: dict[str, Any] = {"log_config": log_config, "log_level": log_level, "access_log": False, "timeout_graceful_shutdown": 3}
     if cfg.workers > 1:
         os.environ[CONFIG_ENV] = json.dumps({"config": asdict(cfg), "port": port})
         _, info = build_app(cfg, port)  # for the banner only
         on_ready(info)
         from uvicorn.supervisors import Multiprocess
 
-        config = uvicorn.Config("authkit_mcp_cli.server.runner:app_from_environment", factory=True, workers=cfg.workers, log_level=log_level, timeout_graceful_shutdown=3, server_header=False)
+        config = uvicorn_config("authkit_mcp_cli.server.runner:app_from_environment", cfg, factory=True, workers=cfg.workers, **options)
         Multiprocess(config, sockets=[sock]).run()
         return
     app, info = build_app(cfg, port)
     on_ready(info)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=3, server_header=False))
+    server = uvicorn.Server(uvicorn_config(AccessLog(app), cfg, **options))
     server.run(sockets=[sock])
