@@ -132,3 +132,13 @@ def resource_matches(resource: str, server_url: str, *, allow_prefix: bool) -> t
     if (r.scheme, r.netloc.lower()) != (s.scheme, s.netloc.lower()):
         return False, f"names another origin ({origin(resource)})"
     return False, f"names another path ({r.path or '/'})"
+
+
+def broader_audience(resource: str, server_url: str) -> str | None:
+    """The audience a token will carry when PRM names an origin or path prefix of the server URL, else None.
+
+    Accepted only from the root document (MCP Authorization: Canonical Server URI), as the
+    official SDKs accept it; a token for it is good at every resource under that prefix,
+    which the user must be told (RFC 8707 §2: the audience is the resource asked for).
+    """
+    return resource if resource != server_url else None

@@ -90,6 +90,7 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     assert server is not None
     problems = []
     checked = []
+    broader: list[tuple[str, str]] = []  # accepted at the root only (RFC 9728 §3.3 wants the exact value at the path-inserted URL)
     for loc in ("header", "path", "root"):
         ex = ev.prm.get(loc)
         if ex is None or not _serves_prm(ex):
@@ -104,12 +105,23 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
         checked.append(f"{url}: {resource}")
         if why is not None:
             problems.append(f"{url} says resource {resource!r}, which {why} compared with {server!r}")
+        elif resource != server:
+            broader.append((url, resource))
     if problems:
         return problem(
             "; ".join(problems) + ". Clients send resource as the token audience, and a correct server then rejects the token (RFC 8707).",
             f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash)"
             + (" and register the same string as a Resource Indicator in the WorkOS dashboard." if prm_names_authkit(ev) else ", the string clients send as resource and the AS puts in aud."),
             checked=checked,
+        )
+    if broader:
+        return ok(
+            "resource identifies this endpoint, but "
+            + "; ".join(f"{url} names {resource!r}, an origin or path prefix of it" for url, resource in broader)
+            + ": clients accept it (MCP Canonical Server URI) and their tokens then carry that broader audience, "
+            "good at every resource under it. Prefer the exact MCP URL.",
+            checked=checked,
+            broader_audience=sorted({resource for _url, resource in broader}),
         )
     return ok("resource identifies this endpoint.", checked=checked)
 

@@ -8,6 +8,7 @@ from typing import Any
 from authkit_mcp_cli.client.diagnosis import as_is_authkit, audience_fix, audiences, token_claims
 from authkit_mcp_cli.client.session import Session
 from authkit_mcp_cli.oauth.dpop import DpopKey
+from authkit_mcp_cli.urls import broader_audience
 
 SHOWN_CLAIMS = ("iss", "sub", "aud", "scope", "client_id", "exp", "iat")
 
@@ -17,6 +18,7 @@ def describe_tokens(session: Session) -> dict[str, Any]:
     info: dict[str, Any] = {
         "server": session.server_url,
         "resource": session.resource,
+        "broader_audience": broader_audience(session.resource, session.server_url),  # PRM named a prefix of the server URL
         "issuer": session.issuer,
         "client_id": session.registration.client_id,
         "client_source": session.registration.source,

@@ -7,6 +7,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants import Grant, grant_for
 from authkit_mcp_cli.client.session import Session, save_session
 from authkit_mcp_cli.discovery import Discovered, discover, select_scope
+from authkit_mcp_cli.urls import broader_audience
 
 
 async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None, grant: Grant | None = None) -> Session:
@@ -14,6 +15,12 @@ async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Disc
     if disc is None:
         disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain, browser_flow=opts.browser_flow)
         ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer} (metadata {disc.metadata_url or 'none: default endpoints'})")
+    broader = broader_audience(disc.resource, server_url)
+    if broader:  # RFC 9728 §3.3 allows only the exact value at the path-inserted URL; the root document may name a prefix
+        ctx.report(
+            "discover",
+            f"the protected-resource metadata ({disc.prm_url}) names {broader}, an origin or path prefix of {server_url}, not the server itself: the token's audience will be {broader}, so it is also good at every other resource under it",
+        )
     for note in disc.notes:  # e.g. which 2025-03-26 fallback found the AS (also when call hands its discovery in)
         ctx.report("discover", note)
     if opts.authkit_domain and opts.authkit_domain != disc.issuer:

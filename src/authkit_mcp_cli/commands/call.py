@@ -63,6 +63,7 @@ def call(
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.errors import UsageError
     from authkit_mcp_cli.mcp_wire import call_tool, list_tools
+    from authkit_mcp_cli.safe_text import json_text
 
     try:
         args = json.loads(arguments)
@@ -91,7 +92,7 @@ def call(
 
     result = asyncio.run(run())
     if json_output:
-        typer.echo(json.dumps(result if tool else {"tools": result}, indent=2, ensure_ascii=False))
+        typer.echo(json_text(json.dumps(result if tool else {"tools": result}, indent=2, ensure_ascii=False)))  # a remote's C1 controls escaped too
     elif tool:
         _print_tool_result(result)
     else:
