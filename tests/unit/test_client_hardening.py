@@ -11,6 +11,7 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 from authkit_mcp_cli import envfile
@@ -184,3 +185,32 @@ def test_loopback_hosts(host, loopback):
 def test_plain_http_to_a_dot_localhost_name_is_not_secure():
     assert is_secure_url("http://localhost:8000/mcp") and is_secure_url("http://127.0.0.1:8000/mcp")
     assert not is_secure_url("http://app.localhost:8000/mcp")
+
+
+# --- item 12: a PRM resource that is a prefix -------------------------------------------
+
+
+def test_doctor_names_the_broader_audience_of_a_root_prefix_and_fails_it_at_the_path_inserted_url():
+    from world import ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World
+
+    from authkit_mcp_cli.checks import Status
+
+    world = World(challenge_header=f'Bearer resource_metadata="{PRM_ROOT}", scope="openid"')
+    world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)
+    world.prm["resource"] = ORIGIN
+    r = world.run()["prm.resource"]
+    assert r.status is Status.PASS and "broader audience" in r.message and ORIGIN in r.message
+    assert r.evidence["broader_audience"] == [ORIGIN]
+    exact = World().run()["prm.resource"]
+    assert exact.status is Status.PASS and "broader" not in exact.message
+    world = World()  # the path-inserted document must name the exact identifier (RFC 9728 §3.3)
+    world.prm["resource"] = ORIGIN
+    assert world.run()["prm.resource"].status is Status.FAIL
+    assert SERVER.startswith(ORIGIN)
+
+
+def test_broader_audience_is_the_resource_only_when_it_is_not_the_server():
+    from authkit_mcp_cli.urls import broader_audience
+
+    assert broader_audience("https://h/api/mcp", "https://h/api/mcp") is None
+    assert broader_audience("https://h", "https://h/api/mcp") == "https://h"
