@@ -31,6 +31,7 @@ from authkit_mcp_cli.server.compat import MetadataForwarder
 from authkit_mcp_cli.server.config import ServeConfig
 from authkit_mcp_cli.server.jwks import JwksCache
 from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
+from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher
 from authkit_mcp_cli.server.local_as.routes import CORS_PATHS as LOCAL_AS_CORS_PATHS
 from authkit_mcp_cli.server.local_as.routes import build_routes as local_as_routes
 from authkit_mcp_cli.server.resource import BearerGuard, ResourceInfo
@@ -104,7 +105,7 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
     cors_paths = {PRM_WELL_KNOWN + cfg.path, PRM_WELL_KNOWN, cfg.path, cfg.path.rstrip("/") + "/"}
     forwarder = None
     if local is not None:
-        routes.extend(local_as_routes(local))
+        routes.extend(local_as_routes(local, MetadataDocumentFetcher(allow_private=cfg.allow_private_cimd)))
         cors_paths.update(LOCAL_AS_CORS_PATHS)
     else:
         forwarder = MetadataForwarder(issuer)

@@ -76,8 +76,8 @@ class ConsentBinding:
         return None
 
 
-def build_routes(las: LocalAuthorizationServer) -> list[Route]:
-    fetcher = MetadataDocumentFetcher()
+def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher | None = None) -> list[Route]:
+    fetcher = fetcher or MetadataDocumentFetcher()
     binding = ConsentBinding(las.issuer)
 
     async def oauth_metadata(request: Request) -> Response:
@@ -101,12 +101,12 @@ def build_routes(las: LocalAuthorizationServer) -> list[Route]:
         return JSONResponse(client.registration_response(), status_code=201, headers=NO_STORE)
 
     async def find_client(client_id: str) -> Client:
-        client = las.clients.get(client_id)
-        if client is not None:
-            return client
-        if is_metadata_url(client_id):
+        if is_metadata_url(client_id):  # the fetcher's cache keeps it as long as HTTP allows, then fetches again
             client = await fetcher.fetch(client_id)
             las.add_metadata_document_client(client)
+            return client
+        client = las.clients.get(client_id)
+        if client is not None:
             return client
         raise OAuthError("invalid_client", f"unknown client_id {client_id!r}: register it first (dynamic client registration) or use a metadata document URL")
 
