@@ -334,3 +334,12 @@ def test_an_unreachable_server_leads_every_report_and_its_consequences_are_not_f
     arrows = [line.strip() for line in mermaid_block(md) if "->>" in line]
     assert arrows[0].split(": ", 1)[1].startswith("❌") and all(a.split(": ", 1)[1].startswith("⏭") for a in arrows[2:])
     assert '<div class="root-cause" data-check="server.reachable">' in texts["html"]
+
+
+def test_the_command_offers_exactly_the_report_formats():
+    from typing import get_args
+
+    from authkit_mcp_cli.commands.doctor import ReportFormat
+    from authkit_mcp_cli.reports import FORMATS
+
+    assert get_args(ReportFormat) == FORMATS
