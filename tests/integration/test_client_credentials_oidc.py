@@ -75,12 +75,13 @@ def test_client_secret_basic(cc_issuer, mcp_url, cli, tmp_path):
 
 def test_client_credentials_with_dpop_binds_the_token(cc_issuer, mcp_url, cli, tmp_path):
     """--dpop applies to every grant: oidc-provider answers token_type DPoP with cnf.jkt = the stored key's thumbprint."""
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret", "--client-secret", "svc-secret-value-0123456789", "--dpop", "--no-verify", "--json")
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret", "--client-secret", "svc-secret-value-0123456789", "--dpop", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     tokens = stored(tmp_path)["tokens"]
     assert tokens["token_type"] == "DPoP" and tokens["grant_type"] == "client_credentials"
     assert out["dpop_bound"] is True and out["grant_type"] == "client_credentials" and out["problems"] == []  # cnf.jkt matches the key
+    assert out["verified"] is True  # serve accepted the token with its proof
 
 
 def test_private_key_jwt(cc_issuer, mcp_url, cli, tmp_path):

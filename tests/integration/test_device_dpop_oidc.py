@@ -5,7 +5,7 @@ stderr, a test browser approves (or aborts) on oidc-provider's verification
 page, and the CLI's polling ends with a stored token, or exit 5 with
 login.device-denied. With --dpop the token comes back token_type DPoP,
 bound (cnf.jkt) to the key stored with it, and a refresh keeps the binding.
-(serve does not accept DPoP tokens yet: those logins run with --no-verify.)"""
+serve verifies the DPoP logins (their proofs and the binding) like any other."""
 
 from __future__ import annotations
 
@@ -161,10 +161,10 @@ def _bound_to_stored_key(record: dict) -> str:
 
 def test_dpop_login_gets_a_token_bound_to_the_stored_key_and_refresh_keeps_it(issuer, mcp_url, env, tmp_path):
     env = {**env, "BROWSER": os.path.join(os.path.dirname(__file__), "..", "conformance", "browser")}  # follows the redirects (oidc-as auto-approves)
-    proc = cli(env, "login", "--server", mcp_url, "--dpop", "--scope", "mcp:tools offline_access", "--no-verify", "--json")
+    proc = cli(env, "login", "--server", mcp_url, "--dpop", "--scope", "mcp:tools offline_access", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
-    assert out["dpop_bound"] is True and out["dpop_jkt"] and out["grant_type"] == "authorization_code"
+    assert out["dpop_bound"] is True and out["dpop_jkt"] and out["grant_type"] == "authorization_code" and out["verified"] is True
     record = stored(tmp_path)
     jkt = _bound_to_stored_key(record)
     assert out["dpop_jkt"] == jkt
@@ -179,7 +179,7 @@ def test_dpop_login_gets_a_token_bound_to_the_stored_key_and_refresh_keeps_it(is
 
 
 def test_device_code_with_dpop(issuer, mcp_url, env, tmp_path):
-    done, _ = device_login(env, "--server", mcp_url, "--dpop", "--no-verify")
+    done, _ = device_login(env, "--server", mcp_url, "--dpop")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["dpop_bound"] is True
+    assert json.loads(done.stdout)["dpop_bound"] is True and json.loads(done.stdout)["verified"] is True  # serve accepted the proof
     _bound_to_stored_key(stored(tmp_path))
