@@ -33,6 +33,7 @@ def logout(
     from authkit_mcp_cli.client import logout as run_logout
     from authkit_mcp_cli.commands._client import client_context, stored_session
     from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
+    from authkit_mcp_cli.safe_text import json_text
 
     if all_ and server:
         raise UsageError("Pass either --server or --all, not both.", code="usage.conflicting-options")
@@ -64,7 +65,7 @@ def logout(
             doc["note"] = nothing[0] + " Nothing to log out."
         if error is not None:
             doc["error"] = error.to_json()
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(json_text(json.dumps(doc, indent=2, ensure_ascii=False)))  # an AS's C1 controls escaped too
         raise typer.Exit(0 if ok else 1)
     from rich.markup import escape
 
