@@ -34,8 +34,8 @@ def chromium():
     if not (NODE_DIR / "node_modules" / "playwright-core").exists():
         pytest.fail("tests/node/node_modules/playwright-core is missing: run `make test`.")
 
-    def open_report(path: Path, click: str, shot: Path) -> dict:
-        proc = subprocess.run([str(NODE), str(NODE_DIR / "doctor-report.mjs"), str(path), click, str(shot)], capture_output=True, text=True, timeout=90)
+    def open_report(path: Path, click: str, shot: Path, key: str = "") -> dict:
+        proc = subprocess.run([str(NODE), str(NODE_DIR / "doctor-report.mjs"), str(path), click, str(shot), key], capture_output=True, text=True, timeout=90)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
@@ -66,7 +66,7 @@ def test_the_report_of_a_broken_server_in_chromium(chromium, tmp_path):
         proc = doctor_html(base + "/api/mcp", out, tmp_path)
     assert proc.returncode == 1  # as --format text: the format does not change the exit code
     assert "as.issuer" in proc.stdout and "FAIL" in proc.stdout  # the text report for the CI log
-    report = chromium(out, "challenge", tmp_path / "first-screen.png")
+    report = chromium(out, "challenge", tmp_path / "first-screen.png", "authorize")
     assert_quiet(report, out)
 
     assert report["svg"]["width"] > 300 and report["svg"]["height"] > 300
@@ -86,6 +86,8 @@ def test_the_report_of_a_broken_server_in_chromium(chromium, tmp_path):
     assert "as.issuer" in report["initial"][0]["checks"]
     assert [v["step"] for v in report["afterClick"]] == ["challenge"] and report["pressedAfterClick"] == ["challenge"]
     assert {"challenge.status", "challenge.header", "server.reachable"} <= set(report["afterClick"][0]["checks"])
+    assert [v["step"] for v in report["afterEnter"]] == ["authorize"] and "as.pkce" in report["afterEnter"][0]["checks"]
+    assert isinstance(json.loads(report["evidence"]), dict)  # the first check's evidence, readable JSON
     assert len(report["afterShowAll"]) == 7
     text = report["text"]
     assert "https://impostor.example.com" in text and "Advertise code_challenge_methods_supported" in text

@@ -2,13 +2,14 @@
 // playwright-core, and prints what a reader would meet as one JSON document:
 // every request the page made, console errors and page errors, the SVG steps
 // (class, mark, bounding box, arrow colour), which checks are shown at first,
-// after clicking a step (argv[3], a step key) and after "Show every step's checks".
+// after clicking a step (argv[3], a step key), the first evidence there (opened),
+// after Enter on a focused step (argv[5]), and after "Show every step's checks".
 // A screenshot of the first screen goes to argv[4] when given.
-// Usage: node doctor-report.mjs /path/report.html STEP [screenshot.png]
+// Usage: node doctor-report.mjs /path/report.html STEP [screenshot.png [STEP-BY-KEYBOARD]]
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const [file, clickStep, shot] = process.argv.slice(2);
+const [file, clickStep, shot, keyStep] = process.argv.slice(2);
 const url = pathToFileURL(file).href;
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const browser = await chromium.launch({
@@ -36,6 +37,16 @@ try {
     await page.click(`g.step[data-step="${clickStep}"]`);
     report.afterClick = await visible();
     report.pressedAfterClick = await page.$$eval('g.step[aria-pressed="true"]', (gs) => gs.map((g) => g.dataset.step));
+  }
+  const evidence = page.locator('section.checks:not([hidden]) details.evidence').first();
+  if (await evidence.count()) {
+    await evidence.locator('summary').click();
+    report.evidence = await evidence.locator('pre').innerText();
+  }
+  if (keyStep) {  // the keyboard reaches a step too (tabindex, Enter)
+    await page.focus(`g.step[data-step="${keyStep}"]`);
+    await page.keyboard.press('Enter');
+    report.afterEnter = await visible();
   }
   await page.click('#show-all');
   report.afterShowAll = await visible();
