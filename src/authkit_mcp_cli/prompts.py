@@ -38,10 +38,14 @@ def ask_text(message: str, *, flag: str, env: str | None = None, default: str | 
     def check(text: str) -> bool | str:
         if validate is None:
             return True
-        problem = validate(text)
+        problem = validate(text or default or "")
         return True if problem is None else problem
 
-    return str(_answer(questionary.text(message, default=default or "", validate=check)))
+    # The default is a placeholder, not pre-filled text: what the user types replaces it instead of
+    # being appended to it (issue #15 item 9); an empty answer takes the default.
+    placeholder = [("fg:ansibrightblack", default)] if default else None
+    answer = str(_answer(questionary.text(message, default="", validate=check, placeholder=placeholder)))
+    return answer or default or ""
 
 
 def confirm(message: str, *, flag: str, default: bool = False, yes: bool = False) -> bool:

@@ -43,7 +43,8 @@ def test_flags_without_a_terminal(oidc_issuer, tmp_path):
 
 def test_unreachable_domain_is_not_written_without_confirmation(tmp_path):
     proc = run(["--authkit-domain", "http://127.0.0.1:9", "--base-url", "https://mcp.example.com", "--path", "/mcp", "--scopes", "", "--timeout", "2"], tmp_path)
-    assert proc.returncode == 2 and "as.discovery" in proc.stdout and "--no-check" in proc.stderr
+    assert proc.returncode == 1 and "as.discovery" in proc.stdout and "--no-check" in proc.stderr  # init's help: 1 the domain check failed
+    assert proc.stderr.startswith("error: The AuthKit domain check failed") and "code: init.check-failed" in proc.stderr
     assert not (tmp_path / ".env").exists()
 
 
@@ -95,3 +96,22 @@ def test_ctrl_c_at_a_prompt_exits_130_quietly(tmp_path):
     code, screen = _interact(tmp_path, [("AuthKit domain", b"\x03")])
     assert code == 130
     assert "Traceback" not in screen and not (tmp_path / ".env").exists()
+
+
+def test_a_prefilled_default_is_replaced_not_appended_to(tmp_path):
+    """The .env's values are offered as defaults; typing an answer replaces the default (a placeholder),
+    it is not appended to it (which gave https://old.authkit.apphttps://new.authkit.app)."""
+    (tmp_path / ".env").write_text("FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN=https://old-env.authkit.app\nATOMS_FASTMCP_HTTP_PATH=/old\n")
+    answers = [
+        ("AuthKit domain", b"https://new-env.authkit.app\r"),  # typed straight away: no Ctrl-U
+        ("public URL", b"https://mcp.example.com\r"),
+        ("endpoint path", b"\r"),  # empty: the default shown (/old) is taken
+        ("Required scopes", b"\r"),
+        ("exists", b"y"),
+    ]
+    code, screen = _interact(tmp_path, answers)
+    assert code == 0, screen[-2000:]
+    text = (tmp_path / ".env").read_text()
+    assert "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN=https://new-env.authkit.app\n" in text
+    assert "FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL=https://mcp.example.com\n" in text and "ATOMS_FASTMCP_HTTP_PATH=/old\n" in text
+    assert "old-env" not in text.split("FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN=")[-1].splitlines()[0]

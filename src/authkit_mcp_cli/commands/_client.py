@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from authkit_mcp_cli.client import Context, LoginOptions, Session
 
 ENV_CLIENT_SECRET = "ATOMS_AUTH_CLIENT_SECRET"
+ENV_IDP_CLIENT_SECRET = "ATOMS_AUTH_IDP_CLIENT_SECRET"
+STDIN = "-"
 ENV_CLIENT_METADATA_URL = "ATOMS_AUTH_CLIENT_METADATA_URL"
 STEP_LABELS = {
     "discover": "discovery",
@@ -67,9 +69,11 @@ def login_options(
     from authkit_mcp_cli.client import LoginOptions
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
+    if "idp_client_secret" in grant_settings:
+        grant_settings["idp_client_secret"] = secret_value(grant_settings["idp_client_secret"], flag="--idp-client-secret", env_name=ENV_IDP_CLIENT_SECRET, env=env)
     return LoginOptions(
         client_id=client_id or env.get(ENV_CLIENT_ID) or None,
-        client_secret=client_secret or env.get(ENV_CLIENT_SECRET) or None,
+        client_secret=secret_value(client_secret, flag="--client-secret", env_name=ENV_CLIENT_SECRET, env=env),
         client_metadata_url=client_metadata_url or env.get(ENV_CLIENT_METADATA_URL) or None,
         client_name=client_name,
         scopes=list(scope or []),
@@ -83,6 +87,55 @@ def login_options(
         grant=grant.replace("-", "_"),  # the CLI's names -> client.grants.GRANTS keys
         **grant_settings,
     )
+
+
+def secret_value(value: str | None, *, flag: str, env_name: str, env: Mapping[str, str]) -> str | None:
+    """A secret option (issue #15 item 10): ``-`` reads it from stdin (a hidden prompt on a terminal);
+    absent, the environment's ``env_name``; a literal value works but is warned about on stderr."""
+    if value is None:
+        return env.get(env_name) or None
+    if value == STDIN:
+        return read_secret(flag)
+    sys.stderr.write(
+        f"warning: {flag} was given on the command line, where it may stay in your shell history and is visible to other local users; "
+        f"set {env_name}, or pass {flag} - to read it from stdin (a hidden prompt on a terminal).\n"
+    )
+    return value
+
+
+def read_secret(flag: str) -> str:
+    """One line: a hidden prompt when stdin is a terminal, else stdin's first line (read unbuffered, so a
+    later reader of stdin, e.g. the --no-browser paste, sees the rest)."""
+    from authkit_mcp_cli.errors import UsageError
+
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():
+        import getpass
+
+        try:
+            value = getpass.getpass(f"{flag} (input hidden): ")
+        except EOFError:
+            value = ""
+    else:
+        value = _read_line(stdin) if stdin is not None else ""
+    value = value.rstrip("\r\n")
+    if not value:
+        raise UsageError(f"{flag} - read nothing from stdin.", code="usage.secret-missing", hint=f"Pipe the secret in (e.g. {flag} - < secret.txt), or type it at the prompt on a terminal.")
+    return value
+
+
+def _read_line(stream: Any) -> str:
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # not a real file (tests hand a StringIO)
+        return str(stream.readline())
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        data.extend(byte)
+    return data.decode("utf-8", "replace")
 
 
 def _stdin_lines() -> Callable[[], str | None] | None:

@@ -25,7 +25,7 @@ import typer
 from typer._click import core as click_core  # typer 0.29 vendors its click
 from typer._click import exceptions as click_exc
 from typer._click import formatting as click_fmt
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode
 
@@ -111,6 +111,12 @@ class AtomsGroup(TyperGroup):
         except click_exc.UsageError as exc:
             raise shaped(exc, as_json=AtomsGroup._as_json) from None
 
+    def get_command(self, ctx: click_core.Context, cmd_name: str) -> click_core.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            name_metavars(cmd, ctx)
+        return cmd
+
     def format_commands(self, ctx: click_core.Context, formatter: click_fmt.HelpFormatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
@@ -120,6 +126,17 @@ class AtomsGroup(TyperGroup):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def name_metavars(cmd: click_core.Command, ctx: click_core.Context) -> None:
+    """An option that takes a value and declares no metavar shows its own name (--host HOST), never the
+    type (<str>, <list[str]>, <int range>); choices keep their list (issue #15 item 8)."""
+    for param in cmd.params:
+        if not isinstance(param, TyperOption) or getattr(param, "is_flag", False) or param.metavar is not None:
+            continue
+        shown = param.display_type(ctx) or ""
+        if "|" not in shown:  # a type, not a list of choices
+            param.metavar = (param.name or "value").upper()
 
 
 def typer_app(**kwargs: Any) -> typer.Typer:

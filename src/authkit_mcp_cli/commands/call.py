@@ -11,8 +11,8 @@ from authkit_mcp_cli.commands import options
 
 def call(
     server: options.Server = None,
-    tool: Annotated[str | None, typer.Option("--tool", help="Call this tool; without it, list the tools.")] = None,
-    arguments: Annotated[str, typer.Option("--arguments", help="The tool's arguments as a JSON object.")] = "{}",
+    tool: Annotated[str | None, typer.Option("--tool", metavar="NAME", help="Call this tool; without it, list the tools.")] = None,
+    arguments: Annotated[str, typer.Option("--arguments", metavar="JSON", help="The tool's arguments as a JSON object.")] = "{}",
     login: Annotated[bool, typer.Option("--login", help="Log in (browser) when there is no usable token.")] = False,
     json_output: options.Json = False,
     wire: options.Wire = "auto",
@@ -20,7 +20,7 @@ def call(
     client_secret: options.ClientSecret = None,
     auth_method: options.ClientAuthMethod = None,
     client_metadata_url: options.ClientMetadataUrl = None,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request when logging in (repeatable).")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request when logging in (repeatable).")] = None,
     port: options.Port = None,
     no_browser: options.NoBrowser = False,
     new_client: options.NewClient = False,

@@ -29,7 +29,7 @@ def login(
     idp_client_secret: options.IdpClientSecret = None,
     id_token: options.IdToken = None,
     dpop: options.Dpop = False,
-    redirect_uri: Annotated[str | None, typer.Option("--redirect-uri", help="Use this redirect URI (a pre-registered client's).", show_default=False)] = None,
+    redirect_uri: Annotated[str | None, typer.Option("--redirect-uri", metavar="URL", help="Use this redirect URI (a pre-registered client's).", show_default=False)] = None,
     no_browser: options.NoBrowser = False,
     timeout: options.BrowserTimeout = 300.0,
     json_output: options.Json = False,

@@ -25,6 +25,16 @@ AuthkitDomain = Annotated[
         show_default=False,
     ),
 ]
+# AuthKit domain where nothing is discovered (init writes it; serve validates against it) (issue #15 item 8).
+ConfiguredAuthkitDomain = Annotated[
+    str | None,
+    typer.Option(
+        "--authkit-domain",
+        metavar="URL",
+        help="AuthKit domain (the authorization server's issuer), e.g. https://your-env.authkit.app: an origin, no path. Default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN.",
+        show_default=False,
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted.", show_default=False)]
 Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]  # doctor's name for it
@@ -38,12 +48,20 @@ Wire = Annotated[WireMode, typer.Option("--wire", help="MCP wire generation: aut
 ApplicationType = Literal["native", "web"]
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]  # register --auth-method; default: what the AS lists
 
-ClientId = Annotated[str | None, typer.Option("--client-id", help="A pre-registered client ID. Default: $WORKOS_CLIENT_ID.", show_default=False)]
-ClientSecret = Annotated[str | None, typer.Option("--client-secret", help="The pre-registered client's secret, if it is confidential. Default: $ATOMS_AUTH_CLIENT_SECRET.", show_default=False)]
+ClientId = Annotated[str | None, typer.Option("--client-id", metavar="ID", help="A pre-registered client ID. Default: $WORKOS_CLIENT_ID.", show_default=False)]
+ClientSecret = Annotated[
+    str | None,
+    typer.Option(
+        "--client-secret",
+        metavar="SECRET|-",
+        help="The pre-registered client's secret, if it is confidential: - reads it from stdin (a hidden prompt on a terminal); a literal value may stay in your shell history (warned). Default: $ATOMS_AUTH_CLIENT_SECRET.",
+        show_default=False,
+    ),
+]
 ClientMetadataUrl = Annotated[str | None, typer.Option("--client-metadata-url", metavar="URL", help="This client's hosted Client ID Metadata Document, used when the AS supports CIMD. Default: $ATOMS_AUTH_CLIENT_METADATA_URL.", show_default=False)]
-Port = Annotated[int | None, typer.Option("--port", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
+Port = Annotated[int | None, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
 NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser; also accepts the final redirect URL pasted on stdin (SSH).")]
-Scopes = Annotated[list[str] | None, typer.Option("--scope", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
+Scopes = Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
 SecretMethod = Literal["client_secret_basic", "client_secret_post"]
 ClientAuthMethod = Annotated[
     SecretMethod | None,
@@ -71,7 +89,15 @@ SigningAlg = Annotated[str | None, typer.Option("--signing-alg", metavar="ALG", 
 KeyId = Annotated[str | None, typer.Option("--key-id", metavar="KID", help="kid header of --private-key assertions.", show_default=False)]
 Assertion = Annotated[str | None, typer.Option("--assertion", metavar="FILE|-", help="--grant jwt-bearer: the JWT to trade for an access token (a file, or - for stdin).", show_default=False)]
 IdpIssuer = Annotated[str | None, typer.Option("--idp-issuer", metavar="URL", help="--grant enterprise: the enterprise IdP's issuer (its token endpoint does the RFC 8693 exchange).", show_default=False)]
-IdpClientId = Annotated[str | None, typer.Option("--idp-client-id", help="--grant enterprise: this client's ID at the IdP.", show_default=False)]
-IdpClientSecret = Annotated[str | None, typer.Option("--idp-client-secret", help="--grant enterprise: this client's secret at the IdP.", show_default=False)]
+IdpClientId = Annotated[str | None, typer.Option("--idp-client-id", metavar="ID", help="--grant enterprise: this client's ID at the IdP.", show_default=False)]
+IdpClientSecret = Annotated[
+    str | None,
+    typer.Option(
+        "--idp-client-secret",
+        metavar="SECRET|-",
+        help="--grant enterprise: this client's secret at the IdP; - reads it from stdin (a hidden prompt on a terminal). Default: $ATOMS_AUTH_IDP_CLIENT_SECRET.",
+        show_default=False,
+    ),
+]
 IdToken = Annotated[str | None, typer.Option("--id-token", metavar="FILE|-", help="--grant enterprise: the user's ID token from the IdP (a file, or - for stdin).", show_default=False)]
 Dpop = Annotated[bool, typer.Option("--dpop", help="Bind the tokens to a key generated for this login (DPoP, RFC 9449): a fresh proof on every token and MCP request.")]
