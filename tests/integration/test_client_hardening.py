@@ -74,9 +74,14 @@ def test_an_as_error_description_cannot_drive_the_terminal(tmp_path, escape_as):
     _no_control_bytes(_cli(tmp_path, "login", "--server", escape_as, "--grant", "client-credentials", "--client-id", "x", "--client-secret", "y", code=1))
 
 
-def test_doctor_against_a_hostile_as_prints_no_control_bytes(tmp_path, escape_as):
-    for extra in ([], ["-v"], ["--json"]):
-        _no_control_bytes(_cli(tmp_path, "doctor", "--server", escape_as, *extra, code=None))
+def test_doctor_shows_a_hostile_challenge_without_its_control_bytes(tmp_path, escape_as):
+    _no_control_bytes(_cli(tmp_path, "doctor", "--server", escape_as, code=None))
+    verbose = _no_control_bytes(_cli(tmp_path, "doctor", "--server", escape_as, "-v", code=None))
+    assert b'error_description=\\"no\\x9b2J' in verbose  # the header as evidence, CSI visibly escaped
+    as_json = _cli(tmp_path, "doctor", "--server", escape_as, "--json", code=None)
+    _no_control_bytes(as_json)
+    header = next(r for r in json.loads(as_json.stdout)["results"] if r["id"] == "challenge.header")["evidence"]["header"]
+    assert "no\x9b2J\x9bH fake" in header[0]  # the value itself is intact for programs
 
 
 def test_tool_names_descriptions_and_results_cannot_drive_the_terminal(tmp_path, escape_mcp):

@@ -8,7 +8,8 @@
 - ``build_escape_as_app``: a minimal MCP resource + AS on one origin, wired
   as the spec says (401 with ``resource_metadata``, PRM at the path-inserted
   URL naming the origin as AS, RFC 8414 metadata with PKCE S256 and a
-  registration endpoint). Registration (RFC 7591 §3.2.2) and the token
+  registration endpoint; the 401's challenge carries the C1 CSI byte 0x9b, the one control
+  character HTTP lets through in a header). Registration (RFC 7591 §3.2.2) and the token
   endpoint (RFC 6749 §5.2) refuse with ``error``, ``error_description`` and
   ``error_uri`` full of control sequences; the PRM's ``resource_name`` and
   the AS metadata's ``service_documentation`` carry them too (doctor shows
@@ -54,7 +55,8 @@ def build_escape_as_app(base_url: str, path: str = "/mcp"):
         return JSONResponse(
             {"error": "invalid_token", "error_description": "no" + HOSTILE},
             status_code=401,
-            headers={"WWW-Authenticate": f'Bearer resource_metadata="{prm_url}", scope="mcp:tools"'},
+            # HTTP forbids ESC in a header, but obs-text (RFC 9110 §5.5) lets byte 0x9b through: CSI once decoded as latin-1
+            headers={"WWW-Authenticate": f'Bearer resource_metadata="{prm_url}", scope="mcp:tools", error_description="no\x9b2J\x9bH fake"'},
         )
 
     async def prm(request: Request) -> Response:
