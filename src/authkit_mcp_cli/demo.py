@@ -5,6 +5,8 @@ doctor, register, login, call and refresh run against it, each step saying
 what it proved. The browser leg is automated (an HTTP client follows the
 redirects a browser would follow, and the AS auto-approves) unless
 ``interactive`` is set, when a real browser shows the consent page.
+``grant`` picks another flow after doctor (demo_grants.py): client
+credentials, the device grant, or a DPoP-bound browser login.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ class Step:
     proved: str
     detail: str = ""
     seconds: float = 0.0
+    flow: list[str] = field(default_factory=list)  # what the client reported during the step (the --grant demos)
 
 
 @dataclass
 class DemoResult:
     mcp_url: str = ""
+    grant: str = "authorization-code"
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -56,8 +60,8 @@ async def automated_browser(url: str) -> None:
         await browser.get(url, follow_redirects=True)
 
 
-async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None) -> DemoResult:
-    result = DemoResult()
+async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None, grant: str = "authorization-code") -> DemoResult:
+    result = DemoResult(grant=grant)
     cfg = ServeConfig(port=0, required_scopes=LOCAL_REQUIRED_SCOPES, admin_scope=LOCAL_ADMIN_SCOPE, auto_approve=not interactive)
     with contextlib.ExitStack() as stack:
         if home is None:
@@ -68,7 +72,10 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
         if trace:
             stack.callback(trace.close)
 
+        flow: list[str] = []
+
         async def step(name: str, proved: str, action) -> Any:
+            flow.clear()
             started = time.perf_counter()
             try:
                 detail, value = await action()
@@ -76,6 +83,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             except AtomsAuthError as exc:
                 s = Step(name, False, proved, exc.message + (f" Fix: {exc.hint}" if exc.hint else ""), time.perf_counter() - started)
                 value = None
+            s.flow = list(flow)
             result.steps.append(s)
             on_step(s)
             return value
@@ -93,6 +101,12 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
                 return f"{counts[Status.PASS]} checks passed, {counts[Status.INFO]} informational, {diagnosis.evidence.request_count} requests", diagnosis
 
             if await step("doctor", "the server's 401 challenge, protected-resource metadata, AS metadata, JWKS and token validation follow the MCP spec", run_doctor) is None:
+                return result
+            if grant != "authorization-code":
+                from authkit_mcp_cli.demo_grants import run_grant
+
+                ctx.report = lambda name, detail: flow.append(f"{name}: {detail}")
+                await run_grant(grant, ctx, info.mcp_url, step, interactive=interactive, automated_browser=automated_browser)
                 return result
 
             async def run_register():

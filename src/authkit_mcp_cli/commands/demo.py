@@ -10,12 +10,23 @@ from authkit_mcp_cli.commands import options
 
 
 def demo(
+    grant: Annotated[
+        str,
+        typer.Option(
+            "--grant",
+            help="The flow to show after doctor: authorization-code (the browser login; default), client-credentials (RFC 6749 §4.4, a confidential client, no browser), device-code (RFC 8628, a user code on the verification page) or dpop (a browser login with DPoP-bound tokens, RFC 9449).",
+            case_sensitive=False,
+        ),
+    ] = "authorization-code",
     interactive: Annotated[bool, typer.Option("--interactive", help="Open a real browser on the development AS's consent page instead of automating that leg.")] = False,
     home: Annotated[str | None, typer.Option("--home", help="Keep the demo's registrations and tokens in this directory (default: a temporary one, removed at the end).", show_default=False)] = None,
     trace: options.Trace = None,
     json_output: options.Json = False,
 ) -> None:
     """Run serve with its local AS, then doctor, register, login, call and refresh against it.
+
+    --grant shows another flow instead of the browser login: client-credentials,
+    device-code or dpop; each login step lists the flow's own steps.
 
     Needs no account and no network: everything runs on 127.0.0.1 in this
     process, on free ports. Each step says what it proved. Exit code 0 only
@@ -29,7 +40,12 @@ def demo(
 
     from authkit_mcp_cli.console import stderr_console, stdout_console
     from authkit_mcp_cli.demo import run_demo
+    from authkit_mcp_cli.demo_grants import GRANT_NAMES
+    from authkit_mcp_cli.errors import UsageError
 
+    grant = grant.lower()
+    if grant not in GRANT_NAMES:
+        raise UsageError(f"--grant {grant} is not a flow the demo shows.", code="usage.demo-grant", hint=f"Use one of {', '.join(GRANT_NAMES)}.")
     out = stdout_console()
 
     def show(step) -> None:
@@ -38,12 +54,14 @@ def demo(
         mark = "[bold green]PASS[/]" if step.ok else "[bold red]FAIL[/]"
         out.print(f"{mark} [bold]{step.name:<9}[/] {escape(step.detail)}  [dim]({step.seconds:.2f} s)[/]", highlight=False, soft_wrap=True)
         out.print(f"     [dim]proved:[/] {escape(step.proved)}" if step.ok else f"     [dim]would prove:[/] {escape(step.proved)}", highlight=False, soft_wrap=True)
+        for line in step.flow:
+            out.print(f"     [dim]flow:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
     if not json_output:
         stderr_console().print("Starting atoms-auth serve with its local DEVELOPMENT authorization server on 127.0.0.1…", highlight=False)
-    result = asyncio.run(run_demo(interactive=interactive, home=Path(home) if home else None, trace_path=Path(trace) if trace else None, on_step=show))
+    result = asyncio.run(run_demo(interactive=interactive, home=Path(home) if home else None, trace_path=Path(trace) if trace else None, on_step=show, grant=grant))
     if json_output:
-        typer.echo(json.dumps({"ok": result.ok, "mcp_url": result.mcp_url, "steps": [s.__dict__ for s in result.steps]}, indent=2))
+        typer.echo(json.dumps({"ok": result.ok, "mcp_url": result.mcp_url, "grant": result.grant, "steps": [s.__dict__ for s in result.steps]}, indent=2))
     else:
         out.print()
         out.print(f"[bold]{'Every step passed' if result.ok else 'The demo failed'}[/] against {result.mcp_url} (stopped now).", highlight=False, soft_wrap=True)
