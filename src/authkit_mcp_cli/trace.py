@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from authkit_mcp_cli.private_file import open_private
 from authkit_mcp_cli.redact import SECRET_FIELDS, decode_jwt_unverified, redact_body, redact_headers, redact_url
+from authkit_mcp_cli.safe_text import json_text
 
 # A trace shows what was said, not bulk data: bodies are kept up to this size.
 MAX_TRACED_BODY = 256 * 1024
@@ -68,7 +69,8 @@ class TraceWriter:
         with self._lock:
             if self._file.closed:  # a stream closed after the command ended: nothing to add
                 return
-            self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            # C0 is escaped by the encoder, C1 (CSI U+009B) by json_text: `cat trace.jsonl` cannot drive a terminal
+            self._file.write(json_text(json.dumps(entry, ensure_ascii=False)) + "\n")
             self._file.flush()
 
     def entry(self, ex: TracedExchange) -> dict[str, Any]:

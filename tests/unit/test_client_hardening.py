@@ -65,6 +65,16 @@ def test_an_existing_0644_trace_ends_0600_and_is_emptied(tmp_path):
     assert len(lines) == 1 and json.loads(lines[0])["url"] == "https://h/x"
 
 
+def test_a_trace_holds_no_raw_control_character_a_remote_sent(tmp_path):
+    path = tmp_path / "trace.jsonl"
+    body = json.dumps({"error_description": HOSTILE}, ensure_ascii=False).encode()
+    with TraceWriter(str(path)) as writer:
+        writer.record(TracedExchange("POST", "https://as/token", [], None, 400, [("Content-Type", "application/json")], body))
+    raw = path.read_bytes()
+    assert not any(b in raw for b in CONTROL_BYTES) and b"\xe2\x80\xa8" not in raw, raw
+    assert json.loads(json.loads(raw)["response"]["body"])["error_description"] == HOSTILE  # the value survives, escaped in the file
+
+
 def test_a_new_trace_is_0600_whatever_the_umask(tmp_path):
     old = os.umask(0)
     try:
