@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Generated documentation: the README's command reference (from --help) and
-the shell completion scripts under completions/.
+"""Generated documentation: the README's command reference (from --help), its
+exit-code table (from errors.EXIT_CODE_MEANINGS / COMMAND_EXIT_CODES, the data
+every --help epilog is rendered from), and the shell completion scripts under
+completions/.
 
     python scripts/docs.py --write   # regenerate (make docs)
     python scripts/docs.py --check   # exit 1 when anything is stale (a test runs this)
@@ -16,6 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- command-reference:start -->", "<!-- command-reference:end -->"
+CODES_START, CODES_END = "<!-- exit-codes:start -->", "<!-- exit-codes:end -->"
+CODES_HEADING = "## Exit codes"
 COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"]]
 SHELLS = {"bash": "atoms-auth.bash", "zsh": "_atoms-auth", "fish": "atoms-auth.fish"}
 
@@ -36,13 +40,47 @@ def command_reference() -> str:
     return "\n".join(parts)
 
 
+def exit_code_table() -> str:
+    """The README's exit-code table: one row per code with the commands that can return it, then each
+    command's own wording (the same text as its --help epilog)."""
+    from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
+
+    lines = [
+        "Generated from the table in `errors.py` that every `--help` epilog is rendered from (`make docs`).\n",
+        "| code | meaning | commands |",
+        "|---:|---|---|",
+    ]
+    for code, meaning in EXIT_CODE_MEANINGS.items():
+        commands = [name for name, codes in COMMAND_EXIT_CODES.items() if code in codes]
+        shown = "all" if len(commands) == len(COMMAND_EXIT_CODES) else ", ".join(f"`{c}`" for c in commands)
+        lines.append(f"| {code} | {meaning} | {shown} |")
+    lines.append("")
+    for name, codes in COMMAND_EXIT_CODES.items():
+        own = "; ".join(f"{code} {meaning}" for code, meaning in codes.items() if code not in (70, 130))
+        lines.append(f"- `atoms-auth {name}`: {own}.")
+    lines.append("")
+    lines.append('With `--json`, a failing command prints one JSON document on stdout: `{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}`.')
+    return "\n".join(lines) + "\n"
+
+
+def readme_with_codes(text: str, table: str) -> str:
+    """The exit-code table between its markers; without them, a new section before the command reference."""
+    if CODES_START in text and CODES_END in text:
+        head, _, rest = text.partition(CODES_START)
+        _, _, tail = rest.partition(CODES_END)
+        return f"{head}{CODES_START}\n{table}{CODES_END}{tail}"
+    section = f"{CODES_HEADING}\n\n{CODES_START}\n{table}{CODES_END}\n\n"
+    anchor = text.find("## Command reference")
+    return text[:anchor] + section + text[anchor:] if anchor >= 0 else text.rstrip("\n") + "\n\n" + section
+
+
 def completion(shell: str) -> str:
     # The scripts call back into the program by name: they depend only on `atoms-auth`.
     return _run([], {"_ATOMS_AUTH_COMPLETE": f"source_{shell}"}).lstrip("\n")
 
 
 def readme_with(reference: str) -> str:
-    text = README.read_text()
+    text = readme_with_codes(README.read_text(), exit_code_table())
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     return f"{head}{START}\n{reference}{END}{tail}"

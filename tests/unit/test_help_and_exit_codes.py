@@ -192,3 +192,21 @@ def test_metavars_name_what_they_hold(words, metavars):
 )
 def test_nothing_is_said_to_be_discovered_where_nothing_is(words):
     assert "discovered" not in _help(words)
+
+
+def test_the_readme_table_is_rendered_from_the_same_data():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("docs_script", Path(__file__).resolve().parents[2] / "scripts" / "docs.py")
+    assert spec and spec.loader
+    docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(docs)
+    table = docs.exit_code_table()
+    for code, meaning in EXIT_CODE_MEANINGS.items():
+        assert f"| {code} | {meaning} |" in table
+    for name, codes in COMMAND_EXIT_CODES.items():
+        assert f"- `atoms-auth {name}`: " + "; ".join(f"{c} {m}" for c, m in codes.items() if c not in (70, 130)) + "." in table
+    assert "| 5 | authorization denied, cancelled or timed out, or not logged in | `login`, `call`, `token show`, `token refresh` |" in table
+    readme = docs.readme_with_codes("# x\n\n## Command reference\n", table)
+    assert readme.index("## Exit codes") < readme.index("## Command reference") and docs.readme_with_codes(readme, table) == readme
