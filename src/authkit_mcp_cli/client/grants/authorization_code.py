@@ -18,14 +18,16 @@ import threading
 import webbrowser
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.preflight import check_authorization_request
 from authkit_mcp_cli.client.registration import CALLBACK_PATH, pick_client, register_new, stored_callback_port
 from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
+from authkit_mcp_cli.client.waiting import countdown, stdin_is_terminal
 from authkit_mcp_cli.discovery import Discovered
-from authkit_mcp_cli.errors import RemoteRefused, UsageError
+from authkit_mcp_cli.errors import AuthorizationDenied, RemoteRefused, UsageError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
 from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, validate_callback
 from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer
@@ -157,7 +159,13 @@ def _listen_address(ctx: Context, opts: LoginOptions, issuer: str) -> tuple[int,
 
 
 async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackReceiver, url: str) -> str:
-    browser = None
+    """Wait for the browser's redirect (or a pasted one), talking: how to finish without a browser,
+    the time left on a terminal, and an end at once when no browser opened and nobody is at a terminal."""
+    if opts.paste is not None:
+        ctx.report("paste", "after signing in, paste the final redirect URL from the browser's address bar here and press Enter")
+    elif opts.browser is None:
+        ctx.report("authorize", "no browser here (SSH, a container)? Ctrl-C and run again with --no-browser to paste the redirect URL, or use --grant device-code")
+    browser: asyncio.Future[Any] | None = None
     if opts.browser is not None:
         browser = asyncio.ensure_future(opts.browser(url))
     elif opts.open_browser:
@@ -165,8 +173,12 @@ async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackRec
     waiters = [asyncio.ensure_future(receiver.wait(opts.timeout))]
     if opts.paste is not None:
         waiters.append(asyncio.ensure_future(_pasted(receiver, opts.paste)))
+    elif opts.browser is None and browser is not None:
+        waiters.append(asyncio.ensure_future(_unless_no_browser(browser, url)))
+    hint = "paste the redirect URL, or Ctrl-C" if opts.paste is not None else "no browser? Ctrl-C, then login --no-browser"
     try:
-        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        async with countdown("Waiting for the sign-in in the browser", opts.timeout, hint):
+            done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         return done.pop().result()
@@ -175,10 +187,30 @@ async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackRec
             browser.cancel()  # the page is answered; a BROWSER command that lingers is not waited for
 
 
-async def _open_browser(ctx: Context, url: str) -> None:
-    """In a thread: webbrowser may run a BROWSER command and wait for it."""
-    if not await asyncio.to_thread(webbrowser.open, url):
+async def _open_browser(ctx: Context, url: str) -> bool:
+    """In a thread: webbrowser may run a BROWSER command and wait for it. Whether a browser opened."""
+    try:
+        opened = await asyncio.to_thread(webbrowser.open, url)
+    except Exception:  # webbrowser raises webbrowser.Error and OS errors of the command it runs
+        opened = False
+    if not opened:
         ctx.report("warning", "no browser could be opened; open the URL above yourself")
+    return bool(opened)
+
+
+async def _unless_no_browser(browser: asyncio.Future[Any], url: str) -> str:
+    """End the wait at once when no browser could be opened and stdin is not a terminal: nobody
+    can open the URL or press Ctrl-C, so waiting the whole --timeout would only hang a CI job."""
+    if await browser or stdin_is_terminal():
+        await asyncio.Future()  # a browser is open, or a person is at the terminal: the listener decides
+    raise AuthorizationDenied(
+        f"No browser could be opened and stdin is not a terminal, so nobody can sign in at {url} (stopped at once instead of waiting for the timeout)",
+        code="login.no-browser",
+        hint="The URL works only while login waits: run login from a terminal and open it yourself, set BROWSER to a browser command, "
+        "or use --no-browser and paste the final redirect URL on stdin; with no browser at all, --grant device-code.",
+        spec="RFC 8252 §7.3",
+        url=url,
+    )
 
 
 async def _pasted(receiver: LoopbackReceiver, read: Callable[[], str | None]) -> str:
