@@ -227,3 +227,16 @@ def test_a_key_removed_by_rotation_stops_verifying(world):
     jwks_cache.max_age = 600
     response = post(info, token)
     assert response.status_code == 401 and "kid 'old'" in bearer(response).get("error_description")
+
+
+def test_cors_in_authkit_mode_covers_prm_forwarded_metadata_and_mcp_only(world):
+    """Issue 14 item 1: CORS is an allow-list of paths, in AuthKit mode too."""
+    _, info, _ = world
+    base = info.mcp_url.replace("/api/mcp", "")
+    origin = {"Origin": "http://localhost:6274"}
+    for url in (info.prm_url, base + "/.well-known/oauth-protected-resource", base + "/.well-known/oauth-authorization-server"):
+        assert httpx.get(url, headers=origin, timeout=10).headers.get("access-control-allow-origin") == "*", url
+    pre = httpx.options(base + "/oauth2/authorize", headers={**origin, "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in pre.headers
+    pre = httpx.options(info.mcp_url, headers={**origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "dpop"})
+    assert pre.status_code == 200 and "dpop" in pre.headers["access-control-allow-headers"].lower()
