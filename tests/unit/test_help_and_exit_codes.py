@@ -210,3 +210,20 @@ def test_the_readme_table_is_rendered_from_the_same_data():
     assert "| 5 | authorization denied, cancelled or timed out, or not logged in | `login`, `call`, `token show`, `token refresh` |" in table
     readme = docs.readme_with_codes("# x\n\n## Command reference\n", table)
     assert readme.index("## Exit codes") < readme.index("## Command reference") and docs.readme_with_codes(readme, table) == readme
+
+
+def test_a_bug_reads_like_every_other_error(monkeypatch):
+    from authkit_mcp_cli import store
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(store.Store, "__init__", broken)
+    monkeypatch.delenv("ATOMS_AUTH_DEBUG", raising=False)
+    result = runner.invoke(app, ["token", "show", "--server", "http://127.0.0.1:9/mcp"], env=WIDE)
+    assert result.exit_code == 70
+    assert result.stderr.splitlines() == [
+        "error: internal error: ZeroDivisionError: simulated bug",
+        "fix: This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback.",
+        "code: internal.bug",
+    ]

@@ -97,4 +97,4 @@ def report_bug(exc: BaseException, *, as_json: bool) -> None:
         sys.stdout.write(json_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
         sys.stdout.flush()
         return
-    sys.stderr.write(f"atoms-auth: {escape_control(message)}\n{hint}\n")
+    sys.stderr.write(f"error: {escape_control(message)}\nfix: {hint}\ncode: {BUG_CODE}\n")  # the shape of every other error
