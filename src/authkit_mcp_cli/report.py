@@ -95,7 +95,7 @@ def render(console: Console, results: list[Result], *, server: str | None, autho
         if not rows:
             continue
         console.print()
-        if not console.is_terminal:
+        if not console.is_terminal or verbose:  # -v: evidence goes under each result, so lines rather than a table
             _render_lines(console, area, rows, id_width)
             continue
         table = Table(title=area, title_justify="left", title_style="bold", show_header=False, box=None, pad_edge=False, expand=False)
@@ -106,10 +106,6 @@ def render(console: Console, results: list[Result], *, server: str | None, autho
             text, style = STYLES[status]
             table.add_row(Text(text, style=style), label, finding)
         console.print(table)
-        for _status, label, _finding, evidence in rows:
-            if evidence:  # -v: readable JSON under the table, never squeezed into a column
-                console.print(Text(f"  {label} evidence:", style="dim"), soft_wrap=True)
-                console.print(Text(_indent(evidence, "    "), style="dim"), soft_wrap=True)
     counts = summary(results)
     line = ", ".join(f"{n} {name}" for name, n in (("passed", counts["pass"]), ("warnings", counts["warn"]), ("failed", counts["fail"]), ("errors", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
     folded = sum(1 for r in results if r.consequence)
@@ -195,7 +191,8 @@ def _indent(text: str, prefix: str) -> str:
 
 
 def _render_lines(console: Console, area: str, rows: list[Row], id_width: int) -> None:
-    """The table's content for a pipe or a file: one line per row, continuation lines and evidence indented, no padding at the end."""
+    """The table's content for a pipe or a file (and for -v): one line per row, continuation lines and
+    evidence indented, no padding at the end; a terminal wraps long lines itself."""
     console.print(Text(area, style="bold"), soft_wrap=True)
     indent = " " * (len("ERROR") + 2 + id_width + 2)
     for status, label, finding, evidence in rows:

@@ -122,3 +122,13 @@ def test_on_a_terminal_the_report_is_laid_out_at_the_terminal_width():
     # lines outside the tables (the target, the root cause) are left to the terminal to wrap: a URL stays one string to copy
     assert any(url in line for line in lines)
     assert "Summary:" in out
+
+
+def test_on_a_terminal_verbose_evidence_is_indented_json_under_its_result():
+    url = f"http://127.0.0.1:{closed_port()}/mcp"
+    out = run_in_pty(["doctor", "--server", url, "--timeout", "3", "-v", "--check", "server.reachable", "--check", "server.https"], columns=80)
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("FAIL   server.reachable"))
+    assert lines[at + 1].strip().startswith("fix: Start the server")
+    assert lines[at + 2] == "       {" and lines[at + 3] == '         "response": {'
+    assert lines[at + 4] == f'           "request": "POST {url}",'

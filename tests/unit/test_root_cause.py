@@ -98,3 +98,23 @@ def test_a_plain_web_server_is_named_as_such(web_server):
     assert results["server.reachable"]["status"] == "pass"  # it answered: reachable, just not MCP
     assert results["prm.discovery"].get("caused_by") == "challenge.status"
     assert doc["summary"]["fail"] == 1
+
+
+def test_a_dns_failure_is_a_network_failure():
+    run = doctor("--server", "http://atoms-auth-test.invalid/mcp", "--json")  # .invalid never resolves (RFC 6761 §6.4)
+    assert run.returncode == 3, run.stdout + run.stderr
+    cause = json.loads(run.stdout)["root_cause"]
+    assert cause["id"] == "server.reachable" and "DNS lookup for atoms-auth-test.invalid failed" in cause["message"]
+
+
+def test_a_server_that_never_answers_is_a_network_failure():
+    """A socket that listens but never accepts: the connection opens, no answer comes, --timeout 1 ends it."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        run = doctor("--server", f"http://127.0.0.1:{silent.getsockname()[1]}/mcp", "--json", "--timeout", "1")
+    assert run.returncode == 3, run.stdout + run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["root_cause"]["id"] == "server.reachable"
+    assert "timeout" in doc["root_cause"]["message"] or "timed out" in doc["root_cause"]["message"]
+    assert doc["summary"]["fail"] == 1
