@@ -304,3 +304,18 @@ def test_the_real_client_logs_in_with_dpop_and_calls(oidc_issuer, tmp_path, nonc
             assert json.loads(called.stdout)["structuredContent"]["aud"] == info.resource
     finally:
         os.environ.pop(NONCE_ENV, None)
+
+
+def test_the_real_client_with_dpop_at_serves_own_as(tmp_path):
+    """The development AS binds the token to the proof's key (cnf.jkt); serve then wants the proof."""
+    with serve_app() as (info, _app):
+        env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": os.path.join(os.path.dirname(__file__), "..", "conformance", "browser"), "NO_COLOR": "1"}
+        login = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", info.mcp_url, "--dpop", "--json"], capture_output=True, text=True, timeout=120, env=env)
+        assert login.returncode == 0, login.stderr
+        out = json.loads(login.stdout)
+        assert out["dpop_bound"] is True and out["verified"] is True
+        (record,) = (tmp_path / "home" / "tokens").glob("*.json")
+        token = json.loads(record.read_text())["tokens"]["access_token"]
+        assert send(info, f"Bearer {token}").status_code == 401  # bound: the Bearer scheme is refused (RFC 9449 §7.2)
+        called = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "call", "--server", info.mcp_url, "--tool", "whoami", "--json"], capture_output=True, text=True, timeout=120, env=env)
+        assert called.returncode == 0, called.stderr
