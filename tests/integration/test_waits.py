@@ -81,3 +81,26 @@ def test_on_a_terminal_the_wait_shows_the_time_left_and_the_way_without_a_browse
     assert re.search(r"Waiting for the sign-in in the browser · 0:0[1-4] left", out), out
     assert "--no-browser" in out
     assert "No authorization response within 4 s" in out
+
+
+def test_on_a_terminal_the_device_wait_shows_the_code_and_the_time_left(tmp_path, monkeypatch):
+    """oidc-provider's device flow (RFC 8628); nobody approves: a countdown, then exit 5 (login.device-expired)."""
+    from peers.oidc_as import PeerMissing, run_oidc_as
+
+    try:
+        oidc = run_oidc_as(env={"DEVICE_FLOW": "1", "RESOURCE_SCOPES": "mcp:tools"})
+        issuer = oidc.__enter__()
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+    try:
+        with serve_app(authkit_domain=issuer, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+            for name, value in login_env(tmp_path, "false").items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.chdir(tmp_path)
+            out = run_in_pty(["login", "--grant", "device-code", "--server", info.mcp_url, "--timeout", "8"], columns=200)
+    finally:
+        oidc.__exit__(None, None, None)
+    code = re.search(r"enter the code (\S+)", out)
+    assert code, out
+    assert re.search(rf"Waiting for approval at http://127\.0\.0\.1:\d+/device \(code {re.escape(code.group(1))}\) · 0:0[1-8] left", out), out
+    assert "login.device-expired" in out
