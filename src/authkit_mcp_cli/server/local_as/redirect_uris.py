@@ -11,9 +11,10 @@ parts, never copied (a client put into the store some other way cannot inject
 
 Which redirect URIs get an automatic error redirect (RFC 9700 §4.11.2: an AS
 with open registration must not be an open redirector): loopback http and
-private-use schemes (back to the user's own device, RFC 8252 §7), and a
-metadata-document client's URIs on its own client_id host. Others see an
-error page instead.
+private-use schemes of native clients (back to the user's own device, RFC
+8252 §7). Others (any https URI: anyone can register one, or host a client
+metadata document naming one) see an error page instead, and under
+--auto-approve the consent page.
 """
 
 from __future__ import annotations
@@ -125,6 +126,6 @@ def trusted_for_redirect(client: Client, redirect_uri: str) -> bool:
         return True  # RFC 8252 §7.3: the user's own machine
     if client.application_type == "native" and not auth.host and "." in auth.scheme:
         return True  # RFC 8252 §7.1: an app on the user's device
-    if client.metadata_document and auth.scheme == "https":
-        return urlsplit(client.client_id).hostname == auth.host  # the document's host vouches for its own URIs
+    # Any https URI is not: open registration (or a metadata document anyone can host) lets
+    # an attacker name their own site, and a link to this AS would land there.
     return False
