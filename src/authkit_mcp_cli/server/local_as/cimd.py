@@ -42,6 +42,7 @@ import httpx
 from authkit_mcp_cli.cimd import document_problems, is_client_id_url
 from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.server.local_as.provider import Client, OAuthError, check_redirect_uri
+from authkit_mcp_cli.server.local_as.redirect_uris import check_redirect_uri_syntax
 from authkit_mcp_cli.urls import is_loopback_host
 
 log = logging.getLogger("atoms_auth.serve.cimd")
@@ -75,6 +76,7 @@ def validate_document(client_id: str, doc: Any) -> Client:
     app_type = doc.get("application_type", "native" if all(is_loopback_host(urlsplit(u).hostname) for u in uris) else "web")
     for uri in uris:
         try:
+            check_redirect_uri_syntax(uri)  # the same authority rule as registration (issue 14 item 4)
             check_redirect_uri(uri, app_type)
         except OAuthError as exc:
             raise OAuthError("invalid_client", exc.description) from None
