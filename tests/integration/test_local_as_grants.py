@@ -254,3 +254,12 @@ def test_auto_approve_approves_on_the_complete_uri(served):
     assert "Device approved" in httpx.get(answer["verification_uri_complete"], timeout=10).text
     served[1].state.local_as.device.grants[answer["device_code"]].last_poll = 0
     assert poll(info, client, answer["device_code"]).status_code == 200
+
+
+def test_registration_is_rate_limited_per_client_address():
+    with serve_app() as (info, app):
+        body = {"redirect_uris": ["http://127.0.0.1:3000/oauth/callback"], "application_type": "native", "token_endpoint_auth_method": "none"}
+        with httpx.Client(timeout=10) as http:
+            codes = [http.post(info.issuer + "/oauth2/register", json=body).status_code for _ in range(105)]
+        assert codes[:100] == [201] * 100 and set(codes[100:]) == {429}
+        assert len(app.state.local_as.clients) == 100

@@ -299,3 +299,19 @@ def test_a_clients_registered_scope_is_enforced(las):
     raises("invalid_scope", las.token, {**cc_form(narrow), "scope": "mcp:admin"}, None)
     device = device_client(las, scope="mcp:tools")
     raises("invalid_scope", las.device_authorization, {"client_id": device.client_id, "scope": "mcp:admin"}, None)
+
+
+def test_registrations_are_rate_limited_per_address(las):
+    body = {"redirect_uris": [CALLBACK], "application_type": "native", "token_endpoint_auth_method": "none"}
+    for _ in range(stores.REGISTRATIONS_PER_MINUTE):
+        las.register(body, "203.0.113.7")
+    refused = raises("invalid_request", las.register, body, "203.0.113.7")
+    assert refused.status == 429 and "try again in" in refused.description
+    assert las.register(body, "203.0.113.8").client_id  # another address is not affected
+
+
+def test_rate_limiter_window():
+    limiter = stores.RateLimiter(2, 60)
+    assert limiter.retry_after("a", now=0) == 0 and limiter.retry_after("a", now=1) == 0
+    assert limiter.retry_after("a", now=2) == pytest.approx(58)
+    assert limiter.retry_after("a", now=61) == 0  # the first event left the window

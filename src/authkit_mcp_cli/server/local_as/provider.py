@@ -39,7 +39,7 @@ from authkit_mcp_cli.server.local_as.model import (
     check_redirect_uri,
 )
 from authkit_mcp_cli.server.local_as.registration import register_client
-from authkit_mcp_cli.server.local_as.stores import BoundedSet, BoundedStore, ReplayCache
+from authkit_mcp_cli.server.local_as.stores import BoundedSet, BoundedStore, RateLimiter, ReplayCache
 
 __all__ = ["AuthorizationRequest", "Client", "LocalAuthorizationServer", "OAuthError", "check_redirect_uri"]
 from authkit_mcp_cli.urls import is_loopback_host
@@ -61,6 +61,7 @@ class LocalAuthorizationServer:
         self.revoked_families: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
         self.revoked_jti: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
         self._jti_family: BoundedStore[str, str] = BoundedStore(stores.MAX_REFRESH_TOKENS)
+        self.registrations = RateLimiter(stores.REGISTRATIONS_PER_MINUTE, 60)  # per client address (issue 14 item 6)
         self.seen_jti = ReplayCache()  # client assertions' and DPoP proofs' jti (RFC 7523 §3, RFC 9449 §11.1)
         self.device = DeviceFlow(self)
 
@@ -108,7 +109,11 @@ class LocalAuthorizationServer:
 
     # --- registration (RFC 7591) -------------------------------------------
 
-    def register(self, body: Any) -> Client:
+    def register(self, body: Any, client_address: str | None = None) -> Client:
+        if client_address is not None:
+            wait = self.registrations.retry_after(client_address)
+            if wait:
+                raise OAuthError("invalid_request", f"too many registrations from {client_address}: try again in {wait:.0f} s", status=429)
         client = register_client(body, self.scopes_supported)
         self.clients[client.client_id] = client
         return client

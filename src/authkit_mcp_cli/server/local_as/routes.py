@@ -95,7 +95,7 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
         except ValueError:
             return _error(OAuthError("invalid_client_metadata", "the body is not JSON"))
         try:
-            client = las.register(body)
+            client = las.register(body, request.client.host if request.client else None)  # rate-limited per address
         except OAuthError as exc:
             return _error(exc)
         return JSONResponse(client.registration_response(), status_code=201, headers=NO_STORE)

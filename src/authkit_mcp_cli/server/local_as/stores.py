@@ -20,6 +20,7 @@ MAX_REFRESH_TOKENS = 5000
 MAX_DEVICE_CODES = 500
 MAX_SEEN_JTI = 10000
 MAX_REVOKED = 10000
+REGISTRATIONS_PER_MINUTE = 100  # per client address
 
 
 class BoundedStore(Generic[K, V]):
@@ -102,3 +103,23 @@ class ReplayCache:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+class RateLimiter:
+    """At most ``limit`` events per ``window`` seconds per key (a client address), in a sliding window;
+    the keys themselves are capped like every other store."""
+
+    def __init__(self, limit: int, window: float, *, cap: int = 1000) -> None:
+        self.limit, self.window = limit, window
+        self._events: BoundedStore[str, list[float]] = BoundedStore(cap)
+
+    def retry_after(self, key: str, now: float | None = None) -> float:
+        """0 when the event is allowed (and counts it); else the seconds until the next one is."""
+        now = time.time() if now is None else now
+        recent = [t for t in (self._events.get(key) or []) if t > now - self.window]
+        if len(recent) >= self.limit:
+            self._events[key] = recent
+            return recent[0] + self.window - now
+        recent.append(now)
+        self._events[key] = recent
+        return 0.0
