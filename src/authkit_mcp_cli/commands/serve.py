@@ -49,7 +49,8 @@ def serve(
 
     With no AuthKit domain configured it runs an embedded DEVELOPMENT
     authorization server that behaves like AuthKit (DCR, CIMD, PKCE, consent
-    page), so everything works offline.
+    page), so everything works offline. It stays on loopback: a non-loopback
+    --host or --base-url needs --allow-public-dev-as.
     """
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.console import stderr_console
