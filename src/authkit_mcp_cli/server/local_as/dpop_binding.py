@@ -3,23 +3,22 @@ proof a token request carries and give the key's thumbprint, which the
 access token then names in ``cnf.jkt`` (§6.1) and a public client's refresh
 token keeps (§5).
 
-(The resource server verifies proofs on MCP requests on its own side; the
-rules are the same, the ``ath`` claim aside.)"""
+(The resource server verifies proofs on MCP requests in server/dpop_proof.py,
+which needs the access token (``ath``) and its ``cnf.jkt``; at the token
+endpoint neither exists yet, so the checks are repeated here with the same
+algorithms and thumbprint.)"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from typing import Any
 
 import jwt
 
-from authkit_mcp_cli.oauth.dpop import DpopKey, b64url, htu
+from authkit_mcp_cli.oauth.dpop import htu, jwk_thumbprint
+from authkit_mcp_cli.server.dpop_proof import ALGS
 from authkit_mcp_cli.server.local_as.model import OAuthError
 from authkit_mcp_cli.server.local_as.stores import ReplayCache
 
-ALGS = ("ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA")  # asymmetric only (§4.2: not none, not a MAC)
 IAT_WINDOW = 60  # seconds either side of now a proof's iat may lie (§11.1)
 _KTY_FOR_ALG = {"ES": "EC", "RS": "RSA", "PS": "RSA", "Ed": "OKP"}
 _PUBLIC_MEMBERS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "e", "n"), "OKP": ("kty", "crv", "x")}
@@ -27,14 +26,6 @@ _PUBLIC_MEMBERS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "e", "n"), "OK
 
 def _refuse(why: str) -> OAuthError:
     return OAuthError("invalid_dpop_proof", f"DPoP proof refused: {why} (RFC 9449 §4.3)")
-
-
-def thumbprint(jwk: dict[str, Any]) -> str:
-    """RFC 7638 thumbprint of a public JWK (the EC case is oauth.dpop's own)."""
-    if jwk.get("kty") == "EC":
-        return DpopKey({k: jwk[k] for k in ("kty", "crv", "x", "y")}).thumbprint()
-    members = {k: jwk[k] for k in _PUBLIC_MEMBERS[str(jwk["kty"])]}
-    return b64url(hashlib.sha256(json.dumps(members, sort_keys=True, separators=(",", ":")).encode()).digest())
 
 
 def verify_proof(proof: str, *, method: str, url: str, seen: ReplayCache, now: float | None = None) -> str:
@@ -70,7 +61,9 @@ def verify_proof(proof: str, *, method: str, url: str, seen: ReplayCache, now: f
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > 256:
         raise _refuse("jti is missing")
-    jkt = thumbprint(jwk)
+    jkt = jwk_thumbprint(jwk)
+    if jkt is None:
+        raise _refuse("jwk lacks a member its thumbprint needs")
     if not seen.first_use(f"{jkt}:{jti}", current + 2 * IAT_WINDOW):
         raise _refuse("jti was already used (a replayed proof)")
     return jkt
