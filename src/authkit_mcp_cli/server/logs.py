@@ -9,7 +9,9 @@ access lines, ``method``, ``path`` (secret query parameters masked),
 ``status``, ``duration_ms`` and ``client``.
 
 Access lines come from :class:`AccessLog` (uvicorn's own access log is off:
-it has no duration and is written before the response is done). The logging
+it has no duration and is written before the response is done); their path
+goes through ``redact_url`` as uvicorn's did (codes, tokens and other secret
+query parameters masked). The logging
 setup is a ``dictConfig`` dict, which uvicorn applies again in each worker
 process it spawns.
 """
@@ -101,17 +103,6 @@ def configure(level: str, fmt: str) -> dict[str, Any]:
     logging.addLevelName(5, "TRACE")
     logging.config.dictConfig(config)
     return config
-
-
-class RedactQueryFilter(logging.Filter):
-    """uvicorn's access log prints the full path: mask secret query parameters."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
-            args = list(record.args)
-            args[2] = redact_url(record.args[2])
-            record.args = tuple(args)
-        return True
 
 
 class AccessLog:

@@ -26,9 +26,7 @@ import uvicorn
 from authkit_mcp_cli.server.app import ServeInfo, build_app
 from authkit_mcp_cli.server.config import ServeConfig
 from authkit_mcp_cli.server.limits import apply_limits
-from authkit_mcp_cli.server.logs import AccessLog, RedactQueryFilter, configure
-
-__all__ = ["RedactQueryFilter", "asgi_in_thread", "serve", "serve_in_thread"]
+from authkit_mcp_cli.server.logs import AccessLog, configure
 
 CONFIG_ENV = "ATOMS_AUTH_SERVE_CONFIG"
 

@@ -105,9 +105,9 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
             client = await fetcher.fetch(client_id)
             las.add_metadata_document_client(client)
             return client
-        client = las.clients.get(client_id)
-        if client is not None:
-            return client
+        registered = las.clients.get(client_id)
+        if registered is not None:
+            return registered
         raise OAuthError("invalid_client", f"unknown client_id {client_id!r}: register it first (dynamic client registration) or use a metadata document URL")
 
     async def authorize(request: Request) -> Response:
