@@ -227,3 +227,9 @@ def test_a_bug_reads_like_every_other_error(monkeypatch):
         "fix: This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback.",
         "code: internal.bug",
     ]
+
+
+def test_a_framework_usage_error_under_format_json_is_the_error_document():
+    result = runner.invoke(app, ["doctor", "--format", "json", "--timeout", "0"], env=WIDE)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["code"] == "usage.cli" and result.stderr == ""

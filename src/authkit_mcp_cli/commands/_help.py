@@ -99,7 +99,7 @@ class AtomsGroup(TyperGroup):
 
     def make_context(self, info_name: str | None, args: list[str], parent: click_core.Context | None = None, **extra: Any) -> click_core.Context:
         if parent is None:  # the root: remember whether --json was asked anywhere on the line
-            AtomsGroup._as_json = "--json" in args
+            AtomsGroup._as_json = "--json" in args or "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click_exc.UsageError as exc:
