@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from authkit_mcp_cli.errors import UsageError
-from authkit_mcp_cli.private_file import create_new, refuse_link
+from authkit_mcp_cli.private_file import create_new, refuse_link, unwritable
 
 _KEY = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
@@ -64,19 +64,29 @@ def write(path: Path, values: dict[str, str]) -> Path | None:
     backup = None
     existing = ""
     if path.exists():
-        existing = path.read_text(encoding="utf-8")
+        try:
+            existing = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"Could not read {path}: {getattr(exc, 'strerror', None) or exc}.", code="usage.unreadable-file", hint="Name a readable UTF-8 text file with --output.") from None
+    text = render(existing, values)  # a value it refuses leaves no backup behind
+    if path.exists():
         backup = _backup(path, existing)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise unwritable(str(path), "the .env file", exc) from None
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render(existing, values))
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        os.replace(tmp, path)  # a name another user owns in a sticky directory: EPERM, reported below
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise unwritable(str(path), "the .env file", exc) from None
         raise
     return backup
 

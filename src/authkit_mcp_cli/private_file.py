@@ -21,10 +21,16 @@ from authkit_mcp_cli.errors import UsageError
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 UNSAFE_PATH = "usage.unsafe-path"
+UNWRITABLE = "usage.unwritable-file"
 
 
 def _refuse(path: str, what: str, why: str, hint: str) -> UsageError:
     return UsageError(f"Refusing to write {what} {path}: {why}.", code=UNSAFE_PATH, hint=hint)
+
+
+def unwritable(path: str, what: str, exc: OSError) -> UsageError:
+    """An OS error writing a file the user named, as a usage error (exit 2), not a crash."""
+    return UsageError(f"Could not write {what} {path}: {exc.strerror or exc}.", code=UNWRITABLE, hint="Name a file in a directory you can write.")
 
 
 def _link_error(path: str, what: str) -> UsageError:
@@ -39,7 +45,7 @@ def open_private(path: str, *, what: str) -> int:
     except OSError as exc:
         if exc.errno == errno.ELOOP or os.path.islink(path):
             raise _link_error(path, what) from None
-        raise _refuse(path, what, exc.strerror or str(exc), "Name a file in a directory you can write.") from None
+        raise unwritable(path, what, exc) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -66,7 +72,7 @@ def create_new(path: str, *, what: str) -> int:
             raise _link_error(path, what) from None
         raise
     except OSError as exc:
-        raise _refuse(path, what, exc.strerror or str(exc), "Name a file in a directory you can write.") from None
+        raise unwritable(path, what, exc) from None
     os.fchmod(fd, 0o600)
     return fd
 

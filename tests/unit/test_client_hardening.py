@@ -131,6 +131,23 @@ def test_env_file_that_is_a_symlink_is_refused(tmp_path):
     assert victim.read_text() == "X=1\n" and (tmp_path / ".env").is_symlink()
 
 
+def test_unwritable_paths_are_usage_errors_not_crashes(tmp_path):
+    with pytest.raises(UsageError) as info:
+        TraceWriter(str(tmp_path / "missing-dir" / "t.jsonl"))
+    assert info.value.code == "usage.unwritable-file" and info.value.exit_code == 2
+    with pytest.raises(UsageError) as info:
+        envfile.write(tmp_path / "missing-dir" / ".env", {"A": "b"})
+    assert info.value.code == "usage.unwritable-file"
+
+
+def test_a_refused_env_value_leaves_no_backup(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("KEEP=1\n")
+    with pytest.raises(UsageError):
+        envfile.write(env, {"A": "${HOME}"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env"]
+
+
 # --- item 10: terminal escapes ---------------------------------------------------
 
 
