@@ -315,3 +315,12 @@ def test_rate_limiter_window():
     assert limiter.retry_after("a", now=0) == 0 and limiter.retry_after("a", now=1) == 0
     assert limiter.retry_after("a", now=2) == pytest.approx(58)
     assert limiter.retry_after("a", now=61) == 0  # the first event left the window
+
+
+def test_one_client_authentication_method_per_request(las):
+    key = ec.generate_private_key(ec.SECP256R1())
+    client = jwt_client(las, key)
+    form = {**assertion_form(client.client_id, key), "client_secret": "also"}
+    raises("invalid_request", las.token, form, None)  # RFC 6749 §2.3
+    secret = secret_client(las)
+    raises("invalid_request", las.token, cc_form(secret), "Basic " + base64.b64encode(f"{secret.client_id}:{secret.client_secret}".encode()).decode())

@@ -59,6 +59,9 @@ def authenticate(clients: Clients, form: dict[str, str], authorization: str | No
     """The client a request comes from, authenticated as it registered; ``invalid_client`` (401) otherwise (RFC 6749 §5.2)."""
     client_id, secret, method = form.get("client_id"), form.get("client_secret"), "none"
     assertion = form.get("client_assertion")
+    basic = bool(authorization and authorization.lower().startswith("basic "))
+    if sum((basic, assertion is not None, secret is not None)) > 1:  # RFC 6749 §2.3: one method per request
+        raise OAuthError("invalid_request", "use one client authentication method per request (Basic, client_secret or client_assertion)")
     if authorization and authorization.lower().startswith("basic "):
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
