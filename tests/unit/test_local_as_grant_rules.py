@@ -324,3 +324,21 @@ def test_one_client_authentication_method_per_request(las):
     raises("invalid_request", las.token, form, None)  # RFC 6749 §2.3
     secret = secret_client(las)
     raises("invalid_request", las.token, cc_form(secret), "Basic " + base64.b64encode(f"{secret.client_id}:{secret.client_secret}".encode()).decode())
+
+
+def test_a_revoked_grant_stays_revoked_when_the_revocation_list_overflows(las):
+    client = native(las)
+    code, verifier = code_for(las, client)
+    first = redeem(las, client, code, verifier)
+    raises("invalid_grant", redeem, las, client, code, verifier)  # the replayed code revokes the grant
+    for i in range(stores.MAX_REVOKED + 1):  # a flood of other revocations pushes it out of the capped set
+        las.revoked_families.add(f"other-{i}")
+    raises("invalid_grant", las.token, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client.client_id}, None)
+
+
+def test_expired_device_requests_are_dropped(las):
+    client = device_client(las)
+    old = las.device_authorization({"client_id": client.client_id}, None)
+    las.device.grants[old["device_code"]].expires_at = time.time() - 120
+    las.device_authorization({"client_id": client.client_id}, None)
+    assert old["device_code"] not in las.device.grants and old["user_code"] not in las.device.by_user_code and len(las.device.grants) == 1

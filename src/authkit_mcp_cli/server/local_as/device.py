@@ -85,6 +85,10 @@ class DeviceFlow:
             raise OAuthError("invalid_target", f"this development server only issues tokens for {self.las.resource}")
         scopes = self.las.grant_scopes(client, form.get("scope"))
         now = time.time()
+        for code, old in self.grants.items():  # expired requests go (the store is capped besides)
+            if old.expires_at < now - 60:
+                self.grants.pop(code)
+                self.by_user_code.pop(old.user_code)
         user_code = new_user_code()
         while user_code in self.by_user_code:
             user_code = new_user_code()

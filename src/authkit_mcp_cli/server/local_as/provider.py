@@ -60,7 +60,7 @@ class LocalAuthorizationServer:
         self.refresh_tokens: BoundedStore[str, RefreshToken] = BoundedStore(stores.MAX_REFRESH_TOKENS)
         self.revoked_families: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
         self.revoked_jti: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
-        self._jti_family: BoundedStore[str, str] = BoundedStore(stores.MAX_REFRESH_TOKENS)
+        self._jti_family: BoundedStore[str, str] = BoundedStore(stores.MAX_ISSUED)
         self.registrations = RateLimiter(stores.REGISTRATIONS_PER_MINUTE, 60)  # per client address (issue 14 item 6)
         self.seen_jti = ReplayCache()  # client assertions' and DPoP proofs' jti (RFC 7523 §3, RFC 9449 §11.1)
         self.device = DeviceFlow(self)
@@ -355,6 +355,9 @@ class LocalAuthorizationServer:
 
     def revoke_family(self, family: str) -> None:
         self.revoked_families.add(family)
+        for value, rt in self.refresh_tokens.items():  # gone for good, even once the family leaves the capped set
+            if rt.family == family:
+                del self.refresh_tokens[value]
 
     def is_revoked(self, claims: dict[str, Any]) -> bool:
         jti = claims.get("jti")

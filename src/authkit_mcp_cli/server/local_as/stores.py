@@ -18,8 +18,9 @@ MAX_PENDING = 1000
 MAX_CODES = 1000
 MAX_REFRESH_TOKENS = 5000
 MAX_DEVICE_CODES = 500
-MAX_SEEN_JTI = 10000
-MAX_REVOKED = 10000
+MAX_ISSUED = 100_000  # access tokens remembered (jti -> grant) for revocation by grant
+MAX_SEEN_JTI = 100_000
+MAX_REVOKED = 100_000  # oldest first out: all access tokens share one lifetime, so those are the first to expire anyway
 REGISTRATIONS_PER_MINUTE = 100  # per client address
 
 
