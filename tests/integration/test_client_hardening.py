@@ -150,6 +150,9 @@ def test_login_names_the_broader_audience_of_an_origin_prm(tmp_path, oidc_issuer
         assert doc["claims"]["aud"] == base  # the token really carries the origin
         note = proc.stderr.decode()
         assert f"names {base}, an origin or path prefix of {url}" in note and f"the token's audience will be {base}" in note
+        shown = _cli(tmp_path, "token", "show", "--server", url).stdout.decode()
+        assert f"resource  {base} (an origin or path prefix of the server URL" in shown
+        assert json.loads(_cli(tmp_path, "token", "show", "--server", url, "--json").stdout)["broader_audience"] == base
         report = json.loads(_cli(tmp_path, "doctor", "--server", url, "--json", code=None).stdout)
         prm = next(r for r in report["results"] if r["id"] == "prm.resource")
         assert prm["status"] == "pass" and "broader audience" in prm["message"] and prm["evidence"]["broader_audience"] == [base]

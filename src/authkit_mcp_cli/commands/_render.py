@@ -23,7 +23,7 @@ def print_token_info(info: dict[str, Any], session=None) -> None:
     out = stdout_console()
     rows = [
         ("server", info["server"]),
-        ("resource", info["resource"]),
+        ("resource", info["resource"] + (" (an origin or path prefix of the server URL: the token is also good at every resource under it)" if info.get("broader_audience") else "")),
         ("issuer", info["issuer"]),
         ("client", f"{info['client_id']} ({info['client_source']})"),
         ("email", info.get("email")),
