@@ -78,6 +78,9 @@ def test_doctor_shows_a_hostile_challenge_without_its_control_bytes(tmp_path, es
     _no_control_bytes(_cli(tmp_path, "doctor", "--server", escape_as, code=None))
     verbose = _no_control_bytes(_cli(tmp_path, "doctor", "--server", escape_as, "-v", code=None))
     assert b'error_description=\\"no\\x9b2J' in verbose  # the header as evidence, CSI visibly escaped
+    _cli(tmp_path, "doctor", "--server", escape_as, "-v", "--format", "text", "--output", str(tmp_path / "report.txt"), code=None)
+    written = (tmp_path / "report.txt").read_bytes()
+    assert b"\x9b" not in written and b'error_description=\\"no\\x9b2J' in written
     as_json = _cli(tmp_path, "doctor", "--server", escape_as, "--json", code=None)
     _no_control_bytes(as_json)
     header = next(r for r in json.loads(as_json.stdout)["results"] if r["id"] == "challenge.header")["evidence"]["header"]

@@ -137,10 +137,10 @@ def _formatted(fmt: str, diagnosis, *, server: str | None, authorization_server:
     if fmt == "text":
         import io
 
-        from rich.console import Console
+        from authkit_mcp_cli.console import SafeConsole  # a remote's control characters escaped, as on screen
 
         buffer = io.StringIO()
-        report.render(Console(file=buffer, force_terminal=False, no_color=True, width=10_000), diagnosis.results, server=server, authorization_server=authorization_server, verbose=verbose)
+        report.render(SafeConsole(file=buffer, force_terminal=False, no_color=True, width=10_000), diagnosis.results, server=server, authorization_server=authorization_server, verbose=verbose)
         return buffer.getvalue()
     from authkit_mcp_cli.reports import html, junit, markdown
     from authkit_mcp_cli.reports.common import ReportMeta
