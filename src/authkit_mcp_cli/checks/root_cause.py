@@ -13,8 +13,10 @@ Rules, in order:
    timeout, TLS): ``server.reachable`` is the cause of every other finding that
    needs the server, and of the AS checks when the AS would have come from the
    server's metadata. doctor then exits 3 (errors.ExitCode.NETWORK).
-2. network, AS only: none of the AS's well-known URLs could be reached:
-   ``as.discovery`` is the cause of the other AS checks.
+2. AS unreachable: none of the AS's well-known URLs could be reached:
+   ``as.discovery`` is the cause of the other AS checks; a network failure
+   (exit 3) when the user named the AS (--authkit-domain), else a finding of
+   the server whose metadata names it (exit 1).
 3. not MCP: the server answered the MCP POST like a web server (404, 405 or
    501, or an HTML page): ``challenge.status`` is the cause of what follows.
 4. a skip that says "see <id>" where <id> failed (or follows from a cause) is
@@ -68,7 +70,9 @@ def attribute(results: list[Result], ev: Evidence) -> list[Result]:
     disc = ev.discovery
     if discovery is not None and discovery.status in FAILED and disc is not None and disc.attempts and all(x.error_kind in NETWORK_KINDS for _k, _u, x in disc.attempts):
         errors = sorted({x.error or "" for _k, _u, x in disc.attempts})
-        causes["as.discovery"] = Cause("network", f"The authorization server {disc.issuer} could not be reached: {'; '.join(errors)}.", discovery.fix)
+        # An AS the user named is a target (exit 3); one the server's metadata names is the server's finding (exit 1).
+        kind = "network" if ev.target.authkit_domain is not None else "failed"
+        causes["as.discovery"] = Cause(kind, f"The authorization server {disc.issuer} could not be reached: {'; '.join(errors)}.", discovery.fix)
         follows("as.discovery", as_ids)
 
     # A skip that points at a failed check (or at one of its consequences) follows from that check's cause.
