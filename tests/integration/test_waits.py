@@ -67,7 +67,7 @@ def test_a_browser_that_opened_keeps_the_wait_without_a_terminal(local, tmp_path
     )
     assert run.returncode == 5, run.stdout + run.stderr
     assert time.monotonic() - started >= 3
-    assert "No authorization response within 3 s" in run.stderr
+    assert "No authorization response within 3 s" in run.stderr and "--no-browser and paste" in run.stderr
     assert "Waiting for the sign-in" not in run.stderr  # no spinner frames into a pipe
 
 
