@@ -104,3 +104,14 @@ def test_on_a_terminal_the_device_wait_shows_the_code_and_the_time_left(tmp_path
     assert code, out
     assert re.search(rf"Waiting for approval at http://127\.0\.0\.1:\d+/device \(code {re.escape(code.group(1))}\) · 0:0[1-8] left", out), out
     assert "login.device-expired" in out
+
+
+def test_on_a_terminal_no_browser_asks_for_the_pasted_url_while_the_time_runs(local, tmp_path, monkeypatch):
+    for name, value in login_env(tmp_path, "false").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    out = run_in_pty(["login", "--server", local.mcp_url, "--no-browser", "--timeout", "3"], columns=200)
+    assert "paste the final redirect URL from the browser's address bar here" in out, out
+    assert re.search(r"Waiting for the sign-in in the browser · 0:0[1-3] left · paste the redirect URL, or Ctrl-C", out), out
+    assert "no browser could be opened" not in out  # none was tried
+    assert "No authorization response within 3 s" in out

@@ -175,7 +175,7 @@ async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackRec
         waiters.append(asyncio.ensure_future(_pasted(receiver, opts.paste)))
     elif opts.browser is None and browser is not None:
         waiters.append(asyncio.ensure_future(_unless_no_browser(browser, url)))
-    hint = "paste the redirect URL, or Ctrl-C" if opts.paste is not None else "no browser? Ctrl-C, then login --no-browser"
+    hint = "paste the redirect URL, or Ctrl-C" if opts.paste is not None else None if opts.browser is not None else "no browser? Ctrl-C, then login --no-browser"
     try:
         async with countdown("Waiting for the sign-in in the browser", opts.timeout, hint):
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
