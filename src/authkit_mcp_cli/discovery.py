@@ -61,18 +61,25 @@ def prm_candidates(server_url: str, resource_metadata: str | None) -> list[tuple
 
 
 def prm_resource(doc: dict[str, Any], server_url: str, prm_url: str) -> tuple[str | None, str | None]:
-    """(resource, None) when PRM fetched from ``prm_url`` is for ``server_url``, else (resource, why not).
+    """(resource, None) when a client may use PRM fetched from ``prm_url`` for ``server_url``, else (resource, why not).
 
-    RFC 9728 §3.3: ``resource`` must be the identifier the metadata URL was built
-    from, so the path-inserted and the challenge-named documents name the MCP URL
-    exactly; at the root an origin or path prefix of it is accepted (MCP
-    Authorization: Canonical Server URI).
+    RFC 9728 §3.3 wants the path-inserted and the challenge-named documents to
+    name the MCP URL exactly. Clients accept an origin or path prefix of it from
+    any location, as the official SDKs do (TypeScript ``checkResourceAllowed``,
+    Python ``check_resource_allowed``): refusing would break servers that real
+    clients reach. The client says so (``broader_audience``), and doctor's
+    ``prm.resource`` warns where the RFC wants the exact value (issue #14 §12).
     """
     resource = doc.get("resource")
     if not isinstance(resource, str):
         return None, f"resource is not a string ({resource!r})"
-    good, why = resource_matches(resource, server_url, allow_prefix=prm_url == prm_urls(server_url)[1])
+    good, why = resource_matches(resource, server_url, allow_prefix=True)
     return resource, None if good else why
+
+
+def exact_resource_required(server_url: str, prm_url: str) -> bool:
+    """RFC 9728 §3.3: a document not at the root well-known URL must name the resource exactly."""
+    return prm_url != prm_urls(server_url)[1]
 
 
 def authorization_servers(doc: dict[str, Any] | None) -> list[str]:

@@ -453,16 +453,26 @@ def test_prm_resource_with_trailing_slash_fails():
     assert r.status is Status.FAIL and "trailing slash" in r.message
 
 
-def test_prm_resource_origin_is_accepted_only_at_the_root():
+def test_prm_resource_origin_is_exact_enough_only_at_the_root():
     world = World(challenge_header=f'Bearer resource_metadata="{PRM_ROOT}", scope="openid"')
     world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)
     world.prm["resource"] = ORIGIN
-    assert world.run()["prm.resource"].status is Status.PASS
+    results = world.run()
+    assert results["prm.resource"].status is Status.PASS and results["prm.resource"].evidence["broader_audience"] == [ORIGIN]
+    assert results["prm.resource-exact"].status is Status.PASS
+    # at the path-inserted URL, clients accept the origin too (as the official SDKs do), but RFC 9728 §3.3 wants
+    # the exact value there: prm.resource passes naming the broader audience, prm.resource-exact warns
     world = World()
     world.routes[("GET", PRM_ROOT)] = lambda r: httpx.Response(404)
     world.prm["resource"] = ORIGIN
-    r = world.run()["prm.resource"]
-    assert r.status is Status.FAIL and "names another path" in r.message
+    results = world.run()
+    assert results["prm.resource"].status is Status.PASS and results["prm.resource"].evidence["broader_audience"] == [ORIGIN]
+    exact = results["prm.resource-exact"]
+    assert exact.status is Status.WARN and "RFC 9728 §3.3" in exact.message and exact.evidence["broader_audience"] == [ORIGIN]
+    # another path is no prefix: a failure for clients
+    world = World()
+    world.prm["resource"] = ORIGIN + "/other"
+    assert "names another path" in world.run()["prm.resource"].message
 
 
 def test_prm_authorization_servers():

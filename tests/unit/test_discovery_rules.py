@@ -89,8 +89,11 @@ def test_describe_attempt():
         (SERVER, PRM_ROOT, True, None),
         ("https://mcp.example.com", PRM_ROOT, True, None),  # origin accepted at the root (MCP Canonical Server URI)
         ("https://mcp.example.com/api", PRM_ROOT, True, None),  # path prefix too
-        ("https://mcp.example.com", PRM_PATH, False, "names another path"),  # RFC 9728 §3.3: exact for the path-inserted document
-        ("https://mcp.example.com", "https://mcp.example.com/custom.json", False, "names another path"),  # and for the challenge's URL
+        # RFC 9728 §3.3 wants the exact value at the path-inserted and challenge-named URLs; clients accept
+        # a prefix there too, as the official SDKs do (doctor's prm.resource-exact warns; issue #14 §12)
+        ("https://mcp.example.com", PRM_PATH, True, None),
+        ("https://mcp.example.com", "https://mcp.example.com/custom.json", True, None),
+        ("https://mcp.example.com/other", PRM_PATH, False, "names another path"),
         (SERVER + "/", PRM_PATH, False, "trailing slash"),
         ("https://mcp.example.com/API/mcp", PRM_PATH, False, "letter case"),
         ("https://other.example.com/api/mcp", PRM_ROOT, False, "another origin"),
@@ -199,7 +202,7 @@ def test_client_falls_back_in_spec_order():
     [
         # a PRM URL that fails is not "no PRM": only all-404 falls back to 2025-03-26 (test_registration_choice.py)
         ({f"GET {PRM_PATH}": httpx.Response(500)}, "prm.not-found", SERVER),
-        ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc("https://mcp.example.com"))}, "prm.resource-mismatch", PRM_PATH),
+        ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc("https://mcp.example.com/other"))}, "prm.resource-mismatch", PRM_PATH),
         ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc(servers=[]))}, "prm.no-authorization-servers", PRM_PATH),
         ({f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc())}, "as.metadata-not-found", AS),
         (

@@ -12,12 +12,12 @@ from authkit_mcp_cli.checks import canonical, needs
 from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
 from authkit_mcp_cli.checks.as_kind import prm_names_authkit
 from authkit_mcp_cli.checks.evidence import Evidence
-from authkit_mcp_cli.checks.model import Level, Outcome, info, ok, problem
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import check
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
+from authkit_mcp_cli.discovery import exact_resource_required, usable_document
 from authkit_mcp_cli.discovery import prm_resource as resource_verdict
-from authkit_mcp_cli.discovery import usable_document
 from authkit_mcp_cli.http import Exchange
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, is_secure_url, origin
 
@@ -90,7 +90,8 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     assert server is not None
     problems = []
     checked = []
-    broader: list[tuple[str, str]] = []  # accepted at the root only (RFC 9728 §3.3 wants the exact value at the path-inserted URL)
+    broader: list[tuple[str, str]] = []  # accepted at the root (MCP Canonical Server URI)
+    inexact: list[tuple[str, str]] = []  # accepted by clients; prm.resource-exact warns (RFC 9728 §3.3)
     for loc in ("header", "path", "root"):
         ex = ev.prm.get(loc)
         if ex is None or not _serves_prm(ex):
@@ -106,24 +107,60 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
         if why is not None:
             problems.append(f"{url} says resource {resource!r}, which {why} compared with {server!r}")
         elif resource != server:
-            broader.append((url, resource))
+            (inexact if exact_resource_required(server, url) else broader).append((url, resource))
+    exact_fix = f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash)"
     if problems:
         return problem(
             "; ".join(problems) + ". Clients send resource as the token audience, and a correct server then rejects the token (RFC 8707).",
-            f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash)"
+            exact_fix
             + (" and register the same string as a Resource Indicator in the WorkOS dashboard." if prm_names_authkit(ev) else ", the string clients send as resource and the AS puts in aud."),
             checked=checked,
         )
+    broader += inexact  # prm.resource-exact reports what RFC 9728 §3.3 says of these
     if broader:
         return ok(
             "resource identifies this endpoint, but "
-            + "; ".join(f"{url} names {resource!r}, an origin or path prefix of it" for url, resource in broader)
-            + ": clients accept it (MCP Canonical Server URI) and their tokens then carry that broader audience, "
-            "good at every resource under it. Prefer the exact MCP URL.",
+            + "; ".join(f"{url} names {resource!r}, an origin or path prefix of it" for url, resource in dict(broader).items())
+            + ": clients accept it (MCP Canonical Server URI; the official SDKs from any location) and their tokens then carry "
+            "that broader audience, good at every resource under it. Prefer the exact MCP URL.",
             checked=checked,
             broader_audience=sorted({resource for _url, resource in broader}),
         )
     return ok("resource identifies this endpoint.", checked=checked)
+
+
+@check(
+    "prm.resource-exact",
+    "PRM at the path-inserted URL names the resource exactly",
+    Level.SHOULD,
+    "RFC 9728 §3.3 (a MUST there; a warning here because clients, the official SDKs among them, accept an origin or path prefix)",
+    probes=(Probe.PRM,),
+    needs=needs.prm,
+)
+def prm_resource_exact(ev: Evidence, doc: dict[str, Any]) -> Outcome:
+    server = ev.target.server_url
+    assert server is not None
+    inexact: dict[str, str] = {}
+    for loc in ("header", "path"):
+        ex = ev.prm.get(loc)
+        if ex is None or not _serves_prm(ex):
+            continue
+        d, _ = ex.json_object()
+        assert d is not None
+        url = ev.prm_urls[loc]
+        resource, why = resource_verdict(d, server, url)
+        if resource is not None and why is None and resource != server and exact_resource_required(server, url):
+            inexact[url] = resource
+    if not inexact:
+        return ok("Every document served at the path-inserted or challenge-named URL names this endpoint exactly (or none is served there).")
+    return problem(
+        "; ".join(f"{url} names {resource!r}, an origin or path prefix of {server!r}" for url, resource in inexact.items())
+        + ": RFC 9728 §3.3 wants a document fetched from this URL to name exactly the resource it was built from. "
+        "Clients accept it, and their tokens then carry that broader audience, good at every resource under it.",
+        f"Set resource to exactly {server.rstrip('/')!r} in the document served there.",
+        status=Status.WARN,
+        broader_audience=sorted(set(inexact.values())),
+    )
 
 
 @check("prm.authorization-servers", "PRM names usable authorization servers", Level.MUST, "RFC 9728 §2; MCP 2026-07-28 Authorization Server Location", probes=(Probe.PRM, Probe.AS_ALL), needs=needs.prm)
