@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
         if write:
             README.write_text(new_readme)
     for shell, name in SHELLS.items():
-        path = ROOT / "completions" / name
+        path = ROOT / "src" / "authkit_mcp_cli" / "completions" / name
         script = completion(shell)
         if not path.exists() or path.read_text() != script:
             stale.append(str(path.relative_to(ROOT)))

@@ -37,7 +37,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # a local may hold a token
     context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=True,
+    # Our own --install-completion/--show-completion: typer's ignores a shell named after it (installing
+    # bash's script for `--install-completion zsh`), and ours ships the scripts as package data.
+    add_completion=False,
     # Plain click help: typer's rich help imports markdown-it, pygments and rich.traceback
     # (about 70 ms, doubling start-up); --help must stay near the framework's floor (issue #7).
     rich_markup_mode=None,
@@ -51,9 +53,40 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+def _install_completion(shell: str | None) -> None:
+    if shell is None:
+        return
+    from authkit_mcp_cli.completion import install
+
+    done = install(None if shell == "auto" else shell)
+    typer.echo(f"Installed {done.shell} completion in {done.path}" + (f" (loaded from {done.rc_file})" if done.rc_file else "") + ".")
+    typer.echo(f"It works in new terminals; in this one: {done.activate}")
+    raise typer.Exit(0)
+
+
+def _show_completion(shell: str | None) -> None:
+    if shell is None:
+        return
+    from authkit_mcp_cli.completion import check_shell, script
+
+    typer.echo(script(check_shell(None if shell == "auto" else shell)), nl=False)
+    raise typer.Exit(0)
+
+
+_SHELL_HELP = "bash, zsh or fish; left out, the shell $SHELL names"
+
+
 @app.callback()
 def root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    install_completion: Annotated[
+        str | None,
+        typer.Option("--install-completion", metavar="[SHELL]", callback=_install_completion, is_eager=True, expose_value=False, help=f"Install shell completion ({_SHELL_HELP}) and exit."),
+    ] = None,
+    show_completion: Annotated[
+        str | None,
+        typer.Option("--show-completion", metavar="[SHELL]", callback=_show_completion, is_eager=True, expose_value=False, help=f"Print the completion script ({_SHELL_HELP}) and exit."),
+    ] = None,
 ) -> None:
     """Diagnose and set up OAuth for remote MCP servers."""
 
@@ -75,6 +108,10 @@ def main() -> None:
     from authkit_mcp_cli.commands._boundary import report_bug, report_error
     from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
 
+    if "_ATOMS_AUTH_COMPLETE" in os.environ:  # a completion script calling back: typer's shell classes answer it
+        from typer._completion_classes import completion_init
+
+        completion_init()
     try:
         app(prog_name="atoms-auth")
     except AtomsAuthError as exc:  # raised while options were parsed (a callback), not in a command

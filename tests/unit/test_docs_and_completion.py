@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPLETIONS = ROOT / "src" / "authkit_mcp_cli" / "completions"  # package data: a pip install has them
 
 
 def test_readme_command_reference_and_completions_are_current():
@@ -23,7 +24,7 @@ def _shim(tmp_path):
 
 
 def test_bash_completion_end_to_end(tmp_path):
-    script = ROOT / "completions" / "atoms-auth.bash"
+    script = COMPLETIONS / "atoms-auth.bash"
     probe = (
         f"source {script}\n"
         "COMP_WORDS=(atoms-auth do); COMP_CWORD=1; _atoms_auth_completion atoms-auth; echo \"A:${COMPREPLY[*]}\"\n"
@@ -38,8 +39,8 @@ def test_bash_completion_end_to_end(tmp_path):
 
 
 def test_zsh_completion_end_to_end(tmp_path):
-    """Real zsh sources completions/_atoms-auth; _arguments is stubbed to print what zsh would offer."""
-    script = ROOT / "completions" / "_atoms-auth"
+    """Real zsh sources the packaged _atoms-auth; _arguments is stubbed to print what zsh would offer."""
+    script = COMPLETIONS / "_atoms-auth"
     probe = (
         f"compdef() {{ : }}; _arguments() {{ print -r -- \"$@\" }}; source {script}; "
         "words=(atoms-auth logi); CURRENT=2; _atoms_auth_completion; "
@@ -51,8 +52,46 @@ def test_zsh_completion_end_to_end(tmp_path):
 
 
 def test_fish_completion_end_to_end(tmp_path):
-    script = ROOT / "completions" / "atoms-auth.fish"
+    script = COMPLETIONS / "atoms-auth.fish"
     probe = f'source {script}; complete -C"atoms-auth logi"; complete -C"atoms-auth doctor --check prm."'
     proc = subprocess.run(["fish", "--no-config", "-c", probe], capture_output=True, text=True, env=_shim(tmp_path), timeout=60)
     offered = [line.split("\t")[0] for line in proc.stdout.splitlines()]
     assert "login" in offered and {"prm.discovery", "prm.resource", "prm.scopes"} <= set(offered), proc.stdout + proc.stderr
+
+
+def _installed(shell: str, home: Path) -> Path:
+    """``atoms-auth --install-completion SHELL`` run for real, in a throwaway home."""
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "SHELL": "/bin/false"}
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "--install-completion", shell], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    path = Path(proc.stdout.split(" completion in ", 1)[1].split(" (loaded from", 1)[0].split(".\n", 1)[0].rstrip("."))
+    assert path.is_file() and str(path).startswith(str(home))
+    return path
+
+
+def test_install_completion_writes_the_packaged_script_where_each_shell_loads_it(tmp_path):
+    """The shell named after --install-completion is the one installed (typer's ignored it and
+    installed bash's script for zsh users); the script is the one shipped in the package."""
+    bash = _installed("bash", tmp_path)
+    assert bash.read_text() == (COMPLETIONS / "atoms-auth.bash").read_text()
+    assert f"source {bash}" in (tmp_path / ".bashrc").read_text()
+    zsh = _installed("zsh", tmp_path)
+    assert zsh == tmp_path / ".zfunc" / "_atoms-auth" and zsh.read_text() == (COMPLETIONS / "_atoms-auth").read_text()
+    fish = _installed("fish", tmp_path)
+    assert fish == tmp_path / ".config" / "fish" / "completions" / "atoms-auth.fish"
+    _installed("zsh", tmp_path)  # again: the start-up line is not added twice
+    assert (tmp_path / ".zshrc").read_text().count("atoms-auth completion") == 1
+    # the installed bash script completes in a real bash that loads it from .bashrc
+    probe = f"source {tmp_path / '.bashrc'}\nCOMP_WORDS=(atoms-auth do); COMP_CWORD=1; _atoms_auth_completion atoms-auth; echo \"A:${{COMPREPLY[*]}}\"\n"
+    proc = subprocess.run(["bash", "--norc", "-c", probe], capture_output=True, text=True, env=_shim(tmp_path), timeout=60)
+    assert "A:doctor" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_install_completion_without_a_shell_uses_shell_and_refuses_an_unknown_one(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"), "SHELL": "/usr/bin/fish"}
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "--install-completion"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and "fish completion" in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "--install-completion"], capture_output=True, text=True, env={**env, "SHELL": "/bin/tcsh"}, timeout=60)
+    assert proc.returncode == 2 and "usage.completion-shell" in proc.stderr and "--install-completion bash" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "--show-completion", "zsh"], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == (COMPLETIONS / "_atoms-auth").read_text()

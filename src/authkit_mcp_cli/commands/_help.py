@@ -92,6 +92,22 @@ def shaped(exc: click_exc.UsageError, *, as_json: bool) -> click_exc.UsageError:
     return ShapedUsageError(message, hint, as_json=as_json)
 
 
+COMPLETION_OPTIONS = ("--install-completion", "--show-completion")
+
+
+def _completion_shell_optional(args: list[str]) -> list[str]:
+    """``--install-completion`` / ``--show-completion`` with the shell left out mean the login shell.
+
+    click has no optional option values here, so a bare one gets the value ``auto`` before parsing.
+    """
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg in COMPLETION_OPTIONS and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "auto")
+            break
+    return out
+
+
 class AtomsGroup(TyperGroup):
     """The root and ``token`` groups: full command summaries, click errors in atoms-auth's shape."""
 
@@ -99,6 +115,7 @@ class AtomsGroup(TyperGroup):
 
     def make_context(self, info_name: str | None, args: list[str], parent: click_core.Context | None = None, **extra: Any) -> click_core.Context:
         if parent is None:  # the root: remember whether --json was asked anywhere on the line
+            args = _completion_shell_optional(args)
             AtomsGroup._as_json = "--json" in args or "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
