@@ -232,7 +232,8 @@ def test_the_verification_page_escapes_and_refuses_forged_decisions(interactive)
         assert page.status_code == 200 and "<script>alert" not in page.text and "tv &lt;script&gt;" in page.text
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"] and page.headers["x-frame-options"] == "DENY"
         csrf = re.search(r'name=csrf value="([^"]+)"', page.text).group(1)
-        assert browser.cookies.get("atoms_auth_device") == csrf
+        (cookie,) = [c for c in browser.cookies.jar if c.name.startswith("atoms_auth_device_")]
+        assert cookie.value == csrf and cookie.path == "/oauth2/device" and cookie.has_nonstandard_attr("HttpOnly")
         form = {"user_code": answer["user_code"], "csrf": csrf, "decision": "approve"}
         # another site posting the form, or a request without the page's cookie, is refused (RFC 9700 §4.7)
         assert browser.post(answer["verification_uri"], data=form, headers={"Origin": "https://evil.example"}).status_code == 403
@@ -263,3 +264,16 @@ def test_registration_is_rate_limited_per_client_address():
             codes = [http.post(info.issuer + "/oauth2/register", json=body).status_code for _ in range(105)]
         assert codes[:100] == [201] * 100 and set(codes[100:]) == {429}
         assert len(app.state.local_as.clients) == 100
+
+
+def test_two_verification_pages_open_in_one_browser_are_both_decided(interactive):
+    info, app = interactive
+    (_, first), (_, second) = start_device(info), start_device(info)
+    with httpx.Client(timeout=10) as browser:
+        pages = [browser.get(a["verification_uri_complete"]) for a in (first, second)]
+        for answer, page, decision in zip((first, second), pages, ("approve", "deny"), strict=True):
+            csrf = re.search(r'name=csrf value="([^"]+)"', page.text).group(1)
+            done = browser.post(answer["verification_uri"], data={"user_code": answer["user_code"], "csrf": csrf, "decision": decision}, headers={"Origin": info.issuer})
+            assert done.status_code == 200, done.text
+    grants = app.state.local_as.device.grants
+    assert (grants[first["device_code"]].status, grants[second["device_code"]].status) == ("approved", "denied")

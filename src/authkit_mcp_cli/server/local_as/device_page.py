@@ -12,6 +12,7 @@ page does."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from html import escape
 from urllib.parse import parse_qsl, urlsplit
@@ -53,7 +54,7 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
             las.device.decide(grant, True)
             return result_page(grant, approved=True)
         response = confirm_page(grant)
-        response.set_cookie(COOKIE, grant.csrf, max_age=DEVICE_CODE_TTL, path=DEVICE_PATH, httponly=True, samesite="lax", secure=las.issuer.startswith("https:"))
+        response.set_cookie(cookie_name(grant), grant.csrf, max_age=DEVICE_CODE_TTL, path=DEVICE_PATH, httponly=True, samesite="lax", secure=las.issuer.startswith("https:"))
         return response
 
     async def decision(request: Request) -> Response:
@@ -62,13 +63,13 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
         grant = las.device.find(form.get("user_code", "")) if refusal is None else None
         if refusal is None and grant is None:
             refusal = "that code is unknown, used or expired"
-        if grant is not None and not (_same(form.get("csrf"), grant.csrf) and _same(request.cookies.get(COOKIE), grant.csrf)):
+        if grant is not None and not (_same(form.get("csrf"), grant.csrf) and _same(request.cookies.get(cookie_name(grant)), grant.csrf)):
             refusal, grant = "this browser was not shown the verification page for this code (the form's token or its cookie is missing)", None
         if grant is None:
             return _page("Decision refused", f"<h1 class=error>Decision refused</h1><p>{escape(refusal or '')}.</p><p class=note>Open the verification page again and enter the code your device shows.</p>", 403)
         las.device.decide(grant, form.get("decision") == "approve")
         response = result_page(grant, approved=form.get("decision") == "approve")
-        response.delete_cookie(COOKIE, path=DEVICE_PATH, httponly=True, samesite="lax")
+        response.delete_cookie(cookie_name(grant), path=DEVICE_PATH, httponly=True, samesite="lax")
         return response
 
     return [
@@ -76,6 +77,11 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
         Route(DEVICE_PATH, page, methods=["GET"]),
         Route(DEVICE_PATH, decision, methods=["POST"]),
     ]
+
+
+def cookie_name(grant: DeviceGrant) -> str:
+    """One cookie per pending device request, so two verification pages open at once do not clash."""
+    return COOKIE + "_" + hashlib.sha256(grant.csrf.encode()).hexdigest()[:16]
 
 
 def _same(given: str | None, expected: str) -> bool:
