@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx2
 
-from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import ChallengeParseError, parse_www_authenticate
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy, make_sdk_client
 from authkit_mcp_cli.oauth.dpop import DpopKey, nonce_from, proof
@@ -113,18 +113,28 @@ class _BearerHook(httpx2.Auth):
 
 
 def challenge_from(status: int, www_authenticate: list[str], url: str) -> AuthChallenge:
-    """A 401/403 answer as an AuthChallenge, with the Bearer challenge's parameters when there is one (else the DPoP one's, RFC 9449 §7.1)."""
+    """A 401/403 answer as an AuthChallenge.
+
+    A server may send a DPoP and a Bearer challenge together (RFC 9449 §7.1); the one that carries an
+    ``error`` is the answer to the request just made (``invalid_dpop_proof``, ``use_dpop_nonce`` come in
+    the DPoP one), else the Bearer one's. ``resource_metadata`` and ``scope`` come from whichever names them.
+    """
     try:
-        challenges = parse_www_authenticate(www_authenticate)
-        bearer = find_bearer(challenges) or next((ch for ch in challenges if ch.scheme.lower() == "dpop"), None)
+        challenges = [ch for ch in parse_www_authenticate(www_authenticate) if ch.scheme.lower() in ("bearer", "dpop")]
     except ChallengeParseError:
-        bearer = None
+        challenges = []
+    bearer = next((ch for ch in challenges if ch.scheme.lower() == "bearer"), None)
+    primary = next((ch for ch in challenges if ch.get("error")), None) or bearer or (challenges[0] if challenges else None)
+
+    def named(param: str) -> str | None:
+        return next((value for ch in ([primary] if primary else []) + challenges if (value := ch.get(param))), None)
+
     return AuthChallenge(
         status,
-        error=bearer.get("error") if bearer else None,
-        scope=bearer.get("scope") if bearer else None,
-        description=bearer.get("error_description") if bearer else None,
-        resource_metadata=bearer.get("resource_metadata") if bearer else None,
+        error=primary.get("error") if primary else None,
+        scope=named("scope"),
+        description=primary.get("error_description") if primary else None,
+        resource_metadata=named("resource_metadata"),
         url=url,
     )
 
