@@ -161,8 +161,15 @@ def test_cimd_document_round_trip(cli, tmp_path):
     cli("register", "--cimd-url", "https://example.com/oauth/client.json", "--client-name", "Example CLI", "--output", str(doc_path))
     doc = json.loads(doc_path.read_text())
     assert doc["client_id"] == "https://example.com/oauth/client.json" and doc["token_endpoint_auth_method"] == "none"
+    assert doc_path.stat().st_mode & 0o777 == 0o644  # public: it is to be hosted
     bad = cli("register", "--cimd-url", "http://example.com/", check=False)
     assert bad.returncode == 2 and "https URL with a path" in bad.stderr
+    # never through a symlink (issue #14 §9): the link's target stays as it was
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    (tmp_path / "link.json").symlink_to(victim)
+    refused = cli("register", "--cimd-url", "https://example.com/oauth/client.json", "--output", str(tmp_path / "link.json"), check=False)
+    assert refused.returncode == 2 and "symbolic link" in refused.stderr and victim.read_text() == "keep"
 
 
 def test_login_and_call_through_oidc_provider(oidc_issuer, cli):

@@ -119,9 +119,9 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
             raise UsageError(f"{url} cannot be a client_id: it must be an https URL with a path.", code="cimd.invalid-client-id", hint="e.g. https://example.com/oauth/client.json", spec="MCP 2026-07-28 Client Registration: Client ID Metadata Documents")
         text = json.dumps(build_document(url, client_name=client_name, redirect_uris=redirects, scope=scope), indent=2) + "\n"
         if output:
-            from pathlib import Path
+            from authkit_mcp_cli.reports.output import write_report
 
-            Path(output).write_text(text, encoding="utf-8")
+            write_report(output, text)  # 0644 (it is to be hosted), never through a symlink
             typer.echo(f"wrote {output}: host it at {url} (Content-Type: application/json)", err=True)
         else:
             typer.echo(text, nl=False)

@@ -1,5 +1,6 @@
-"""Write a report file for CI (doctor --output): created 0644 (a report holds no
-secret), never through a symlink (O_NOFOLLOW), only a regular file."""
+"""Write a public file the user named (doctor's report, register's Client ID Metadata
+Document): created 0644 (it holds no secret and is meant to be read or hosted), never
+through a symlink (O_NOFOLLOW), only a regular file."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def write_report(path: str, text: str) -> None:
         fd = os.open(path, flags, 0o644)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UsageError(f"--output {path} is a symbolic link; doctor does not write through one.", code="usage.output-symlink", hint="Name the file itself (or remove the link).") from None
+            raise UsageError(f"--output {path} is a symbolic link; atoms-auth does not write through one.", code="usage.output-symlink", hint="Name the file itself (or remove the link).") from None
         raise UsageError(f"Cannot write --output {path}: {exc.strerror}.", code="usage.output-unwritable", hint="Name a file in a directory that exists and that you can write to.") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
