@@ -288,17 +288,21 @@ def test_redirect_uris_with_userinfo_or_fragment_are_refused(las):
         raises("invalid_redirect_uri", native, las, redirect_uris=[uri])
 
 
-def test_a_clients_registered_scope_is_enforced(las):
+def test_a_clients_registered_scope_bounds_what_it_gets_without_a_user(las):
     client = native(las, scope="mcp:tools offline_access")
-    raises("invalid_scope", code_for, las, client, scope="mcp:tools mcp:admin")
+    raises("invalid_scope", code_for, las, client, scope="mcp:tools openid")  # not registered, not the resource's
+    # MCP step-up: the resource's own scopes stay open to a client registered for fewer (the user consents)
+    code, verifier = code_for(las, client, scope="mcp:tools mcp:admin")
+    assert redeem(las, client, code, verifier)["scope"] == "mcp:tools mcp:admin"
     code, verifier = code_for(las, client, scope="mcp:tools")
     assert redeem(las, client, code, verifier)["scope"] == "mcp:tools"
     default = las.start_authorization(client, {"response_type": "code", "redirect_uri": CALLBACK, "code_challenge": pkce()[1], "code_challenge_method": "S256"})
     assert default.scopes == ["mcp:tools"]
+    # without a user, the registration is the only policy
     narrow = secret_client(las, scope="mcp:tools")
     raises("invalid_scope", las.token, {**cc_form(narrow), "scope": "mcp:admin"}, None)
     device = device_client(las, scope="mcp:tools")
-    raises("invalid_scope", las.device_authorization, {"client_id": device.client_id, "scope": "mcp:admin"}, None)
+    raises("invalid_scope", las.device_authorization, {"client_id": device.client_id, "scope": "mcp:tools openid"}, None)
 
 
 def test_registrations_are_rate_limited_per_address(las):

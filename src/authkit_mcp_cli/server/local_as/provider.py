@@ -176,8 +176,16 @@ class LocalAuthorizationServer:
         return req
 
     def grant_scopes(self, client: Client, requested: str | None) -> list[str]:
-        """The scopes a request gets: known ones, within the client's registered ``scope`` (RFC 7591 §2), else invalid_scope."""
-        allowed = client.scope.split() if client.scope else None
+        """The scopes a request with a user gets: known ones, within the client's registered ``scope``
+        (RFC 7591 §2) and the resource's own scopes, else invalid_scope.
+
+        The resource's scopes stay open to a client registered for fewer: the user consents to them on
+        the page, and MCP step-up (a 403 insufficient_scope, then a new authorization with the
+        challenged scopes) must work for clients that registered with their first scope, as the
+        official SDKs do (both dropped this check: python-sdk #2301, typescript-sdk #983). Without a
+        user (client credentials) the registered scope is the bound (client_credentials.py).
+        """
+        allowed = [*client.scope.split(), *self.resource_scopes] if client.scope else None
         default = [s for s in self.resource_scopes if allowed is None or s in allowed][:1] or (allowed or [])[:1]
         scopes = requested.split() if requested else default
         unknown = [s for s in scopes if s not in self.scopes_supported]
