@@ -71,7 +71,7 @@ def test_cors_only_on_the_allow_listed_endpoints(served):
     allowed = [info.prm_url, info.issuer + "/.well-known/oauth-protected-resource", info.issuer + "/.well-known/oauth-authorization-server", info.issuer + "/.well-known/openid-configuration", info.issuer + "/oauth2/jwks"]
     for url in allowed:
         assert httpx.get(url, headers=origin).headers.get("access-control-allow-origin") == "*", url
-    for path, method in [("/oauth2/register", "POST"), ("/oauth2/token", "POST"), ("/oauth2/revoke", "POST"), ("/api/mcp", "POST")]:
+    for path, method in [("/oauth2/register", "POST"), ("/oauth2/token", "POST"), ("/oauth2/revoke", "POST"), ("/oauth2/device_authorization", "POST"), ("/api/mcp", "POST")]:
         pre = httpx.options(info.issuer + path, headers={**origin, "Access-Control-Request-Method": method, "Access-Control-Request-Headers": "authorization, content-type, dpop"})
         assert pre.status_code == 200 and pre.headers.get("access-control-allow-origin") == "*", path
         assert "dpop" in pre.headers["access-control-allow-headers"].lower()

@@ -96,7 +96,6 @@ class LocalAuthorizationServer:
             "code_challenge_methods_supported": ["S256"],
             "client_id_metadata_document_supported": True,
             "authorization_response_iss_parameter_supported": True,
-            "service_documentation": "https://pypi.org/project/authkit-mcp-cli/",
             "atoms_auth_development_server": "atoms-auth embedded DEVELOPMENT authorization server: in-memory, not for production",
         }
 

@@ -33,6 +33,7 @@ CORS_PATHS = (
     "/oauth2/register",
     "/oauth2/token",
     "/oauth2/revoke",
+    "/oauth2/device_authorization",  # called by the client, like the token endpoint; the page (/oauth2/device) stays out
 )
 CONSENT_COOKIE = "atoms_auth_consent_"
 
