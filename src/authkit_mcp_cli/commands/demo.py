@@ -19,7 +19,7 @@ def demo(
         ),
     ] = "authorization-code",
     interactive: Annotated[bool, typer.Option("--interactive", help="Open a real browser on the development AS's consent page instead of automating that leg.")] = False,
-    home: Annotated[str | None, typer.Option("--home", help="Keep the demo's registrations and tokens in this directory (default: a temporary one, removed at the end).", show_default=False)] = None,
+    home: Annotated[str | None, typer.Option("--home", metavar="DIR", help="Keep the demo's registrations and tokens in this directory (default: a temporary one, removed at the end).", show_default=False)] = None,
     trace: options.Trace = None,
     json_output: options.Json = False,
 ) -> None:
@@ -29,8 +29,7 @@ def demo(
     device-code or dpop; each login step lists the flow's own steps.
 
     Needs no account and no network: everything runs on 127.0.0.1 in this
-    process, on free ports. Each step says what it proved. Exit code 0 only
-    when every step passed.
+    process, on free ports. Each step says what it proved.
     """
     import asyncio
     import json
