@@ -15,18 +15,23 @@ FASTMCP_VENV := benchmarks/.venv-fastmcp
 FASTMCP_STAMP := $(FASTMCP_VENV)/.installed-$(FASTMCP_VERSION)
 PYTEST_ARGS ?=
 
-.PHONY: system-prerequisites node-prerequisites install demo docs bench test unit integration conformance lint clean prerequisites
+.PHONY: system-prerequisites unit-prerequisites node-prerequisites install demo docs bench test unit integration conformance lint clean prerequisites
 
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atoms-auth needs Python >= 3.11 (set PYTHON=...)")'
 
-# System tools the tests use: Debian's Chromium for the page tests (playwright-core downloads
-# no browser), wrk for the benchmarks' load (the test suite smoke-runs them), and zsh and fish
-# to test the completion scripts in the shells themselves.
+# System tools the tests use, from Debian's packages: Chromium for the page tests (playwright-core
+# downloads no browser), wrk for the benchmarks' load (the test suite smoke-runs them), and zsh and
+# fish to test the completion scripts in the shells themselves. `make unit` needs only the shells.
+# Installed with apt-get when run as root; otherwise the missing ones are named and the target fails.
 CHROMIUM ?= /usr/bin/chromium
-system-prerequisites:
-	@missing=""; [ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; command -v wrk >/dev/null || missing="$$missing wrk"; \
-	command -v zsh >/dev/null || missing="$$missing zsh"; command -v fish >/dev/null || missing="$$missing fish"; \
+TEST_PACKAGES := chromium wrk zsh fish
+UNIT_PACKAGES := zsh fish
+define require_packages
+	@missing=""; for p in $(1); do \
+	  if [ "$$p" = chromium ]; then [ -x "$(CHROMIUM)" ] || missing="$$missing $$p"; \
+	  else command -v $$p >/dev/null || missing="$$missing $$p"; fi; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -35,6 +40,13 @@ system-prerequisites:
 	    echo "missing:$$missing (sudo apt-get install$$missing; or set CHROMIUM=/path)" >&2; exit 1; \
 	  fi; \
 	fi
+endef
+
+system-prerequisites:
+	$(call require_packages,$(TEST_PACKAGES))
+
+unit-prerequisites:
+	$(call require_packages,$(UNIT_PACKAGES))
 
 node-prerequisites:
 	@command -v npm >/dev/null || { echo "npm is required to install the test peers (tests/node); install Node.js/npm" >&2; exit 1; }
@@ -72,7 +84,7 @@ lint: $(PY_STAMP)
 	$(PY) -m ruff check src tests benchmarks scripts
 	$(PY) -m mypy
 
-unit: system-prerequisites $(PY_STAMP)
+unit: unit-prerequisites $(PY_STAMP)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 integration: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_STAMP)
@@ -89,7 +101,7 @@ bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_ST
 	$(PY) benchmarks/serve_throughput.py
 	$(PY) benchmarks/memory.py
 
-# The README's command reference (from --help) and completions/ (from the app).
+# docs/cli.md (every --help), the README's exit-code table, and the packaged completion scripts.
 docs: $(PY_STAMP)
 	$(PY) scripts/docs.py --write
 

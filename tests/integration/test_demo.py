@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -36,3 +37,20 @@ def test_demo_human_output_says_what_each_step_proved(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("PASS") == 5 and "proved:" in proc.stdout and "Every step passed" in proc.stdout
     assert list((tmp_path / "home" / "tokens").glob("*.json"))  # --home keeps the store
+
+
+def test_the_next_commands_work_in_a_new_shell(tmp_path):
+    """`make demo` runs .venv/bin/atoms-auth, which a new shell does not find on PATH (issue #15 §11):
+    the Next lines name what a new shell can run, and they run."""
+    script = Path(sys.executable).parent / "atoms-auth"
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.run([str(script), "demo", "--home", str(tmp_path / "home")], capture_output=True, text=True, timeout=120, env=bare, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    nexts = proc.stdout.split("Next, in any shell:", 1)[1].splitlines()
+    commands = [line.strip().split("   #")[0] for line in nexts if line.startswith("  ")]
+    assert commands[0] == f"{script.resolve()} serve" and "doctor --server https://your-host/api/mcp" in commands[2]
+    assert f"source {script.resolve().parent / 'activate'}" in proc.stdout
+    # a new shell, PATH without the venv, runs them as printed (--help: nothing starts)
+    for command in commands:
+        ran = subprocess.run(["sh", "-c", f"{command} --help"], capture_output=True, text=True, timeout=60, env=bare)
+        assert ran.returncode == 0 and "Usage: atoms-auth" in ran.stdout, command

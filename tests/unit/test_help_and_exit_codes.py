@@ -208,8 +208,9 @@ def test_the_readme_table_is_rendered_from_the_same_data():
     for name, codes in COMMAND_EXIT_CODES.items():
         assert f"- `atoms-auth {name}`: " + "; ".join(f"{c} {m}" for c, m in codes.items() if c not in (70, 130)) + "." in table
     assert "| 5 | authorization denied, cancelled or timed out, or not logged in | `login`, `call`, `token show`, `token refresh` |" in table
-    readme = docs.readme_with_codes("# x\n\n## Command reference\n", table)
-    assert readme.index("## Exit codes") < readme.index("## Command reference") and docs.readme_with_codes(readme, table) == readme
+    readme = docs.readme_with_codes("# x\n\n## Configuration\n", table)  # a README without the markers gets the section before Configuration
+    assert readme.index("## Exit codes") < readme.index("## Configuration") and docs.readme_with_codes(readme, table) == readme
+    assert table in docs.command_reference()  # docs/cli.md carries the same table
 
 
 def test_a_bug_reads_like_every_other_error(monkeypatch):

@@ -1,18 +1,20 @@
-"""The README documents the public contract: every check id and exit code."""
+"""The documentation covers the public contract: every check id (docs/checks.md) and exit code (README)."""
 
 from pathlib import Path
 
 from authkit_mcp_cli.checks import CATALOGUE
 from authkit_mcp_cli.errors import ExitCode
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+CHECKS = (ROOT / "docs" / "checks.md").read_text()
 
 
 def test_every_check_id_is_documented_with_its_level():
     for check in CATALOGUE:
-        row = next((line for line in README.splitlines() if line.startswith(f"| `{check.id}` |")), None)
-        assert row is not None, f"{check.id} is not in the README's catalogue"
-        assert check.level.value in row, f"{check.id}: README level differs from {check.level.value}"
+        row = next((line for line in CHECKS.splitlines() if line.startswith(f"| `{check.id}` |")), None)
+        assert row is not None, f"{check.id} is not in docs/checks.md"
+        assert check.level.value in row, f"{check.id}: docs/checks.md level differs from {check.level.value}"
 
 
 def test_every_exit_code_is_documented():
@@ -23,3 +25,10 @@ def test_every_exit_code_is_documented():
 
 def test_quick_start_has_the_test_command():
     assert "make test" in README
+
+
+def test_the_readme_links_only_to_docs_that_exist():
+    import re
+
+    for target in re.findall(r"\]\(((?:docs/)?[\w./-]+\.md)(?:#[\w-]+)?\)", README):
+        assert (ROOT / target).is_file(), target

@@ -65,5 +65,30 @@ def demo(
         out.print()
         out.print(f"[bold]{'Every step passed' if result.ok else 'The demo failed'}[/] against {result.mcp_url} (stopped now).", highlight=False, soft_wrap=True)
         if result.ok:
-            out.print("Next: atoms-auth serve, then atoms-auth doctor --server http://127.0.0.1:8000/api/mcp, or point atoms-auth at your own server.", highlight=False, soft_wrap=True)
+            command, how = how_to_run_again()
+            out.print("Next, in any shell:", highlight=False)
+            for line in (f"{command} serve", f"{command} doctor --server http://127.0.0.1:8000/api/mcp   # in another shell, while serve runs", f"{command} doctor --server https://your-host/api/mcp   # your own server"):
+                out.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+            if how:
+                out.print(escape(how), highlight=False, soft_wrap=True)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def how_to_run_again() -> tuple[str, str | None]:
+    """How a new shell runs this atoms-auth (issue #15 §11): its name when PATH finds this very one, else its
+    path, and how to put it on PATH. `make demo` runs .venv/bin/atoms-auth, which a new shell does not find."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    found = shutil.which("atoms-auth")
+    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    if here is not None and here.name == "atoms-auth":
+        if found and Path(found).resolve() == here:
+            return "atoms-auth", None
+        activate = here.parent / "activate"
+        how = f"(or put atoms-auth on your PATH: source {activate}; or install it: pipx install .)" if activate.is_file() else "(or install it: pipx install .)"
+        return str(here), how
+    if found:
+        return "atoms-auth", None
+    return f"{sys.executable} -m authkit_mcp_cli", "(or install it: pipx install .)"
