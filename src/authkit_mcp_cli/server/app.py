@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.server.compat import MetadataForwarder
 from authkit_mcp_cli.server.config import ServeConfig
+from authkit_mcp_cli.server.fast_path import StatelessJsonEndpoint
 from authkit_mcp_cli.server.jwks import JwksCache
 from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher
@@ -56,7 +57,7 @@ class ServeInfo:
     resource: str
 
 
-def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
+def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeInfo]:
     origin = cfg.public_origin(bound_port)
     resource = origin + cfg.path
     prm_url = origin + PRM_WELL_KNOWN + cfg.path
@@ -92,7 +93,9 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
         json_response=cfg.stateless,
         transport_security=_transport_security(cfg, origin, bound_port),
     )
-    guarded = BearerGuard(StreamableHTTPASGIApp(mcp.session_manager), info=info, validator=validator)
+    # --stateless: one POST is one JSON-RPC exchange, answered in its own task (fast_path.py)
+    endpoint = StatelessJsonEndpoint(mcp.session_manager) if cfg.stateless else StreamableHTTPASGIApp(mcp.session_manager)
+    guarded = BearerGuard(endpoint, info=info, validator=validator)
 
     async def prm(request: Request) -> Response:
         return JSONResponse(info.prm_document(), headers={"Cache-Control": "public, max-age=300"})
@@ -129,7 +132,47 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[Starlette, ServeInfo]:
     )
     app.state.local_as = local
     app.state.validator = validator
-    return app, ServeInfo(mcp_url=resource, prm_url=prm_url, issuer=issuer, mode="local" if local else "authkit", resource=resource)
+    front = EndpointFirst(app, path=cfg.path, endpoint=guarded)
+    return front, ServeInfo(mcp_url=resource, prm_url=prm_url, issuer=issuer, mode="local" if local else "authkit", resource=resource)
+
+
+class EndpointFirst:
+    """The MCP endpoint's GET/POST/DELETE go straight to the guard (through CORS when the
+    request has an Origin); every other request, and the lifespan, to the Starlette app.
+
+    What this skips for the endpoint is what Starlette added there and nothing more:
+    its error middleware (uvicorn answers an unhandled exception with the same bare
+    500), the router's path regexes, and CORS's header parsing when there is no Origin
+    (Starlette's CORSMiddleware passes such a request through untouched). Preflights,
+    other methods (405) and the trailing-slash redirect stay Starlette's."""
+
+    def __init__(self, app: Starlette, *, path: str, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.state = app.state
+        self.path = path
+        self.endpoint = endpoint
+        self.cors = _cors(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and scope["method"] in ("POST", "GET", "DELETE"):
+            for name, _ in scope["headers"]:
+                if name == b"origin":
+                    await self.cors(scope, receive, send)
+                    return
+            await self.endpoint(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _cors(app: ASGIApp) -> CORSMiddleware:
+    return CORSMiddleware(
+        app,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+        max_age=600,
+    )
 
 
 class PathScopedCORS:
@@ -139,14 +182,7 @@ class PathScopedCORS:
     def __init__(self, app: ASGIApp, *, paths: frozenset[str]) -> None:
         self.app = app
         self.paths = paths
-        self.cors = CORSMiddleware(
-            app,
-            allow_origins=["*"],
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-            allow_headers=CORS_ALLOW_HEADERS,
-            expose_headers=CORS_EXPOSE_HEADERS,
-            max_age=600,
-        )
+        self.cors = _cors(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self.paths:
