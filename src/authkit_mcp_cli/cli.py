@@ -27,6 +27,19 @@ from authkit_mcp_cli.commands.logout import logout
 from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
 
+def _help_width() -> dict[str, int]:
+    """--help wraps at $COLUMNS when set, at the terminal's width on one, and not at all into a pipe or a
+    CI log (issue #15 §1): click's default is 80 columns whatever the output."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 40:
+        width = int(columns)
+    elif sys.stdout.isatty():
+        width = os.get_terminal_size(sys.stdout.fileno()).columns
+    else:
+        width = 100_000
+    return {"terminal_width": width, "max_content_width": width}
+
+
 EPILOG = exit_codes_epilog()  # the whole table: every code
 
 app = typer.Typer(
@@ -36,7 +49,7 @@ app = typer.Typer(
     epilog=EPILOG,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # a local may hold a token
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], **_help_width()},
     # Our own --install-completion/--show-completion: typer's ignores a shell named after it (installing
     # bash's script for `--install-completion zsh`), and ours ships the scripts as package data.
     add_completion=False,

@@ -132,3 +132,19 @@ def test_on_a_terminal_verbose_evidence_is_indented_json_under_its_result():
     assert lines[at + 1].strip().startswith("fix: Start the server")
     assert lines[at + 2] == "       {" and lines[at + 3] == '         "response": {'
     assert lines[at + 4] == f'           "request": "POST {url}",'
+
+
+def test_help_is_not_wrapped_into_a_pipe_and_honours_columns():
+    """click wraps --help at 80 columns whatever the output (issue #15 §1)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    piped = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--help"], capture_output=True, text=True, env=env, timeout=60).stdout
+    summary = next(line for line in piped.splitlines() if "Log in to an MCP server" in line)
+    assert summary.rstrip().endswith("token, proof."), summary  # the paragraph on one line
+    assert not any(line != line.rstrip() for line in piped.splitlines())
+    narrow = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--help"], capture_output=True, text=True, env={**env, "COLUMNS": "60"}, timeout=60).stdout
+    long_lines = [line for line in narrow.splitlines() if len(line) > 60 and " " in line.strip()[:60]]
+    assert len(long_lines) <= 3, long_lines  # only unbreakable words (URLs, variable names) may overflow
