@@ -4,7 +4,9 @@ Binding and Validation).
 
 Each token carries the right issuer, audience and scopes, so only a server
 that really verifies signatures and expiry refuses it. They are built by hand
-because pyjwt (rightly) refuses to make some of them.
+(RFC 7515 compact serialisation) because pyjwt (rightly) refuses to make some
+of them; nor is pyjwt imported: cryptography alone signs them, which keeps
+doctor's memory and start-up small (issue 16 item 4).
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.evidence import ASDiscovery, Evidence
@@ -70,9 +71,10 @@ def fresh_key() -> rsa.RSAPrivateKey:
 
 
 def foreign_key(claims: dict[str, Any], kid: str | None, key: rsa.RSAPrivateKey) -> str:
-    """Signed by ``key``, a stranger's, under the AS's ``kid``."""
-    headers = {"kid": kid} if kid else None
-    return jwt.encode(claims, key, algorithm="RS256", headers=headers)
+    """RS256 (RFC 7518 §3.3), signed by ``key``, a stranger's, under the AS's ``kid``."""
+    header = {"alg": "RS256", "typ": "JWT", **({"kid": kid} if kid else {})}
+    signing_input = f"{_segment(header)}.{_segment(claims)}"
+    return f"{signing_input}.{_b64(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
 
 
 def first_signing_key(jwks: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -86,14 +88,14 @@ def first_signing_key(jwks: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def probe_set(issuer: str, audience: str, scopes: list[str], jwk: dict[str, Any] | None) -> dict[str, str]:
+def probe_set(issuer: str, audience: str, scopes: list[str], jwk: dict[str, Any] | None, stranger: rsa.RSAPrivateKey | None = None) -> dict[str, str]:
     """doctor's forgeries by name: alg none, a stranger's key under the AS's kid,
     HS256 keyed with the AS's public key (when ``jwk`` allows), expired (RFC 8725 §2-3).
 
-    Makes one fresh RSA key, so call it only when a check needs these tokens.
+    Without ``stranger`` it makes one fresh RSA key, so call it only when a check needs these tokens.
     """
     claims = claims_for(issuer, audience, scopes)
-    stranger = fresh_key()
+    stranger = stranger or fresh_key()
     kid = jwk.get("kid") if jwk else None
     tokens = {"alg-none": alg_none(claims), "foreign-key": foreign_key(claims, kid, stranger)}
     hs = hs256_with_public_key(claims, jwk) if jwk else None
@@ -103,15 +105,34 @@ def probe_set(issuer: str, audience: str, scopes: list[str], jwk: dict[str, Any]
     return tokens
 
 
+CURVES: dict[str, type[ec.EllipticCurve]] = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1, "secp256k1": ec.SECP256K1}
+OKP_CURVES: dict[str, Any] = {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
+
+
+def _int(value: Any) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4)), "big")
+
+
 def public_key_pem(jwk: dict[str, Any]) -> bytes | None:
+    """The JWK's public key as PEM (SubjectPublicKeyInfo), the bytes a confused verifier keys HMAC with.
+    RSA (RFC 7518 §6.3), EC (§6.2) and OKP (RFC 8037 §2) keys; None for anything else."""
     try:
-        key = jwt.PyJWK.from_dict(jwk).key
+        kty = jwk.get("kty")
+        key: Any
+        if kty == "RSA":
+            key = rsa.RSAPublicNumbers(_int(jwk["e"]), _int(jwk["n"])).public_key()
+        elif kty == "EC":
+            key = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), CURVES[jwk["crv"]]()).public_key()
+        elif kty == "OKP":
+            key = OKP_CURVES[jwk["crv"]].from_public_bytes(base64.urlsafe_b64decode(str(jwk["x"]) + "=" * (-len(str(jwk["x"])) % 4)))
+        else:
+            return None
         return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    except Exception:  # any JWK pyjwt cannot load: the HS256 probe is then not built
+    except Exception:  # a JWK that does not load: the HS256 probe is then not built
         return None
 
 
-def for_evidence(ev: Evidence, discovery: ASDiscovery | None, server: str) -> dict[str, str]:
+def for_evidence(ev: Evidence, discovery: ASDiscovery | None, server: str, stranger: rsa.RSAPrivateKey | None = None) -> dict[str, str]:
     """doctor's forgeries with the real issuer, audience, scopes and kid, so only verification can refuse them."""
     from authkit_mcp_cli.discovery import usable_document
     from authkit_mcp_cli.urls import origin
@@ -127,4 +148,4 @@ def for_evidence(ev: Evidence, discovery: ASDiscovery | None, server: str) -> di
     if challenge_scope:
         scopes = challenge_scope.split()
     jwks_doc = usable_document(discovery.jwks)[0] if discovery and discovery.jwks else None
-    return probe_set(issuer, resource, scopes, first_signing_key(jwks_doc))
+    return probe_set(issuer, resource, scopes, first_signing_key(jwks_doc), stranger)

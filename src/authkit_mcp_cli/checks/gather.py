@@ -9,6 +9,13 @@ well-known PRM that names one); JWKS and CORS follow each AS document; forged
 tokens follow the JWKS. The critical path is challenge/PRM -> AS metadata ->
 JWKS -> forged tokens.
 
+The typed server URL is probed at once; when its protected-resource metadata
+names a canonical URL that differs only in form (``checks.canonical``), the
+probes start again there and the first run's answers are dropped (identical
+requests are shared), so no probe waits for that answer in the usual case.
+The stranger's RSA key for the forged tokens is made in a thread, once per run,
+while the JWKS is on its way.
+
 The rules (which URLs, which answer counts) are ``discovery``'s, shared with the
 client. A probe that crashes is recorded in ``Evidence.probe_errors``, and so is
 every probe built on it; the run goes on and the checks that need it report
@@ -24,163 +31,61 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from authkit_mcp_cli import forged_tokens
 from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
-from authkit_mcp_cli.checks import canonical, token_probe
-from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, ASDiscovery, Evidence, TokenEvidence
+from authkit_mcp_cli.checks import canonical
+from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, Evidence, TokenEvidence
+from authkit_mcp_cli.checks.gatherer import Gatherer, PrerequisiteCrashed, StrangerKey
 from authkit_mcp_cli.checks.probes import LOGIN_PROBES, Probe, closure
 from authkit_mcp_cli.config import Target
-from authkit_mcp_cli.discovery import INITIALIZE, JSON_HEADERS, MCP_HEADERS, as_metadata_candidates, authorization_servers, first_usable, prm_candidates, usable_document
-from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
+from authkit_mcp_cli.discovery import INITIALIZE, JSON_HEADERS, MCP_HEADERS, authorization_servers, first_usable, prm_candidates, usable_document
+from authkit_mcp_cli.http import Exchange, HttpPolicy
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin, prm_urls
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.token_probe import LoginPlan
 
+__all__ = ["Gatherer", "PrerequisiteCrashed", "StrangerKey", "gather"]
 MAX_AUTHORIZATION_SERVERS = 5
-RequestKey = tuple[str, str, tuple[tuple[str, str], ...], bytes | None]
 
 
-class PrerequisiteCrashed(Exception):
-    """A probe this one builds on crashed; recorded against this probe too."""
-
-    def __init__(self, probe: Probe) -> None:
-        super().__init__(probe.value)
-        self.probe = probe
-
-
-class Gatherer:
-    """Runs the wanted probes, sharing identical requests and AS discoveries."""
-
-    def __init__(self, target: Target, client: httpx.AsyncClient, policy: HttpPolicy, wanted: set[Probe], login: LoginPlan | None = None) -> None:
-        self.ev = Evidence(target=target)
-        self.login = login
-        if target.authkit_domain:
-            self.ev.as_issuer = target.authkit_domain
-            self.ev.as_issuer_source = target.domain_source or "--authkit-domain"
-        self.client, self.policy, self.wanted = client, policy, wanted
-        self.count = 0
-        self._requests: dict[RequestKey, asyncio.Task[Exchange]] = {}
-        self._discoveries: dict[str, asyncio.Task[ASDiscovery]] = {}
-        self._follow_ups: dict[tuple[str, Probe], asyncio.Task[None]] = {}  # (issuer, AS_JWKS / AS_CORS)
-        self._speculation: list[asyncio.Task[None]] = []
-        self._probes: dict[Probe, asyncio.Task[None]] = {}
-        self._crashes: dict[Probe, tuple[Probe, str]] = {}  # probe -> (the probe that crashed, why)
-
-    # --- requests and AS discoveries, each started once --------------------------
-
-    def request(self, method: str, url: str, headers: dict[str, str] | None = None, content: bytes | None = None, *, follow: bool = True) -> asyncio.Task[Exchange]:
-        key = (method, url, tuple(sorted((headers or {}).items())), content)
-        if key not in self._requests:
-            self.count += 1
-            self._requests[key] = asyncio.ensure_future(exchange(self.client, method, url, policy=self.policy, headers=headers, content=content, follow_redirects=follow))
-        return self._requests[key]
-
-    def discover(self, issuer: str) -> asyncio.Task[ASDiscovery]:
-        """AS metadata for ``issuer``; the wanted follow-ups start the moment it is in."""
-        if issuer not in self._discoveries:
-            task = self._discoveries[issuer] = asyncio.ensure_future(self._discover(issuer))
-            for probe, fetch in ((Probe.AS_JWKS, self._fetch_jwks), (Probe.AS_CORS, self._fetch_cors)):
-                if probe in self.wanted:
-                    self._follow_ups[issuer, probe] = asyncio.ensure_future(fetch(task))
-        return self._discoveries[issuer]
-
-    async def follow_up(self, issuer: str, probe: Probe) -> None:
-        """Wait for the JWKS or CORS requests that followed ``issuer``'s metadata."""
-        task = self._follow_ups.get((issuer, probe))
-        if task is not None:
-            await task
-
-    def speculate(self, coro: Awaitable[None]) -> None:
-        self._speculation.append(asyncio.ensure_future(coro))
-
-    async def _discover(self, issuer: str) -> ASDiscovery:
-        """MCP Authorization Server Discovery: every URL of the ordered list, at once."""
-        found = ASDiscovery(issuer=issuer)
-        if not is_absolute_http_url(issuer):
-            return found
-        urls = as_metadata_candidates(issuer)
-        answers = await asyncio.gather(*(self.request("GET", url, JSON_HEADERS) for _kind, url in urls))
-        found.attempts = [(kind, url, ex) for (kind, url), ex in zip(urls, answers, strict=True)]
-        for kind, url, ex in found.attempts:
-            doc, _ = usable_document(ex)
-            if doc is not None:
-                found.docs.setdefault(kind, doc)
-                found.doc_urls.setdefault(kind, url)
-        first = first_usable((url, ex) for _kind, url, ex in found.attempts)
-        if first is not None:
-            found.metadata_url, found.metadata = first
-        return found
-
-    async def _fetch_jwks(self, discovery: asyncio.Task[ASDiscovery]) -> None:
-        found = await discovery
-        uri = (found.metadata or {}).get("jwks_uri")
-        if isinstance(uri, str) and is_absolute_http_url(uri):
-            found.jwks = await self.request("GET", uri, JSON_HEADERS)
-
-    async def _fetch_cors(self, discovery: asyncio.Task[ASDiscovery]) -> None:
-        found = await discovery
-        if found.metadata_url is None:
-            return
-        get = self.request("GET", found.metadata_url, {**JSON_HEADERS, "Origin": BROWSER_ORIGIN})
-        preflight_headers = {"Origin": BROWSER_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "mcp-protocol-version"}
-        preflight = self.request("OPTIONS", found.metadata_url, preflight_headers, follow=False)
-        found.cors_get, found.cors_preflight = await get, await preflight
-
-    # --- probes --------------------------------------------------------------------
-
-    def start(self, probe: Probe) -> asyncio.Task[None]:
-        if probe not in self._probes:
-            self._probes[probe] = asyncio.ensure_future(self._run(probe))
-        return self._probes[probe]
-
-    async def need(self, *probes: Probe) -> None:
-        """Wait for prerequisites; raise PrerequisiteCrashed when one crashed."""
-        await asyncio.gather(*(self.start(p) for p in probes))
-        for probe in probes:
-            if probe in self.ev.probe_errors:
-                raise PrerequisiteCrashed(probe)
-
-    async def _run(self, probe: Probe) -> None:
-        try:
-            await RUNNERS[probe](self)
-        except PrerequisiteCrashed as exc:
-            root, why = self._crashes[exc.probe]
-            self._crashes[probe] = root, why
-            self.ev.probe_errors[probe] = f"The {probe} probe did not run: the {root} probe it builds on crashed ({why})."
-        except Exception as exc:  # a bug in a probe is a finding about atoms-auth, not an abort (design.md)
-            self._crashes[probe] = probe, f"{type(exc).__name__}: {exc}"
-            self.ev.probe_errors[probe] = f"The {probe} probe crashed: {type(exc).__name__}: {exc}."
-
-    async def settle(self) -> None:
-        """Wait for everything started (speculative discoveries and follow-ups too), so no task outlives the client."""
-        while True:
-            tasks = (*self._requests.values(), *self._discoveries.values(), *self._follow_ups.values(), *self._speculation)
-            pending = [t for t in tasks if not t.done()]
-            if not pending:
-                return
-            await asyncio.gather(*pending, return_exceptions=True)
-
-    def finish(self) -> Evidence:
-        # A crashed discovery is reported through the probe that awaited it.
-        self.ev.discoveries = {i: t.result() for i, t in self._discoveries.items() if not t.cancelled() and t.exception() is None}
-        for task in (*self._follow_ups.values(), *self._speculation):
-            if not task.cancelled():
-                task.exception()  # retrieved: reported through its probe, if any wanted it
-        self.ev.request_count = self.count
-        return self.ev
-
-
-async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, probes: Iterable[Probe] = tuple(Probe), *, login: LoginPlan | None = None, as_kind: str | None = None) -> Evidence:
+async def gather(
+    target: Target,
+    client: httpx.AsyncClient,
+    policy: HttpPolicy,
+    probes: Iterable[Probe] = tuple(Probe),
+    *,
+    login: LoginPlan | None = None,
+    as_kind: str | None = None,
+    stranger: StrangerKey | None = None,
+) -> Evidence:
     """The evidence ``probes`` (and what they build on) yield; by default all of it.
-    The login probes need ``login`` (doctor --login); without it they learn nothing."""
+    The login probes need ``login`` (doctor --login); without it they learn nothing.
+    ``stranger`` shares one forged-token key between the servers of one run."""
     wanted = closure(probes, issuer_given=bool(target.authkit_domain))
-    g = Gatherer(target, client, policy, wanted, login)
+    g = Gatherer(target, client, policy, wanted, login, runners=RUNNERS, stranger=stranger)
     g.ev.as_kind = as_kind
-    if target.server_url and wanted & SERVER_PROBES:
-        await _canonicalize(g, target.server_url)
-    await asyncio.gather(*(g.start(p) for p in Probe if p in wanted))
+    if not (target.server_url and wanted & SERVER_PROBES):
+        g.superseded.set_result(False)
+        await g.run()
+        await g.settle()
+        return g.finish()
+    # The typed URL is probed at once, while its path-inserted PRM (the first request the PRM probe
+    # sends anyway) says whether the server's canonical URL differs from it only in form.
+    first = asyncio.ensure_future(g.run())
+    found = await _canonical(g, target.server_url)
+    g.superseded.set_result(found is not None)
+    if found is None:
+        await first
+    else:  # start again at the canonical URL; the first run finishes unread (its requests are shared)
+        resource, differences = found
+        g2 = Gatherer(replace(target, server_url=resource), client, policy, wanted, login, runners=RUNNERS, shared=g)
+        g2.ev.as_kind, g2.ev.typed_server, g2.ev.url_differences = as_kind, target.server_url, differences
+        g2.superseded.set_result(False)
+        await g2.run()
+        await first
+        g = g2
     await g.settle()
+    await g.stranger.settle()
     return g.finish()
 
 
@@ -189,14 +94,14 @@ async def gather(target: Target, client: httpx.AsyncClient, policy: HttpPolicy, 
 SERVER_PROBES = frozenset(Probe) - {Probe.AS_METADATA, Probe.AS_ALL, Probe.AS_JWKS, Probe.AS_CORS}
 
 
-async def _canonicalize(g: Gatherer, typed: str) -> None:
-    """Check the server at its canonical URL when the typed one differs only in form (``checks.canonical``).
+async def _canonical(g: Gatherer, typed: str) -> tuple[str, list[str]] | None:
+    """(the canonical URL, how the typed one differs) when they differ only in form (``checks.canonical``).
     The path-inserted PRM request is the one the PRM probe sends anyway."""
     doc, _ = usable_document(await g.request("GET", prm_urls(typed)[0], JSON_HEADERS))
     resource = doc.get("resource") if doc else None
     if isinstance(resource, str) and (found := canonical.differences(typed, resource)):
-        g.ev.typed_server, g.ev.url_differences = typed, found
-        g.ev.target = replace(g.ev.target, server_url=resource)
+        return resource, found
+    return None
 
 
 def _post_initialize(g: Gatherer, server: str, extra_headers: dict[str, str] | None = None) -> asyncio.Task[Exchange]:
@@ -317,11 +222,15 @@ async def _forged_tokens(g: Gatherer) -> None:
     ev, server = g.ev, g.ev.target.server_url
     if not server:
         return
-    await g.need(Probe.CHALLENGE, Probe.PRM, Probe.AS_JWKS)
+    await g.need(Probe.CHALLENGE)
     if ev.challenge is None or not ev.challenge.ok:
         return  # nothing answered: server.rejects-forged-tokens skips, so no key is made
+    key = g.stranger.get()  # made while the PRM, AS metadata and JWKS are on their way
+    await g.need(Probe.PRM, Probe.AS_JWKS)
     discovery = await g.discover(ev.as_issuer) if ev.as_issuer else None
-    tokens = await asyncio.to_thread(forged_tokens.for_evidence, ev, discovery, server)
+    from authkit_mcp_cli import forged_tokens
+
+    tokens = forged_tokens.for_evidence(ev, discovery, server, await key)
     tasks = {name: _post_initialize(g, server, {"Authorization": f"Bearer {token}"}) for name, token in tokens.items()}
     ev.token_probes.update({name: await task for name, task in tasks.items()})
 
@@ -336,6 +245,9 @@ async def _token(g: Gatherer) -> None:
     await g.need(Probe.CHALLENGE, Probe.PRM)
     # the login (a browser, perhaps) starts once the unauthenticated probes have answered
     await asyncio.gather(*(g.start(p) for p in g.wanted if p not in LOGIN_PROBES), return_exceptions=True)
+    if await g.superseded:
+        return  # the run at the canonical URL logs in
+    from authkit_mcp_cli.checks import token_probe
 
     async def get_json(url: str) -> Exchange:
         return await g.request("GET", url, JSON_HEADERS)
@@ -356,12 +268,16 @@ def _with_token(g: Gatherer) -> tuple[LoginPlan, TokenEvidence] | None:
 async def _token_use(g: Gatherer) -> None:
     await g.need(Probe.TOKEN)
     if (found := _with_token(g)) is not None:
+        from authkit_mcp_cli.checks import token_probe
+
         await token_probe.use(*found)
 
 
 async def _token_refresh(g: Gatherer) -> None:
     await g.need(Probe.TOKEN, *([Probe.TOKEN_USE] if Probe.TOKEN_USE in g.wanted else []))
     if (found := _with_token(g)) is not None:
+        from authkit_mcp_cli.checks import token_probe
+
         await token_probe.refresh_twice(*found)
 
 
@@ -373,6 +289,8 @@ async def _other_resource(g: Gatherer) -> None:
 
     async def post(token: str) -> Exchange:
         return await _post_initialize(g, server, {"Authorization": f"Bearer {token}"})
+
+    from authkit_mcp_cli.checks import token_probe
 
     await token_probe.other_resource_token(*found, post)
 
