@@ -6,6 +6,9 @@ No printing here; ``commands.doctor`` renders what this returns.
 from __future__ import annotations
 
 import asyncio
+import ssl
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +17,7 @@ import httpx
 
 from authkit_mcp_cli.checks import CATALOGUE, Check, Result, run_check
 from authkit_mcp_cli.checks.evidence import Evidence
-from authkit_mcp_cli.checks.gather import gather
+from authkit_mcp_cli.checks.gather import StrangerKey, gather
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.root_cause import attribute
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
@@ -72,6 +75,8 @@ async def diagnose(
     trace_path: Path | None = None,
     login: LoginPlan | None = None,
     as_kind: str | None = None,
+    stranger: StrangerKey | None = None,
+    verify: ssl.SSLContext | Future[ssl.SSLContext] | None = None,
 ) -> Diagnosis:
     """Run ``checks`` against ``target``, sending only the requests they need.
 
@@ -80,21 +85,59 @@ async def diagnose(
     every request (a given client records only if it was built to).
     ``login`` (doctor --login) lets the login probes obtain and use a real
     token; ``as_kind`` says why the AS is known to be AuthKit (``checks.as_kind``).
+    ``stranger`` shares the forged tokens' key between servers; ``verify`` is
+    the TLS context for the client built here (see :func:`tls_context`).
     """
+    if client is None:
+        return (await diagnose_many([target], checks, timeout=timeout, trace_path=trace_path, as_kind=as_kind, verify=verify))[0]
     require_target(target)
     selected = applicable(checks, target)
     # doctor only reads, so it probes plain-http targets too; as.https and server.https report them.
     policy = HttpPolicy(timeout=timeout, allow_insecure=True)
-    if client is not None:
-        evidence = await gather(target, client, policy, probes_for(selected), login=login, as_kind=as_kind)
-    else:
-        trace = TraceWriter(str(trace_path)) if trace_path else None
-        try:
-            async with make_client(policy, trace=trace) as own:
-                evidence = await gather(target, own, policy, probes_for(selected), login=login, as_kind=as_kind)
-        finally:
-            if trace:
-                trace.close()
+    evidence = await gather(target, client, policy, probes_for(selected), login=login, as_kind=as_kind, stranger=stranger)
     results = await asyncio.to_thread(lambda: [run_check(c, evidence) for c in selected])
     # Root cause first (issue 15): mark what only follows from an unreachable server, a web server, a failed check.
     return Diagnosis(evidence, attribute(results, evidence))
+
+
+async def diagnose_many(
+    targets: list[Target],
+    checks: list[Check],
+    *,
+    timeout: float,
+    trace_path: Path | None = None,
+    as_kind: str | None = None,
+    verify: ssl.SSLContext | Future[ssl.SSLContext] | None = None,
+) -> list[Diagnosis]:
+    """``diagnose`` each target at once over one client (one trace, one forged-token key), in the order given."""
+    for target in targets:
+        require_target(target)
+    policy = HttpPolicy(timeout=timeout, allow_insecure=True)
+    if isinstance(verify, Future):
+        verify = await asyncio.wrap_future(verify)
+    trace = TraceWriter(str(trace_path)) if trace_path else None
+    stranger = StrangerKey()
+    try:
+        # No pool limit: one origin answers a burst of concurrent probes, several servers more (issue 16).
+        async with make_client(policy, trace=trace, verify=verify or True, limits=httpx.Limits(max_connections=None, max_keepalive_connections=64)) as client:
+            return list(await asyncio.gather(*(diagnose(t, checks, timeout=timeout, client=client, as_kind=as_kind, stranger=stranger) for t in targets)))
+    finally:
+        if trace:
+            trace.close()
+
+
+def tls_context() -> Future[ssl.SSLContext]:
+    """httpx's default TLS context (certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR), built in a thread:
+    loading the CA file takes tens of milliseconds without the GIL, so it overlaps doctor's imports."""
+    future: Future[ssl.SSLContext] = Future()
+
+    def build() -> None:
+        try:
+            import httpx
+
+            future.set_result(httpx.create_ssl_context())
+        except BaseException as exc:  # handed to the caller, who awaits the context
+            future.set_exception(exc)
+
+    threading.Thread(target=build, name="atoms-auth-tls", daemon=True).start()
+    return future

@@ -63,6 +63,15 @@ def root_cause_json(results: list[Result]) -> dict[str, Any] | None:
 
 
 def to_json(results: list[Result], *, server: str | None, authorization_server: str | None, extra: dict[str, Any] | None = None) -> str:
+    return dumps(to_doc(results, server=server, authorization_server=authorization_server, extra=extra))
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json_text(json.dumps(doc, indent=2, ensure_ascii=False))  # remote C1 controls escaped (issue 14 item 10)
+
+
+def to_doc(results: list[Result], *, server: str | None, authorization_server: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The schema-1 report (design.md) as a dict."""
     doc: dict[str, Any] = {
         "schema": 1,
         "version": __version__,
@@ -75,7 +84,7 @@ def to_json(results: list[Result], *, server: str | None, authorization_server: 
         doc["root_cause"] = root
     if extra:
         doc.update(extra)
-    return json_text(json.dumps(doc, indent=2, ensure_ascii=False))  # remote C1 controls escaped (issue 14 item 10)
+    return doc
 
 
 def render(console: Console, results: list[Result], *, server: str | None, authorization_server: str | None, verbose: bool = False) -> None:

@@ -24,25 +24,54 @@ FORMAT_HELP = (
 )
 
 
+Servers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help=(
+            "MCP endpoint, e.g. https://host/api/mcp. Default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL + $ATOMS_FASTMCP_HTTP_PATH (/api/mcp). "
+            'Repeatable: several servers are diagnosed at once, one report each in the order given (--format json: {"schema": 1, "reports": [...]}, '
+            "one schema-1 report per server; junit: one testsuite per server; html: one server only); the exit code is the worst of theirs."
+        ),
+        show_default=False,
+    ),
+]
+
+
 def doctor(
-    server: options.Server = None,
+    server: Servers = None,
     authkit_domain: options.AuthkitDomain = None,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON document on stdout and nothing else there.")] = False,
     report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html", help=FORMAT_HELP, show_default=False)] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False)] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False),
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code.")] = False,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
     timeout: options.Timeout = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show each check's evidence.")] = False,
-    login: Annotated[bool, typer.Option("--login", help="Also obtain a real token as login does and check it and what the server does with it (token.*, server.accepts-token, server.rejects-other-resource-token). NOT read-only: it may open the browser, stores the login, and refreshes it.")] = False,
+    login: Annotated[
+        bool,
+        typer.Option(
+            "--login",
+            help="Also obtain a real token as login does and check it and what the server does with it (token.*, server.accepts-token, server.rejects-other-resource-token). NOT read-only: it may open the browser, stores the login, and refreshes it.",
+        ),
+    ] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="With --login: log in again even when a valid login for this server is stored.")] = False,
     no_browser: options.NoBrowser = False,
     client_id: options.ClientId = None,
     client_secret: options.ClientSecret = None,
     client_metadata_url: options.ClientMetadataUrl = None,
-    as_kind: Annotated[AsKind, typer.Option("--as-kind", help="What the authorization server is: authkit (e.g. an AuthKit custom domain) gives AuthKit's dashboard advice; auto recognises AuthKit by its .authkit.app issuer or FASTMCP_SERVER_AUTH=...AuthKitProvider.")] = "auto",
+    as_kind: Annotated[
+        AsKind,
+        typer.Option(
+            "--as-kind", help="What the authorization server is: authkit (e.g. an AuthKit custom domain) gives AuthKit's dashboard advice; auto recognises AuthKit by its .authkit.app issuer or FASTMCP_SERVER_AUTH=...AuthKitProvider."
+        ),
+    ] = "auto",
 ) -> None:
     """Diagnose OAuth on an MCP server and its authorization server.
 
@@ -62,43 +91,56 @@ def doctor(
     Exit codes: 0 no FAIL or ERROR (with --strict: no WARN either);
     1 findings; 2 usage or configuration error; 130 interrupted.
     """
+    tls = None if list_checks or login else _tls_context()  # the CA file loads in a thread while the rest imports
     import asyncio
     from pathlib import Path
 
-    from authkit_mcp_cli import report
     from authkit_mcp_cli.checks.as_kind import configured_kind
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.console import stderr_console, stdout_console
-    from authkit_mcp_cli.doctor import diagnose, select_checks
+    from authkit_mcp_cli.doctor import diagnose_many, select_checks
 
     fmt = _format(report_format, json_output=json_output)
     checks = select_checks(check or [])
     out = stdout_console()
     if list_checks:
+        from authkit_mcp_cli import report
+
         if fmt == "json":
             typer.echo(report.catalogue_json(checks))
         else:
             report.render_catalogue(out, checks)
         raise typer.Exit(0)
     env = load_environment()
-    target = resolve_target(server, authkit_domain, env)
-    if not target.server_url and not target.authkit_domain:
+    urls: list[str | None] = list(server) if server else [None]
+    targets = [resolve_target(url, authkit_domain, env) for url in urls]
+    target = targets[0]
+    if len(targets) == 1 and not target.server_url and not target.authkit_domain:
         from authkit_mcp_cli.prompts import interactive
 
         if interactive():  # on a terminal, ask; elsewhere diagnose() names the flags and variables
             from authkit_mcp_cli.prompts import ask_text
 
-            target = resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})
+            targets = [target] = [resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})]
+    if len(targets) > 1:
+        _check_many(fmt, login=login)
     kind = configured_kind(None if as_kind == "auto" else as_kind, env)
     if login and not target.server_url:
         from authkit_mcp_cli.errors import UsageError
 
         raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code="usage.login-needs-server", hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
     if login:
-        diagnosis = asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, no_browser=no_browser, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, as_kind=kind))
+        diagnoses = [
+            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, no_browser=no_browser, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, as_kind=kind))
+        ]
     else:
         with stderr_console().status("Probing…", spinner="dots"):
-            diagnosis = asyncio.run(diagnose(target, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind))
+            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls))
+    from authkit_mcp_cli import report
+
+    if len(diagnoses) > 1:
+        raise typer.Exit(_report_many(fmt, diagnoses, out=out, output=output, strict=strict, verbose=verbose))
+    diagnosis = diagnoses[0]
     authorization_server = diagnosis.evidence.as_issuer
     checked = diagnosis.evidence.target.server_url  # canonical, when the typed URL differed only in form (server.url)
     if fmt == "text" and not output:
@@ -114,6 +156,68 @@ def doctor(
         else:
             typer.echo(text, nl=not text.endswith("\n"))
     raise typer.Exit(report.exit_code(diagnosis.results, strict=strict))
+
+
+def _tls_context():
+    from authkit_mcp_cli.doctor import tls_context
+
+    return tls_context()
+
+
+def _check_many(fmt: str, *, login: bool) -> None:
+    """Several servers: every format but html, and no --login (one browser login per run)."""
+    from authkit_mcp_cli.errors import UsageError
+
+    if login:
+        raise UsageError("--login checks one server: it logs in (perhaps in the browser) for that server.", code="usage.login-one-server", hint="Run doctor --login once per server; without --login, several --server are diagnosed at once.")
+    if fmt == "html":
+        raise UsageError(
+            "--format html draws one server's flow per page; several --server were given.",
+            code="usage.html-one-server",
+            hint="Run doctor --format html once per server (--output a file each), or use --format markdown, json or junit, which hold several servers.",
+        )
+
+
+def _server_reports(diagnoses) -> list:
+    from authkit_mcp_cli.reports.many import ServerReport
+
+    reports = []
+    for d in diagnoses:
+        extra = {"requests": d.evidence.request_count}
+        if d.evidence.typed_server:
+            extra["typed_server"] = d.evidence.typed_server
+        reports.append(ServerReport(d.results, d.evidence.target.server_url, d.evidence.as_issuer, extra))
+    return reports
+
+
+def _report_many(fmt: str, diagnoses, *, out, output: str | None, strict: bool, verbose: bool) -> int:
+    """Several servers' reports in one document (``reports.many``); returns the worst exit code."""
+    from authkit_mcp_cli.console import stderr_console
+    from authkit_mcp_cli.reports import many
+
+    reports = _server_reports(diagnoses)
+    if fmt == "text" and not output:
+        many.render_text(out, reports, strict=strict, verbose=verbose)
+        return many.exit_code(reports, strict=strict)
+    if fmt == "text":
+        import io
+
+        from authkit_mcp_cli.console import SafeConsole
+
+        buffer = io.StringIO()
+        many.render_text(SafeConsole(file=buffer, force_terminal=False, no_color=True, width=10_000), reports, strict=strict, verbose=verbose)
+        text = buffer.getvalue()
+    else:
+        text = {"json": many.to_json, "junit": lambda r: many.junit(r, strict=strict), "markdown": lambda r: many.markdown(r, strict=strict)}[fmt](reports)
+    if output and output != "-":
+        from authkit_mcp_cli.reports.output import write_report
+
+        write_report(output, text)
+        many.render_text(out, reports, strict=strict, verbose=verbose)
+        stderr_console().print(f"Wrote the {fmt} report ({len(reports)} servers) to {output}", highlight=False, soft_wrap=True)
+    else:
+        typer.echo(text, nl=not text.endswith("\n"))
+    return many.exit_code(reports, strict=strict)
 
 
 def _format(report_format: str | None, *, json_output: bool) -> str:

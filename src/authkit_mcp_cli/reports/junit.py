@@ -1,5 +1,6 @@
 """doctor as JUnit XML, the test report CI systems read (GitHub, GitLab, Jenkins):
-one <testcase> per check, classname = its area (as, prm, server...), name = its id.
+one <testcase> per check, classname = its area (as, prm, server...), name = its id;
+one <testsuite> per server when doctor checks several.
 
 FAIL is a <failure>, ERROR (a check or probe that crashed) an <error>, SKIP a
 <skipped>, and so is a result that only follows from another (``caused_by``,
@@ -52,17 +53,14 @@ def _kind(r: Result, strict: bool) -> str | None:
     return None
 
 
-def render(results: list[Result], meta: ReportMeta) -> str:
+def _counts(results: list[Result], kinds: list[str | None]) -> dict[str, str]:
+    return {"tests": str(len(results)), "failures": str(kinds.count("failure")), "errors": str(kinds.count("error")), "skipped": str(kinds.count("skipped")), "time": "0"}
+
+
+def _suite(root: ET.Element, results: list[Result], meta: ReportMeta) -> list[str | None]:
+    """One <testsuite> for one server's results under ``root``; returns each result's kind."""
     kinds = [_kind(r, meta.strict) for r in results]
-    counts = {
-        "tests": str(len(results)),
-        "failures": str(kinds.count("failure")),
-        "errors": str(kinds.count("error")),
-        "skipped": str(kinds.count("skipped")),
-        "time": "0",
-    }
-    root = ET.Element("testsuites", {"name": SUITE, **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": xml_text(f"{SUITE} {meta.server or meta.authorization_server or ''}".strip()), **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": xml_text(f"{SUITE} {meta.server or meta.authorization_server or ''}".strip()), **_counts(results, kinds)})
     props = ET.SubElement(suite, "properties")
     for name, value in (("server", meta.server), ("authorization_server", meta.authorization_server), ("atoms-auth.version", meta.version), ("strict", str(meta.strict).lower())):
         if value:
@@ -78,5 +76,21 @@ def render(results: list[Result], meta: ReportMeta) -> str:
             element.text = _details(r)
         else:
             ET.SubElement(case, "system-out").text = _details(r) if r.status in (Status.WARN, Status.INFO) else xml_text(r.message)
+    return kinds
+
+
+def render(results: list[Result], meta: ReportMeta) -> str:
+    return render_many([(results, meta)])
+
+
+def render_many(reports: list[tuple[list[Result], ReportMeta]]) -> str:
+    """One <testsuites>, one <testsuite> per server (doctor --server A --server B), in order."""
+    root = ET.Element("testsuites", {"name": SUITE})
+    every: list[Result] = []
+    kinds: list[str | None] = []
+    for results, meta in reports:
+        kinds += _suite(root, results, meta)
+        every += results
+    root.attrib.update(_counts(every, kinds))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -71,10 +71,10 @@ def diagram(results: list[Result], meta: ReportMeta) -> list[str]:
     return lines
 
 
-def render(results: list[Result], meta: ReportMeta) -> str:
+def render(results: list[Result], meta: ReportMeta, *, title: str = "atoms-auth doctor") -> str:
     steps = walk(results, strict=meta.strict)
     worst = max((s.mark for s in steps), key=[Mark.SKIP, Mark.PASS, Mark.WARN, Mark.FAIL].index, default=Mark.SKIP)
-    out = ["## atoms-auth doctor", ""]
+    out = [f"## {title}", ""]
     if meta.server:
         out.append(f"- **MCP server:** {code(meta.server)}")
     if meta.authorization_server:
