@@ -1,11 +1,14 @@
 """The device authorization grant (RFC 8628) and DPoP (RFC 9449) from the
 CLI against oidc-provider (DEVICE_FLOW=1; DPoP is its default) with serve
 as the MCP server: the CLI prints the verification URI and the user code on
-stderr, a test browser approves (or aborts) on oidc-provider's verification
-page, and the CLI's polling ends with a stored token, or exit 5 with
-login.device-denied. With --dpop the token comes back token_type DPoP,
-bound (cnf.jkt) to the key stored with it, and a refresh keeps the binding.
-serve verifies the DPoP logins (their proofs and the binding) like any other."""
+stderr, headless Chromium (tests/node/chromium-oidc-device.mjs) types the
+code on oidc-provider's verification page (or opens the complete URI) and
+clicks Continue (or Abort), and the CLI's polling ends with a stored token,
+or exit 5 with login.device-denied. With INTERACTION=forms the browser also
+signs in and consents on oidc-provider's devInteractions pages. With --dpop
+the token comes back token_type DPoP, bound (cnf.jkt) to the key stored with
+it, and a refresh keeps the binding. serve verifies the DPoP logins (their
+proofs and the binding) like any other."""
 
 from __future__ import annotations
 
@@ -14,15 +17,13 @@ import os
 import re
 import subprocess
 import sys
-import threading
-from html.parser import HTMLParser
+from pathlib import Path
 
-import httpx
 import jwt
 import pytest
 
 from authkit_mcp_cli.oauth.dpop import DpopKey
-from peers.oidc_as import PeerMissing, run_oidc_as
+from peers.oidc_as import NODE_DIR, PeerMissing, node_binary, run_oidc_as
 from peers.serve_app import serve_app
 
 pytestmark = pytest.mark.integration
@@ -60,72 +61,59 @@ def stored(tmp_path) -> dict:
     return json.loads(path.read_text())
 
 
-class _Form(HTMLParser):
-    """The verification page's first form: its action and named inputs (xsrf, user_code, confirm)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = a.get("action")
-        if tag == "input" and a.get("name") and self.action is not None and not self.fields.get("_done"):
-            self.fields[a["name"]] = a.get("value") or ""
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self.action is not None:
-            self.fields.setdefault("_done", "1")
+@pytest.fixture(scope="module")
+def chromium():
+    if not Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium).")
+    if not (NODE_DIR / "node_modules" / "playwright-core").exists():
+        pytest.fail("tests/node/node_modules/playwright-core is missing: run `make test`.")
 
 
-def approve_on_page(url: str, *, abort: bool = False) -> str:
-    """A browser on the verification page: submit the code (filled in), then confirm (or abort) it,
-    and follow the interaction (auto sign-in and consent) to the end."""
-    with httpx.Client(follow_redirects=True, timeout=20) as browser:
-        page = browser.get(url)
-        for _ in range(3):
-            form = _Form()
-            form.feed(page.text)
-            if form.action is None:
-                return page.text
-            fields = {k: v for k, v in form.fields.items() if k != "_done"}
-            assert "xsrf" in fields, page.text[:500]
-            if abort and "confirm" in fields:
-                fields.pop("confirm")
-                fields["abort"] = "yes"
-            page = browser.post(str(page.url.join(form.action)), data=fields)
-        return page.text
-
-
-def device_login(env, *args: str, abort: bool = False) -> tuple[subprocess.CompletedProcess, str]:
-    """Run login --grant device-code; approve on the complete URI it prints; return the finished process and the page."""
+def device_login(env, *args: str, decision: str = "continue", typed: bool = True) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """Run login --grant device-code; Chromium opens the verification URI and types the printed code
+    (typed=True), or opens the complete URI with the code filled in (RFC 8628 §3.3.1), then clicks
+    Continue or Abort on oidc-provider's pages. Return the finished login and the pages' texts by name."""
     proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "login", "--grant", "device-code", "--json", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    lines: list[str] = []
-    page: list[str] = []
-    worker = threading.Thread(target=lambda: None)
     assert proc.stderr is not None
-    for line in proc.stderr:
-        lines.append(line)
-        found = re.search(r"or open (\S+) \(the code filled in\)", line)
-        if found:
-            worker = threading.Thread(target=lambda url=found.group(1): page.append(approve_on_page(url, abort=abort)))
-            worker.start()
-            break
-    rest = proc.communicate(timeout=90)
-    if worker.is_alive() or worker.ident:
-        worker.join(30)
-    stderr = "".join(lines) + rest[1]
+    lines: list[str] = []
+    pages: dict[str, str] = {}
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            printed = re.search(r"open (\S+) and enter the code (\S+)", "".join(lines))
+            complete = re.search(r"or open (\S+) \(the code filled in\)", "".join(lines))
+            if printed and complete:
+                target = [printed.group(1), printed.group(2)] if typed else [complete.group(1), "-"]
+                browser = subprocess.run([str(node_binary()), str(NODE_DIR / "chromium-oidc-device.mjs"), *target, decision], capture_output=True, text=True, timeout=90)
+                assert browser.returncode == 0, browser.stdout + browser.stderr
+                pages = {part.split("\n", 1)[0]: part.split("\n", 1)[1] for part in browser.stdout.split("--- ")[1:]}
+                pages["user_code"] = printed.group(2)
+                break
+        out, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = "".join(lines) + err
     assert "Traceback" not in stderr, stderr
-    return subprocess.CompletedProcess(proc.args, proc.returncode, rest[0], stderr), page[0] if page else ""
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, stderr), pages
 
 
-def test_device_code_login_approved_in_the_browser(issuer, mcp_url, env, tmp_path):
-    done, page = device_login(env, "--server", mcp_url)
+def saw_the_code(pages: dict[str, str]) -> None:
+    """The browser went through oidc-provider's user-code form and its confirm page for this very code."""
+    if "entry" in pages:  # the code typed in (with the complete URI, the page posts it by itself)
+        assert "Enter the code displayed on your device" in pages["entry"], pages
+    assert "Confirm Device" in pages["confirm"] and pages["user_code"] in pages["confirm"], pages
+    assert "page errors" not in pages, pages
+
+
+def test_device_code_login_approved_in_the_browser(issuer, mcp_url, env, tmp_path, chromium):
+    done, pages = device_login(env, "--server", mcp_url, typed=True)  # the user types the code the CLI printed
     assert done.returncode == 0, done.stderr
-    assert re.search(r"open http://127\.0\.0\.1:\d+/device and enter the code \S+", done.stderr)
-    assert "Success" in page
+    assert "entry" in pages and "sign-in" not in pages, pages  # INTERACTION=auto: no sign-in page
+    assert re.search(r"open http://127\.0\.0\.1:\d+/device and enter the code [B-Z]{4}-[B-Z]{4}", done.stderr)
+    saw_the_code(pages)
+    assert "Sign-in Success" in pages["result"] and "was successful" in pages["result"], pages
     out = json.loads(done.stdout)
     assert out["logged_in"] and out["verified"] and out["claims"]["aud"] == mcp_url
     assert out["grant_type"] == "device_code" and out["dpop_bound"] is False
@@ -135,9 +123,33 @@ def test_device_code_login_approved_in_the_browser(issuer, mcp_url, env, tmp_pat
     assert listed.returncode == 0, listed.stderr
 
 
-def test_device_code_denied_is_exit_5(issuer, mcp_url, env):
-    done, _ = device_login(env, "--server", mcp_url, abort=True)
+@pytest.fixture(scope="module")
+def forms_mcp_url():
+    """oidc-provider with its devInteractions forms (INTERACTION=forms): the user signs in and consents on pages."""
+    try:
+        with run_oidc_as(interaction="forms", env={"DEVICE_FLOW": "1", "RESOURCE_SCOPES": "mcp:tools"}) as found, serve_app(authkit_domain=found, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+            yield info.mcp_url
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+
+
+def test_device_code_with_sign_in_and_consent_in_the_browser(forms_mcp_url, env, tmp_path, chromium):
+    done, pages = device_login(env, "--server", forms_mcp_url, typed=True)
+    assert done.returncode == 0, done.stderr
+    saw_the_code(pages)
+    assert "Sign-in" in pages["sign-in"], pages  # any login: the browser signs in as dev@example.test
+    assert forms_mcp_url in pages["consent"] and "mcp:tools" in pages["consent"], pages  # RFC 8707: consent names the resource
+    assert "Sign-in Success" in pages["result"], pages
+    out = json.loads(done.stdout)
+    assert out["verified"] and out["claims"]["sub"] == "dev@example.test" and out["claims"]["aud"] == forms_mcp_url
+    assert stored(tmp_path)["tokens"]["grant_type"] == "device_code"
+
+
+def test_device_code_denied_is_exit_5(issuer, mcp_url, env, chromium):
+    done, pages = device_login(env, "--server", mcp_url, decision="abort", typed=False)  # [ Abort ] on the confirm page
     assert done.returncode == 5, done.stderr
+    saw_the_code(pages)
+    assert "The Sign-in request was interrupted" in pages["result"], pages
     assert json.loads(done.stdout)["error"]["code"] == "login.device-denied"
 
 
@@ -178,8 +190,10 @@ def test_dpop_login_gets_a_token_bound_to_the_stored_key_and_refresh_keeps_it(is
     assert "DPoP" in shown.stdout and jkt in shown.stdout and record["tokens"]["dpop_key"]["d"] not in shown.stdout
 
 
-def test_device_code_with_dpop(issuer, mcp_url, env, tmp_path):
-    done, _ = device_login(env, "--server", mcp_url, "--dpop")
+def test_device_code_with_dpop(issuer, mcp_url, env, tmp_path, chromium):
+    done, pages = device_login(env, "--server", mcp_url, "--dpop", typed=False)  # the complete URI: the code filled in
     assert done.returncode == 0, done.stderr
+    saw_the_code(pages)
+    assert "Sign-in Success" in pages["result"], pages
     assert json.loads(done.stdout)["dpop_bound"] is True and json.loads(done.stdout)["verified"] is True  # serve accepted the proof
     _bound_to_stored_key(stored(tmp_path))
