@@ -18,8 +18,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.evidence import ASDiscovery, Evidence
@@ -105,30 +105,13 @@ def probe_set(issuer: str, audience: str, scopes: list[str], jwk: dict[str, Any]
     return tokens
 
 
-CURVES: dict[str, type[ec.EllipticCurve]] = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1, "secp256k1": ec.SECP256K1}
-OKP_CURVES: dict[str, Any] = {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
-
-
-def _int(value: Any) -> int:
-    return int.from_bytes(base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4)), "big")
-
-
 def public_key_pem(jwk: dict[str, Any]) -> bytes | None:
-    """The JWK's public key as PEM (SubjectPublicKeyInfo), the bytes a confused verifier keys HMAC with.
-    RSA (RFC 7518 §6.3), EC (§6.2) and OKP (RFC 8037 §2) keys; None for anything else."""
+    """The JWK's public key as PEM (SubjectPublicKeyInfo), the bytes a confused verifier keys HMAC with."""
+    from authkit_mcp_cli.jwk import public_pem
+
     try:
-        kty = jwk.get("kty")
-        key: Any
-        if kty == "RSA":
-            key = rsa.RSAPublicNumbers(_int(jwk["e"]), _int(jwk["n"])).public_key()
-        elif kty == "EC":
-            key = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), CURVES[jwk["crv"]]()).public_key()
-        elif kty == "OKP":
-            key = OKP_CURVES[jwk["crv"]].from_public_bytes(base64.urlsafe_b64decode(str(jwk["x"]) + "=" * (-len(str(jwk["x"])) % 4)))
-        else:
-            return None
-        return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    except Exception:  # a JWK that does not load: the HS256 probe is then not built
+        return public_pem(jwk)
+    except (ValueError, TypeError):  # a JWK that does not load: the HS256 probe is then not built
         return None
 
 

@@ -82,8 +82,12 @@ class TraceWriter:
             resp_headers = redact_headers(resp_headers)
         req_body = _body(ex.request_body, _header(ex.request_headers, "content-type"), self.reveal)
         resp_body = _body(ex.response_body, _header(ex.response_headers, "content-type"), self.reveal)
+        ended = time.time()  # recorded when the exchange ends (its body read, or its error)
         return {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ended)),
+            # when the request left and its answer ended, to the millisecond: which exchanges overlapped
+            "started": _iso_ms(ended - ex.elapsed_ms / 1000),
+            "ended": _iso_ms(ended),
             "method": ex.method,
             "url": url,
             "request": {"headers": req_headers, "body": req_body},
@@ -92,6 +96,10 @@ class TraceWriter:
             "elapsed_ms": round(ex.elapsed_ms, 1),
             "jwts": jwts,
         }
+
+
+def _iso_ms(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:

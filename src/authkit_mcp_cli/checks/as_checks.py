@@ -224,11 +224,11 @@ def _usable_key(key: Any) -> str | None:
         return f"alg {alg} cannot be published for verification"
     if key.get("kty") == "oct":
         return "kty oct (a shared secret) must never be published"
-    import jwt  # local: only doctor pays for it
+    from authkit_mcp_cli.jwk import load_public  # local: only doctor pays for it (cryptography, not pyjwt)
 
     try:
-        jwt.PyJWK.from_dict(key)
-    except Exception as exc:  # pyjwt raises several types for bad keys
+        load_public(key)
+    except (ValueError, TypeError) as exc:
         return f"cannot be loaded ({exc})"
     return None
 
