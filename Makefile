@@ -98,6 +98,7 @@ conformance: prerequisites $(PY_STAMP) $(NODE_STAMP)
 bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_STAMP)
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/doctor_latency.py
+	$(PY) benchmarks/doctor_many.py
 	$(PY) benchmarks/serve_throughput.py
 	$(PY) benchmarks/memory.py
 

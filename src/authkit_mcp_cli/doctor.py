@@ -6,6 +6,7 @@ No printing here; ``commands.doctor`` renders what this returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import threading
 from concurrent.futures import Future
@@ -109,7 +110,10 @@ async def diagnose_many(
     as_kind: str | None = None,
     verify: ssl.SSLContext | Future[ssl.SSLContext] | None = None,
 ) -> list[Diagnosis]:
-    """``diagnose`` each target at once over one client (one trace, one forged-token key), in the order given."""
+    """``diagnose`` each target at once (one trace, one TLS context, one forged-token key), in the order given.
+
+    Each target gets its own connection pool: httpcore assigns a request to a connection by scanning the
+    whole pool, so one pool holding ten servers' connections spent more CPU there than doctor's own work."""
     for target in targets:
         require_target(target)
     policy = HttpPolicy(timeout=timeout, allow_insecure=True)
@@ -118,9 +122,9 @@ async def diagnose_many(
     trace = TraceWriter(str(trace_path)) if trace_path else None
     stranger = StrangerKey()
     try:
-        # No pool limit: one origin answers a burst of concurrent probes, several servers more (issue 16).
-        async with make_client(policy, trace=trace, verify=verify or True, limits=httpx.Limits(max_connections=None, max_keepalive_connections=64)) as client:
-            return list(await asyncio.gather(*(diagnose(t, checks, timeout=timeout, client=client, as_kind=as_kind, stranger=stranger) for t in targets)))
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(make_client(policy, trace=trace, verify=verify or True)) for _ in targets]
+            return list(await asyncio.gather(*(diagnose(t, checks, timeout=timeout, client=c, as_kind=as_kind, stranger=stranger) for t, c in zip(targets, clients, strict=True))))
     finally:
         if trace:
             trace.close()

@@ -121,15 +121,14 @@ class HttpPolicy:
     max_body: int = MAX_BODY_BYTES
 
 
-def make_client(policy: HttpPolicy | None = None, *, timeout: float | None = None, trace: TraceWriter | None = None, verify: bool | ssl.SSLContext = True, limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+def make_client(policy: HttpPolicy | None = None, *, timeout: float | None = None, trace: TraceWriter | None = None, verify: bool | ssl.SSLContext = True) -> httpx.AsyncClient:
     """The httpx client for discovery, OAuth and serve's fetches; every request it sends is traced.
 
     Without a policy the transport enforces nothing itself (``exchange`` applies
     the per-call policy); with one, even a direct ``client.get`` obeys it.
-    ``limits`` replaces the connection pool's (doctor's bursts of concurrent probes).
     """
     policy = policy or HttpPolicy(timeout=timeout or DEFAULT_TIMEOUT, allow_insecure=True)
-    inner = httpx.AsyncHTTPTransport(verify=verify, limits=limits or httpx.Limits(max_connections=32, max_keepalive_connections=16))
+    inner = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout or policy.timeout),
         follow_redirects=False,  # followed by hand in exchange(), recorded
