@@ -88,6 +88,9 @@ def doctor(
     Reports for CI and for people: --format junit|markdown|html (with
     --output FILE); the exit code does not depend on the format.
 
+    Several servers (--server A --server B ...) are diagnosed at once, one
+    report each in the order given; the exit code is the worst of theirs.
+
     Exit codes: 0 no FAIL or ERROR (with --strict: no WARN either);
     1 findings; 2 usage or configuration error; 130 interrupted.
     """
