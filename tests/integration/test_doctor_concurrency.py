@@ -172,3 +172,56 @@ def test_several_servers_refuse_html_and_login(three_servers):
     assert html.returncode == 2 and "code: usage.html-one-server" in html.stderr and html.stdout == ""
     login = doctor("--login", "--server", good, "--server", broken)
     assert login.returncode == 2 and "code: usage.login-one-server" in login.stderr
+
+
+def test_the_tls_context_built_in_a_thread_is_httpx_default_and_honours_ssl_cert_file(tmp_path):
+    """doctor loads its CA file in a thread while it imports: the same trust as httpx's default, SSL_CERT_FILE included."""
+    import datetime
+    import ipaddress
+    import os
+    import threading
+    import time
+
+    import uvicorn
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(build_broken_app(base, Faults()), ssl_certfile=str(cert_path), ssl_keyfile=str(key_path), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+        argv = [sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--check", "server.reachable", "--server", base + "/api/mcp"]
+        untrusted = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+        trusted = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={**env, "SSL_CERT_FILE": str(cert_path)})
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    refused = json.loads(untrusted.stdout)["results"][0]
+    assert refused["status"] == "fail" and "TLS certificate of 127.0.0.1 could not be verified" in refused["message"]
+    assert json.loads(trusted.stdout)["results"][0]["status"] == "pass", trusted.stdout
