@@ -92,7 +92,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from authkit_mcp_cli.client import Context, LoginOptions, Session, call_mcp, load_session, login, logout, refresh  # type: ignore[no-redef]  # mypy counts the submodules client.login etc. as definitions
+    from authkit_mcp_cli.client import Context, LoginOptions, Session, call_mcp, load_session, login, logout, refresh
     from authkit_mcp_cli.config import Target, resolve_target
     from authkit_mcp_cli.discovery import Discovered, discover
     from authkit_mcp_cli.doctor import Diagnosis, diagnose

@@ -17,6 +17,7 @@ import typer
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.commands import token
 from authkit_mcp_cli.commands._boundary import command_boundary
+from authkit_mcp_cli.commands._coercion import install as install_plain_coercion
 from authkit_mcp_cli.commands._help import AtomsGroup, command_help, exit_codes_epilog
 from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.demo import demo
@@ -27,6 +28,7 @@ from authkit_mcp_cli.commands.logout import logout
 from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
 
+install_plain_coercion()  # options left at their defaults skip typer's pydantic adapters (issue #16 item 2)
 def _help_width() -> dict[str, int]:
     """--help wraps at $COLUMNS when set, at the terminal's width on one, and not at all into a pipe or a
     CI log (issue #15 §1): click's default is 80 columns whatever the output."""

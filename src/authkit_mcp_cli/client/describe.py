@@ -7,7 +7,6 @@ from typing import Any
 
 from authkit_mcp_cli.client.diagnosis import as_is_authkit, audience_fix, audiences, token_claims
 from authkit_mcp_cli.client.session import Session
-from authkit_mcp_cli.oauth.dpop import DpopKey
 from authkit_mcp_cli.urls import broader_audience
 
 SHOWN_CLAIMS = ("iss", "sub", "aud", "scope", "client_id", "exp", "iat")
@@ -29,7 +28,7 @@ def describe_tokens(session: Session) -> dict[str, Any]:
         "grant_type": session.tokens.grant_type,
         "token_type": session.tokens.token_type,
         "dpop_bound": bool(session.tokens.dpop_key),
-        "dpop_jkt": DpopKey.from_json(session.tokens.dpop_key).thumbprint() if session.tokens.dpop_key else None,
+        "dpop_jkt": _thumbprint(session.tokens.dpop_key),
         "problems": [],
     }
     claims = token_claims(session.tokens.access_token)
@@ -50,3 +49,12 @@ def describe_tokens(session: Session) -> dict[str, Any]:
         if id_claims.get("email"):
             info["email"] = id_claims["email"]
     return info
+
+
+def _thumbprint(dpop_key: dict[str, str] | None) -> str | None:
+    """The stored DPoP key's RFC 7638 thumbprint; pyjwt and cryptography load only for a DPoP-bound login."""
+    if not dpop_key:
+        return None
+    from authkit_mcp_cli.oauth.dpop import DpopKey
+
+    return DpopKey.from_json(dpop_key).thumbprint()

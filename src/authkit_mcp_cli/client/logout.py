@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from authkit_mcp_cli.client.context import Context, send
 from authkit_mcp_cli.client.diagnosis import token_claims
 from authkit_mcp_cli.client.session import Session
 from authkit_mcp_cli.errors import AtomsAuthError, NetworkError, RemoteRefused
-from authkit_mcp_cli.oauth import HttpRequest, parse_revocation_response, revocation_request
-from authkit_mcp_cli.oauth.message import form_request
+from authkit_mcp_cli.oauth.message import HttpRequest, form_request
+from authkit_mcp_cli.oauth.revocation import parse_revocation_response, revocation_request
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.context import Context
+    from authkit_mcp_cli.client.session import HasStore
 
 SPEC = "RFC 7009 §2.1, §2.2"
 REVOKED, REFUSED, FAILED, NOT_POSSIBLE = "revoked", "refused", "failed", "not-possible"
@@ -88,23 +91,63 @@ async def logout(ctx: Context, session: Session) -> LogoutResult:
     """Revoke the refresh token, then the access token (RFC 7009 §2.1), and delete them, under the store's lock."""
     path = ctx.store.token_path(session.issuer, session.resource)
     with ctx.store.lock(path):
-        current = ctx.store.load_tokens(session.issuer, session.resource)
-        if current is not None:
-            session = Session.from_record(current)  # a refresh in another process may have rotated the tokens
+        session, current = _current(ctx, session)
         result = LogoutResult(session.server_url, session.issuer)
-        for token, hint in ((session.tokens.refresh_token, "refresh_token"), (session.tokens.access_token, "access_token")):
-            if token:
-                result.revocations.append(await _revoke(ctx, session, token, hint))
+        for token, hint in _tokens(session):
+            result.revocations.append(await _revoke(ctx, session, token, hint))
         result.forgotten = ctx.store.delete(path) or current is None
     return result
 
 
+def forget(ctx: HasStore, session: Session) -> LogoutResult | None:
+    """:func:`logout` at an AS without a revocation endpoint: nothing to send, so the store is all it
+    needs (no HTTP client, no event loop; issue #16 item 2). None, with nothing changed, when the
+    stored login names a revocation endpoint: then :func:`logout` it."""
+    path = ctx.store.token_path(session.issuer, session.resource)
+    with ctx.store.lock(path):
+        session, current = _current(ctx, session)
+        result = LogoutResult(session.server_url, session.issuer)
+        for token, hint in _tokens(session):
+            revocation = _not_possible(session, token, hint)
+            if revocation is None:
+                return None
+            result.revocations.append(revocation)
+        result.forgotten = ctx.store.delete(path) or current is None
+    return result
+
+
+def _current(ctx: HasStore, session: Session) -> tuple[Session, dict[str, Any] | None]:
+    """The stored record now (under the lock): a refresh in another process may have rotated the tokens."""
+    current = ctx.store.load_tokens(session.issuer, session.resource)
+    return (Session.from_record(current) if current is not None else session), current
+
+
+def _tokens(session: Session) -> list[tuple[str, str]]:
+    """The refresh token first, then the access token (RFC 7009 §2.1: revoking the grant's refresh token may end its access tokens too)."""
+    return [(token, hint) for token, hint in ((session.tokens.refresh_token, "refresh_token"), (session.tokens.access_token, "access_token")) if token]
+
+
+def _until(valid_until: float | None) -> str:
+    return f"it stays valid at the AS until {utc(valid_until)} (its exp)" if valid_until else "it stays valid at the AS until it expires (the AS stated no expiry)"
+
+
+def _not_possible(session: Session, token: str, hint: str) -> Revocation | None:
+    """The outcome when the AS metadata has no revocation_endpoint (RFC 8414 §2); None when it has one."""
+    if isinstance(session.metadata.get("revocation_endpoint"), str):  # as oauth.revocation_request decides
+        return None
+    return _no_endpoint(hint, _expiry(session, token, hint))
+
+
+def _no_endpoint(hint: str, valid_until: float | None) -> Revocation:
+    return Revocation(hint, NOT_POSSIBLE, f"{hint}: not revoked: the AS offers no revocation endpoint; forgotten here only, {_until(valid_until)}", valid_until=valid_until)
+
+
 async def _revoke(ctx: Context, session: Session, token: str, hint: str) -> Revocation:
     valid_until = _expiry(session, token, hint)
-    until = f"it stays valid at the AS until {utc(valid_until)} (its exp)" if valid_until else "it stays valid at the AS until it expires (the AS stated no expiry)"
+    until = _until(valid_until)
     request = revocation_request(session.metadata, session.registration, token=token, hint=hint)
     if request is None:
-        return Revocation(hint, NOT_POSSIBLE, f"{hint}: not revoked: the AS offers no revocation endpoint; forgotten here only, {until}", valid_until=valid_until)
+        return _no_endpoint(hint, valid_until)
     retried = False
     try:
         try:
@@ -127,6 +170,8 @@ async def _revoke(ctx: Context, session: Session, token: str, hint: str) -> Revo
 
 
 async def _send_revocation(ctx: Context, request: HttpRequest) -> None:
+    from authkit_mcp_cli.client.context import send
+
     status, body = await send(ctx, request)
     parse_revocation_response(status, body, url=request.url)
 

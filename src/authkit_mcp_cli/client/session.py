@@ -5,11 +5,22 @@ are bound to the AS that issued them (MCP 2026-07-28 Authorization)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.token import Tokens
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.store import Store
+
+
+class HasStore(Protocol):
+    """What reading a stored login needs: a Context, or just the store (token show and logout build no
+    HTTP client for that, issue #16 item 2)."""
+
+    @property
+    def store(self) -> Store: ...
 
 # What a stored login needs of the AS metadata to refresh, revoke and log in again.
 KEPT_METADATA = (
@@ -64,11 +75,11 @@ class Session:
             raise UsageError(f"The stored login is incomplete ({exc}).", code="login.corrupt-record", hint="Run atoms-auth login again.") from None
 
 
-def save_session(ctx: Context, session: Session) -> None:
+def save_session(ctx: HasStore, session: Session) -> None:
     ctx.store.save_tokens(session.issuer, session.resource, session.to_record())
 
 
-def load_session(ctx: Context, server_url: str) -> Session | None:
+def load_session(ctx: HasStore, server_url: str) -> Session | None:
     """The newest stored login for this server, or None."""
     matches = ctx.store.find_tokens_for_server(server_url)
     if not matches:
@@ -77,7 +88,7 @@ def load_session(ctx: Context, server_url: str) -> Session | None:
     return Session.from_record(matches[0][1])
 
 
-def require_session(ctx: Context, server_url: str) -> Session:
+def require_session(ctx: HasStore, server_url: str) -> Session:
     """The stored login for this server; not being logged in is an error (``login.not-logged-in``)."""
     session = load_session(ctx, server_url)
     if session is None:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from authkit_mcp_cli.client import Context, LoginOptions, Session
+    from authkit_mcp_cli.client.context import Context, LoginOptions
+    from authkit_mcp_cli.client.session import HasStore, Session
+    from authkit_mcp_cli.store import Store
 
 ENV_CLIENT_SECRET = "ATOMS_AUTH_CLIENT_SECRET"
 ENV_IDP_CLIENT_SECRET = "ATOMS_AUTH_IDP_CLIENT_SECRET"
@@ -66,7 +68,7 @@ def login_options(
 ) -> LoginOptions:
     """Flags > environment for the login settings login and call share; ``grant_settings`` are the
     other grants' options (private_key, signing_alg, key_id, assertion, idp_*, id_token, dpop)."""
-    from authkit_mcp_cli.client import LoginOptions
+    from authkit_mcp_cli.client.context import LoginOptions
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
     if "idp_client_secret" in grant_settings:
@@ -168,9 +170,19 @@ def _stdin_lines() -> Callable[[], str | None] | None:
     return read_line
 
 
-def stored_session(ctx: Context, server: str | None) -> Session:
+class LocalContext:
+    """Just the credential store: what token show and logout (with nothing to revoke) run with, so
+    they build no HTTP client and import no httpx (issue #16 item 2)."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        from authkit_mcp_cli.store import Store
+
+        self.store = store or Store()
+
+
+def stored_session(ctx: HasStore, server: str | None) -> Session:
     """The stored login for --server (or the environment's server), or the only one stored."""
-    from authkit_mcp_cli.client import Session, require_session
+    from authkit_mcp_cli.client.session import Session, require_session
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
     from authkit_mcp_cli.urls import parse_target_url
@@ -207,7 +219,7 @@ def reporter(quiet: bool) -> Callable[[str, str], None]:
 @contextlib.asynccontextmanager
 async def client_context(*, timeout: float, trace: str | None, allow_http: bool, reveal: bool = False, quiet: bool = False) -> AsyncIterator[Context]:
     """A Context whose HTTP client records every exchange to ``trace`` (when given)."""
-    from authkit_mcp_cli.client import Context
+    from authkit_mcp_cli.client.context import Context
     from authkit_mcp_cli.http import HttpPolicy, make_client
     from authkit_mcp_cli.store import Store
     from authkit_mcp_cli.trace import TraceWriter

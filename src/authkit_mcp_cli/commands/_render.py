@@ -1,13 +1,21 @@
-"""Human rendering of token information; secrets only with --reveal."""
+"""Human rendering of token information; secrets only with --reveal.
+
+A dozen labelled lines need no rich (about 25 ms of imports, more than
+``token show`` spends on everything else; issue #16 item 2): each line is
+written here, with every value's control characters escaped as
+console.SafeConsole does (issue #14 item 10), bold labels only on a terminal
+and never under NO_COLOR or TERM=dumb (rich's rules), and no wrapping (as
+``soft_wrap=True`` printed them).
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
-from rich.markup import escape
-
-from authkit_mcp_cli.console import stdout_console
+BOLD, GREEN, YELLOW, RED, RESET = "\x1b[1m", "\x1b[1;32m", "\x1b[1;33m", "\x1b[1;31m", "\x1b[0m"
 
 
 def secret_view(session) -> dict[str, Any]:
@@ -19,8 +27,38 @@ def secret_view(session) -> dict[str, Any]:
     }
 
 
+def styled(stream: TextIO) -> bool:
+    """Style as rich would: on a terminal (or FORCE_COLOR), never with NO_COLOR or TERM=dumb."""
+    env = os.environ
+    if env.get("NO_COLOR") or env.get("TERM", "").lower() in ("dumb", "unknown"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def print_row(name: str, value: Any, style: str = BOLD, *, stream: TextIO | None = None) -> None:
+    """``name`` right-aligned in 14 columns, two spaces, the value (its control characters escaped)."""
+    from authkit_mcp_cli.safe_text import escape_control
+
+    out = stream or sys.stdout
+    label = f"{name:>14}"
+    if styled(out):
+        label = f"{style}{label}{RESET}"
+    out.write(f"{label}  {escape_control(str(value), keep_newlines=True)}\n")
+
+
+def print_line(text: str, *, bold: int = 0, style: str = BOLD, stream: TextIO | None = None) -> None:
+    """One line, its control characters escaped; its first ``bold`` characters in ``style`` on a terminal."""
+    from authkit_mcp_cli.safe_text import escape_control
+
+    out = stream or sys.stdout
+    head, tail = escape_control(text[:bold], keep_newlines=True), escape_control(text[bold:], keep_newlines=True)
+    out.write((f"{style}{head}{RESET}" if head and styled(out) else head) + tail + "\n")
+
+
 def print_token_info(info: dict[str, Any], session=None) -> None:
-    out = stdout_console()
     rows = [
         ("server", info["server"]),
         ("resource", info["resource"] + (" (an origin or path prefix of the server URL: the token is also good at every resource under it)" if info.get("broader_audience") else "")),
@@ -36,13 +74,13 @@ def print_token_info(info: dict[str, Any], session=None) -> None:
     ]
     for name, value in rows:
         if value is not None:
-            out.print(f"[bold]{name:>14}[/]  {escape(str(value))}", highlight=False, soft_wrap=True)
+            print_row(name, value)
     for problem in info.get("problems") or []:
-        out.print(f"[bold yellow]{'problem':>14}[/]  {escape(problem)}", highlight=False, soft_wrap=True)
+        print_row("problem", problem, YELLOW)
     if session is not None:
         for name, value in secret_view(session).items():
             if value:
-                out.print(f"[bold red]{name:>14}[/]  {escape(value)}", highlight=False, soft_wrap=True)
+                print_row(name, value, RED)
 
 
 def _expiry(expires_at: float | None) -> str | None:

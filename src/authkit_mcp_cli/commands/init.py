@@ -46,18 +46,15 @@ def init(
     import json
     from pathlib import Path
 
-    from rich.markup import escape
-
     from authkit_mcp_cli import envfile
     from authkit_mcp_cli.commands._client import secret_value
+    from authkit_mcp_cli.commands._render import GREEN, print_line
     from authkit_mcp_cli.config import DEFAULT_HTTP_PATH, ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES, load_environment
-    from authkit_mcp_cli.console import stderr_console, stdout_console
     from authkit_mcp_cli.errors import AtomsAuthError
     from authkit_mcp_cli.prompts import ask_text, confirm, interactive
     from authkit_mcp_cli.server.config import normalise_path
 
     env = load_environment()
-    out = stderr_console() if json_output else stdout_console()  # --json: stdout holds only the document
     api_key = secret_value(workos_api_key, flag="--workos-api-key", env_name=ENV_API_KEY, env=env)
     defaults = {
         "--authkit-domain": env.get(ENV_AUTHKIT_DOMAIN) or None,
@@ -83,6 +80,11 @@ def init(
 
     check = None
     if not no_check:
+        from rich.markup import escape
+
+        from authkit_mcp_cli.console import stderr_console, stdout_console
+
+        out = stderr_console() if json_output else stdout_console()  # --json: stdout holds only the document
         check = _check_domain(domain, timeout)
         out.print(f"Checked {escape(domain)}: {check['passed']} passed, {len(check['warnings'])} warnings, {len(check['failures'])} failed.", highlight=False, soft_wrap=True)
         for r in [*check["failures"], *check["warnings"]]:
@@ -118,12 +120,14 @@ def init(
         doc = {"schema": 1, "written": str(target_file), "backup": str(backup) if backup else None, "values": shown, "resource": resource, "check": check, "next_steps": steps}
         typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         raise typer.Exit(0)
-    out.print(f"[bold green]wrote[/] {escape(str(target_file))}" + (f" (previous version kept as {escape(backup.name)})" if backup else ""), highlight=False, soft_wrap=True)
+    # plain lines (commands._render): no rich for what --no-check writes (issue #16 item 2)
+    print_line(f"wrote {target_file}" + (f" (previous version kept as {backup.name})" if backup else ""), bold=len("wrote"), style=GREEN)
     for key, value in shown.items():
-        out.print(f"  {key}={escape(value)}", highlight=False, soft_wrap=True)
-    out.print("\n[bold]Still to do in the WorkOS dashboard[/]", highlight=False)
+        print_line(f"  {key}={value}")
+    print_line("")
+    print_line("Still to do in the WorkOS dashboard", bold=len("Still to do in the WorkOS dashboard"))
     for i, step in enumerate(steps, 1):
-        out.print(f"  {i}. {escape(step)}", highlight=False, soft_wrap=True)
+        print_line(f"  {i}. {step}")
 
 
 ENV_API_KEY = "WORKOS_API_KEY"

@@ -26,12 +26,11 @@ def logout(
     in every case. Nothing stored (for --server, or at all) is not an
     error: there is nothing to log out, with or without --all.
     """
-    import asyncio
     import json
 
-    from authkit_mcp_cli.client import Session
-    from authkit_mcp_cli.client import logout as run_logout
-    from authkit_mcp_cli.commands._client import client_context, stored_session
+    from authkit_mcp_cli.client.logout import forget
+    from authkit_mcp_cli.client.session import Session
+    from authkit_mcp_cli.commands._client import LocalContext, stored_session
     from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
     from authkit_mcp_cli.safe_text import json_text
 
@@ -39,22 +38,23 @@ def logout(
         raise UsageError("Pass either --server or --all, not both.", code="usage.conflicting-options")
 
     nothing: list[str] = []  # why nothing was logged out: the same answer with or without --all (exit 0)
-
-    async def run():
-        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
-            if all_:
-                sessions = [Session.from_record(d) for _, d in ctx.store.all_tokens()]
-            else:
-                try:
-                    sessions = [stored_session(ctx, server)]
-                except AuthorizationDenied as exc:
-                    if exc.code != "login.not-logged-in":
-                        raise
-                    sessions = []
-                    nothing.append(exc.message)
-            return [await run_logout(ctx, s) for s in sessions]
-
-    results = asyncio.run(run())
+    local = LocalContext()
+    if all_:
+        sessions = [Session.from_record(d) for _, d in local.store.all_tokens()]
+    else:
+        try:
+            sessions = [stored_session(local, server)]
+        except AuthorizationDenied as exc:
+            if exc.code != "login.not-logged-in":
+                raise
+            sessions = []
+            nothing.append(exc.message)
+    # An AS without a revocation endpoint gets nothing: forgetting is a file deletion, and the HTTP
+    # client (httpx) and event loop are built only when some AS can be asked (issue #16 item 2).
+    forgotten = [forget(local, s) for s in sessions]
+    to_revoke = [s for s, done in zip(sessions, forgotten, strict=True) if done is None]
+    revoked = iter(_revoke_all(to_revoke, timeout=http_timeout, trace=trace, allow_http=allow_http) if to_revoke else [])
+    results = [done if done is not None else next(revoked) for done in forgotten]
     ok = all(r.ok for r in results)
     error = None if ok else _not_revoked(results)
     if not results and not nothing:
@@ -67,23 +67,34 @@ def logout(
             doc["error"] = error.to_json()
         typer.echo(json_text(json.dumps(doc, indent=2, ensure_ascii=False)))  # an AS's C1 controls escaped too
         raise typer.Exit(0 if ok else 1)
-    from rich.markup import escape
+    from authkit_mcp_cli.commands._render import print_line
 
-    from authkit_mcp_cli.console import stdout_console
-
-    out = stdout_console()
     if nothing:
-        out.print(f"{escape(nothing[0])} Nothing to log out.", highlight=False, soft_wrap=True)
+        print_line(f"{nothing[0]} Nothing to log out.")
     for result in results:
-        out.print(f"[bold]{escape(result.server_url)}[/] (authorization server {escape(result.issuer)})", highlight=False, soft_wrap=True)
+        print_line(f"{result.server_url} (authorization server {result.issuer})", bold=len(result.server_url))
         for line in result.notes:
-            out.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
+            print_line(f"  {line}")
     if error is not None:
         from authkit_mcp_cli.commands._boundary import report_error
 
         report_error(error, as_json=False)
         raise typer.Exit(error.exit_code)
     raise typer.Exit(0)
+
+
+def _revoke_all(sessions, *, timeout: float, trace: str | None, allow_http: bool) -> list:
+    """Revoke at the AS (RFC 7009) and forget, one stored login after another, with one HTTP client."""
+    import asyncio
+
+    from authkit_mcp_cli.client.logout import logout as run_logout
+    from authkit_mcp_cli.commands._client import client_context
+
+    async def run():
+        async with client_context(timeout=timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
+            return [await run_logout(ctx, s) for s in sessions]
+
+    return asyncio.run(run())
 
 
 def _not_revoked(results):

@@ -17,18 +17,13 @@ def show(
     reveal: options.Reveal = False,
 ) -> None:
     """Show the stored token: decoded claims, scopes, audience, expiry (secrets only with --reveal)."""
-    import asyncio
     import json
 
-    from authkit_mcp_cli.client import describe_tokens
-    from authkit_mcp_cli.commands._client import client_context, stored_session
+    from authkit_mcp_cli.client.describe import describe_tokens
+    from authkit_mcp_cli.commands._client import LocalContext, stored_session
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
 
-    async def run():
-        async with client_context(timeout=10, trace=None, allow_http=False, quiet=True) as ctx:
-            return stored_session(ctx, server)
-
-    session = asyncio.run(run())
+    session = stored_session(LocalContext(), server)  # a file read: no HTTP client, no event loop (issue #16 item 2)
     info = describe_tokens(session)
     if json_output:
         doc = {**info, **({"secrets": secret_view(session)} if reveal else {})}
@@ -40,14 +35,11 @@ def show(
 
 def print_binding(info: dict) -> None:
     """How the token was obtained and what it is bound to (RFC 9449: the DPoP key's thumbprint, never the key)."""
-    from rich.markup import escape
+    from authkit_mcp_cli.commands._render import print_row
 
-    from authkit_mcp_cli.console import stdout_console
-
-    out = stdout_console()
     binding = f"DPoP (RFC 9449), key thumbprint {info['dpop_jkt']}" if info.get("dpop_bound") else "none (Bearer)"
     for name, value in (("grant", info.get("grant_type") or "not recorded"), ("binding", binding)):
-        out.print(f"[bold]{name:>14}[/]  {escape(str(value))}", highlight=False, soft_wrap=True)
+        print_row(name, value)
 
 
 @app.command("refresh")
@@ -68,8 +60,8 @@ def refresh(
     import asyncio
     import json
 
-    from authkit_mcp_cli.client import describe_tokens
-    from authkit_mcp_cli.client import refresh as run_refresh
+    from authkit_mcp_cli.client.describe import describe_tokens
+    from authkit_mcp_cli.client.refresh import refresh as run_refresh
     from authkit_mcp_cli.commands._client import client_context, stored_session
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
 

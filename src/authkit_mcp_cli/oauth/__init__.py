@@ -15,16 +15,45 @@ here).
 - :mod:`.token_exchange` token exchange for an ID-JAG, RFC 8693
 - :mod:`.device`         the device authorization grant, RFC 8628
 - :mod:`.dpop`           DPoP proofs and nonces, RFC 9449
+
+Names load on first use (:mod:`authkit_mcp_cli._lazy`): a stored login's
+``Tokens`` and ``ClientRegistration`` do not import every RFC's module.
 """
 
-from authkit_mcp_cli.oauth.authorize import authorization_url
-from authkit_mcp_cli.oauth.callback import validate_callback
-from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
-from authkit_mcp_cli.oauth.message import HttpRequest, error_response
-from authkit_mcp_cli.oauth.pkce import Pkce, s256
-from authkit_mcp_cli.oauth.registration import parse_registration_response, registration_request
-from authkit_mcp_cli.oauth.revocation import parse_revocation_response, revocation_request
-from authkit_mcp_cli.oauth.token import Tokens, code_token_request, parse_token_response, refresh_token_request
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from authkit_mcp_cli._lazy import lazy_package
+
+_DEFINED_IN = {
+    "authorization_url": "authorize",
+    "validate_callback": "callback",
+    "ClientRegistration": "client_auth",
+    "client_auth": "client_auth",
+    "HttpRequest": "message",
+    "error_response": "message",
+    "Pkce": "pkce",
+    "s256": "pkce",
+    "parse_registration_response": "registration",
+    "registration_request": "registration",
+    "parse_revocation_response": "revocation",
+    "revocation_request": "revocation",
+    "Tokens": "token",
+    "code_token_request": "token",
+    "parse_token_response": "token",
+    "refresh_token_request": "token",
+}
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.oauth.authorize import authorization_url
+    from authkit_mcp_cli.oauth.callback import validate_callback
+    from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
+    from authkit_mcp_cli.oauth.message import HttpRequest, error_response
+    from authkit_mcp_cli.oauth.pkce import Pkce, s256
+    from authkit_mcp_cli.oauth.registration import parse_registration_response, registration_request
+    from authkit_mcp_cli.oauth.revocation import parse_revocation_response, revocation_request
+    from authkit_mcp_cli.oauth.token import Tokens, code_token_request, parse_token_response, refresh_token_request
 
 __all__ = [
     "ClientRegistration",
@@ -44,3 +73,5 @@ __all__ = [
     "s256",
     "validate_callback",
 ]
+
+__getattr__ = lazy_package(__name__, _DEFINED_IN)

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import quote
 
 from authkit_mcp_cli.errors import UsageError
-from authkit_mcp_cli.oauth.assertion import assertion_form, client_assertion, load_private_key
 
 
 @dataclass(frozen=True)
@@ -82,5 +81,7 @@ def private_key_jwt_form(reg: ClientRegistration) -> dict[str, str]:
             code="login.corrupt-record",
             hint="Log in again with --grant client-credentials --private-key FILE.",
         )
+    from authkit_mcp_cli.oauth.assertion import assertion_form, client_assertion, load_private_key  # pyjwt, cryptography: only here
+
     key = load_private_key(reg.private_key)
     return {"client_id": reg.client_id, **assertion_form(client_assertion(reg.client_id, reg.assertion_audience, key, reg.signing_alg, reg.key_id))}

@@ -1,0 +1,72 @@
+"""A plain value needs no pydantic: typer 0.29 coerces every option through a
+pydantic ``TypeAdapter``, built even for an option left at its default, so
+any command with a string option imports pydantic (about 70 ms, as much as
+the rest of start-up; issue #16 item 2: ``token show`` within 1.3x of
+``--help``).
+
+:func:`install` defers typer's coercion per parameter: ``None``, and a value
+that already has the annotated type (a default, or a string for a ``str``
+option), is returned as it is, which is what typer's adapter returns for
+them; anything else (a number typed on the command line, a choice, a path,
+a list, a custom parser) goes through typer's own adapter, built on first
+use. Bool flags typer already skips. Only typer's private seam
+(``_TyperParameter.get_runtime_param``, ``_coercion.RuntimeParam``) is used,
+typer is pinned below 0.30, and when the seam is missing nothing changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+_PLAIN = (str, int, float)
+
+
+def install() -> bool:
+    """Patch typer's per-parameter coercion once; False when this typer has no such seam."""
+    try:
+        from typer import _coercion, core
+    except ImportError:  # pragma: no cover - another typer
+        return False
+    parameter = getattr(core, "_TyperParameter", None)
+    if parameter is None or not hasattr(parameter, "get_runtime_param") or not hasattr(_coercion, "RuntimeParam"):
+        return False  # pragma: no cover - another typer
+    if getattr(parameter.get_runtime_param, "_atoms_auth", False):
+        return True
+
+    @dataclass(frozen=True)
+    class Deferred(_coercion.RuntimeParam):
+        descriptor: Any = None
+        built: list[Any] = field(default_factory=list)  # typer's own RuntimeParam, once needed
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            if is_plain(self.descriptor, value):
+                return value
+            if not self.built:
+                self.built.append(_coercion.build_runtime_param(self.descriptor))
+            return self.built[0]._coerce_value(value, param=param, ctx=ctx)
+
+    def get_runtime_param(self: Any) -> Any:
+        if self._runtime_param is None:
+            d = self.type_descriptor
+            self._runtime_param = Deferred(parameter_info=d.parameter_info, annotation=d.annotation, descriptor=d)
+        return self._runtime_param
+
+    get_runtime_param._atoms_auth = True  # type: ignore[attr-defined]
+    parameter.get_runtime_param = get_runtime_param
+    return True
+
+
+def is_plain(descriptor: Any, value: Any) -> bool:
+    """A value typer's adapter would return unchanged: exactly the annotated str, int or float, with no
+    parser, choice, path or file handling, and inside any min/max."""
+    annotation = descriptor.annotation
+    if annotation not in _PLAIN or type(value) is not annotation:  # bool is an int: exact types only
+        return False
+    info = descriptor.parameter_info
+    if getattr(info, "parser", None) is not None or getattr(info, "click_type", None) is not None:
+        return False
+    if descriptor.is_choice or descriptor.is_path or descriptor.is_file:
+        return False
+    low, high = getattr(info, "min", None), getattr(info, "max", None)
+    return (low is None or value >= low) and (high is None or value <= high)
