@@ -88,3 +88,14 @@ def test_the_trace_knows_nothing_of_http_clients():
     graph = _graph()
     assert "authkit_mcp_cli.http" not in graph["authkit_mcp_cli.trace"]
     assert "authkit_mcp_cli.transport" not in graph["authkit_mcp_cli.trace"]
+
+
+def test_test_modules_have_unique_basenames():
+    """tests/unit and tests/integration have no __init__.py: two modules with one basename collide when a
+    worker imports both ("import file mismatch", a collection error only a full run shows)."""
+    from collections import Counter
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    names = Counter(p.name for p in tests.rglob("test_*.py") if "node_modules" not in p.parts)
+    assert [name for name, n in names.items() if n > 1] == []
