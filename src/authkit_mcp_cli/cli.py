@@ -29,6 +29,10 @@ from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
 
 install_plain_coercion()  # options left at their defaults skip typer's pydantic adapters (issue #16 item 2)
+# httpx's __init__ imports its own command-line tool (click, rich's progress and syntax, pygments:
+# most of httpx's import time) when those are installed; atoms-auth never runs it, and httpx falls
+# back to a stub when the import fails (issue #16 item 2)
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 def _help_width() -> dict[str, int]:
     """--help wraps at $COLUMNS when set, at the terminal's width on one, and not at all into a pipe or a
     CI log (issue #15 §1): click's default is 80 columns whatever the output."""

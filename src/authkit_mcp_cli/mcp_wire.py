@@ -22,16 +22,18 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx2
 
 from authkit_mcp_cli.challenge import ChallengeParseError, parse_www_authenticate
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy, make_sdk_client
-from authkit_mcp_cli.oauth.dpop import DpopKey, nonce_from, proof
 from authkit_mcp_cli.safe_text import escape_control, excerpt
 from authkit_mcp_cli.trace import TraceWriter
+
+if TYPE_CHECKING:  # DPoP (pyjwt, cryptography) loads only for a DPoP-bound token (issue #16 item 2)
+    from authkit_mcp_cli.oauth.dpop import DpopKey
 
 __all__ = ["WIRE_MODES", "AuthChallenge", "LogLine", "Wire", "call_tool", "list_tools", "with_session"]
 
@@ -84,6 +86,8 @@ class _BearerHook(httpx2.Auth):
         if self.dpop is None:
             request.headers["Authorization"] = f"Bearer {self.token}"
             return
+        from authkit_mcp_cli.oauth.dpop import proof
+
         request.headers["Authorization"] = f"DPoP {self.token}"
         request.headers["DPoP"] = proof(self.dpop, request.method, str(request.url), access_token=self.token, nonce=self.nonce)
 
@@ -94,6 +98,8 @@ class _BearerHook(httpx2.Auth):
         if self.dpop is not None and response.headers.get("dpop-nonce"):
             fresh = response.headers["dpop-nonce"]
             error = challenge_from(response.status_code, response.headers.get_list("www-authenticate"), str(request.url)).error
+            from authkit_mcp_cli.oauth.dpop import nonce_from
+
             retry = nonce_from(response.status_code, b"", fresh, www_authenticate_error=error) is not None and fresh != self.nonce
             self.nonce = fresh
             if retry:  # RFC 9449 §9: once, with a new proof carrying the nonce
@@ -180,7 +186,7 @@ async def with_session(
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
-    hook = _BearerHook(token, DpopKey.from_json(dpop) if dpop else None)
+    hook = _BearerHook(token, _dpop_key(dpop) if dpop else None)
     logs = 0
 
     async def logging_callback(params: Any) -> None:
@@ -223,6 +229,12 @@ async def with_session(
                 url=server_url,
             ) from None
         raise ProtocolError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code="mcp.transport-failed", url=server_url, spec=SPEC_TRANSPORT) from None
+
+
+def _dpop_key(jwk: dict[str, str]) -> DpopKey:
+    from authkit_mcp_cli.oauth.dpop import DpopKey
+
+    return DpopKey.from_json(jwk)
 
 
 def log_line(params: Any) -> LogLine:

@@ -29,7 +29,7 @@ RUN_AND_LIST_MODULES = (
     "sys.argv = ['atoms-auth', *sys.argv[1:]]\n"
     "from authkit_mcp_cli.cli import main\n"
     "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
-    "print('MODULES', sorted(sys.modules))\n"
+    "print('MODULES', sorted(name for name, module in sys.modules.items() if module is not None))\n"  # None: an import blocked (cli.py: httpx._main)
     "sys.exit(code)\n"
 )
 

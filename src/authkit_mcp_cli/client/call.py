@@ -6,19 +6,39 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from authkit_mcp_cli.client.context import Context, LoginOptions
-from authkit_mcp_cli.client.login import login
 from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
-from authkit_mcp_cli.client.refresh import refresh
 from authkit_mcp_cli.client.server_error import explained, failed_on_token, probe_without_token
 from authkit_mcp_cli.client.session import Session, load_session
-from authkit_mcp_cli.discovery import Challenge401, Discovered, discover, select_scope
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.mcp_wire import LogLine, with_session
 
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.context import Context, LoginOptions
+    from authkit_mcp_cli.discovery import Discovered
+
 T = TypeVar("T")
+
+
+# Loaded when needed: a stored token the server accepts needs no login, refresh or discovery, nor
+# their imports (the grants, pyjwt, cryptography; issue #16 item 2).
+async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None) -> Session:
+    from authkit_mcp_cli.client.login import login as run
+
+    return await run(ctx, server_url, opts, disc=disc)
+
+
+async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Session:
+    from authkit_mcp_cli.client.refresh import refresh as run
+
+    return await run(ctx, session, force=force)
+
+
+async def discover(client: Any, server_url: str, policy: Any, **options: Any) -> Discovered:
+    from authkit_mcp_cli.discovery import discover as run
+
+    return await run(client, server_url, policy, **options)
 
 
 async def call_mcp(
@@ -82,6 +102,8 @@ async def call_mcp(
         elif isinstance(action, StepUp):
             ctx.report("step-up", f"{challenge}: authorizing again with {action.scopes}")
             disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None, browser_flow=opts.browser_flow)
+            from authkit_mcp_cli.discovery import select_scope
+
             asked = select_scope(disc.challenge_scope, disc, [action.scopes])  # what login will ask the AS for
             state = state.stepped_up(await login(ctx, server_url, replace(opts, scopes=[action.scopes]), disc=disc), asked=asked)
             opts = replace(opts, new_client=False)  # --new-client means one new registration, not one per login
@@ -95,6 +117,8 @@ async def call_mcp(
 
 async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None, *, browser_flow: bool = True) -> Discovered:
     """Discovery from the challenge the server just sent on a real request (no extra probe)."""
+    from authkit_mcp_cli.discovery import Challenge401
+
     found = None
     if challenge is not None:
         found = Challenge401(status=challenge.status or 0, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)

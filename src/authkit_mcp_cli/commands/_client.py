@@ -216,6 +216,24 @@ def reporter(quiet: bool) -> Callable[[str, str], None]:
     return report
 
 
+class LazyClient:
+    """The httpx client, built on first use: a call whose stored token the server accepts never sends
+    through it (the MCP SDK has its own), so it costs no transport and no TLS context (issue #16 item 2)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._build()
+        return getattr(self._client, name)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
 @contextlib.asynccontextmanager
 async def client_context(*, timeout: float, trace: str | None, allow_http: bool, reveal: bool = False, quiet: bool = False) -> AsyncIterator[Context]:
     """A Context whose HTTP client records every exchange to ``trace`` (when given)."""
@@ -225,9 +243,13 @@ async def client_context(*, timeout: float, trace: str | None, allow_http: bool,
     from authkit_mcp_cli.trace import TraceWriter
 
     writer = TraceWriter(str(Path(trace)), reveal=reveal) if trace else None
+    client = LazyClient(lambda: make_client(timeout=timeout, trace=writer))
     try:
-        async with make_client(timeout=timeout, trace=writer) as client:
-            yield Context(client=client, policy=HttpPolicy(timeout=timeout, allow_insecure=allow_http), store=Store(), trace=writer, report=reporter(quiet))
+        # an httpx.AsyncClient once used (LazyClient forwards every attribute)
+        yield Context(client=client, policy=HttpPolicy(timeout=timeout, allow_insecure=allow_http), store=Store(), trace=writer, report=reporter(quiet))  # type: ignore[arg-type]
     finally:
-        if writer:
-            writer.close()
+        try:
+            await client.aclose()
+        finally:
+            if writer:
+                writer.close()
