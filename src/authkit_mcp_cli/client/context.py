@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import httpx
-
-from authkit_mcp_cli.discovery import network_error
 from authkit_mcp_cli.http import HttpPolicy, exchange
 from authkit_mcp_cli.oauth import HttpRequest
 from authkit_mcp_cli.store import Store
 from authkit_mcp_cli.trace import TraceWriter
+
+if TYPE_CHECKING:
+    import httpx
 
 Reporter = Callable[[str, str], None]  # (step, detail); library code reports, it never prints
 
@@ -72,5 +73,7 @@ async def send(ctx: Context, request: HttpRequest) -> tuple[int, bytes]:
     """Send a built OAuth request; a network failure raises, any HTTP answer is returned."""
     ex = await exchange(ctx.client, request.method, request.url, policy=ctx.policy, headers=request.headers, content=request.body, follow_redirects=False)
     if not ex.ok:
+        from authkit_mcp_cli.discovery import network_error  # discovery loads when a request is sent (issue #16 item 2)
+
         raise network_error(ex, f"{request.method} {request.url} failed")
     return ex.status or 0, ex.body

@@ -1,0 +1,82 @@
+"""`call` with a stored token the server accepts (issue #16 item 2): one
+request through the MCP SDK, and nothing of login, refresh, discovery, DPoP
+(pyjwt) or httpx's own CLI loaded. Against `atoms-auth serve` guarding its
+endpoint for a loopback AS whose keys the test holds; the import graph, not
+the time."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from authkit_mcp_cli.client.session import Session
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.token import Tokens
+from authkit_mcp_cli.store import Store
+from peers.asgi import serve_asgi
+from peers.key_as import KeyAS
+
+pytestmark = pytest.mark.integration
+ATOMS_AUTH = str(Path(sys.executable).parent / "atoms-auth")
+NOT_NEEDED = ["jwt", "authkit_mcp_cli.client.login", "authkit_mcp_cli.client.refresh", "authkit_mcp_cli.client.grants", "authkit_mcp_cli.discovery", "authkit_mcp_cli.oauth.dpop", "pygments"]  # click: uvicorn's, which the SDK loads
+RUN_AND_LIST_MODULES = (
+    "import sys\n"
+    "sys.argv = ['atoms-auth', *sys.argv[1:]]\n"
+    "from authkit_mcp_cli.cli import main\n"
+    "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\nelse:\n    code = 0\n"
+    "print('MODULES', sorted(name for name, module in sys.modules.items() if module is not None))\n"
+    "sys.exit(code)\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "serve exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("serve did not start")
+
+
+def test_call_with_an_accepted_stored_token_loads_no_login_machinery(tmp_path):
+    key_as = KeyAS()
+    key_as.add_key("k1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ATOMS_AUTH_", "FASTMCP_", "WORKOS_"))}
+    with serve_asgi(key_as.app) as issuer:
+        port = free_port()
+        proc = subprocess.Popen([ATOMS_AUTH, "serve", "--port", str(port), "--authkit-domain", issuer, "--stateless", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            wait_listening(port, proc)
+            url = f"http://127.0.0.1:{port}/api/mcp"
+            token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 600))
+            session = Session(url, url, issuer, {"issuer": issuer, "token_endpoint": issuer + "/oauth2/token"}, ClientRegistration("client-1"), Tokens(token, "Bearer", time.time() + 600))
+            Store(tmp_path / "home").save_tokens(issuer, url, session.to_record())
+            run = subprocess.run(
+                [sys.executable, "-c", RUN_AND_LIST_MODULES, "call", "--server", url, "--json"],
+                capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**env, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1"},
+            )
+        finally:
+            proc.terminate()
+            proc.wait(15)
+    assert run.returncode == 0, run.stderr
+    document, _, modules_line = run.stdout.partition("MODULES ")
+    assert {t["name"] for t in json.loads(document)["tools"]} == {"whoami", "admin_echo"}
+    modules = set(json.loads(modules_line.replace("'", '"')))
+    assert "mcp" in modules  # the request went through the SDK
+    assert [m for m in NOT_NEEDED if m in modules] == []
