@@ -149,3 +149,8 @@ def test_option_values_typer_refused_are_still_refused(tmp_path):
     assert result.exit_code == 2 and "--http-timeout" in result.output  # min=0.1
     result = runner.invoke(app, ["logout", "--http-timeout", "2.5", "--json"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
     assert result.exit_code == 0 and json.loads(result.output)["ok"] is True
+    # a Literal choice: exactly one of its strings passes as it is; anything else still goes to typer's check
+    result = runner.invoke(app, ["doctor", "--list-checks", "--format", "JSON"])
+    assert result.exit_code == 2 and "'JSON' is not one of" in result.output
+    result = runner.invoke(app, ["doctor", "--list-checks", "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.output)["checks"]

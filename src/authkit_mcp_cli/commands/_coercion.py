@@ -7,9 +7,10 @@ the rest of start-up; issue #16 item 2: ``token show`` within 1.3x of
 :func:`install` defers typer's coercion per parameter: ``None``, and a value
 that already has the annotated type (a default, or a string for a ``str``
 option), is returned as it is, which is what typer's adapter returns for
-them; anything else (a number typed on the command line, a choice, a path,
-a list, a custom parser) goes through typer's own adapter, built on first
-use. Bool flags typer already skips. Only typer's private seam
+them, as is a ``Literal`` option's value that is exactly one of its
+strings; anything else (a number typed on the command line, an Enum, a
+path, a list, a custom parser) goes through typer's own adapter, built on
+first use. Bool flags typer already skips. Only typer's private seam
 (``_TyperParameter.get_runtime_param``, ``_coercion.RuntimeParam``) is used,
 typer is pinned below 0.30, and when the seam is missing nothing changes.
 """
@@ -17,7 +18,7 @@ typer is pinned below 0.30, and when the seam is missing nothing changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 _PLAIN = (str, int, float)
 
@@ -59,12 +60,17 @@ def install() -> bool:
 
 def is_plain(descriptor: Any, value: Any) -> bool:
     """A value typer's adapter would return unchanged: exactly the annotated str, int or float, with no
-    parser, choice, path or file handling, and inside any min/max."""
+    parser, choice, path or file handling, and inside any min/max; or exactly one of a ``Literal``'s
+    strings (typer returns the choice it matches, which is the value itself)."""
     annotation = descriptor.annotation
-    if annotation not in _PLAIN or type(value) is not annotation:  # bool is an int: exact types only
-        return False
     info = descriptor.parameter_info
     if getattr(info, "parser", None) is not None or getattr(info, "click_type", None) is not None:
+        return False
+    if get_origin(annotation) is Literal:
+        choices = get_args(annotation)
+        distinct = len({str(c).lower() for c in choices}) == len(choices)  # no two choices one normalisation apart
+        return type(value) is str and distinct and all(type(c) is str for c in choices) and value in choices
+    if annotation not in _PLAIN or type(value) is not annotation:  # bool is an int: exact types only
         return False
     if descriptor.is_choice or descriptor.is_path or descriptor.is_file:
         return False
