@@ -19,16 +19,23 @@ import json
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import httpx
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.transport import describe_transport_error, policy_transport
 from authkit_mcp_cli.urls import is_secure_url
+
+if TYPE_CHECKING:  # httpx loads when a client is made: `call` with a stored token talks through the SDK's httpx2 only (issue #16 item 2)
+    import httpx
+
+
+def _headers() -> httpx.Headers:
+    import httpx
+
+    return httpx.Headers()
 
 # RFC 9110 §10.1.5 product token. No URL: the distribution is not on PyPI and the repository has no
 # public address yet (a link to a page that does not exist would mislead an operator reading logs).
@@ -56,7 +63,7 @@ class Exchange:
     request_headers: dict[str, str] = field(default_factory=dict)
     request_body: bytes | None = None
     status: int | None = None
-    headers: httpx.Headers = field(default_factory=httpx.Headers)
+    headers: httpx.Headers = field(default_factory=_headers)
     body: bytes = b""
     elapsed_ms: float = 0.0
     error_kind: str | None = None  # dns, connect, refused, tls, timeout, too_large, redirect, insecure, protocol
@@ -127,6 +134,8 @@ def make_client(policy: HttpPolicy | None = None, *, timeout: float | None = Non
     Without a policy the transport enforces nothing itself (``exchange`` applies
     the per-call policy); with one, even a direct ``client.get`` obeys it.
     """
+    import httpx
+
     policy = policy or HttpPolicy(timeout=timeout or DEFAULT_TIMEOUT, allow_insecure=True)
     inner = httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
     return httpx.AsyncClient(
@@ -202,6 +211,8 @@ async def _one_hop(
     headers: dict[str, str] | None,
     content: bytes | None,
 ) -> None:
+    import httpx
+
     ex.status, ex.body, ex.headers = None, b"", httpx.Headers()
     request = client.build_request(method, url, headers=headers, content=content)
     try:

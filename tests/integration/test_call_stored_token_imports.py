@@ -25,7 +25,7 @@ from peers.key_as import KeyAS
 
 pytestmark = pytest.mark.integration
 ATOMS_AUTH = str(Path(sys.executable).parent / "atoms-auth")
-NOT_NEEDED = ["jwt", "authkit_mcp_cli.client.login", "authkit_mcp_cli.client.refresh", "authkit_mcp_cli.client.grants", "authkit_mcp_cli.discovery", "authkit_mcp_cli.oauth.dpop", "pygments"]  # click: uvicorn's, which the SDK loads
+NOT_NEEDED = ["jwt", "authkit_mcp_cli.client.login", "authkit_mcp_cli.client.refresh", "authkit_mcp_cli.client.grants", "authkit_mcp_cli.discovery", "authkit_mcp_cli.oauth.dpop", "pygments", "httpx", "rich"]  # click: uvicorn's, which the SDK loads
 RUN_AND_LIST_MODULES = (
     "import sys\n"
     "sys.argv = ['atoms-auth', *sys.argv[1:]]\n"
@@ -67,16 +67,23 @@ def test_call_with_an_accepted_stored_token_loads_no_login_machinery(tmp_path):
             token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 600))
             session = Session(url, url, issuer, {"issuer": issuer, "token_endpoint": issuer + "/oauth2/token"}, ClientRegistration("client-1"), Tokens(token, "Bearer", time.time() + 600))
             Store(tmp_path / "home").save_tokens(issuer, url, session.to_record())
-            run = subprocess.run(
-                [sys.executable, "-c", RUN_AND_LIST_MODULES, "call", "--server", url, "--json"],
-                capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**env, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1"},
-            )
+            runs = [
+                subprocess.run(
+                    [sys.executable, "-c", RUN_AND_LIST_MODULES, "call", "--server", url, *extra],
+                    capture_output=True, text=True, timeout=120, cwd=tmp_path, env={**env, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1"},
+                )
+                for extra in (["--json"], [])
+            ]
         finally:
             proc.terminate()
             proc.wait(15)
-    assert run.returncode == 0, run.stderr
-    document, _, modules_line = run.stdout.partition("MODULES ")
-    assert {t["name"] for t in json.loads(document)["tools"]} == {"whoami", "admin_echo"}
-    modules = set(json.loads(modules_line.replace("'", '"')))
-    assert "mcp" in modules  # the request went through the SDK
-    assert [m for m in NOT_NEEDED if m in modules] == []
+    outputs = []
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        output, _, modules_line = run.stdout.partition("MODULES ")
+        outputs.append(output)
+        modules = set(json.loads(modules_line.replace("'", '"')))
+        assert "mcp" in modules  # the request went through the SDK
+        assert [m for m in NOT_NEEDED if m in modules] == []
+    assert {t["name"] for t in json.loads(outputs[0])["tools"]} == {"whoami", "admin_echo"}
+    assert outputs[1].splitlines()[0].startswith("whoami  Who the verified bearer token says you are")

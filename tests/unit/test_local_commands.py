@@ -131,7 +131,7 @@ def test_a_function_named_like_its_submodule_stays_the_function(package, name, d
 
 
 def test_the_client_package_loads_names_on_use():
-    code = "import sys\nimport authkit_mcp_cli.client as c\nassert 'httpx' not in sys.modules\nc.call_mcp\nprint('httpx' in sys.modules)\n"
+    code = "import sys\nimport authkit_mcp_cli.client as c\nassert 'authkit_mcp_cli.client.call' not in sys.modules\nc.call_mcp\nprint('authkit_mcp_cli.client.call' in sys.modules)\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "True", proc.stderr
 

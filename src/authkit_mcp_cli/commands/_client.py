@@ -200,15 +200,14 @@ def stored_session(ctx: HasStore, server: str | None) -> Session:
 
 
 def reporter(quiet: bool) -> Callable[[str, str], None]:
-    from rich.markup import escape
-
-    from authkit_mcp_cli.console import stderr_console
-
-    console = stderr_console()
-
     def report(step: str, detail: str) -> None:
         if quiet and step not in ("warning", "device"):  # the device flow's code is the user's next step, even under --json
             return
+        from rich.markup import escape  # rich loads with the first line of progress (issue #16 item 2)
+
+        from authkit_mcp_cli.console import stderr_console
+
+        console = stderr_console()
         label = STEP_LABELS.get(step, step)
         style = "yellow" if step == "warning" else "cyan"
         console.print(f"[{style}]{label:>13}[/] {escape(detail)}", highlight=False, soft_wrap=True)

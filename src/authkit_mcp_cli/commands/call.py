@@ -96,13 +96,10 @@ def call(
     elif tool:
         _print_tool_result(result)
     else:
-        from rich.markup import escape
+        from authkit_mcp_cli.commands._render import print_line  # plain lines, escaped: no rich (issue #16 item 2)
 
-        from authkit_mcp_cli.console import stdout_console
-
-        out = stdout_console()
         for t in result:
-            out.print(f"[bold]{escape(t['name'])}[/]  {escape(t.get('description') or '')}", highlight=False, soft_wrap=True)
+            print_line(f"{t['name']}  {t.get('description') or ''}", bold=len(t["name"]))
     raise typer.Exit(1 if tool and result.get("isError") else 0)
 
 
