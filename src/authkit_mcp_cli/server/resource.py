@@ -107,8 +107,8 @@ class BearerGuard:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-        if "access_token" in query:
+        query_string = scope.get("query_string", b"")
+        if query_string and "access_token" in dict(parse_qsl(query_string.decode("latin-1"))):
             await self._deny(send, 400, "invalid_request", "access tokens are accepted only in the Authorization header, never in the URL")
             return
         headers = [v for k, v in scope["headers"] if k == b"authorization"]
@@ -193,6 +193,19 @@ class BearerGuard:
         return _replay(messages, receive)
 
     async def _call_authenticated(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> None:
+        principal = verified.derived.get("principal")
+        if principal is None:  # built once per verdict: the verdict cache hands back the same object
+            principal = verified.derived["principal"] = self._principal(verified)
+        user, credentials = principal
+        scope = {**scope, "user": user, "auth": credentials}
+        reset = auth_context_var.set(user)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            auth_context_var.reset(reset)
+
+    def _principal(self, verified: VerifiedToken) -> tuple[AuthenticatedUser, AuthCredentials]:
+        """The mcp SDK's view of the token (its auth context and Starlette's scope["user"])."""
         claims = verified.claims
         access = AccessToken(
             token=verified.token,
@@ -203,13 +216,7 @@ class BearerGuard:
             subject=claims.get("sub") if isinstance(claims.get("sub"), str) else None,
             claims=claims,
         )
-        user = AuthenticatedUser(access)
-        scope = {**scope, "user": user, "auth": AuthCredentials(sorted(verified.scopes))}
-        reset = auth_context_var.set(user)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            auth_context_var.reset(reset)
+        return AuthenticatedUser(access), AuthCredentials(sorted(verified.scopes))
 
     async def _deny(self, send: Send, status: int, error: str | None, description: str | None, *, scopes: Iterable[str] | None = None, dpop: bool = False) -> None:
         """The Bearer challenge and the DPoP one (RFC 9449 §7.1, §7.2); a DPoP error leads in the DPoP

@@ -56,6 +56,8 @@ class VerifiedToken:
     claims: dict[str, Any]
     scopes: frozenset[str] = field(default_factory=frozenset)
     kid: str | None = None
+    # what the guard derives from this verdict (the SDK's user and credentials), kept as long as the verdict
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def expires_at(self) -> int | None:
