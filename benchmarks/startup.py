@@ -68,7 +68,7 @@ class Timed:
         if self.before:
             self.before()
         started = time.perf_counter()
-        proc = subprocess.run(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env)
+        proc = subprocess.run(self.cmd, stdin=subprocess.DEVNULL, capture_output=True, env=self.env)
         elapsed = time.perf_counter() - started
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(self.cmd)} failed ({proc.returncode}): {proc.stdout.decode()[-500:]}{proc.stderr.decode()[-1500:]}")
