@@ -154,3 +154,72 @@ def test_option_values_typer_refused_are_still_refused(tmp_path):
     assert result.exit_code == 2 and "'JSON' is not one of" in result.output
     result = runner.invoke(app, ["doctor", "--list-checks", "--format", "json"])
     assert result.exit_code == 0 and json.loads(result.output)["checks"]
+
+
+def test_forget_leaves_a_login_whose_as_can_revoke_to_logout(tmp_path):
+    """forget() is only for nothing to send: a stored record naming a revocation endpoint (as re-read
+    under the lock) is left for logout(), which asks the AS (RFC 7009)."""
+    from authkit_mcp_cli.client.logout import forget
+    from authkit_mcp_cli.commands._client import LocalContext
+
+    store = Store(tmp_path / "home")
+    path = store_login(tmp_path / "home")
+    local = LocalContext(store)
+    (stale,) = [Session.from_record(d) for _, d in store.all_tokens()]
+    store_login(tmp_path / "home", {"issuer": ISSUER, "token_endpoint": ISSUER + "/token", "revocation_endpoint": ISSUER + "/revoke"})  # another process logged in again
+    assert forget(local, stale) is None and path.exists()
+    store_login(tmp_path / "home")
+    result = forget(local, stale)
+    assert result is not None and result.ok and result.forgotten and not path.exists()
+    assert [r.outcome for r in result.revocations] == ["not-possible", "not-possible"]  # refresh token first (RFC 7009 §2.1)
+
+
+def test_plain_lines_style_only_a_terminal_and_escape_controls(monkeypatch):
+    import io
+
+    from authkit_mcp_cli.commands._render import print_line
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    out = Tty()
+    print_line("name  a\x1b[2Jb", bold=4, stream=out)
+    assert out.getvalue() == "\x1b[1mname\x1b[0m  a\\x1b[2Jb\n"  # a remote's ESC is shown, never obeyed
+    for env in ({"NO_COLOR": "1"}, {"TERM": "dumb"}):
+        with monkeypatch.context() as m:
+            for k, v in env.items():
+                m.setenv(k, v)
+            out = Tty()
+            print_line("name  x", bold=4, stream=out)
+            assert out.getvalue() == "name  x\n"
+    pipe = io.StringIO()
+    print_line("name  x", bold=4, stream=pipe)
+    assert pipe.getvalue() == "name  x\n"
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    pipe = io.StringIO()
+    print_line("name  x", bold=4, stream=pipe)
+    assert pipe.getvalue().startswith("\x1b[1mname")
+
+
+def test_the_http_client_is_built_only_when_used():
+    import asyncio
+
+    from authkit_mcp_cli.commands._client import client_context
+
+    async def unused():
+        async with client_context(timeout=5, trace=None, allow_http=False, quiet=True) as ctx:
+            return ctx.client
+
+    lazy = asyncio.run(unused())
+    assert lazy._client is None  # nothing sent: no transport, no TLS context
+
+    async def used():
+        async with client_context(timeout=5, trace=None, allow_http=False, quiet=True) as ctx:
+            assert ctx.client.timeout.read == 5  # any attribute builds the httpx client
+            return ctx.client
+
+    lazy = asyncio.run(used())
+    assert lazy._client is not None and lazy._client.is_closed
