@@ -43,6 +43,8 @@ def install() -> bool:
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             if is_plain(self.descriptor, value):
                 return value
+            if is_plain_list(self.descriptor, value):
+                return list(value)  # typer's adapter makes the same list of the same strings
             if not self.built:
                 self.built.append(_coercion.build_runtime_param(self.descriptor))
             return self.built[0]._coerce_value(value, param=param, ctx=ctx)
@@ -76,3 +78,12 @@ def is_plain(descriptor: Any, value: Any) -> bool:
         return False
     low, high = getattr(info, "min", None), getattr(info, "max", None)
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+def is_plain_list(descriptor: Any, value: Any) -> bool:
+    """A repeatable ``list[str]`` option given only strings (doctor --server A --server B): typer's adapter
+    would return them as a list, unchanged."""
+    info = descriptor.parameter_info
+    if getattr(info, "parser", None) is not None or getattr(info, "click_type", None) is not None or descriptor.is_path or descriptor.is_file:
+        return False
+    return get_origin(descriptor.annotation) is list and get_args(descriptor.annotation) == (str,) and isinstance(value, (list, tuple)) and all(type(v) is str for v in value)

@@ -1,0 +1,45 @@
+"""doctor's start-up and memory (issue 16 items 1, 4): what a doctor run loads. The
+import graph, not the time: pydantic (typer's coercion of option values), pyjwt,
+httpx's command line (pygments, rich.syntax) and the MCP SDK stay out."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+WRAPPER = """
+import atexit, json, sys
+atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'jwt', 'pygments', 'mcp', 'starlette', 'uvicorn'})), file=sys.stderr))
+sys.argv = ['atoms-auth'] + sys.argv[1:]
+from authkit_mcp_cli.cli import main
+main()
+"""
+
+
+def run(*args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, *args], capture_output=True, text=True, timeout=120)
+    return proc, json.loads(proc.stderr.strip().splitlines()[-1])
+
+
+def test_doctor_with_several_servers_and_checks_loads_none_of_the_heavy_modules():
+    # server.https sends nothing, so the run needs no network
+    proc, loaded = run("doctor", "--json", "--server", "https://a.example/api/mcp", "--server", "http://b.example/api/mcp", "--check", "server.https", "--check", "server.url")
+    assert loaded == [], loaded
+    doc = json.loads(proc.stdout)
+    assert [r["target"]["server"] for r in doc["reports"]] == ["https://a.example/api/mcp", "http://b.example/api/mcp"]
+    assert [next(x["status"] for x in r["results"] if x["id"] == "server.https") for r in doc["reports"]] == ["pass", "fail"]
+    assert proc.returncode == 1
+
+
+def test_a_repeatable_option_still_reaches_typers_checks_when_not_plain():
+    """Only lists of strings pass as they are: the values doctor gets are those typer would give."""
+    from typer.testing import CliRunner
+
+    from authkit_mcp_cli.cli import app
+
+    result = CliRunner().invoke(app, ["doctor", "--list-checks", "--json", "--check", "as.pkce", "--check", "server.https"])
+    assert result.exit_code == 0
+    assert [c["id"] for c in json.loads(result.output)["checks"]] == ["as.pkce", "server.https"]
+    result = CliRunner().invoke(app, ["doctor", "--list-checks", "--check", "no.such-check"])
+    assert result.exit_code == 2 and "no.such-check" in result.output
