@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from authkit_mcp_cli.answers import JSON_HEADERS as JSON_HEADERS
 from authkit_mcp_cli.answers import describe_attempt as describe_attempt
@@ -28,6 +26,9 @@ from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, find_legacy_as
 from authkit_mcp_cli.urls import as_metadata_urls, is_absolute_http_url, is_secure_url, prm_urls, resource_matches
+
+if TYPE_CHECKING:  # the client is the caller's: doctor --list-checks imports the catalogue without httpx
+    import httpx
 
 SPEC_PRM = "RFC 9728 §3, §5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
 SPEC_AS = "MCP 2026-07-28 Authorization Server Discovery; RFC 8414 §3"

@@ -5,28 +5,23 @@ No printing here; ``commands.doctor`` renders what this returns.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ssl
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-import httpx
 
 from authkit_mcp_cli.checks import CATALOGUE, Check, Result, run_check
 from authkit_mcp_cli.checks.evidence import Evidence
-from authkit_mcp_cli.checks.gather import StrangerKey, gather
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.root_cause import attribute
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
 from authkit_mcp_cli.errors import UsageError
-from authkit_mcp_cli.http import HttpPolicy, make_client
-from authkit_mcp_cli.trace import TraceWriter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest loads when doctor runs: --list-checks needs only the catalogue (issue 16 item 2)
+    import ssl
+    from pathlib import Path
+
+    import httpx
+
+    from authkit_mcp_cli.checks.gather import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
 
 
@@ -89,6 +84,12 @@ async def diagnose(
     ``stranger`` shares the forged tokens' key between servers; ``verify`` is
     the TLS context for the client built here (see :func:`tls_context`).
     """
+    import asyncio
+
+    from authkit_mcp_cli.checks.gather import gather
+    from authkit_mcp_cli.checks.root_cause import attribute
+    from authkit_mcp_cli.http import HttpPolicy
+
     if client is None:
         return (await diagnose_many([target], checks, timeout=timeout, trace_path=trace_path, as_kind=as_kind, verify=verify))[0]
     require_target(target)
@@ -114,6 +115,13 @@ async def diagnose_many(
 
     Each target gets its own connection pool: httpcore assigns a request to a connection by scanning the
     whole pool, so one pool holding ten servers' connections spent more CPU there than doctor's own work."""
+    import asyncio
+    import contextlib
+
+    from authkit_mcp_cli.checks.gather import StrangerKey
+    from authkit_mcp_cli.http import HttpPolicy, make_client
+    from authkit_mcp_cli.trace import TraceWriter
+
     for target in targets:
         require_target(target)
     policy = HttpPolicy(timeout=timeout, allow_insecure=True)
@@ -133,6 +141,8 @@ async def diagnose_many(
 def tls_context() -> Future[ssl.SSLContext]:
     """httpx's default TLS context (certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR), built in a thread:
     loading the CA file takes tens of milliseconds without the GIL, so it overlaps doctor's imports."""
+    import threading
+
     future: Future[ssl.SSLContext] = Future()
 
     def build() -> None:

@@ -14,9 +14,7 @@ followed by hand and recorded (loops detected), and failures named as data.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,8 @@ from authkit_mcp_cli.transport import describe_transport_error, policy_transport
 from authkit_mcp_cli.urls import is_secure_url
 
 if TYPE_CHECKING:  # httpx loads when a client is made: `call` with a stored token talks through the SDK's httpx2 only (issue #16 item 2)
+    import ssl
+
     import httpx
 
 
@@ -215,6 +215,8 @@ async def _one_hop(
 
     ex.status, ex.body, ex.headers = None, b"", httpx.Headers()
     request = client.build_request(method, url, headers=headers, content=content)
+    import asyncio  # here: doctor --list-checks imports this module (through the catalogue) without asyncio
+
     try:
         async with asyncio.timeout(policy.timeout):
             response = await client.send(request, stream=True)

@@ -13,14 +13,15 @@ that exists but is wrong is an error, never a reason to fall back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from authkit_mcp_cli.answers import JSON_HEADERS, describe_attempt, usable_document
 from authkit_mcp_cli.errors import ProtocolError
 from authkit_mcp_cli.http import HttpPolicy, exchange
 from authkit_mcp_cli.urls import as_metadata_urls, origin
+
+if TYPE_CHECKING:
+    import httpx
 
 SPEC_LEGACY = "MCP 2025-03-26 Authorization §2.3 (Server Metadata Discovery; Fallbacks for Servers without Metadata Discovery)"
 DEFAULT_PATHS = {"authorization_endpoint": "/authorize", "token_endpoint": "/token", "registration_endpoint": "/register"}

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import socket
-import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -148,6 +146,9 @@ def describe_transport_error(exc: BaseException, url: str, lib: ModuleType | Non
     port = parts.port or (443 if url.startswith("https") else 80)
     if isinstance(exc, NetworkError):
         return exc.code.removeprefix("network."), exc.message
+    import socket  # here, not at import: doctor --list-checks loads the catalogue without ssl
+    import ssl
+
     chain: list[BaseException] = []
     seen: BaseException | None = exc
     while seen is not None and seen not in chain:

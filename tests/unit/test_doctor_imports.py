@@ -10,7 +10,7 @@ import sys
 
 WRAPPER = """
 import atexit, json, sys
-atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'jwt', 'pygments', 'mcp', 'starlette', 'uvicorn'})), file=sys.stderr))
+atexit.register(lambda: print(json.dumps(sorted({m.split('.')[0] for m, mod in list(sys.modules.items()) if mod is not None} & {'pydantic', 'jwt', 'pygments', 'mcp', 'starlette', 'uvicorn'})), file=sys.stderr))
 sys.argv = ['atoms-auth'] + sys.argv[1:]
 from authkit_mcp_cli.cli import main
 main()
@@ -43,3 +43,11 @@ def test_a_repeatable_option_still_reaches_typers_checks_when_not_plain():
     assert [c["id"] for c in json.loads(result.output)["checks"]] == ["as.pkce", "server.https"]
     result = CliRunner().invoke(app, ["doctor", "--list-checks", "--check", "no.such-check"])
     assert result.exit_code == 2 and "no.such-check" in result.output
+
+
+def test_list_checks_loads_the_catalogue_only():
+    """--list-checks (issue 16 item 2: a local command) builds no HTTP client and starts no event loop."""
+    code = WRAPPER.replace("{'pydantic', 'jwt', 'pygments', 'mcp', 'starlette', 'uvicorn'}", "{'pydantic', 'jwt', 'httpx', 'asyncio', 'ssl', 'cryptography', 'mcp'}")
+    proc = subprocess.run([sys.executable, "-c", code, "doctor", "--list-checks", "--json"], capture_output=True, text=True, timeout=120)
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+    assert proc.returncode == 0 and len(json.loads(proc.stdout)["checks"]) > 40

@@ -100,25 +100,29 @@ def doctor(
     # lexers and rich.syntax, ~40% of httpx's import time and ~6 MB that doctor never uses (issue 16 items 1, 4).
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     tls = None if list_checks or login else _tls_context()  # the CA file loads in a thread while the rest imports
+    from authkit_mcp_cli.doctor import select_checks
+
+    fmt = _format(report_format, json_output=json_output)
+    checks = select_checks(check or [])
+    if list_checks:  # the catalogue only: no HTTP client, no event loop
+        from authkit_mcp_cli import report
+
+        if fmt == "json":
+            typer.echo(report.catalogue_json(checks))
+        else:
+            from authkit_mcp_cli.console import stdout_console
+
+            report.render_catalogue(stdout_console(), checks)
+        raise typer.Exit(0)
     import asyncio
     from pathlib import Path
 
     from authkit_mcp_cli.checks.as_kind import configured_kind
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.console import stderr_console, stdout_console
-    from authkit_mcp_cli.doctor import diagnose_many, select_checks
+    from authkit_mcp_cli.doctor import diagnose_many
 
-    fmt = _format(report_format, json_output=json_output)
-    checks = select_checks(check or [])
     out = stdout_console()
-    if list_checks:
-        from authkit_mcp_cli import report
-
-        if fmt == "json":
-            typer.echo(report.catalogue_json(checks))
-        else:
-            report.render_catalogue(out, checks)
-        raise typer.Exit(0)
     env = load_environment()
     urls: list[str | None] = list(server) if server else [None]
     targets = [resolve_target(url, authkit_domain, env) for url in urls]
