@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import MCPServer
@@ -148,10 +149,12 @@ class EndpointFirst:
 
     def __init__(self, app: Starlette, *, path: str, endpoint: ASGIApp) -> None:
         self.app = app
-        self.state = app.state
         self.path = path
         self.endpoint = endpoint
         self.cors = _cors(endpoint)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)  # state, router, routes: it stands for the Starlette app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == self.path and scope["method"] in ("POST", "GET", "DELETE"):
