@@ -106,21 +106,32 @@ def _ms(value: str) -> float:
     return number * {"us": 0.001, "ms": 1.0, "s": 1000.0}[re.search(r"(us|ms|s)$", value).group(1)]
 
 
-def run_load(url: str, token: str, concurrency: int, seconds: float, script: Path) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (/proc/PID/stat utime, stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(url: str, token: str, concurrency: int, seconds: float, script: Path, pid: int | None = None) -> dict:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is missing: install Debian's wrk (make bench and make test do).")
     env = {**os.environ, "BENCH_TOKEN": token}
     subprocess.run([wrk, "-t1", "-c2", "-d1s", "-s", str(script), url], capture_output=True, check=True, env=env)  # warm-up
+    cpu_before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run([wrk, "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), url], capture_output=True, text=True, check=True, env=env).stdout
+    cpu_used = cpu_seconds(pid) - cpu_before if pid else 0.0
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {
+        # the server's CPU per answered request: steadier than req/s on a machine others share
+        "cpu_us": round(cpu_used / max(requests, 1) * 1e6),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_ms": round(_ms(re.search(r"\s50%\s+(\S+)", out).group(1)), 2),
         "p99_ms": round(_ms(re.search(r"\s99%\s+(\S+)", out).group(1)), 2),
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "requests": requests,
         "errors": errors,
         "error_kinds": {"non_2xx": non_2xx.group(1) if non_2xx else 0},
     }
@@ -154,14 +165,14 @@ def main() -> int:
                 wait_listening(port, proc)
                 url = f"http://127.0.0.1:{port}/api/mcp"
                 token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 3600))
-                result = run_load(url, token, concurrency, seconds, script)
+                result = run_load(url, token, concurrency, seconds, script, pid=proc.pid)
                 result["rss_mb"] = round(rss_mb(proc.pid), 1)
                 results[name] = result
             finally:
                 proc.terminate()
                 proc.wait(15)
     for name, r in results.items():
-        print(f"{name:<24} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:>7.1f} ms  p99 {r['p99_ms']:>7.1f} ms  errors {r['errors']}  rss {r['rss_mb']} MB")
+        print(f"{name:<24} {r['rps']:>8.1f} req/s  p50 {r['p50_ms']:>7.1f} ms  p99 {r['p99_ms']:>7.1f} ms  errors {r['errors']}  cpu {r['cpu_us']} us/req  rss {r['rss_mb']} MB")
     floor, base = results["floor (bare ASGI)"], results["FastMCP AuthKitProvider"]
     if any(r["errors"] for r in results.values()):
         print("errors: " + ", ".join(f"{name} {r['error_kinds']}" for name, r in results.items()))
@@ -174,7 +185,7 @@ def main() -> int:
         p99_bound = min(floor["p99_ms"] / FLOOR_TARGET, base["p99_ms"] / BASELINE_TARGET)
         met = of_floor >= FLOOR_TARGET and of_base >= BASELINE_TARGET and ours["p99_ms"] <= p99_bound
         verdicts.append(met)
-        print(f"{wire} wire: {of_floor:.2f}x the floor (target >= {FLOOR_TARGET}), {of_base:.2f}x the guide's stack (target >= {BASELINE_TARGET}), p99 {ours['p99_ms']} ms (bound {p99_bound:.1f} ms): {'met' if met else 'MISSED'}")
+        print(f"{wire} wire: {of_floor:.2f}x the floor (target >= {FLOOR_TARGET}), {of_base:.2f}x the guide's stack (target >= {BASELINE_TARGET}), p99 {ours['p99_ms']} ms (bound {p99_bound:.1f} ms), CPU {ours['cpu_us']} us/request (floor {floor['cpu_us']}): {'met' if met else 'MISSED'}")
     legacy_ratio = results["serve, 2025-11-25 wire"]["rps"] / floor["rps"]
     modern_ratio = results["serve, 2026-07-28 wire"]["rps"] / floor["rps"]
     print(f"ratio: serve {legacy_ratio:.2f}x (2025-11-25 wire) and {modern_ratio:.2f}x (2026-07-28 wire) the floor, {results['serve, 2025-11-25 wire']['rps'] / base['rps']:.2f}x the guide's stack: {'met' if all(verdicts) else 'MISSED'}")
