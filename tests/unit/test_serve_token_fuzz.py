@@ -63,7 +63,13 @@ class Serve:
         self.loop = asyncio.new_event_loop()
         self._ready, self._stop = asyncio.Event(), asyncio.Event()
         self._task = self.loop.create_task(self._hold())
-        self.loop.run_until_complete(self._ready.wait())
+        # bounded: a lifespan that fails must fail the fixture, not hang the suite
+        ready = self.loop.create_task(self._ready.wait())
+        self.loop.run_until_complete(asyncio.wait({self._task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED))
+        if not self._ready.is_set():
+            ready.cancel()
+            error = self._task.exception() if self._task.done() else TimeoutError("serve's lifespan did not start within 30 s")
+            raise RuntimeError(f"serve did not start: {error!r}")
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), timeout=10)
 
     async def _hold(self) -> None:
