@@ -2,8 +2,9 @@
 """Generated documentation: docs/cli.md, the command reference (every command's
 --help, and the exit-code table); the README's exit-code table (both from
 errors.EXIT_CODE_MEANINGS / COMMAND_EXIT_CODES, the data every --help epilog is
-rendered from); and the shell completion scripts shipped in the package
-(src/authkit_mcp_cli/completions/).
+rendered from); the check catalogue as data for `doctor --list-checks`
+(src/authkit_mcp_cli/check_catalogue.json); and the shell completion scripts
+shipped in the package (src/authkit_mcp_cli/completions/).
 
     python scripts/docs.py --write   # regenerate (make docs)
     python scripts/docs.py --check   # exit 1 when anything is stale (a test runs this)
@@ -50,7 +51,7 @@ def command_reference() -> str:
 def exit_code_table() -> str:
     """The README's exit-code table: one row per code with the commands that can return it, then each
     command's own wording (the same text as its --help epilog)."""
-    from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
+    from authkit_mcp_cli.errors import ALWAYS_CODES, COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
 
     lines = [
         "Generated from the table in `errors.py` that every `--help` epilog is rendered from (`make docs`).\n",
@@ -63,7 +64,7 @@ def exit_code_table() -> str:
         lines.append(f"| {code} | {meaning} | {shown} |")
     lines.append("")
     for name, codes in COMMAND_EXIT_CODES.items():
-        own = "; ".join(f"{code} {meaning}" for code, meaning in codes.items() if code not in (70, 130))
+        own = "; ".join(f"{code} {meaning}" for code, meaning in codes.items() if code not in ALWAYS_CODES)
         lines.append(f"- `atoms-auth {name}`: {own}.")
     lines.append("")
     lines.append('With `--json`, a failing command prints one JSON document on stdout: `{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}`.')
@@ -104,6 +105,14 @@ def main(argv: list[str]) -> int:
         if write:
             CLI_DOC.parent.mkdir(exist_ok=True)
             CLI_DOC.write_text(reference)
+    from authkit_mcp_cli import check_listing
+    from authkit_mcp_cli.checks import CATALOGUE
+
+    catalogue = check_listing.generate(CATALOGUE)
+    if not check_listing.CATALOGUE_FILE.exists() or check_listing.CATALOGUE_FILE.read_text(encoding="utf-8") != catalogue:
+        stale.append(str(check_listing.CATALOGUE_FILE.relative_to(ROOT)))
+        if write:
+            check_listing.CATALOGUE_FILE.write_text(catalogue, encoding="utf-8")
     for shell, name in SHELLS.items():
         path = ROOT / "src" / "authkit_mcp_cli" / "completions" / name
         script = completion(shell)

@@ -140,6 +140,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(ExitCode.INTERRUPTED)
+    except BrokenPipeError:  # stdout's reader went away (| head), outside any command
+        from authkit_mcp_cli.commands._boundary import stdout_reader_gone
+
+        stdout_reader_gone()
+        sys.exit(ExitCode.PIPE_CLOSED)
     except Exception as exc:  # a bug
         if os.environ.get("ATOMS_AUTH_DEBUG"):
             raise

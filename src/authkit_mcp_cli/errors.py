@@ -39,6 +39,7 @@ class ExitCode:
     DENIED = 5
     SOFTWARE = 70  # a bug in atoms-auth (sysexits.h EX_SOFTWARE)
     INTERRUPTED = 130
+    PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a command whose reader went away
 
 
 # The one exit-code table (issue #15 item 6): what each code means in general, and which codes each
@@ -53,8 +54,10 @@ EXIT_CODE_MEANINGS: dict[int, str] = {
     ExitCode.DENIED: "authorization denied, cancelled or timed out, or not logged in",
     ExitCode.SOFTWARE: "a bug in atoms-auth (ATOMS_AUTH_DEBUG=1 shows the traceback)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+    ExitCode.PIPE_CLOSED: "stdout's reader went away (e.g. | head): the output was cut short, quietly",
 }
-_ALWAYS = {ExitCode.SOFTWARE: EXIT_CODE_MEANINGS[ExitCode.SOFTWARE], ExitCode.INTERRUPTED: EXIT_CODE_MEANINGS[ExitCode.INTERRUPTED]}
+_ALWAYS = {code: EXIT_CODE_MEANINGS[code] for code in (ExitCode.SOFTWARE, ExitCode.INTERRUPTED, ExitCode.PIPE_CLOSED)}
+ALWAYS_CODES = frozenset(_ALWAYS)  # every command can end so; per-command wording leaves them out
 COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
     "doctor": {
         0: "no FAIL or ERROR (with --strict: no WARN either)",

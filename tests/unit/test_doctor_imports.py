@@ -47,7 +47,26 @@ def test_a_repeatable_option_still_reaches_typers_checks_when_not_plain():
 
 def test_list_checks_loads_the_catalogue_only():
     """--list-checks (issue 16 item 2: a local command) builds no HTTP client and starts no event loop."""
-    code = WRAPPER.replace("{'pydantic', 'jwt', 'pygments', 'mcp', 'starlette', 'uvicorn'}", "{'pydantic', 'jwt', 'httpx', 'asyncio', 'ssl', 'cryptography', 'mcp'}")
+    code = WRAPPER.replace("{'pydantic', 'jwt', 'pygments', 'mcp', 'starlette', 'uvicorn'}", "{'pydantic', 'jwt', 'httpx', 'asyncio', 'ssl', 'cryptography', 'mcp', 'rich', 'authkit_mcp_cli.checks', 'authkit_mcp_cli.doctor'}")
     proc = subprocess.run([sys.executable, "-c", code, "doctor", "--list-checks", "--json"], capture_output=True, text=True, timeout=120)
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
     assert proc.returncode == 0 and len(json.loads(proc.stdout)["checks"]) > 40
+
+
+def test_the_listed_catalogue_is_the_registry():
+    """check_catalogue.json (what --list-checks prints without importing the checks) is generated from the
+    registry by make docs; this fails when a check is added, renamed or re-levelled without it."""
+    from authkit_mcp_cli import check_listing
+    from authkit_mcp_cli.checks import CATALOGUE
+
+    assert check_listing.CATALOGUE_FILE.read_text(encoding="utf-8") == check_listing.generate(CATALOGUE)
+    assert [row["id"] for row in check_listing.load()] == [c.id for c in CATALOGUE]
+
+
+def test_list_checks_piped_into_head_ends_quietly():
+    """A reader that goes away (| head) is exit 141 with nothing on stderr, not a bug report (exit 70)."""
+    proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--list-checks"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # gone before the first line is written
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == b""

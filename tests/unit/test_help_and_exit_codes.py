@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from authkit_mcp_cli.cli import app
 from authkit_mcp_cli.commands._help import exit_codes_epilog, sentence
-from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
+from authkit_mcp_cli.errors import ALWAYS_CODES, COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
 
 runner = CliRunner()
 COMMANDS = [["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"]]
@@ -45,7 +45,7 @@ def test_every_command_has_an_entry_and_only_documented_codes():
     registered = {c.callback.__name__ for c in app.registered_commands if c.callback} | {"token show", "token refresh"}
     assert registered == set(COMMAND_EXIT_CODES)
     for codes in COMMAND_EXIT_CODES.values():
-        assert set(codes) <= set(EXIT_CODE_MEANINGS) and {0, 2, 70, 130} <= set(codes)
+        assert set(codes) <= set(EXIT_CODE_MEANINGS) and {0, 2, 70, 130, 141} <= set(codes)
 
 
 def test_the_command_list_shows_full_summaries():
@@ -206,7 +206,7 @@ def test_the_readme_table_is_rendered_from_the_same_data():
     for code, meaning in EXIT_CODE_MEANINGS.items():
         assert f"| {code} | {meaning} |" in table
     for name, codes in COMMAND_EXIT_CODES.items():
-        assert f"- `atoms-auth {name}`: " + "; ".join(f"{c} {m}" for c, m in codes.items() if c not in (70, 130)) + "." in table
+        assert f"- `atoms-auth {name}`: " + "; ".join(f"{c} {m}" for c, m in codes.items() if c not in ALWAYS_CODES) + "." in table
     assert "| 5 | authorization denied, cancelled or timed out, or not logged in | `login`, `call`, `token show`, `token refresh` |" in table
     readme = docs.readme_with_codes("# x\n\n## Configuration\n", table)  # a README without the markers gets the section before Configuration
     assert readme.index("## Exit codes") < readme.index("## Configuration") and docs.readme_with_codes(readme, table) == readme

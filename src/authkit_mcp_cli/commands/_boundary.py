@@ -46,6 +46,9 @@ def command_boundary(fn: F) -> F:
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except BrokenPipeError:
+            stdout_reader_gone()
+            raise typer.Exit(ExitCode.PIPE_CLOSED) from None
         except Exception as exc:
             if _debug():
                 raise
@@ -53,6 +56,19 @@ def command_boundary(fn: F) -> F:
             raise typer.Exit(ExitCode.SOFTWARE) from None
 
     return run  # type: ignore[return-value]
+
+
+def stdout_reader_gone() -> None:
+    """stdout's reader closed the pipe (``| head``): nothing more can be shown there, and Python's flush of
+    stdout at exit must not fail again with a second BrokenPipeError on stderr."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real descriptor (CliRunner): nothing to redirect
+        pass
 
 
 def _debug() -> bool:

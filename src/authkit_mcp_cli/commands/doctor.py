@@ -91,10 +91,12 @@ def doctor(
     Several servers (--server A --server B ...) are diagnosed at once, one
     report each in the order given; the exit code is the worst of theirs.
 
-    Exit codes: 0 no FAIL or ERROR (with --strict: no WARN either);
-    1 findings; 2 usage or configuration error; 130 interrupted.
     """
     import sys
+
+    if list_checks:  # a local command: the catalogue as data, no check module, no HTTP stack (issue 16 item 2)
+        _list_checks(check or [], _format(report_format, json_output=json_output))
+        raise typer.Exit(0)
 
     # httpx imports its own command line (httpx._main) when click, rich and pygments are installed: pygments'
     # lexers and rich.syntax, ~40% of httpx's import time and ~6 MB that doctor never uses (issue 16 items 1, 4).
@@ -104,16 +106,6 @@ def doctor(
 
     fmt = _format(report_format, json_output=json_output)
     checks = select_checks(check or [])
-    if list_checks:  # the catalogue only: no HTTP client, no event loop
-        from authkit_mcp_cli import report
-
-        if fmt == "json":
-            typer.echo(report.catalogue_json(checks))
-        else:
-            from authkit_mcp_cli.console import stdout_console
-
-            report.render_catalogue(stdout_console(), checks)
-        raise typer.Exit(0)
     import asyncio
     from pathlib import Path
 
@@ -237,6 +229,33 @@ def _report_many(fmt: str, diagnoses, *, out, output: str | None, strict: bool, 
     else:
         typer.echo(text, nl=not text.endswith("\n"))
     return many.exit_code(reports, strict=strict)
+
+
+def _list_checks(ids: list[str], fmt: str) -> None:
+    """--list-checks: from check_listing's data; on a terminal, rich's table (report.render_catalogue)."""
+    import sys
+
+    from authkit_mcp_cli import check_listing
+
+    rows = check_listing.select(ids)
+    if rows is None:  # an unknown id: the registry's own error
+        from authkit_mcp_cli.doctor import select_checks
+
+        select_checks(ids)
+        return
+    if fmt == "json":
+        typer.echo(check_listing.as_json(rows))
+    elif sys.stdout.isatty():
+        from authkit_mcp_cli import report
+        from authkit_mcp_cli.console import stdout_console
+        from authkit_mcp_cli.doctor import select_checks
+
+        report.render_catalogue(stdout_console(), select_checks(ids))
+    else:
+        from authkit_mcp_cli.commands._render import print_line
+
+        for line in check_listing.as_lines(rows):
+            print_line(line)
 
 
 def _format(report_format: str | None, *, json_output: bool) -> str:

@@ -1,0 +1,52 @@
+"""doctor's check catalogue as data, for ``doctor --list-checks``.
+
+Listing the catalogue is a local command (issue #16 §2): it must not import
+every check module, the evidence model and rich to print four columns. So the
+catalogue's id, level, title and spec are kept in a file next to
+this module (``check_catalogue.json``), generated from the registry by
+``make docs`` (scripts/docs.py); a test fails when the file and the registry
+differ. It lives outside ``checks/``: importing anything in that package runs
+its ``__init__``, which registers every check.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+CATALOGUE_FILE = Path(__file__).with_name("check_catalogue.json")
+
+
+def load() -> list[dict[str, str]]:
+    """Every check, in catalogue order, as {id, level, title, spec}."""
+    return json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))["checks"]
+
+
+def generate(catalogue: Any) -> str:
+    """check_catalogue.json's text for the registry's ``CATALOGUE``."""
+    rows = [{"id": c.id, "level": c.level.value, "title": c.title, "spec": c.spec} for c in catalogue]
+    return json.dumps({"checks": rows}, indent=1, ensure_ascii=False) + "\n"
+
+
+def select(ids: list[str]) -> list[dict[str, str]] | None:
+    """The rows for ``ids`` (all when empty); None when an id is unknown (the caller reports it)."""
+    rows = load()
+    if not ids:
+        return rows
+    known = {row["id"] for row in rows}
+    if any(i not in known for i in ids):
+        return None
+    return [row for row in rows if row["id"] in ids]
+
+
+def as_json(rows: list[dict[str, str]]) -> str:
+    """The --list-checks --json document (schema 1): what report.catalogue_json printed."""
+    return json.dumps({"schema": 1, "checks": [{"id": r["id"], "title": r["title"], "level": r["level"], "spec": r["spec"]} for r in rows]}, indent=2)
+
+
+def as_lines(rows: list[dict[str, str]]) -> list[str]:
+    """One aligned line per check, nothing padded at the end (pipes and CI logs)."""
+    id_width = max((len(r["id"]) for r in rows), default=0)
+    title_width = max((len(r["title"]) for r in rows), default=0)
+    return [f"{r['id']:<{id_width}}  {r['level']:<6}  {r['title']:<{title_width}}  {r['spec']}".rstrip() for r in rows]
