@@ -8,7 +8,8 @@ development authorization server for offline use.
     compat.py     the guide's compatibility endpoints: the AS's documents forwarded raw
     tools.py      the demo tools (whoami, a step-up tool)
     local_as/     the embedded AuthKit-like development authorization server
-    app.py        assembly of the Starlette app
+    app.py        assembly of the Starlette app; the MCP endpoint routed ahead of it
+    fast_path.py  --stateless: one POST, one JSON-RPC exchange through the SDK's serve_one
     runner.py     the uvicorn runner: bind first, banner, workers
     limits.py     request-head size and time limits (431 / 408) on every connection
     logs.py       one log handler and format (text or JSON lines), the access log
