@@ -11,8 +11,9 @@ import sys
 import pytest
 
 from authkit_mcp_cli.errors import UsageError
-from authkit_mcp_cli.server.config import is_loopback_name, public_dev_as_exposure, resolve_serve_config
+from authkit_mcp_cli.server.config import public_dev_as_exposure, resolve_serve_config
 from authkit_mcp_cli.server.logs import AccessLog, JsonFormatter, TextFormatter, logging_config
+from authkit_mcp_cli.urls import is_loopback_host
 
 
 def record(message: str, *, exc: BaseException | None = None, **extra: object) -> logging.LogRecord:
@@ -65,12 +66,12 @@ def test_the_logging_config_sends_everything_through_one_handler():
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"])
 def test_loopback_names(host):
-    assert is_loopback_name(host)
+    assert is_loopback_host(host)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "10.0.0.1", "foo.localhost", "127.0.0.1.nip.io", "localhost.example.com", "", None])
 def test_not_loopback(host):
-    assert not is_loopback_name(host)
+    assert not is_loopback_host(host)
 
 
 def test_exposure_names_the_host_or_the_base_url():

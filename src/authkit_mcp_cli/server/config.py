@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -46,24 +45,11 @@ class ServeConfig:
         return f"http://{host}:{bound_port}"
 
 
-def is_loopback_name(host: str | None) -> bool:
-    """Loopback means IP literals in 127.0.0.0/8, ::1, and the literal ``localhost`` (RFC 8252 §8.3)."""
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def public_dev_as_exposure(host: str, base_url: str | None) -> str | None:
     """What would expose the development AS beyond this machine, or None."""
-    if not is_loopback_name(host):
+    if not is_loopback_host(host):
         return f"--host {host} listens beyond this machine"
-    if base_url and not is_loopback_name(urlsplit(base_url).hostname):
+    if base_url and not is_loopback_host(urlsplit(base_url).hostname):
         return f"--base-url {base_url} is not a loopback address"
     return None
 
