@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from authkit_mcp_cli.server.local_as.device import DEVICE_CODE_TTL, DEVICE_PATH, DeviceGrant
 from authkit_mcp_cli.server.local_as.model import DEV_USER, OAuthError
-from authkit_mcp_cli.server.local_as.pages import _page
+from authkit_mcp_cli.server.local_as.pages import _page, decision_form
 from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
 
 AUTHORIZATION_PATH = "/oauth2/device_authorization"
@@ -136,17 +136,7 @@ def confirm_page(grant: DeviceGrant) -> HTMLResponse:
 <dt>Scopes</dt><dd>{scopes}</dd>
 </dl>
 <p>Approve only if your device shows this same code. If you did not start this, deny.</p>
-<form method=post action="{escape(DEVICE_PATH)}">
-<input type=hidden name=user_code value="{escape(grant.user_code)}">
-<input type=hidden name=csrf value="{escape(grant.csrf)}">
-<div class=actions>
-<button type=submit name=decision value=deny id=deny>Deny</button>
-<button type=submit name=decision value=approve id=approve class=approve>Approve</button>
-</div>
-</form>
-<p class=note>This page is served by <code>atoms-auth serve</code>'s in-memory development
-authorization server. Every sign-in is the local developer account; nothing is checked.</p>
-"""
+{decision_form(DEVICE_PATH, user_code=grant.user_code, csrf=grant.csrf)}"""
     return _page("Approve a device", body)
 
 

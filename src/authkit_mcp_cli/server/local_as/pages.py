@@ -53,6 +53,20 @@ def _page(title: str, body: str, status: int = 200, *, form_target: str | None =
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
+def decision_form(action: str, **hidden: str) -> str:
+    """The Deny / Approve form of the consent and device pages (every value escaped), and the page's note."""
+    fields = "".join(f'<input type=hidden name={escape(name)} value="{escape(value)}">\n' for name, value in hidden.items())
+    return f"""<form method=post action="{escape(action)}">
+{fields}<div class=actions>
+<button type=submit name=decision value=deny id=deny>Deny</button>
+<button type=submit name=decision value=approve id=approve class=approve>Approve</button>
+</div>
+</form>
+<p class=note>This page is served by <code>atoms-auth serve</code>'s in-memory development
+authorization server. Every sign-in is the local developer account; nothing is checked.</p>
+"""
+
+
 def consent_page(req: AuthorizationRequest, action: str) -> HTMLResponse:
     client = req.client
     name = client.client_name or client.client_id
@@ -69,17 +83,7 @@ def consent_page(req: AuthorizationRequest, action: str) -> HTMLResponse:
 <dt>Returns to</dt><dd><code>{escape(redirect_host)}</code></dd>
 <dt>Scopes</dt><dd>{scopes}</dd>
 </dl>
-<form method=post action="{escape(action)}">
-<input type=hidden name=request_id value="{escape(req.id)}">
-<input type=hidden name=csrf value="{escape(req.csrf)}">
-<div class=actions>
-<button type=submit name=decision value=deny id=deny>Deny</button>
-<button type=submit name=decision value=approve id=approve class=approve>Approve</button>
-</div>
-</form>
-<p class=note>This page is served by <code>atoms-auth serve</code>'s in-memory development
-authorization server. Every sign-in is the local developer account; nothing is checked.</p>
-"""
+{decision_form(action, request_id=req.id, csrf=req.csrf)}"""
     return _page("Sign in", body, form_target=req.redirect_uri)
 
 
