@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE))
+from serve_throughput import free_port, wait_listening  # noqa: E402  (one copy of the port helpers, as memory.py)
+
 BIN = Path(sys.executable).parent
 ATOMS_AUTH = str(BIN / "atoms-auth")
 FLOOR_TARGET = 1.3  # --help and --version against typer + rich
@@ -116,25 +118,6 @@ def local_commands(tmp: Path, env: dict[str, str]) -> dict[str, Timed]:
         "init --no-check": Timed(init, env=env, before=lambda: env_file.unlink(missing_ok=True)),
         "doctor --list-checks": Timed([ATOMS_AUTH, "doctor", "--list-checks"], env=env),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("serve did not start")
 
 
 def call_commands(tmp: Path, env: dict[str, str], runs: int) -> dict[str, float]:
