@@ -142,28 +142,10 @@ class ProofChecker:
             raise ProofRejected("the request has no DPoP header: a DPoP-bound token needs a fresh proof on every request (RFC 9449 §7.1)")
         if len(proofs) > 1:
             raise ProofRejected("more than one DPoP header (RFC 9449 §4.3)")
-        proof = proofs[0].strip()
-        header, claims = _parse(proof)
-        if header.get("typ") != "dpop+jwt":
-            raise ProofRejected(f"the proof's typ is {_short(header.get('typ'))}, not dpop+jwt (RFC 9449 §4.2)")
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in ALGS:
-            raise ProofRejected(f"the proof's alg {_short(alg)} is not accepted (asymmetric only: {self.algs})")
-        if "crit" in header:
-            raise ProofRejected("the proof has a 'crit' header with extensions this server does not understand (RFC 7515 §4.1.11)")
-        jwk = header.get("jwk")
-        if not isinstance(jwk, dict):
-            raise ProofRejected("the proof's header has no jwk (RFC 9449 §4.2)")
-        if any(m in jwk for m in PRIVATE_MEMBERS):
-            raise ProofRejected("the proof's jwk contains private key material (RFC 9449 §4.3)")
-        key = _public_key(jwk, alg)
+        claims, jwk = verified_proof(proofs[0].strip())
         thumbprint = jwk_thumbprint(jwk)
         if thumbprint is None or not hmac.compare_digest(thumbprint, jkt):
             raise ProofRejected("the proof's key is not the key the token is bound to (its thumbprint differs from cnf.jkt, RFC 9449 §6.1)")
-        try:
-            jwt.PyJWS().decode(proof, key, algorithms=[alg])  # the signature only; the claims are checked below
-        except (jwt.PyJWTError, ValueError, TypeError):
-            raise ProofRejected("the proof's signature does not verify with its jwk") from None
         self._check_claims(claims, method=method, access_token=access_token, now=now)
         if self.require_nonce and not self._nonce_ok(claims.get("nonce"), now):
             raise ProofRejected("this resource server requires a nonce in the DPoP proof (RFC 9449 §9)", error="use_dpop_nonce")
@@ -203,6 +185,32 @@ class ProofChecker:
         if key in self._seen:
             raise ProofRejected("this proof was already used (jti replayed, RFC 9449 §11.1)")
         self._seen[key] = max(iat, now) + self.window + 1
+
+
+def verified_proof(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(claims, jwk) of a DPoP proof whose form, ``typ``, ``alg``, public ``jwk`` and signature are right
+    (RFC 9449 §4.3 checks 1-7), else ProofRejected. What the claims must say depends on where the proof
+    is presented (the resource server: ``ath`` and ``cnf.jkt``; the token endpoint: none yet), so they
+    are the caller's to check. Shared by :class:`ProofChecker` and the development AS's token endpoint."""
+    header, claims = _parse(proof)
+    if header.get("typ") != "dpop+jwt":
+        raise ProofRejected(f"the proof's typ is {_short(header.get('typ'))}, not dpop+jwt (RFC 9449 §4.2)")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALGS:
+        raise ProofRejected(f"the proof's alg {_short(alg)} is not accepted (asymmetric only: {' '.join(ALGS)})")
+    if "crit" in header:
+        raise ProofRejected("the proof has a 'crit' header with extensions this server does not understand (RFC 7515 §4.1.11)")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        raise ProofRejected("the proof's header has no jwk (RFC 9449 §4.2)")
+    if any(m in jwk for m in PRIVATE_MEMBERS):
+        raise ProofRejected("the proof's jwk contains private key material (RFC 9449 §4.3)")
+    key = _public_key(jwk, alg)
+    try:
+        jwt.PyJWS().decode(proof, key, algorithms=[alg])  # the signature only; the claims are the caller's
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise ProofRejected("the proof's signature does not verify with its jwk") from None
+    return claims, jwk
 
 
 def _parse(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:

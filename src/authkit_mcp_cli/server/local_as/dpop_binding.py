@@ -3,25 +3,21 @@ proof a token request carries and give the key's thumbprint, which the
 access token then names in ``cnf.jkt`` (§6.1) and a public client's refresh
 token keeps (§5).
 
-(The resource server verifies proofs on MCP requests in server/dpop_proof.py,
-which needs the access token (``ath``) and its ``cnf.jkt``; at the token
-endpoint neither exists yet, so the checks are repeated here with the same
-algorithms and thumbprint.)"""
+The proof's form, ``typ``, ``alg``, key and signature are checked by the same
+code as at the resource server (server/dpop_proof.verified_proof); only the
+claims differ: at the token endpoint no access token exists yet (no ``ath``,
+no ``cnf.jkt`` to match)."""
 
 from __future__ import annotations
 
 import time
 
-import jwt
-
 from authkit_mcp_cli.oauth.dpop import htu, jwk_thumbprint
-from authkit_mcp_cli.server.dpop_proof import ALGS
+from authkit_mcp_cli.server.dpop_proof import ProofRejected, verified_proof
 from authkit_mcp_cli.server.local_as.model import OAuthError
 from authkit_mcp_cli.server.local_as.stores import ReplayCache
 
 IAT_WINDOW = 60  # seconds either side of now a proof's iat may lie (§11.1)
-_KTY_FOR_ALG = {"ES": "EC", "RS": "RSA", "PS": "RSA", "Ed": "OKP"}
-_PUBLIC_MEMBERS = {"EC": ("kty", "crv", "x", "y"), "RSA": ("kty", "e", "n"), "OKP": ("kty", "crv", "x")}
 
 
 def _refuse(why: str) -> OAuthError:
@@ -29,27 +25,14 @@ def _refuse(why: str) -> OAuthError:
 
 
 def verify_proof(proof: str, *, method: str, url: str, seen: ReplayCache, now: float | None = None) -> str:
-    """The proof's key thumbprint (``jkt``) when the proof is valid for ``method`` ``url``; ``invalid_dpop_proof`` otherwise."""
-    if not proof or proof.count(".") != 2 or len(proof) > 8192:
-        raise _refuse("not a compact JWS")
+    """The proof's key thumbprint (``jkt``) when the proof is valid for ``method`` ``url``; ``invalid_dpop_proof`` otherwise.
+
+    Form, ``typ``, ``alg``, key and signature are checked as at the resource server (dpop_proof.verified_proof);
+    what differs at the token endpoint is that no token exists yet: no ``ath``, no ``cnf.jkt`` to match."""
     try:
-        header = jwt.get_unverified_header(proof)
-    except jwt.PyJWTError:
-        raise _refuse("the header is not JSON") from None
-    if header.get("typ") != "dpop+jwt":
-        raise _refuse("typ must be dpop+jwt")
-    alg, jwk = header.get("alg"), header.get("jwk")
-    if not isinstance(alg, str) or alg not in ALGS:
-        raise _refuse(f"alg must be one of {', '.join(ALGS)}")
-    if not isinstance(jwk, dict) or jwk.get("kty") != _KTY_FOR_ALG[alg[:2]] or not all(isinstance(jwk.get(k), str) for k in _PUBLIC_MEMBERS[str(jwk["kty"])]):
-        raise _refuse("jwk must be the public key of the alg")
-    if any(k in jwk for k in ("d", "p", "q", "dp", "dq", "qi")):
-        raise _refuse("jwk must not contain a private key")
-    try:
-        key = jwt.PyJWK({k: jwk[k] for k in _PUBLIC_MEMBERS[str(jwk["kty"])]}, algorithm=alg)
-        claims = jwt.decode(proof, key, algorithms=[alg], options={"verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False})
-    except (jwt.PyJWTError, ValueError, TypeError):
-        raise _refuse("the signature does not verify with the jwk in its header") from None
+        claims, jwk = verified_proof(proof)
+    except ProofRejected as exc:
+        raise _refuse(exc.description) from None
     if claims.get("htm") != method.upper():
         raise _refuse(f"htm must be {method.upper()}")
     if not isinstance(claims.get("htu"), str) or htu(claims["htu"]) != htu(url):
