@@ -90,16 +90,8 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     assert server is not None
     problems = []
     checked = []
-    broader: list[tuple[str, str]] = []  # accepted at the root (MCP Canonical Server URI)
-    inexact: list[tuple[str, str]] = []  # accepted by clients; prm.resource-exact warns (RFC 9728 §3.3)
-    for loc in ("header", "path", "root"):
-        ex = ev.prm.get(loc)
-        if ex is None or not _serves_prm(ex):
-            continue
-        d, _ = ex.json_object()
-        assert d is not None
-        url = ev.prm_urls[loc]
-        resource, why = resource_verdict(d, server, url)
+    broader: dict[str, str] = {}  # url -> an origin or path prefix it names (prm.resource-exact judges RFC 9728 §3.3)
+    for url, resource, why in _served_resources(ev, ("header", "path", "root")):
         if resource is None:
             problems.append(f"{url}: {why}")
             continue
@@ -107,7 +99,7 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
         if why is not None:
             problems.append(f"{url} says resource {resource!r}, which {why} compared with {server!r}")
         elif resource != server:
-            (inexact if exact_resource_required(server, url) else broader).append((url, resource))
+            broader[url] = resource
     exact_fix = f"Set resource to exactly {server.rstrip('/')!r} (no trailing slash)"
     if problems:
         return problem(
@@ -116,15 +108,14 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
             + (" and register the same string as a Resource Indicator in the WorkOS dashboard." if prm_names_authkit(ev) else ", the string clients send as resource and the AS puts in aud."),
             checked=checked,
         )
-    broader += inexact  # prm.resource-exact reports what RFC 9728 §3.3 says of these
     if broader:
         return ok(
             "resource identifies this endpoint, but "
-            + "; ".join(f"{url} names {resource!r}, an origin or path prefix of it" for url, resource in dict(broader).items())
+            + "; ".join(f"{url} names {resource!r}, an origin or path prefix of it" for url, resource in broader.items())
             + ": clients accept it (MCP Canonical Server URI; the official SDKs from any location) and their tokens then carry "
             "that broader audience, good at every resource under it. Prefer the exact MCP URL.",
             checked=checked,
-            broader_audience=sorted({resource for _url, resource in broader}),
+            broader_audience=sorted(set(broader.values())),
         )
     return ok("resource identifies this endpoint.", checked=checked)
 
@@ -140,17 +131,7 @@ def prm_resource(ev: Evidence, doc: dict[str, Any]) -> Outcome:
 def prm_resource_exact(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     server = ev.target.server_url
     assert server is not None
-    inexact: dict[str, str] = {}
-    for loc in ("header", "path"):
-        ex = ev.prm.get(loc)
-        if ex is None or not _serves_prm(ex):
-            continue
-        d, _ = ex.json_object()
-        assert d is not None
-        url = ev.prm_urls[loc]
-        resource, why = resource_verdict(d, server, url)
-        if resource is not None and why is None and resource != server and exact_resource_required(server, url):
-            inexact[url] = resource
+    inexact = {url: resource for url, resource, why in _served_resources(ev, ("header", "path")) if resource is not None and why is None and resource != server and exact_resource_required(server, url)}
     if not inexact:
         return ok("Every document served at the path-inserted or challenge-named URL names this endpoint exactly (or none is served there).")
     return problem(
@@ -161,6 +142,22 @@ def prm_resource_exact(ev: Evidence, doc: dict[str, Any]) -> Outcome:
         status=Status.WARN,
         broader_audience=sorted(set(inexact.values())),
     )
+
+
+def _served_resources(ev: Evidence, locations: tuple[str, ...]) -> list[tuple[str, str | None, str | None]]:
+    """(url, resource, why not) of each PRM document served at ``locations`` (discovery.prm_resource's verdict)."""
+    server = ev.target.server_url
+    assert server is not None
+    out = []
+    for loc in locations:
+        ex = ev.prm.get(loc)
+        if ex is None or not _serves_prm(ex):
+            continue
+        d, _ = ex.json_object()
+        assert d is not None
+        url = ev.prm_urls[loc]
+        out.append((url, *resource_verdict(d, server, url)))
+    return out
 
 
 @check("prm.authorization-servers", "PRM names usable authorization servers", Level.MUST, "RFC 9728 §2; MCP 2026-07-28 Authorization Server Location", probes=(Probe.PRM, Probe.AS_ALL), needs=needs.prm)
