@@ -41,7 +41,7 @@ def select(ids: list[str]) -> list[dict[str, str]] | None:
 
 
 def as_json(rows: list[dict[str, str]]) -> str:
-    """The --list-checks --json document (schema 1): what report.catalogue_json printed."""
+    """The --list-checks --json document (schema 1)."""
     return json.dumps({"schema": 1, "checks": [{"id": r["id"], "title": r["title"], "level": r["level"], "spec": r["spec"]} for r in rows]}, indent=2)
 
 

@@ -217,12 +217,7 @@ def _render_lines(console: Console, area: str, rows: list[Row], id_width: int) -
 
 
 def render_catalogue(console: Console, checks: list[Check]) -> None:
-    if not console.is_terminal:  # one line per check, aligned, nothing padded at the end
-        id_width = max((len(c.id) for c in checks), default=0)
-        title_width = max((len(c.title) for c in checks), default=0)
-        for c in checks:
-            console.print(Text(f"{c.id:<{id_width}}  {c.level.value:<6}  {c.title:<{title_width}}  {c.spec}".rstrip()), soft_wrap=True)
-        return
+    """The catalogue as a table, on a terminal (elsewhere check_listing.as_lines prints one line per check)."""
     table = Table(show_header=True, header_style="bold", box=None)
     table.add_column("id", no_wrap=True)
     table.add_column("level", no_wrap=True)
@@ -233,5 +228,3 @@ def render_catalogue(console: Console, checks: list[Check]) -> None:
     console.print(table)
 
 
-def catalogue_json(checks: list[Check]) -> str:
-    return json.dumps({"schema": 1, "checks": [{"id": c.id, "title": c.title, "level": c.level.value, "spec": c.spec} for c in checks]}, indent=2)
