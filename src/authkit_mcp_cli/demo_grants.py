@@ -47,8 +47,12 @@ async def run_grant(grant: str, ctx: Context, mcp_url: str, step: StepRunner, *,
     """The steps after doctor for ``grant`` (one of GRANT_NAMES but authorization-code); the caller's
     ``ctx.report`` collects each step's flow lines (Step.flow)."""
 
+    issuer = ""  # where the demo's clients are registered: the AS they are then used with (client.issuer_binding)
+
     async def register(body: dict[str, Any]) -> dict[str, Any]:
+        nonlocal issuer
         disc = await discover(ctx.client, mcp_url, ctx.policy, browser_flow=False)
+        issuer = disc.issuer
         request = HttpRequest("POST", disc.metadata["registration_endpoint"], {"Content-Type": "application/json", "Accept": "application/json"}, json.dumps({"client_name": "atoms-auth demo", **body}).encode())
         status, raw = await send(ctx, request)
         if status != 201:
@@ -72,7 +76,7 @@ async def run_grant(grant: str, ctx: Context, mcp_url: str, step: StepRunner, *,
         client = await step("register", "dynamic client registration (RFC 7591) of a confidential client for the client credentials grant", run_register)
         if client is None:
             return
-        opts = LoginOptions(client_name="atoms-auth demo", grant="client_credentials", client_id=client["client_id"], client_secret=client["client_secret"])
+        opts = LoginOptions(client_name="atoms-auth demo", grant="client_credentials", client_id=client["client_id"], client_secret=client["client_secret"], authkit_domain=issuer)
 
         async def run_cc() -> tuple[str, Any]:
             session = await login(ctx, mcp_url, opts)
@@ -94,7 +98,7 @@ async def run_grant(grant: str, ctx: Context, mcp_url: str, step: StepRunner, *,
         client = await step("register", "dynamic client registration (RFC 7591) of a public client for the device grant", run_register_device)
         if client is None:
             return
-        opts = LoginOptions(client_name="atoms-auth demo", grant="device_code", client_id=client["client_id"], browser=_open if interactive else automated_browser, timeout=300 if interactive else 60)
+        opts = LoginOptions(client_name="atoms-auth demo", grant="device_code", client_id=client["client_id"], authkit_domain=issuer, browser=_open if interactive else automated_browser, timeout=300 if interactive else 60)
 
         async def run_device() -> tuple[str, Any]:
             session = await login(ctx, mcp_url, opts)

@@ -25,10 +25,12 @@ from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_ww
 from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, find_legacy_as
-from authkit_mcp_cli.urls import as_metadata_urls, is_absolute_http_url, is_secure_url, prm_urls, resource_matches
+from authkit_mcp_cli.urls import as_metadata_urls, is_absolute_http_url, is_secure_url, origin, prm_urls, resource_matches
 
 if TYPE_CHECKING:  # the client is the caller's: doctor --list-checks imports the catalogue without httpx
     import httpx
+
+    from authkit_mcp_cli.issuers import IssuerBinding
 
 SPEC_PRM = "RFC 9728 §3, §5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
 SPEC_AS = "MCP 2026-07-28 Authorization Server Discovery; RFC 8414 §3"
@@ -321,9 +323,11 @@ async def discover(
     prefer_issuer: str | None = None,
     challenge: Challenge401 | None = None,
     browser_flow: bool = True,
+    binding: IssuerBinding | None = None,
 ) -> Discovered:
     """From the server URL (or a challenge already received on a real MCP request) to usable AS metadata
-    (``browser_flow=False``: for a grant that needs only the token endpoint)."""
+    (``browser_flow=False``: for a grant that needs only the token endpoint). With ``binding`` (a
+    pre-registered client), an AS other than the client's ends discovery before any request to it."""
     if challenge is None:
         challenge = await probe_challenge(client, server_url, policy)
     try:
@@ -332,9 +336,12 @@ async def discover(
         # 2025-03-26 servers: a 401 naming no PRM, and none at any well-known URL (all 404)
         if not missing.absent or challenge.status != 401 or challenge.resource_metadata:
             raise
+        if binding is not None:  # the origin is the AS there (2025-03-26 Authorization Server Discovery)
+            binding.select([origin(server_url)], server_url=server_url)
         return await discover_2025_03_26(client, server_url, policy, challenge)
     resource = check_prm(prm, server_url, prm_url)
-    issuer = choose_issuer(authorization_servers(prm), prefer_issuer)
+    named = authorization_servers(prm)
+    issuer = binding.select(named, server_url=server_url) if binding is not None else choose_issuer(named, prefer_issuer)
     assert issuer is not None  # check_prm refused PRM without one
     metadata, metadata_url = await fetch_as_metadata(client, issuer, policy)
     check_as_metadata(metadata, allow_insecure=policy.allow_insecure, browser_flow=browser_flow)

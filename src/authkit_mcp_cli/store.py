@@ -179,7 +179,14 @@ class Store:
         return path
 
     def all_tokens(self) -> list[tuple[Path, dict[str, Any]]]:
-        folder = self.home / "tokens"
+        return self._all("tokens")
+
+    def all_records(self, kind: str) -> list[dict[str, Any]]:
+        """Every readable record of ``kind`` ("clients" or "tokens"), creating nothing."""
+        return [data for _, data in self._all(kind)]
+
+    def _all(self, kind: str) -> list[tuple[Path, dict[str, Any]]]:
+        folder = self.home / kind
         if not folder.is_dir():
             return []
         out = []

@@ -164,7 +164,7 @@ def test_a_grant_is_one_object_with_obtain(tmp_path, monkeypatch):
 
     disc = Discovered(SERVER, SERVER, {"resource": SERVER, "scopes_supported": ["mcp:tools"]}, "prm", None, ISSUER, META, "meta")
     monkeypatch.setitem(grants_module.GRANTS, "client_credentials", f"{__name__}:ClientCredentials")
-    opts = LoginOptions(client_id="svc", client_secret="s", grant="client_credentials")
+    opts = LoginOptions(client_id="svc", client_secret="s", grant="client_credentials", authkit_domain=ISSUER)
     session, ctx = run(tmp_path, answer(500, {}), lambda ctx: login(ctx, SERVER, opts, disc=disc))
     assert session.tokens.access_token == "at-cc" and session.tokens.scope == "mcp:tools"
     assert ctx.store.load_tokens(ISSUER, SERVER)["client"]["client_id"] == "svc"

@@ -69,7 +69,7 @@ def run_login(tmp_path, opts: LoginOptions, recorder: Recorder, meta: dict | Non
 def test_client_credentials_with_a_secret_as_the_as_advertises(tmp_path, listed, basic):
     meta = {**META, **({"token_endpoint_auth_methods_supported": listed} if listed else {}), "scopes_supported": ["mcp:tools", "offline_access"]}
     recorder = Recorder({AS + "/token": (200, {**TOKEN, "scope": "mcp:tools"})})
-    session, steps = run_login(tmp_path, LoginOptions(grant="client_credentials", client_id="svc", client_secret="s3cret"), recorder, meta)
+    session, steps = run_login(tmp_path, LoginOptions(grant="client_credentials", client_id="svc", client_secret="s3cret", authkit_domain=AS), recorder, meta)
     sent = recorder.form(0)
     assert sent["grant_type"] == "client_credentials" and sent["resource"] == SERVER
     assert sent["scope"] == "mcp:tools"  # offline_access dropped: no refresh token here (RFC 6749 §4.4.3)
@@ -84,7 +84,7 @@ def test_client_credentials_with_private_key_jwt(tmp_path):
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     recorder = Recorder({AS + "/token": (200, TOKEN)})
     meta = {**META, "token_endpoint_auth_methods_supported": ["private_key_jwt"], "token_endpoint_auth_signing_alg_values_supported": ["ES256"]}
-    session, steps = run_login(tmp_path, LoginOptions(grant="client_credentials", client_id="svc", private_key=str(path), key_id="k1"), recorder, meta)
+    session, steps = run_login(tmp_path, LoginOptions(grant="client_credentials", client_id="svc", private_key=str(path), key_id="k1", authkit_domain=AS), recorder, meta)
     sent = recorder.form(0)
     claims = jwt.decode(sent["client_assertion"], key.public_key(), algorithms=["ES256"], audience=AS)
     assert claims["iss"] == claims["sub"] == "svc" and sent["resource"] == SERVER
@@ -107,10 +107,10 @@ def test_jwt_bearer_trades_the_assertion_and_reports_its_claims(tmp_path):
 @pytest.mark.parametrize("description", ["JWT assertion audience is invalid", "JWT assertion is expired"])
 def test_a_refused_assertion_ends_with_the_as_error_and_no_retry(tmp_path, description):
     path = tmp_path / "ci.jwt"
-    path.write_text("a.b.c")
+    path.write_text(jwt.encode({"iss": "https://ci.example", "sub": "repo:x", "aud": AS, "exp": 4102444800}, "k" * 32, algorithm="HS256"))
     recorder = Recorder({AS + "/token": (400, {"error": "invalid_grant", "error_description": description})})
     with pytest.raises(RemoteRefused) as info:
-        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path), client_id="wl"), recorder)
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path), client_id="wl", authkit_domain=AS), recorder)
     assert info.value.code == "oauth.remote-error" and info.value.remote.error == "invalid_grant"
     assert info.value.remote.error_description == description and info.value.remote.status == 400
     assert "aud" in (info.value.hint or "") and len(recorder.requests) == 1
@@ -127,7 +127,7 @@ def test_enterprise_exchanges_the_id_token_then_uses_the_id_jag(tmp_path):
             AS + "/token": (200, TOKEN),
         }
     )
-    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", idp_issuer=IDP, idp_client_id="idp-client", idp_client_secret="idp-secret", id_token=str(tmp_path / "id.jwt"))
+    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", authkit_domain=AS, idp_issuer=IDP, idp_client_id="idp-client", idp_client_secret="idp-secret", id_token=str(tmp_path / "id.jwt"))
     session, steps = run_login(tmp_path, opts, recorder)
     exchange = recorder.form(1)
     assert exchange["grant_type"] == TOKEN_EXCHANGE_GRANT and exchange["subject_token"] == id_token
@@ -143,7 +143,7 @@ def test_enterprise_exchanges_the_id_token_then_uses_the_id_jag(tmp_path):
 def test_enterprise_keeps_the_idps_refusal(tmp_path):
     (tmp_path / "id.jwt").write_text("x.y.z")
     recorder = Recorder({IDP + "/.well-known/oauth-authorization-server": (200, IDP_META), IDP + "/token": (400, {"error": "invalid_grant", "error_description": "Invalid ID token"})})
-    opts = LoginOptions(grant="enterprise", client_id="mcp-client", idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt"))
+    opts = LoginOptions(grant="enterprise", client_id="mcp-client", authkit_domain=AS, idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt"))
     with pytest.raises(RemoteRefused) as info:
         run_login(tmp_path, opts, recorder)
     assert info.value.remote.error == "invalid_grant" and info.value.url == IDP + "/token" and len(recorder.requests) == 2
@@ -176,17 +176,64 @@ def test_an_empty_assertion_file_is_a_usage_error(tmp_path):
     assert info.value.code == "usage.invalid-assertion"
 
 
-def test_assertion_problems_are_seen_before_sending():
-    from authkit_mcp_cli.client.grants.jwt_bearer import assertion_problems
+def test_assertion_expiry_is_seen_before_sending():
+    from authkit_mcp_cli.client.grants.jwt_bearer import assertion_expired
 
     def token(**claims):
         return jwt.encode(claims, "k" * 32, algorithm="HS256")
 
-    assert assertion_problems(token(aud=AS, exp=2000), AS, now=1000) == []
-    assert assertion_problems(token(aud=[AS + "/", "other"], exp=2000), AS, now=1000) == []
-    assert assertion_problems(token(aud="https://wrong.example", exp=2000), AS, now=1000) == [f"the assertion's aud 'https://wrong.example' does not name the AS {AS}"]
-    assert assertion_problems(token(aud=AS, exp=500), AS, now=1000) == ["the assertion has expired"]
-    assert assertion_problems("opaque", AS) == []
+    assert not assertion_expired(token(aud=AS, exp=2000), now=1000)
+    assert assertion_expired(token(aud=AS, exp=500), now=1000)
+    assert not assertion_expired("opaque", now=1000)
+
+
+@pytest.mark.parametrize(
+    ("aud", "sent"),
+    [
+        (AS, True),
+        ([AS + "/", "other"], True),  # a trailing slash names the same issuer
+        (AS + "/token", True),  # the token endpoint identifies the AS too (RFC 7523 §3 item 3)
+        ("https://wrong.example", False),
+        (["https://wrong.example", "https://as.example.com.evil"], False),
+        (None, False),  # no aud: nothing says which AS it is for
+    ],
+)
+def test_a_jwt_bearer_assertion_goes_only_to_the_as_its_aud_names(tmp_path, aud, sent):
+    claims = {"iss": "https://ci.example", "sub": "repo:x", "exp": 4102444800, **({"aud": aud} if aud is not None else {})}
+    path = tmp_path / "ci.jwt"
+    path.write_text(jwt.encode(claims, "k" * 32, algorithm="HS256"))
+    recorder = Recorder({AS + "/token": (200, TOKEN)})
+    if sent:
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+        assert len(recorder.requests) == 1
+        return
+    with pytest.raises(UsageError) as info:
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+    assert info.value.code == "login.assertion-audience" and AS in info.value.message and info.value.exit_code == 2
+    assert recorder.requests == []  # nothing sent, not even after a warning
+
+
+def test_an_opaque_assertion_is_not_sent(tmp_path):
+    path = tmp_path / "ci.jwt"
+    path.write_text("a.b.c")
+    recorder = Recorder({AS + "/token": (200, TOKEN)})
+    with pytest.raises(UsageError) as info:
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+    assert info.value.code == "login.assertion-audience" and "not a JWT" in info.value.message and recorder.requests == []
+
+
+def test_an_id_jag_for_another_as_is_not_sent(tmp_path):
+    from authkit_mcp_cli.errors import ProtocolError
+
+    id_token = jwt.encode({"iss": IDP, "sub": "alice", "aud": "idp-client", "exp": 4102444800}, "k" * 32, algorithm="HS256")
+    id_jag = jwt.encode({"iss": IDP, "sub": "alice", "aud": "https://other-as.example", "client_id": "mcp-client", "exp": 4102444800}, "k" * 32, algorithm="HS256", headers={"typ": "oauth-id-jag+jwt"})
+    (tmp_path / "id.jwt").write_text(id_token)
+    recorder = Recorder({IDP + "/.well-known/oauth-authorization-server": (200, IDP_META), IDP + "/token": (200, {"access_token": id_jag, "issued_token_type": ID_JAG_TYPE, "token_type": "N_A"}), AS + "/token": (200, TOKEN)})
+    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", authkit_domain=AS, idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt"))
+    with pytest.raises(ProtocolError) as info:
+        run_login(tmp_path, opts, recorder)
+    assert info.value.code == "login.assertion-audience" and "https://other-as.example" in info.value.message
+    assert [str(r.url) for r in recorder.requests] == [IDP + "/.well-known/oauth-authorization-server", IDP + "/token"]  # never the AS
 
 
 def test_an_assertion_on_stdin_is_read_once_per_run(monkeypatch):

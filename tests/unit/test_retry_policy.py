@@ -215,7 +215,7 @@ class FakeIO:
                 raise answer
             return answer
 
-        async def discover(client, url, policy, *, prefer_issuer=None, challenge=None, browser_flow=True):
+        async def discover(client, url, policy, *, prefer_issuer=None, challenge=None, browser_flow=True, binding=None):
             from authkit_mcp_cli.discovery import Discovered
 
             return Discovered(SERVER, SERVER, {}, "prm", challenge.scope if challenge else None, self.issuer, {}, "meta")

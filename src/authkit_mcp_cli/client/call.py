@@ -78,7 +78,7 @@ async def call_mcp(
                 outcome = Challenged(refused)
                 if state.session is not None and refused.status == 401:
                     # which AS the server names now: a different one means "log in there" (AS moved)
-                    disc = await _rediscover(ctx, server_url, refused, state.session.issuer, browser_flow=opts.browser_flow)
+                    disc = await _rediscover(ctx, server_url, refused, state.session.issuer, opts)
                     outcome = Challenged(refused, disc.issuer, disc.resource)
             except RemoteRefused as failed:
                 if not failed_on_token(failed, token):
@@ -101,7 +101,7 @@ async def call_mcp(
                 outcome = ActionFailed(exc)
         elif isinstance(action, StepUp):
             ctx.report("step-up", f"{challenge}: authorizing again with {action.scopes}")
-            disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None, browser_flow=opts.browser_flow)
+            disc = await _rediscover(ctx, server_url, challenge, state.session.issuer if state.session else None, opts)
             from authkit_mcp_cli.discovery import select_scope
 
             asked = select_scope(disc.challenge_scope, disc, [action.scopes])  # what login will ask the AS for
@@ -110,18 +110,20 @@ async def call_mcp(
         elif isinstance(action, ReLogin):
             ctx.report("login", action.reason)
             if challenge is not None and (disc is None or (action.issuer and disc.issuer != action.issuer)):
-                disc = await _rediscover(ctx, server_url, challenge, action.issuer, browser_flow=opts.browser_flow)
+                disc = await _rediscover(ctx, server_url, challenge, action.issuer, opts)
             state = state.logged_in(await login(ctx, server_url, opts, disc=disc), after_refusal=action.after_refusal)
             opts = replace(opts, new_client=False)
 
 
-async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None, *, browser_flow: bool = True) -> Discovered:
-    """Discovery from the challenge the server just sent on a real request (no extra probe)."""
+async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None, opts: LoginOptions) -> Discovered:
+    """Discovery from the challenge the server just sent on a real request (no extra probe); a
+    pre-registered client's AS is the only one it goes on to (client.issuer_binding)."""
+    from authkit_mcp_cli.client.issuer_binding import binding_for
     from authkit_mcp_cli.discovery import Challenge401
 
     found = None
     if challenge is not None:
         found = Challenge401(status=challenge.status or 0, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)
-    disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found, browser_flow=browser_flow)
+    disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found, browser_flow=opts.browser_flow, binding=binding_for(opts, ctx.store))
     ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer}")
     return disc

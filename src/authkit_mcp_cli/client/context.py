@@ -50,7 +50,8 @@ class LoginOptions:
     paste: Callable[[], str | None] | None = None  # reads a pasted redirect URL (--no-browser)
     browser: Callable[[str], Awaitable[None]] | None = None  # replaces webbrowser (the demo's automated leg)
     timeout: float = 300.0  # seconds to wait for the browser
-    authkit_domain: str | None = None
+    authkit_domain: str | None = None  # the configured AS: a pre-registered client is used only there
+    authkit_domain_source: str | None = None  # "--authkit-domain" or the environment variable's name (messages)
     # the other grants' settings (issue #13); each grant reads only its own
     private_key: str | None = None  # PEM file: private_key_jwt client authentication (RFC 7523 §2.2)
     signing_alg: str | None = None

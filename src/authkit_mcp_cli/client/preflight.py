@@ -5,9 +5,10 @@ redirect). Demo and in-memory authorization servers forget their clients on
 restart; without this check the user would stare at an error page while the
 login waits out its timeout.
 
-It goes through the context's client like every request, so it is traced;
-the trace masks the code an AS that approves without a page puts in the
-redirect's ``Location``."""
+It is never followed (a redirect is only read), and a code an AS that
+approves without a page puts in the redirect's ``Location`` is never
+exchanged: this request is not the user's consent. It goes through the
+context's client like every request, so it is traced, with that code masked."""
 
 from __future__ import annotations
 

@@ -69,10 +69,12 @@ def login_options(
     """Flags > environment for the login settings login and call share; ``grant_settings`` are the
     other grants' options (private_key, signing_alg, key_id, assertion, idp_*, id_token, dpop)."""
     from authkit_mcp_cli.client.context import LoginOptions
+    from authkit_mcp_cli.client.issuer_binding import configured_domain
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
     if "idp_client_secret" in grant_settings:
         grant_settings["idp_client_secret"] = secret_value(grant_settings["idp_client_secret"], flag="--idp-client-secret", env_name=ENV_IDP_CLIENT_SECRET, env=env)
+    domain, domain_source = configured_domain(authkit_domain, env)  # the flag, else the guide's variable
     return LoginOptions(
         client_id=client_id or env.get(ENV_CLIENT_ID) or None,
         client_secret=secret_value(client_secret, flag="--client-secret", env_name=ENV_CLIENT_SECRET, env=env),
@@ -84,7 +86,8 @@ def login_options(
         open_browser=not no_browser,
         paste=_stdin_lines() if no_browser else None,
         timeout=timeout,
-        authkit_domain=authkit_domain,
+        authkit_domain=domain,
+        authkit_domain_source=domain_source,
         new_client=new_client,
         grant=grant.replace("-", "_"),  # the CLI's names -> client.grants.GRANTS keys
         **grant_settings,

@@ -11,6 +11,7 @@ from authkit_mcp_cli.commands import options
 
 def call(
     server: options.Server = None,
+    authkit_domain: options.ClientAuthkitDomain = None,
     tool: Annotated[str | None, typer.Option("--tool", metavar="NAME", help="Call this tool; without it, list the tools.")] = None,
     arguments: Annotated[str, typer.Option("--arguments", metavar="JSON", help="The tool's arguments as a JSON object.")] = "{}",
     login: Annotated[bool, typer.Option("--login", help="Log in (browser) when there is no usable token.")] = False,
@@ -73,7 +74,7 @@ def call(
         raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=None, new_client=new_client, auth_method=auth_method, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
+    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, auth_method=auth_method, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
     if login:
         from authkit_mcp_cli.client.grants import grant_for
 

@@ -57,9 +57,16 @@ def login(
     AS still knows a stored or given client (RFC 6749 §4.1.2.1: an unknown
     client_id gets an error, not a redirect): a forgotten dynamic
     registration is replaced (said on stderr); a refused pre-registered or
-    CIMD client ends at once (login.client-unknown). An AS that approves
-    without a page answers that request itself, and no browser opens.
-    --new-client registers a new client anyway.
+    CIMD client ends at once (login.client-unknown). That check never
+    follows a redirect, and a code it brings back is not used: tokens come
+    only through the browser. --new-client registers a new client anyway.
+
+    A pre-registered client (--client-id, WORKOS_CLIENT_ID) is used only
+    with the authorization server it belongs to: --authkit-domain (or
+    FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN), else the issuer the
+    store records for it. A server that names another AS ends the login
+    before any request to that AS (login.client-issuer-mismatch); so does a
+    jwt-bearer or enterprise assertion whose aud is another AS.
     Tokens are stored 0600 under the state directory ($ATOMS_AUTH_HOME).
     When the server refuses the new token, the error (mcp.token-rejected)
     compares its audience with the resource and names the fix.

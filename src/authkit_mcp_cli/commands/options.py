@@ -21,7 +21,17 @@ AuthkitDomain = Annotated[
     typer.Option(
         "--authkit-domain",
         metavar="URL",
-        help="Authorization server issuer, e.g. https://your-env.authkit.app. Default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN, else discovered from the server.",
+        help="Authorization server issuer, e.g. https://your-env.authkit.app. Default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN, else discovered from the server. A pre-registered --client-id is used only with this AS.",
+        show_default=False,
+    ),
+]
+# call: the AS only matters for the pre-registered client a new login would use (issue #20 item 1).
+ClientAuthkitDomain = Annotated[
+    str | None,
+    typer.Option(
+        "--authkit-domain",
+        metavar="URL",
+        help="The authorization server a pre-registered --client-id belongs to (default: $FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN, else the issuer stored with it); its credentials are sent nowhere else.",
         show_default=False,
     ),
 ]
@@ -48,7 +58,7 @@ Wire = Annotated[WireMode, typer.Option("--wire", help="MCP wire generation: aut
 ApplicationType = Literal["native", "web"]
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]  # register --auth-method; default: what the AS lists
 
-ClientId = Annotated[str | None, typer.Option("--client-id", metavar="ID", help="A pre-registered client ID. Default: $WORKOS_CLIENT_ID.", show_default=False)]
+ClientId = Annotated[str | None, typer.Option("--client-id", metavar="ID", help="A pre-registered client ID, used only with the authorization server it belongs to (--authkit-domain, or the issuer stored with it). Default: $WORKOS_CLIENT_ID.", show_default=False)]
 ClientSecret = Annotated[
     str | None,
     typer.Option(

@@ -4,10 +4,11 @@ browser (or accept a pasted redirect URL), check the response (``iss``,
 ``state``), exchange the code with ``resource`` (RFC 8707).
 
 A client that was not registered just now is first checked against the AS
-(:mod:`authkit_mcp_cli.client.preflight`): a forgotten DCR client is registered again, a refused
-pre-registered or CIMD client ends the login at once (``login.client-unknown``),
-and an AS that approves without a page answers that check with the
-authorization response itself, so no browser opens."""
+(:mod:`authkit_mcp_cli.client.preflight`): a forgotten DCR client is registered again, and a refused
+pre-registered or CIMD client ends the login at once (``login.client-unknown``).
+That check is no authorization: when an AS answers it with a code (one that
+approves without a page), the code is discarded and the browser still opens,
+so no token is obtained without the user's browser (issue #20 item 1)."""
 
 from __future__ import annotations
 
@@ -66,11 +67,12 @@ class AuthorizationCodeGrant:
                 if answer.verdict == "refused":
                     reg = await _after_refusal(ctx, disc, opts, redirect_uri, reg, answer)
                     url, answer = url_for(reg), None
-            code = await _answered_at_once(ctx, receiver, answer, scope) if answer is not None and answer.verdict == "answered" else None
-            if code is None:
-                ctx.report("authorize", f"scope {scope or '(none)'}; waiting for the browser on {receiver.redirect_uri}")
-                ctx.report("authorize-url", url)
-                code = await _wait_for_code(ctx, opts, receiver, url)
+            if answer is not None and answer.verdict == "answered":
+                # the check is not the user's consent: a code it brings back is never exchanged (issue #20 item 1)
+                ctx.report("authorize", "the AS answered the check with an authorization response, without a sign-in page; that response is discarded: the browser completes the login")
+            ctx.report("authorize", f"scope {scope or '(none)'}; waiting for the browser on {receiver.redirect_uri}")
+            ctx.report("authorize-url", url)
+            code = await _wait_for_code(ctx, opts, receiver, url)
         ctx.report("callback", callback_summary(response))
         request = code_token_request(disc.metadata, reg, code=code, redirect_uri=redirect_uri, pkce=pkce, resource=disc.resource)
         tokens = await request_tokens(ctx, request, dpop_key_for(ctx, opts, disc.metadata), grant_type="authorization_code")
@@ -84,16 +86,6 @@ def callback_summary(params: dict[str, str]) -> str:
     if "iss" in params:
         return f"authorization code received; state verified; issuer verified (iss {params['iss']})"
     return "authorization code received; state verified; the AS sent no iss; RFC 9207 mix-up defence not available"
-
-
-async def _answered_at_once(ctx: Context, receiver: LoopbackReceiver, answer: AuthorizeAnswer, scope: str | None) -> str | None:
-    """The AS redirected straight to the redirect URI, approving without a page: that is the
-    authorization response the browser would deliver. None when it is not this login's."""
-    accepted, _ = receiver.offer(answer.params or {})
-    if not (accepted or receiver.finished):
-        return None
-    ctx.report("authorize", f"scope {scope or '(none)'}; the AS answered at once, without a sign-in page: no browser needed")
-    return await receiver.wait(1)
 
 
 async def _after_refusal(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str, reg: ClientRegistration, answer: AuthorizeAnswer) -> ClientRegistration:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
-from authkit_mcp_cli.client.grants.jwt_bearer import exchange_assertion
+from authkit_mcp_cli.client.grants.jwt_bearer import assertion_audience, exchange_assertion
 from authkit_mcp_cli.discovery import Discovered, fetch_as_metadata
 from authkit_mcp_cli.errors import ProtocolError, RemoteRefused
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
@@ -71,15 +71,17 @@ class EnterpriseGrant:
 
 def _check_id_jag(ctx: Context, token: str, disc: Discovered, client_id: str) -> None:
     """Say what the AS will refuse before asking it: an ID-JAG for another AS, resource or client (evidence only; the AS decides)."""
+    problem = assertion_audience(token, disc)
+    if problem:  # never sent to an AS it was not issued for (RFC 7523 §3 item 3; issue #20 item 1)
+        raise ProtocolError(
+            f"The IdP's ID-JAG cannot be sent to {disc.issuer}: {problem}.",
+            code="login.assertion-audience",
+            hint=f"The exchange asked the IdP for an ID-JAG with audience {disc.issuer}; check the IdP's trust policy for this AS, or --idp-issuer.",
+            spec="Identity Assertion JWT Authorization Grant (an ID-JAG's aud is the AS's issuer); RFC 7523 §3 item 3",
+        )
     read = read_claims(token)
-    if read is None:
-        ctx.report("warning", "the ID-JAG is not a JWT; sending it as issued")
-        return
+    assert read is not None  # assertion_audience refused a token that is not a JWT
     header, claims = read
-    aud = claims.get("aud")
-    auds = aud if isinstance(aud, list) else [aud]
-    if disc.issuer not in auds:
-        ctx.report("warning", f"the ID-JAG's aud {aud!r} is not the AS {disc.issuer}")
     if claims.get("resource") not in (None, disc.resource):
         ctx.report("warning", f"the ID-JAG's resource {claims.get('resource')!r} is not {disc.resource}")
     if claims.get("client_id") not in (None, client_id):

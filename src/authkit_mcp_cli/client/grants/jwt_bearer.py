@@ -16,7 +16,8 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
 from authkit_mcp_cli.client.token_request import dpop_key_for, received, request_tokens
 from authkit_mcp_cli.discovery import Discovered
-from authkit_mcp_cli.errors import RemoteRefused
+from authkit_mcp_cli.errors import RemoteRefused, UsageError
+from authkit_mcp_cli.issuers import assertion_audience_problem
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
 from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT, jwt_bearer_request
@@ -32,6 +33,14 @@ HINTS = {
 async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistration, assertion: str, scope: str | None, what: str, *, opts: LoginOptions) -> Tokens:
     """One JWT bearer token request at the MCP server's AS (RFC 7523 §2.1), reported with the assertion's claims;
     bound to a DPoP key with ``--dpop`` (RFC 9449 §5)."""
+    problem = assertion_audience(assertion, disc)
+    if problem:  # RFC 7523 §3 item 3: never sent to an AS it does not name (issue #20 item 1)
+        raise UsageError(
+            f"Not sending {what} to {disc.issuer}: {problem}. An assertion is a credential for the authorization server it names; another one could replay it there.",
+            code="login.assertion-audience",
+            hint=f"Use an assertion whose aud is {disc.issuer} (or its token endpoint); if the server should use the AS the assertion names, fix its protected-resource metadata.",
+            spec="RFC 7523 §3 item 3; MCP 2026-07-28 Client Registration",
+        )
     grants = disc.metadata.get("grant_types_supported")
     if isinstance(grants, list) and JWT_BEARER_GRANT not in grants:
         ctx.report("warning", f"the AS lists grant_types_supported {grants} without {JWT_BEARER_GRANT}; trying it anyway")
@@ -62,22 +71,21 @@ class JwtBearerGrant:
 
     async def obtain(self, ctx: Context, disc: Discovered, scope: str | None) -> tuple[ClientRegistration, Tokens]:
         reg = confidential_client(ctx, disc.metadata, disc.issuer, self.opts)
-        for problem in assertion_problems(self.assertion, disc.issuer):
-            ctx.report("warning", f"{problem}: the AS will likely refuse it (RFC 7523 §3)")
+        if assertion_expired(self.assertion):
+            ctx.report("warning", "the assertion has expired: the AS will likely refuse it (RFC 7523 §3 item 4)")
         return reg, await exchange_assertion(ctx, disc, reg, self.assertion, scope, "the --assertion JWT", opts=self.opts)
 
 
-def assertion_problems(assertion: str, issuer: str, now: float | None = None) -> list[str]:
-    """What RFC 7523 §3 makes the AS refuse, seen before sending: an ``aud`` without the AS's issuer (item 3), a past ``exp`` (item 4)."""
+def assertion_audience(assertion: str, disc: Discovered) -> str | None:
+    """Why ``assertion`` must not be sent to the discovered AS (its ``aud`` names another), or None."""
     read = read_claims(assertion)
     if read is None:
-        return []
-    claims = read[1]
-    problems = []
-    aud = claims.get("aud")
-    if aud is not None and issuer not in (aud if isinstance(aud, list) else [aud]) and issuer.rstrip("/") + "/" not in (aud if isinstance(aud, list) else [aud]):
-        problems.append(f"the assertion's aud {aud!r} does not name the AS {issuer}")
-    exp = claims.get("exp")
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= (now if now is not None else time.time()):
-        problems.append("the assertion has expired")
-    return problems
+        return "it is not a JWT, so the authorization server it is meant for cannot be checked"
+    return assertion_audience_problem(read[1].get("aud"), disc.issuer, disc.metadata.get("token_endpoint"))
+
+
+def assertion_expired(assertion: str, now: float | None = None) -> bool:
+    """A past ``exp`` (RFC 7523 §3 item 4): the AS will refuse it (said before sending; the AS decides)."""
+    read = read_claims(assertion)
+    exp = read[1].get("exp") if read else None
+    return isinstance(exp, (int, float)) and not isinstance(exp, bool) and exp <= (now if now is not None else time.time())
