@@ -159,7 +159,7 @@ def test_logout_of_a_public_client_at_fastmcp(fastmcp_peer, cli):
     url = fastmcp_peer.mcp_url
     (port,) = free_ports(1)
     public = flow.register(flow.as_metadata(fastmcp_peer.issuer), redirect_uri=f"http://127.0.0.1:{port}/oauth/callback", auth_method="none", scope="mcp:tools")
-    cli("login", "--server", url, "--client-id", public["client_id"], "--port", str(port))  # a pre-registered public client
+    cli("login", "--server", url, "--authkit-domain", fastmcp_peer.issuer, "--client-id", public["client_id"], "--port", str(port))  # a pre-registered public client
     record = stored(cli.home)
     assert record["client"]["token_endpoint_auth_method"] == "none"
     access = record["tokens"]["access_token"]

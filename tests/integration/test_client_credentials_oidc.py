@@ -62,7 +62,7 @@ def stored(tmp_path) -> dict:
 
 
 def test_client_secret_basic(cc_issuer, mcp_url, cli, tmp_path):
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret", "--client-secret", "svc-secret-value-0123456789", "--json")
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--authkit-domain", cc_issuer, "--client-id", "svc-secret", "--client-secret", "svc-secret-value-0123456789", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["logged_in"] and out["verified"] and out["claims"]["aud"] == mcp_url and out["claims"]["iss"] == cc_issuer
@@ -75,7 +75,7 @@ def test_client_secret_basic(cc_issuer, mcp_url, cli, tmp_path):
 
 def test_client_credentials_with_dpop_binds_the_token(cc_issuer, mcp_url, cli, tmp_path):
     """--dpop applies to every grant: oidc-provider answers token_type DPoP with cnf.jkt = the stored key's thumbprint."""
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret", "--client-secret", "svc-secret-value-0123456789", "--dpop", "--json")
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--authkit-domain", cc_issuer, "--client-id", "svc-secret", "--client-secret", "svc-secret-value-0123456789", "--dpop", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     tokens = stored(tmp_path)["tokens"]
@@ -87,7 +87,7 @@ def test_client_credentials_with_dpop_binds_the_token(cc_issuer, mcp_url, cli, t
 def test_private_key_jwt(cc_issuer, mcp_url, cli, tmp_path):
     pem = tmp_path / "svc.pem"
     pem.write_bytes(KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-jwt", "--private-key", str(pem), "--key-id", "svc-key-1", "--json")
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--authkit-domain", cc_issuer, "--client-id", "svc-jwt", "--private-key", str(pem), "--key-id", "svc-key-1", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["verified"] and out["claims"]["aud"] == mcp_url
@@ -95,24 +95,24 @@ def test_private_key_jwt(cc_issuer, mcp_url, cli, tmp_path):
     assert stored(tmp_path)["client"]["token_endpoint_auth_method"] == "private_key_jwt"
 
 
-def test_a_wrong_secret_ends_with_the_as_error(mcp_url, cli):
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret", "--client-secret", "wrong", "--json")
+def test_a_wrong_secret_ends_with_the_as_error(cc_issuer, mcp_url, cli):
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--authkit-domain", cc_issuer, "--client-id", "svc-secret", "--client-secret", "wrong", "--json")
     assert proc.returncode == 1
     error = json.loads(proc.stdout)["error"]
     assert error["code"] == "oauth.remote-error" and error["remote"]["error"] == "invalid_client" and error["remote"]["status"] == 401
 
 
-def test_a_key_the_as_does_not_know_is_refused(mcp_url, cli, tmp_path):
+def test_a_key_the_as_does_not_know_is_refused(cc_issuer, mcp_url, cli, tmp_path):
     other = tmp_path / "other.pem"
     other.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-jwt", "--private-key", str(other), "--json")
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--authkit-domain", cc_issuer, "--client-id", "svc-jwt", "--private-key", str(other), "--json")
     assert proc.returncode == 1
     error = json.loads(proc.stdout)["error"]
     assert error["remote"]["error"] == "invalid_client" and "JWKS" in (error["hint"] or "")
 
 
-def test_missing_credentials_are_a_usage_error(mcp_url, cli):
-    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--client-id", "svc-secret")
+def test_missing_credentials_are_a_usage_error(cc_issuer, mcp_url, cli):
+    proc = cli("login", "--server", mcp_url, "--grant", "client-credentials", "--authkit-domain", cc_issuer, "--client-id", "svc-secret")
     assert proc.returncode == 2 and "--client-secret" in proc.stderr
 
 
@@ -151,7 +151,7 @@ def run_with_stdin(tmp_path, *args: str, stdin: str) -> subprocess.CompletedProc
 
 def test_jwt_bearer_trades_a_ci_token_read_from_stdin(wif, tmp_path):
     issuer, url = wif
-    proc = run_with_stdin(tmp_path, "login", "--server", url, "--grant", "jwt-bearer", "--client-id", "workload", "--assertion", "-", "--json", stdin=ci_token(issuer))
+    proc = run_with_stdin(tmp_path, "login", "--server", url, "--grant", "jwt-bearer", "--authkit-domain", issuer, "--client-id", "workload", "--assertion", "-", "--json", stdin=ci_token(issuer))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["verified"] and out["claims"]["aud"] == url and out["claims"]["iss"] == issuer
@@ -163,9 +163,13 @@ def test_a_refused_assertion_ends_with_the_as_invalid_grant(wif, tmp_path, aud, 
     issuer, url = wif
     assertion = tmp_path / "ci.jwt"
     assertion.write_text(ci_token(aud or issuer, exp_in))
-    proc = run_with_stdin(tmp_path, "login", "--server", url, "--grant", "jwt-bearer", "--client-id", "workload", "--assertion", str(assertion), "--json", stdin="")
-    assert proc.returncode == 1, proc.stderr
+    proc = run_with_stdin(tmp_path, "login", "--server", url, "--grant", "jwt-bearer", "--authkit-domain", issuer, "--client-id", "workload", "--assertion", str(assertion), "--json", stdin="")
     error = json.loads(proc.stdout)["error"]
+    if aud:  # an assertion for another AS is never sent (RFC 7523 §3 item 3; issue #20)
+        assert proc.returncode == 2 and error["code"] == "login.assertion-audience" and aud in error["message"]
+        assert "jwt-bearer at" not in proc.stderr
+        return
+    assert proc.returncode == 1, proc.stderr
     assert error["code"] == "oauth.remote-error" and error["remote"]["error"] == "invalid_grant" and error["remote"]["status"] == 400
     assert proc.stderr.count("jwt-bearer at") == 1  # reported once, not retried
     assert ("does not name the AS" if aud else "has expired") in proc.stderr  # said before the AS refuses

@@ -71,7 +71,7 @@ def test_an_as_error_description_cannot_drive_the_terminal(tmp_path, escape_as):
     _no_control_bytes(as_json)
     doc = json.loads(as_json.stdout)
     assert doc["error"]["remote"]["error_description"].startswith("refused\x1b[2J")  # the value is intact for programs
-    _no_control_bytes(_cli(tmp_path, "login", "--server", escape_as, "--grant", "client-credentials", "--client-id", "x", "--client-secret", "y", code=1))
+    _no_control_bytes(_cli(tmp_path, "login", "--server", escape_as, "--grant", "client-credentials", "--authkit-domain", escape_as.rsplit("/", 1)[0], "--client-id", "x", "--client-secret", "y", code=1))
 
 
 def test_doctor_shows_a_hostile_challenge_without_its_control_bytes(tmp_path, escape_as):

@@ -306,7 +306,7 @@ def test_client_id_is_used_as_login_uses_it(doctor, tmp_path):
     with serve_app() as (info, _app):
         env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "other-home")}
         reg = json.loads(subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "register", "--server", info.mcp_url, "--json", "--no-save"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path).stdout)
-        _, results, _ = doctor("--server", info.mcp_url, "--login", "--client-id", reg["client_id"], "--check", "token.obtained", "--check", "server.accepts-token")
+        _, results, _ = doctor("--server", info.mcp_url, "--login", "--authkit-domain", info.issuer, "--client-id", reg["client_id"], "--check", "token.obtained", "--check", "server.accepts-token")
     assert results["token.obtained"]["evidence"]["client_id"] == reg["client_id"]
     assert results["server.accepts-token"]["status"] == "pass"
 

@@ -50,7 +50,7 @@ def test_login_with_client_credentials_and_call(served, cli):
     assert "client_credentials" in httpx.get(info.issuer + "/.well-known/oauth-authorization-server", timeout=10).json()["grant_types_supported"]
     client = register(served)  # client_secret_basic, RFC 7591's default; the CLI uses basic when the AS lists it
     assert client["token_endpoint_auth_method"] == "client_secret_basic" and client["redirect_uris"] == []
-    proc = cli("login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json")
+    proc = cli("login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["logged_in"] and out["verified"] and out["claims"]["aud"] == info.resource == info.mcp_url
@@ -85,7 +85,7 @@ def test_a_public_client_cannot_register_for_client_credentials(served):
 def test_a_wrong_secret_ends_with_invalid_client(served, cli):
     info, _app = served
     client = register(served)
-    proc = cli("login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", "wrong", "--json")
+    proc = cli("login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", "wrong", "--json")
     assert proc.returncode == 1, proc.stderr
     error = json.loads(proc.stdout)["error"]
     assert error["code"] == "oauth.remote-error" and error["remote"]["error"] == "invalid_client" and error["remote"]["status"] == 401
@@ -95,7 +95,7 @@ def test_a_client_secret_post_client_logs_in_with_auth_method(served, cli):
     """The AS accepts only the method a client registered with: --auth-method names it for a pre-registered client."""
     info, _app = served
     client = register(served, token_endpoint_auth_method="client_secret_post")
-    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json"]
+    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json"]
     refused = cli(*args)  # basic, the default when the AS lists both: refused as this client registered post
     assert refused.returncode == 1 and json.loads(refused.stdout)["error"]["remote"]["error"] == "invalid_client"
     proc = cli(*args, "--auth-method", "client_secret_post")

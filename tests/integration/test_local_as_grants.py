@@ -86,7 +86,7 @@ def test_private_key_jwt_login_and_call(served, env, tmp_path):
     pem, jwk = key_pair(tmp_path, "client", "ci-1")
     client = register(info, client_name="ci job", grant_types=["client_credentials"], token_endpoint_auth_method="private_key_jwt", jwks={"keys": [jwk]})
     assert "client_secret" not in client and client["jwks"]["keys"][0]["kid"] == "ci-1"
-    proc = cli(env, "login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--private-key", str(pem), "--key-id", "ci-1", "--json")
+    proc = cli(env, "login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--private-key", str(pem), "--key-id", "ci-1", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["verified"] and out["claims"]["sub"] == client["client_id"] and out["claims"]["aud"] == info.mcp_url
@@ -99,7 +99,7 @@ def test_private_key_jwt_with_an_unregistered_key_is_invalid_client(served, env,
     _, jwk = key_pair(tmp_path, "registered", "k1")
     other, _ = key_pair(tmp_path, "other", "k1")
     client = register(info, grant_types=["client_credentials"], token_endpoint_auth_method="private_key_jwt", jwks={"keys": [jwk]})
-    proc = cli(env, "login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--private-key", str(other), "--key-id", "k1", "--json")
+    proc = cli(env, "login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--private-key", str(other), "--key-id", "k1", "--json")
     assert proc.returncode == 1, proc.stderr
     error = json.loads(proc.stdout)["error"]
     assert error["remote"]["error"] == "invalid_client" and "signature" in error["remote"]["error_description"]
@@ -114,7 +114,7 @@ def test_dpop_client_credentials_token_is_bound_to_the_stored_key(served, env, t
     meta = httpx.get(info.issuer + "/.well-known/oauth-authorization-server", timeout=10).json()
     assert "ES256" in meta["dpop_signing_alg_values_supported"]
     client = register(info, grant_types=["client_credentials"], token_endpoint_auth_method="client_secret_basic")
-    proc = cli(env, "login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--dpop", "--no-verify", "--json")
+    proc = cli(env, "login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--dpop", "--no-verify", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     tokens = stored(tmp_path)["tokens"]

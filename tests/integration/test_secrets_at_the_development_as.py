@@ -33,7 +33,7 @@ def served():
 
 def login(tmp_path, served, secret_args, *, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     info, client = served
-    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], *secret_args, "--json"]
+    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], *secret_args, "--json"]
     proc = subprocess.run(
         [sys.executable, "-m", "authkit_mcp_cli", *args],
         capture_output=True,
@@ -68,7 +68,7 @@ def test_secret_from_the_environment(tmp_path, served):
 
 def test_a_literal_secret_works_and_is_warned_about(tmp_path, served):
     info, client = served
-    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json"]
+    args = ["login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", client["client_secret"], "--json"]
     proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", *args], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=tmp_path, env={**CLEAN_ENV, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1"})
     assert proc.returncode == 0, proc.stderr
     warning = proc.stderr.splitlines()[0]
@@ -94,7 +94,7 @@ def test_dash_on_a_terminal_is_a_hidden_prompt(tmp_path, served):
         os.chdir(tmp_path)
         os.environ.clear()
         os.environ.update({**CLEAN_ENV, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"})
-        os.execv(sys.executable, [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", info.mcp_url, "--grant", "client-credentials", "--client-id", client["client_id"], "--client-secret", "-", "--json"])
+        os.execv(sys.executable, [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", "-", "--json"])
     screen, sent = b"", False
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
