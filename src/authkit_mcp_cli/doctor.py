@@ -9,8 +9,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from authkit_mcp_cli.checks import CATALOGUE, Check, Result, run_check
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.evidence import Evidence
+from authkit_mcp_cli.checks.model import Check, Result, run_check
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
 from authkit_mcp_cli.errors import UsageError

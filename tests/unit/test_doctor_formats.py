@@ -19,7 +19,8 @@ import respx
 from typer.testing import CliRunner
 from world import SERVER, World
 
-from authkit_mcp_cli.checks import CATALOGUE, Check, Level, Result, Status
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
+from authkit_mcp_cli.checks.model import Check, Level, Result, Status
 from authkit_mcp_cli.cli import app
 from authkit_mcp_cli.reports import html as html_report
 from authkit_mcp_cli.reports import junit, markdown

@@ -11,8 +11,10 @@ import pytest
 from world import AS, LOGIN_ONLY, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response, target
 
 from authkit_mcp_cli import forged_tokens
-from authkit_mcp_cli.checks import CATALOGUE, Probe, Status, gather, run_check
-from authkit_mcp_cli.checks.probes import requires
+from authkit_mcp_cli.checks import gather
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
+from authkit_mcp_cli.checks.model import Status, run_check
+from authkit_mcp_cli.checks.probes import Probe, requires
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.http import HttpPolicy
 

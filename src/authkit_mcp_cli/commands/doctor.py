@@ -10,7 +10,7 @@ from authkit_mcp_cli.commands import options
 
 
 def _complete_check_id(incomplete: str) -> list[str]:
-    from authkit_mcp_cli.checks import CATALOGUE
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
 
     return [c.id for c in CATALOGUE if c.id.startswith(incomplete)]
 
