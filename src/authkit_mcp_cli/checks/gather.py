@@ -39,6 +39,7 @@ from authkit_mcp_cli.checks.probes import LOGIN_PROBES, Probe, closure
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.discovery import INITIALIZE, JSON_HEADERS, MCP_HEADERS, authorization_servers, first_usable, prm_candidates, usable_document
 from authkit_mcp_cli.http import Exchange, HttpPolicy
+from authkit_mcp_cli.legacy_discovery import origin_is_issuer
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin, prm_urls
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ async def _as_metadata(g: Gatherer) -> None:
         elif ev.prm_doc is None and ev.target.server_url:
             # MCP 2025-03-26: without PRM, clients take the server's origin as the AS (here: when it says it is one)
             found = await g.discover(origin(ev.target.server_url))
-            if found.metadata is not None and str(found.metadata.get("issuer")).rstrip("/") == found.issuer:
+            if origin_is_issuer(found.metadata, found.issuer):
                 ev.as_issuer, ev.as_issuer_source = found.issuer, "the server's origin (MCP 2025-03-26: no protected-resource metadata)"
     if ev.as_issuer is not None:
         await g.discover(ev.as_issuer)
