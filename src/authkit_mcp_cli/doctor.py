@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the rest loads when doctor runs: --list-checks needs only t
 
     import httpx
 
-    from authkit_mcp_cli.checks.gather import StrangerKey
+    from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
 
 
@@ -119,7 +119,7 @@ async def diagnose_many(
     import asyncio
     import contextlib
 
-    from authkit_mcp_cli.checks.gather import StrangerKey
+    from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.http import HttpPolicy, make_client
     from authkit_mcp_cli.trace import TraceWriter
 

@@ -341,6 +341,6 @@ def test_the_command_offers_exactly_the_report_formats():
     from typing import get_args
 
     from authkit_mcp_cli.commands.doctor import ReportFormat
-    from authkit_mcp_cli.reports import FORMATS
+    from authkit_mcp_cli.reports.formats import FORMATS
 
     assert get_args(ReportFormat) == FORMATS

@@ -34,7 +34,7 @@ from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.gatherer import Gatherer, PrerequisiteCrashed
 from authkit_mcp_cli.checks.probe_graph import PROBES, asks_the_server, closure
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.server_probes import StrangerKey
+from authkit_mcp_cli.checks.stranger_key import StrangerKey
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.discovery import JSON_HEADERS, usable_document
 from authkit_mcp_cli.http import HttpPolicy

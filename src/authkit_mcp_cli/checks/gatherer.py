@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
@@ -20,12 +21,28 @@ from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 
 if TYPE_CHECKING:
-    from authkit_mcp_cli.checks.probe_graph import ProbeSpec
-    from authkit_mcp_cli.checks.server_probes import StrangerKey
+    from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
 
 T = TypeVar("T")
 RequestKey = tuple[str, str, tuple[tuple[str, str], ...], bytes | None]
+Runner = Callable[["Gatherer"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One row of ``probe_graph.PROBES``: what the engine needs to schedule a probe."""
+
+    peer: Literal["server", "as"]  # whom it asks
+    run: Runner  # fills its part of the evidence, once ``needs`` are in
+    needs: frozenset[Probe] = frozenset()  # what it builds on: pulled in by --check, awaited before ``run``
+    needs_without_issuer: frozenset[Probe] = frozenset()  # also, when no issuer was given (the issuer comes from PRM)
+    after: frozenset[Probe] = frozenset()  # also awaited when wanted, but not pulled in (one token at a time)
+    last: bool = False  # doctor --login: waits until every other wanted probe has answered (or crashed)
+    early: Runner | None = None  # runs at once, beside the wait for ``needs``: requests that need nothing yet
+
+    def requires(self, *, issuer_given: bool) -> frozenset[Probe]:
+        return self.needs if issuer_given else self.needs | self.needs_without_issuer
 
 
 class PrerequisiteCrashed(Exception):

@@ -7,31 +7,11 @@ JWKS -> forged tokens.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterable
 
 from authkit_mcp_cli.checks import as_probes, login_probes, server_probes
+from authkit_mcp_cli.checks.gatherer import ProbeSpec
 from authkit_mcp_cli.checks.probes import Probe
-
-if TYPE_CHECKING:
-    from authkit_mcp_cli.checks.gatherer import Gatherer
-
-Runner = Callable[["Gatherer"], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class ProbeSpec:
-    peer: Literal["server", "as"]  # whom it asks
-    run: Runner  # fills its part of the evidence, once ``needs`` are in
-    needs: frozenset[Probe] = frozenset()  # what it builds on: pulled in by --check, awaited before ``run``
-    needs_without_issuer: frozenset[Probe] = frozenset()  # also, when no issuer was given (the issuer comes from PRM)
-    after: frozenset[Probe] = frozenset()  # also awaited when wanted, but not pulled in (one token at a time)
-    last: bool = False  # doctor --login: waits until every other wanted probe has answered (or crashed)
-    early: Runner | None = None  # runs at once, beside the wait for ``needs``: requests that need nothing yet
-
-    def requires(self, *, issuer_given: bool) -> frozenset[Probe]:
-        return self.needs if issuer_given else self.needs | self.needs_without_issuer
 
 
 def of(*probes: Probe) -> frozenset[Probe]:

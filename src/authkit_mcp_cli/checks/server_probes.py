@@ -19,33 +19,7 @@ from authkit_mcp_cli.http import Exchange
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, origin
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-
     from authkit_mcp_cli.checks.gatherer import Gatherer
-
-
-class StrangerKey:
-    """The stranger's RSA key the forged tokens are signed with: one per doctor run (shared by
-    the servers of ``doctor --server A --server B``), made in a thread the first time a
-    forged-token probe asks, so it is ready by the time the JWKS answers."""
-
-    def __init__(self) -> None:
-        self._future: asyncio.Future[RSAPrivateKey] | None = None
-
-    def get(self) -> asyncio.Future[RSAPrivateKey]:
-        if self._future is None:
-            self._future = asyncio.get_running_loop().run_in_executor(None, _fresh_key)
-        return self._future
-
-    async def settle(self) -> None:
-        if self._future is not None:
-            await asyncio.gather(self._future, return_exceptions=True)
-
-
-def _fresh_key() -> RSAPrivateKey:
-    from authkit_mcp_cli import forged_tokens  # cryptography: imported only when forged tokens are wanted
-
-    return forged_tokens.fresh_key()
 
 
 def post_initialize(g: Gatherer, server: str, extra_headers: dict[str, str] | None = None) -> asyncio.Future[Exchange]:
