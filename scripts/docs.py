@@ -106,7 +106,7 @@ def main(argv: list[str]) -> int:
             CLI_DOC.parent.mkdir(exist_ok=True)
             CLI_DOC.write_text(reference)
     from authkit_mcp_cli import check_listing
-    from authkit_mcp_cli.checks import CATALOGUE
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
 
     catalogue = check_listing.generate(CATALOGUE)
     if not check_listing.CATALOGUE_FILE.exists() or check_listing.CATALOGUE_FILE.read_text(encoding="utf-8") != catalogue:

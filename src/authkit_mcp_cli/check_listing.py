@@ -3,10 +3,9 @@
 Listing the catalogue is a local command (issue #16 §2): it must not import
 every check module, the evidence model and rich to print four columns. So the
 catalogue's id, level, title and spec are kept in a file next to
-this module (``check_catalogue.json``), generated from the registry by
-``make docs`` (scripts/docs.py); a test fails when the file and the registry
-differ. It lives outside ``checks/``: importing anything in that package runs
-its ``__init__``, which registers every check.
+this module (``check_catalogue.json``), generated from ``checks.catalogue`` by
+``make docs`` (scripts/docs.py); a test fails when the file and the catalogue
+differ.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ def load() -> list[dict[str, str]]:
 
 
 def generate(catalogue: Any) -> str:
-    """check_catalogue.json's text for the registry's ``CATALOGUE``."""
+    """check_catalogue.json's text for ``checks.catalogue.CATALOGUE``."""
     rows = [{"id": c.id, "level": c.level.value, "title": c.title, "spec": c.spec} for c in catalogue]
     return json.dumps({"checks": rows}, indent=1, ensure_ascii=False) + "\n"
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from authkit_mcp_cli import oauth
-from authkit_mcp_cli.checks import CATALOGUE, Status
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
+from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose

@@ -9,8 +9,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from authkit_mcp_cli.checks import CATALOGUE, Check, Result, run_check
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.evidence import Evidence
+from authkit_mcp_cli.checks.model import Check, Result, run_check
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
 from authkit_mcp_cli.errors import UsageError
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the rest loads when doctor runs: --list-checks needs only t
 
     import httpx
 
-    from authkit_mcp_cli.checks.gather import StrangerKey
+    from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
 
 
@@ -118,7 +119,7 @@ async def diagnose_many(
     import asyncio
     import contextlib
 
-    from authkit_mcp_cli.checks.gather import StrangerKey
+    from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.http import HttpPolicy, make_client
     from authkit_mcp_cli.trace import TraceWriter
 

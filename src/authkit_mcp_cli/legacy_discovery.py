@@ -46,9 +46,11 @@ def default_metadata(base: str) -> dict[str, Any]:
     return {"issuer": base, **{name: base + path for name, path in DEFAULT_PATHS.items()}}
 
 
-def origin_issuer_matches(doc: dict[str, Any], base: str) -> bool:
-    """RFC 8414 §3.3 against the issuer the URL was built from, the origin: exactly, or with its one trailing slash."""
-    return doc.get("issuer") in (base, base + "/")
+def origin_is_issuer(doc: dict[str, Any] | None, base: str) -> bool:
+    """The 2025-03-26 rule "the server's origin is its own AS": the metadata at the origin ``base`` names
+    that origin as its issuer (RFC 8414 §3.3): exactly, or with the one trailing slash the origin URL carries.
+    The one copy of the rule: the client's fallback, doctor's AS discovery and prm.discovery all use it."""
+    return doc is not None and doc.get("issuer") in (base, base + "/")
 
 
 async def find_legacy_as(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy, why: str) -> LegacyAS:
@@ -69,7 +71,7 @@ async def find_legacy_as(client: httpx.AsyncClient, server_url: str, policy: Htt
                 spec=SPEC_LEGACY,
                 url=url,
             )
-        if not origin_issuer_matches(doc, base):
+        if not origin_is_issuer(doc, base):
             raise ProtocolError(
                 f"The metadata at {url} names issuer {doc.get('issuer')!r}, not the origin {base!r} it was fetched from; it must not be used.",
                 code="as.issuer-mismatch",

@@ -10,8 +10,8 @@ import pytest
 import world as w
 from world import World
 
-from authkit_mcp_cli.checks import Status
 from authkit_mcp_cli.checks.as_kind import configured_kind
+from authkit_mcp_cli.checks.model import Status
 
 OTHER_AS = "https://login.example.com"
 

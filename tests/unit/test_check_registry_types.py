@@ -19,7 +19,9 @@ SNIPPET = textwrap.dedent(
     from authkit_mcp_cli.checks.model import Level, Outcome, ok
     from authkit_mcp_cli.checks.needs import found_as, prm, server
     from authkit_mcp_cli.checks.probes import Probe
-    from authkit_mcp_cli.checks.registry import check
+    from authkit_mcp_cli.checks.registry import CheckList
+
+    check = CheckList().check
 
 
     @check("t.as", "t", Level.MUST, "s", probes=(Probe.AS_METADATA,), needs=found_as)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from world import AS, LOGIN_ONLY, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response
 
-from authkit_mcp_cli.checks import Status
+from authkit_mcp_cli.checks.model import Status
 
 GUIDE_401 = 'Bearer error="unauthorized", error_description="Authorization needed", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"'
 
@@ -565,7 +565,8 @@ def test_malformed_authorization_5xx():
 
 
 def test_a_crashing_check_becomes_an_error_result():
-    from authkit_mcp_cli.checks import CATALOGUE, Check
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
+    from authkit_mcp_cli.checks.model import Check
 
     original = next(c for c in CATALOGUE if c.id == "prm.scopes")
 

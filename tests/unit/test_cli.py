@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from authkit_mcp_cli import __version__
-from authkit_mcp_cli.checks import CATALOGUE
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.cli import app
 
 runner = CliRunner()

@@ -220,7 +220,7 @@ def test_plain_http_to_a_dot_localhost_name_is_not_secure():
 def test_doctor_names_the_broader_audience_of_a_prefix_and_warns_of_it_at_the_path_inserted_url():
     from world import ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World
 
-    from authkit_mcp_cli.checks import Status
+    from authkit_mcp_cli.checks.model import Status
 
     world = World(challenge_header=f'Bearer resource_metadata="{PRM_ROOT}", scope="openid"')
     world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)

@@ -51,9 +51,9 @@ def test_a_terminal_keeps_its_own_width(no_tty, monkeypatch):
 
 
 def test_doctor_into_a_pipe_prints_aligned_lines_without_padding(no_tty):
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
     from authkit_mcp_cli.checks.model import Result, Status
-    from authkit_mcp_cli.checks.registry import CATALOGUE
-    from authkit_mcp_cli.report import render
+    from authkit_mcp_cli.reports.text import render
 
     checks = [c for c in CATALOGUE if c.area == "prm"][:2]
     results = [Result(checks[0], Status.FAIL, f"Not found at {LONG_URL}", "Serve it.", {}), Result(checks[1], Status.PASS, "ok", None, {})]

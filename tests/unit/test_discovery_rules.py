@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from world import World, target
+from world import ORIGIN, World, target
 
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.gather import gather
+from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.discovery import (
     Challenge401,
     as_metadata_candidates,
@@ -30,6 +32,7 @@ from authkit_mcp_cli.discovery import (
 )
 from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy
+from authkit_mcp_cli.legacy_discovery import find_legacy_as, origin_is_issuer
 
 SERVER = "https://mcp.example.com/api/mcp"
 PRM_PATH = "https://mcp.example.com/.well-known/oauth-protected-resource/api/mcp"
@@ -139,6 +142,32 @@ def test_issuer_is_compared_exactly():
     assert "trailing slash" in issuer_difference(AS + "/", AS)
     assert "letter case" in issuer_difference(AS.upper(), AS)
     assert issuer_difference(None, AS) == ""
+
+
+@pytest.mark.parametrize(("issuer", "own"), [(ORIGIN, True), (ORIGIN + "/", True), (ORIGIN + "//", False), (ORIGIN + "/api", False), (None, False)])
+def test_the_origin_is_its_own_as_by_one_rule_for_client_and_doctor(issuer, own):
+    """MCP 2025-03-26 §2.3: without PRM, the origin is the AS when its metadata names it (the one slash the
+    origin URL carries allowed); the client's fallback, doctor's AS discovery and prm.discovery agree."""
+    doc = {} if issuer is None else {"issuer": issuer}
+    assert origin_is_issuer(doc, ORIGIN) is own
+    assert not origin_is_issuer(None, ORIGIN)
+    world = World(challenge_header="Bearer")
+    world.routes[("GET", PRM_PATH)] = world.routes[("GET", PRM_ROOT)] = lambda r: httpx.Response(404)
+    legacy = {**world.oauth_metadata, "issuer": issuer} if issuer is not None else {k: v for k, v in world.oauth_metadata.items() if k != "issuer"}
+    world.routes[("GET", ORIGIN + "/.well-known/oauth-authorization-server")] = lambda r: httpx.Response(200, json=legacy)
+    results = world.run(checks=[c for c in CATALOGUE if c.id in ("prm.discovery", "as.pkce")])
+    assert ("generation" in results["prm.discovery"].evidence) is own
+    assert (results["as.pkce"].status is Status.PASS) is own, results["as.pkce"].message
+
+    async def client_fallback():
+        async with httpx.AsyncClient(transport=httpx.MockTransport(world.handle)) as client:
+            return await find_legacy_as(client, SERVER, HttpPolicy(timeout=5), "all 404")
+
+    if own:
+        assert asyncio.run(client_fallback()).issuer == issuer
+    else:
+        with pytest.raises(ProtocolError):
+            asyncio.run(client_fallback())
 
 
 @pytest.mark.parametrize(("kind", "code"), [("dns", "network.dns"), ("refused", "network.refused"), ("too_large", "network.too-large"), (None, "network.connect")])

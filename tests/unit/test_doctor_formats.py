@@ -19,7 +19,8 @@ import respx
 from typer.testing import CliRunner
 from world import SERVER, World
 
-from authkit_mcp_cli.checks import CATALOGUE, Check, Level, Result, Status
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
+from authkit_mcp_cli.checks.model import Check, Level, Result, Status
 from authkit_mcp_cli.cli import app
 from authkit_mcp_cli.reports import html as html_report
 from authkit_mcp_cli.reports import junit, markdown
@@ -340,6 +341,29 @@ def test_the_command_offers_exactly_the_report_formats():
     from typing import get_args
 
     from authkit_mcp_cli.commands.doctor import ReportFormat
-    from authkit_mcp_cli.reports import FORMATS
+    from authkit_mcp_cli.reports.formats import FORMATS
 
     assert get_args(ReportFormat) == FORMATS
+
+
+def test_one_render_entry_point_serves_one_server_and_several(results):
+    """reports.formats.render(format, reports): one server's report is the format's own document;
+    several are one document holding one report each, in order; html draws one server only."""
+    from authkit_mcp_cli.reports import formats
+    from authkit_mcp_cli.reports.common import ServerReport
+
+    one = ServerReport(results, SERVER, "https://test-env.authkit.app", {"requests": 7})
+    other = ServerReport(results, SERVER + "2", None, {"requests": 3})
+    doc = json.loads(formats.render("json", [one], strict=False))
+    assert doc["schema"] == 1 and doc["target"]["server"] == SERVER and doc["requests"] == 7 and "reports" not in doc
+    many = json.loads(formats.render("json", [one, other], strict=False))
+    assert [r["target"]["server"] for r in many["reports"]] == [SERVER, SERVER + "2"] and [r["requests"] for r in many["reports"]] == [7, 3]
+    assert formats.render("junit", [one], strict=True) == junit.render(results, ReportMeta(SERVER, "https://test-env.authkit.app", strict=True))
+    assert formats.render("markdown", [one], strict=False) == markdown.render(results, META)
+    assert formats.render("html", [one], strict=False) == html_report.render(results, META)
+    assert ET.fromstring(formats.render("junit", [one, other], strict=False)).findall("testsuite")[1].get("name", "").endswith(SERVER + "2")
+    text = formats.render("text", [one, other], strict=False)
+    assert text.startswith(f"Server 1 of 2: {SERVER}\n") and "\x1b[" not in text and f"Server 2 of 2: {SERVER}2" in text
+    with pytest.raises(ValueError, match="one server"):
+        formats.render("html", [one, other], strict=False)
+    assert formats.exit_code([one, other], strict=False) == max(formats.exit_code([one], strict=False), formats.exit_code([other], strict=False))

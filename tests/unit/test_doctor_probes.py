@@ -11,8 +11,11 @@ import pytest
 from world import AS, LOGIN_ONLY, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response, target
 
 from authkit_mcp_cli import forged_tokens
-from authkit_mcp_cli.checks import CATALOGUE, Probe, Status, gather, run_check
-from authkit_mcp_cli.checks.probes import requires
+from authkit_mcp_cli.checks import gather, server_probes
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
+from authkit_mcp_cli.checks.model import Status, run_check
+from authkit_mcp_cli.checks.probe_graph import PROBES, closure, requires
+from authkit_mcp_cli.checks.probes import LOGIN_PROBES, Probe
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.http import HttpPolicy
 
@@ -171,7 +174,7 @@ def test_a_crash_reaches_the_probes_built_on_it_and_no_further(monkeypatch):
     def boom(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr(gather, "prm_candidates", boom)
+    monkeypatch.setattr(server_probes, "prm_candidates", boom)
     results = World().run()
     errors = {cid for cid, r in results.items() if r.status is Status.ERROR}
     # PRM, and what needs the AS it names (no --authkit-domain), report the crash ...
@@ -203,8 +206,18 @@ def test_diagnose_runs_over_a_client_with_a_mock_transport():
     assert diagnosis.evidence.request_count == len(world.requests)  # the count doctor reports is what went out
 
 
+def test_one_table_says_how_every_probe_runs_and_what_it_builds_on():
+    """probe_graph.PROBES feeds --check's closure and the engine's schedule: every probe is in it once."""
+    assert list(PROBES) == list(Probe)
+    assert closure([Probe.FORGED_TOKENS], issuer_given=False) == {Probe.FORGED_TOKENS, Probe.CHALLENGE, Probe.PRM, Probe.AS_METADATA, Probe.AS_JWKS}
+    assert closure([Probe.AS_JWKS], issuer_given=True) == {Probe.AS_JWKS, Probe.AS_METADATA}
+    assert closure([Probe.TOKEN_REFRESH], issuer_given=True) == {Probe.TOKEN_REFRESH, Probe.TOKEN, Probe.CHALLENGE, Probe.PRM}  # token-use only orders it
+    assert {p for p, spec in PROBES.items() if spec.last} == LOGIN_PROBES
+    assert {p for p, spec in PROBES.items() if spec.peer == "as"} == {Probe.AS_METADATA, Probe.AS_ALL, Probe.AS_JWKS, Probe.AS_CORS}
+
+
 def test_probes_are_listed_after_what_they_build_on():
     for issuer_given in (True, False):
         order = list(Probe)
         for probe in Probe:
-            assert all(order.index(p) < order.index(probe) for p in requires(probe, issuer_given=issuer_given)), probe
+            assert all(order.index(p) < order.index(probe) for p in requires(probe, issuer_given=issuer_given) | PROBES[probe].after), probe

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from world import AS, PRM_PATH, World, authkit_metadata, json_response, prm_document
 
-from authkit_mcp_cli.checks import Status
+from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.errors import AtomsAuthError
 from authkit_mcp_cli.loopback import callback_params_from_url
 from authkit_mcp_cli.oauth import parse_registration_response, parse_token_response, validate_callback

@@ -103,7 +103,8 @@ def test_doctor_imports_neither_pyjwt_nor_httpx_cli():
     code = (
         "import sys\n"
         "sys.modules.setdefault('httpx._main', None)\n"
-        "from authkit_mcp_cli.checks import CATALOGUE, run_check\n"
+        "from authkit_mcp_cli.checks.catalogue import CATALOGUE\n"
+        "from authkit_mcp_cli.checks.model import run_check\n"
         "from authkit_mcp_cli.checks.as_checks import _usable_key\n"
         "from authkit_mcp_cli import forged_tokens\n"
         "import json\n"

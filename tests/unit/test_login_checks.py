@@ -12,8 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from world import assert_level_matches, target
 
-from authkit_mcp_cli.checks import CATALOGUE, Status, run_check
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.evidence import Evidence, TokenEvidence
+from authkit_mcp_cli.checks.model import Status, run_check
 from authkit_mcp_cli.client import Session
 from authkit_mcp_cli.http import Exchange
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens

@@ -52,7 +52,7 @@ def test_piped_output_is_never_wrapped_nor_padded():
 def test_piped_tables_are_one_line_per_row():
     run = run_piped("doctor", "--list-checks")
     assert run.returncode == 0
-    from authkit_mcp_cli.checks import CATALOGUE
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
 
     rows = [line for line in run.stdout.splitlines() if line.split(" ", 1)[0] in {c.id for c in CATALOGUE}]
     assert len(rows) == len(CATALOGUE)  # a title never continues on a second line

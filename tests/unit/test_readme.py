@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from authkit_mcp_cli.checks import CATALOGUE
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -127,24 +127,24 @@ def test_a_skip_that_points_at_a_failed_check_follows_from_it():
     from rich.console import Console
     from world import AS, World
 
-    from authkit_mcp_cli import report
+    from authkit_mcp_cli.reports import common, json, text
 
     results = World().run(server=None, authkit_domain=AS + "/")
     assert results["authkit.domain"].caused_by == "as.issuer" and results["as.issuer"].caused_by is None
     listed = list(results.values())
-    assert report.exit_code(listed, strict=False) == 1  # an ordinary finding, not a network failure
-    assert report.summary(listed)["skip"] == sum(1 for r in listed if r.status.value == "skip") - 1
-    assert report.root_cause_json(listed) is None  # only unreachable / not-MCP causes lead the report
+    assert common.exit_code(listed, strict=False) == 1  # an ordinary finding, not a network failure
+    assert common.summary(listed)["skip"] == sum(1 for r in listed if r.status.value == "skip") - 1
+    assert json.root_cause_json(listed) is None  # only unreachable / not-MCP causes lead the report
     out = io.StringIO()
-    report.render(Console(file=out, width=1000, no_color=True), listed, server=None, authorization_server=AS + "/")
+    text.render(Console(file=out, width=1000, no_color=True), listed, server=None, authorization_server=AS + "/")
     assert "SKIP   1 AuthKit check" in out.getvalue() and "skipped only because as.issuer failed." in out.getvalue()
 
 
 def test_a_correct_setup_has_no_cause_and_no_consequence():
     from world import World
 
-    from authkit_mcp_cli import report
+    from authkit_mcp_cli.reports import common
 
     listed = list(World().run().values())
     assert not any(r.caused_by or r.cause for r in listed)
-    assert report.exit_code(listed, strict=False) == 0
+    assert common.exit_code(listed, strict=False) == 0

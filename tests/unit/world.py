@@ -16,7 +16,8 @@ import jwt
 import respx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from authkit_mcp_cli.checks import CATALOGUE, Result
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
+from authkit_mcp_cli.checks.model import Result
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose

@@ -10,10 +10,13 @@ from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, Evidence, FoundAS
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem, skip
 from authkit_mcp_cli.checks.needs import found_as
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.discovery import issuer_difference, issuer_matches
 from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 SPEC_DISCOVERY = "MCP 2026-07-28 Authorization Server Discovery; RFC 8414 §3; OIDC Discovery §4"
 URL_FIELDS = (

@@ -9,8 +9,11 @@ from authkit_mcp_cli.checks.evidence import Evidence, FoundAS
 from authkit_mcp_cli.checks.model import Level, Outcome, info, ok, problem
 from authkit_mcp_cli.checks.needs import found_as
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.urls import is_absolute_http_url
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 METADATA = (Probe.AS_METADATA,)
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -10,9 +10,12 @@ from authkit_mcp_cli.checks.as_kind import authkit_reason
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.urls import is_loopback_host
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 
 @check("authkit.domain", "The AuthKit domain is configured exactly", Level.SHOULD, "WorkOS AuthKit MCP docs; RFC 8414 §2 (issuer)", probes=(Probe.AS_METADATA, Probe.PRM))

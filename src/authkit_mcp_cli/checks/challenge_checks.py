@@ -11,10 +11,13 @@ from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.config import ENV_HTTP_PATH
 from authkit_mcp_cli.http import Exchange
 from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 
 @check("server.reachable", "The MCP server answers", Level.MUST, "RFC 9110 §15; MCP 2026-07-28 Transports: Streamable HTTP", probes=(Probe.CHALLENGE,), needs=needs.server)

@@ -1,30 +1,48 @@
-"""The engine under ``checks.gather``: runs probes as tasks, each once, each as soon as
-what it builds on is in; shares identical requests and AS discoveries; records a
-crashed probe against every probe built on it. ``gather`` holds the probes.
+"""The engine under ``checks.gather``: scheduling, de-duplication and crash
+handling, nothing about what a probe asks. Each wanted probe runs once, as a
+task, as soon as what it builds on is in (``probe_graph.PROBES``); identical
+requests, and anything started through ``once`` (an AS discovery), are shared
+by every probe of the run; a probe that crashes is recorded against itself and
+every probe built on it, and the run goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
-from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, ASDiscovery, Evidence
+from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import Target
-from authkit_mcp_cli.discovery import JSON_HEADERS, as_metadata_candidates, first_usable, usable_document
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
-from authkit_mcp_cli.urls import is_absolute_http_url
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-
+    from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
 
-Runner = Callable[["Gatherer"], Awaitable[None]]
+T = TypeVar("T")
 RequestKey = tuple[str, str, tuple[tuple[str, str], ...], bytes | None]
+Runner = Callable[["Gatherer"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One row of ``probe_graph.PROBES``: what the engine needs to schedule a probe."""
+
+    peer: Literal["server", "as"]  # whom it asks
+    run: Runner  # fills its part of the evidence, once ``needs`` are in
+    needs: frozenset[Probe] = frozenset()  # what it builds on: pulled in by --check, awaited before ``run``
+    needs_without_issuer: frozenset[Probe] = frozenset()  # also, when no issuer was given (the issuer comes from PRM)
+    after: frozenset[Probe] = frozenset()  # also awaited when wanted, but not pulled in (one token at a time)
+    last: bool = False  # doctor --login: waits until every other wanted probe has answered (or crashed)
+    early: Runner | None = None  # runs at once, beside the wait for ``needs``: requests that need nothing yet
+
+    def requires(self, *, issuer_given: bool) -> frozenset[Probe]:
+        return self.needs if issuer_given else self.needs | self.needs_without_issuer
 
 
 class PrerequisiteCrashed(Exception):
@@ -35,32 +53,8 @@ class PrerequisiteCrashed(Exception):
         self.probe = probe
 
 
-class StrangerKey:
-    """The stranger's RSA key the forged tokens are signed with: one per doctor run (shared by
-    the servers of ``doctor --server A --server B``), made in a thread the first time a
-    forged-token probe asks, so it is ready by the time the JWKS answers."""
-
-    def __init__(self) -> None:
-        self._future: asyncio.Future[RSAPrivateKey] | None = None
-
-    def get(self) -> asyncio.Future[RSAPrivateKey]:
-        if self._future is None:
-            self._future = asyncio.get_running_loop().run_in_executor(None, _fresh_key)
-        return self._future
-
-    async def settle(self) -> None:
-        if self._future is not None:
-            await asyncio.gather(self._future, return_exceptions=True)
-
-
-def _fresh_key() -> RSAPrivateKey:
-    from authkit_mcp_cli import forged_tokens  # cryptography: imported only when forged tokens are wanted
-
-    return forged_tokens.fresh_key()
-
-
 class Gatherer:
-    """Runs the wanted probes, sharing identical requests and AS discoveries (with ``shared``,
+    """Runs the wanted probes of ``graph``, sharing identical requests and ``once`` work (with ``shared``,
     another gatherer's too: the restart at the canonical URL reuses the first run's requests)."""
 
     def __init__(
@@ -71,29 +65,29 @@ class Gatherer:
         wanted: set[Probe],
         login: LoginPlan | None = None,
         *,
-        runners: Mapping[Probe, Runner],
+        graph: Mapping[Probe, ProbeSpec],
+        stranger: StrangerKey,
         shared: Gatherer | None = None,
-        stranger: StrangerKey | None = None,
     ) -> None:
         self.ev = Evidence(target=target)
-        self.runners = runners
+        self.graph = graph
         self.login = login
+        self.issuer_given = bool(target.authkit_domain)
         if target.authkit_domain:
             self.ev.as_issuer = target.authkit_domain
             self.ev.as_issuer_source = target.domain_source or "--authkit-domain"
         self.client, self.policy, self.wanted = client, policy, wanted
+        self.stranger = stranger  # the forged tokens' key, one per doctor run
         self.counter: list[int] = shared.counter if shared else [0]
         self._requests: dict[RequestKey, asyncio.Task[Exchange]] = shared._requests if shared else {}
-        self._discoveries: dict[str, asyncio.Task[ASDiscovery]] = shared._discoveries if shared else {}
-        self._follow_ups: dict[tuple[str, Probe], asyncio.Task[None]] = shared._follow_ups if shared else {}  # (issuer, AS_JWKS / AS_CORS)
-        self._speculation: list[asyncio.Task[None]] = shared._speculation if shared else []
-        self.stranger: StrangerKey = stranger or (shared.stranger if shared else StrangerKey())
+        self._once: dict[tuple[str, str], asyncio.Future[Any]] = shared._once if shared else {}
+        self._background: list[asyncio.Future[None]] = shared._background if shared else []
         self._probes: dict[Probe, asyncio.Task[None]] = {}
         self._crashes: dict[Probe, tuple[Probe, str]] = {}  # probe -> (the probe that crashed, why)
         # Decided once the canonical URL is known: True when this run was replaced by one at that URL.
         self.superseded: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
-    # --- requests and AS discoveries, each started once --------------------------
+    # --- de-duplication: each request and each ``once`` job started once per run ---------
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None, content: bytes | None = None, *, follow: bool = True) -> asyncio.Task[Exchange]:
         key = (method, url, tuple(sorted((headers or {}).items())), content)
@@ -102,58 +96,24 @@ class Gatherer:
             self._requests[key] = asyncio.ensure_future(exchange(self.client, method, url, policy=self.policy, headers=headers, content=content, follow_redirects=follow))
         return self._requests[key]
 
-    def discover(self, issuer: str) -> asyncio.Task[ASDiscovery]:
-        """AS metadata for ``issuer``; the wanted follow-ups start the moment it is in."""
-        if issuer not in self._discoveries:
-            task = self._discoveries[issuer] = asyncio.ensure_future(self._discover(issuer))
-            for probe, fetch in ((Probe.AS_JWKS, self._fetch_jwks), (Probe.AS_CORS, self._fetch_cors)):
-                if probe in self.wanted:
-                    self._follow_ups[issuer, probe] = asyncio.ensure_future(fetch(task))
-        return self._discoveries[issuer]
+    def once(self, kind: str, name: str, start: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """``start()``'s result for (``kind``, ``name``), started the first time it is asked for."""
+        if (kind, name) not in self._once:
+            self._once[kind, name] = asyncio.ensure_future(start())
+        return self._once[kind, name]
 
-    async def follow_up(self, issuer: str, probe: Probe) -> None:
-        """Wait for the JWKS or CORS requests that followed ``issuer``'s metadata."""
-        task = self._follow_ups.get((issuer, probe))
-        if task is not None:
-            await task
+    def started(self, kind: str, name: str) -> asyncio.Future[Any] | None:
+        return self._once.get((kind, name))
 
-    def speculate(self, coro: Awaitable[None]) -> None:
-        self._speculation.append(asyncio.ensure_future(coro))
+    def results(self, kind: str) -> dict[str, Any]:
+        """The results of the ``once`` jobs of ``kind`` that ended, by name (one that crashed is reported through its probe)."""
+        return {name: f.result() for (k, name), f in self._once.items() if k == kind and f.done() and not f.cancelled() and f.exception() is None}
 
-    async def _discover(self, issuer: str) -> ASDiscovery:
-        """MCP Authorization Server Discovery: every URL of the ordered list, at once."""
-        found = ASDiscovery(issuer=issuer)
-        if not is_absolute_http_url(issuer):
-            return found
-        urls = as_metadata_candidates(issuer)
-        answers = await asyncio.gather(*(self.request("GET", url, JSON_HEADERS) for _kind, url in urls))
-        found.attempts = [(kind, url, ex) for (kind, url), ex in zip(urls, answers, strict=True)]
-        for kind, url, ex in found.attempts:
-            doc, _ = usable_document(ex)
-            if doc is not None:
-                found.docs.setdefault(kind, doc)
-                found.doc_urls.setdefault(kind, url)
-        first = first_usable((url, ex) for _kind, url, ex in found.attempts)
-        if first is not None:
-            found.metadata_url, found.metadata = first
-        return found
+    def background(self, coro: Awaitable[None]) -> None:
+        """Work no probe waits for (a speculative discovery): awaited by ``settle``."""
+        self._background.append(asyncio.ensure_future(coro))
 
-    async def _fetch_jwks(self, discovery: asyncio.Task[ASDiscovery]) -> None:
-        found = await discovery
-        uri = (found.metadata or {}).get("jwks_uri")
-        if isinstance(uri, str) and is_absolute_http_url(uri):
-            found.jwks = await self.request("GET", uri, JSON_HEADERS)
-
-    async def _fetch_cors(self, discovery: asyncio.Task[ASDiscovery]) -> None:
-        found = await discovery
-        if found.metadata_url is None:
-            return
-        get = self.request("GET", found.metadata_url, {**JSON_HEADERS, "Origin": BROWSER_ORIGIN})
-        preflight_headers = {"Origin": BROWSER_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "mcp-protocol-version"}
-        preflight = self.request("OPTIONS", found.metadata_url, preflight_headers, follow=False)
-        found.cors_get, found.cors_preflight = await get, await preflight
-
-    # --- probes --------------------------------------------------------------------
+    # --- scheduling and crash handling ---------------------------------------------------
 
     def start(self, probe: Probe) -> asyncio.Task[None]:
         if probe not in self._probes:
@@ -168,8 +128,21 @@ class Gatherer:
                 raise PrerequisiteCrashed(probe)
 
     async def _run(self, probe: Probe) -> None:
+        spec = self.graph[probe]
+        early = asyncio.ensure_future(spec.early(self)) if spec.early else None
         try:
-            await self.runners[probe](self)
+            try:
+                await self.need(*spec.requires(issuer_given=self.issuer_given), *(spec.after & self.wanted))
+                if spec.last:  # after every other wanted probe, whether it answered or crashed
+                    await asyncio.gather(*(self.start(p) for p in self.wanted if not self.graph[p].last), return_exceptions=True)
+                if early is not None:
+                    await early
+            finally:
+                if early is not None and not early.done():
+                    early.cancel()
+                if early is not None:
+                    await asyncio.gather(early, return_exceptions=True)  # retrieved; an exception was raised above
+            await spec.run(self)
         except PrerequisiteCrashed as exc:
             root, why = self._crashes[exc.probe]
             self._crashes[probe] = root, why
@@ -185,16 +158,14 @@ class Gatherer:
     async def settle(self) -> None:
         """Wait for everything started (speculative discoveries and follow-ups too), so no task outlives the client."""
         while True:
-            tasks = (*self._requests.values(), *self._discoveries.values(), *self._follow_ups.values(), *self._speculation, *self._probes.values())
+            tasks = (*self._requests.values(), *self._once.values(), *self._background, *self._probes.values())
             pending = [t for t in tasks if not t.done()]
             if not pending:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
 
     def finish(self) -> Evidence:
-        # A crashed discovery is reported through the probe that awaited it.
-        self.ev.discoveries = {i: t.result() for i, t in self._discoveries.items() if not t.cancelled() and t.exception() is None}
-        for task in (*self._follow_ups.values(), *self._speculation):
+        for task in (*self._once.values(), *self._background):
             if not task.cancelled():
                 task.exception()  # retrieved: reported through its probe, if any wanted it
         self.ev.request_count = self.counter[0]

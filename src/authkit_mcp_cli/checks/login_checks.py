@@ -14,10 +14,13 @@ from authkit_mcp_cli.checks.as_kind import is_authkit
 from authkit_mcp_cli.checks.evidence import Evidence, TokenEvidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.client.diagnosis import audiences, resource_indicator_fix
 from authkit_mcp_cli.discovery import usable_document
 from authkit_mcp_cli.http import Exchange
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 SPEC_AUDIENCE = "RFC 8707 §2; RFC 9068 §4; MCP 2026-07-28 Authorization: Token Audience Binding and Validation"
 TOKEN = (Probe.TOKEN,)

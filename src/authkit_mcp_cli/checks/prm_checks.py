@@ -14,12 +14,16 @@ from authkit_mcp_cli.checks.as_kind import prm_names_authkit
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.discovery import exact_resource_required, usable_document
 from authkit_mcp_cli.discovery import prm_resource as resource_verdict
 from authkit_mcp_cli.http import Exchange
+from authkit_mcp_cli.legacy_discovery import origin_is_issuer
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, is_absolute_http_url, is_secure_url, origin
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 SPEC_PRM = "RFC 9728 §3-5; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery"
 LOCATION_NAMES = {"header": "the WWW-Authenticate resource_metadata URL", "path": "the path-inserted well-known URL", "root": "the root well-known URL"}
@@ -30,7 +34,7 @@ def origin_is_own_as(ev: Evidence, server: str) -> str | None:
     for kind, path in (("oauth", OAUTH_AS_WELL_KNOWN), ("oidc", OIDC_WELL_KNOWN)):
         ex = ev.compat.get(kind)
         doc = usable_document(ex)[0] if ex is not None else None
-        if doc is not None and isinstance(doc.get("issuer"), str) and doc["issuer"].rstrip("/") == origin(server):
+        if origin_is_issuer(doc, origin(server)):
             return origin(server) + path
     return None
 

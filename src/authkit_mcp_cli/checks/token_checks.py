@@ -9,8 +9,11 @@ from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.registry import check
+from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.http import Exchange
+
+CHECKS = CheckList()
+check = CHECKS.check
 
 
 def _probe_result(ex: Exchange) -> str:

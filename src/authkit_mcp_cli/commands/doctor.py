@@ -10,7 +10,7 @@ from authkit_mcp_cli.commands import options
 
 
 def _complete_check_id(incomplete: str) -> list[str]:
-    from authkit_mcp_cli.checks import CATALOGUE
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
 
     return [c.id for c in CATALOGUE if c.id.startswith(incomplete)]
 
@@ -140,26 +140,22 @@ def doctor(
     else:
         with _spinner(stderr_console()):
             diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls))
-    from authkit_mcp_cli import report
+    from authkit_mcp_cli.reports import formats
 
-    if len(diagnoses) > 1:
-        raise typer.Exit(_report_many(fmt, diagnoses, out=out, output=output, strict=strict, verbose=verbose))
-    diagnosis = diagnoses[0]
-    authorization_server = diagnosis.evidence.as_issuer
-    checked = diagnosis.evidence.target.server_url  # canonical, when the typed URL differed only in form (server.url)
+    reports = _server_reports(diagnoses)
     if fmt == "text" and not output:
-        report.render(out, diagnosis.results, server=checked, authorization_server=authorization_server, verbose=verbose)
-    else:
-        text = _formatted(fmt, diagnosis, server=checked, authorization_server=authorization_server, strict=strict, verbose=verbose)
-        if output and output != "-":
-            from authkit_mcp_cli.reports.output import write_report
+        formats.show(out, reports, strict=strict, verbose=verbose)
+    elif output and output != "-":
+        from authkit_mcp_cli.reports.output import write_report
 
-            write_report(output, text)
-            report.render(out, diagnosis.results, server=checked, authorization_server=authorization_server, verbose=verbose)
-            stderr_console().print(f"Wrote the {fmt} report to {output}", highlight=False, soft_wrap=True)
-        else:
-            typer.echo(text, nl=not text.endswith("\n"))
-    raise typer.Exit(report.exit_code(diagnosis.results, strict=strict))
+        write_report(output, formats.render(fmt, reports, strict=strict, verbose=verbose))
+        formats.show(out, reports, strict=strict, verbose=verbose)  # stdout shows the text report, for the CI log
+        servers = f" ({len(reports)} servers)" if len(reports) > 1 else ""
+        stderr_console().print(f"Wrote the {fmt} report{servers} to {output}", highlight=False, soft_wrap=True)
+    else:
+        text = formats.render(fmt, reports, strict=strict, verbose=verbose)
+        typer.echo(text, nl=not text.endswith("\n"))
+    raise typer.Exit(formats.exit_code(reports, strict=strict))
 
 
 def _spinner(console):
@@ -190,7 +186,9 @@ def _check_many(fmt: str, *, login: bool) -> None:
 
 
 def _server_reports(diagnoses) -> list:
-    from authkit_mcp_cli.reports.many import ServerReport
+    """Each server's results and what its report names: the canonical URL (when the typed one differed
+    only in form: server.url), the AS it found; json also counts the requests."""
+    from authkit_mcp_cli.reports.common import ServerReport
 
     reports = []
     for d in diagnoses:
@@ -201,38 +199,8 @@ def _server_reports(diagnoses) -> list:
     return reports
 
 
-def _report_many(fmt: str, diagnoses, *, out, output: str | None, strict: bool, verbose: bool) -> int:
-    """Several servers' reports in one document (``reports.many``); returns the worst exit code."""
-    from authkit_mcp_cli.console import stderr_console
-    from authkit_mcp_cli.reports import many
-
-    reports = _server_reports(diagnoses)
-    if fmt == "text" and not output:
-        many.render_text(out, reports, strict=strict, verbose=verbose)
-        return many.exit_code(reports, strict=strict)
-    if fmt == "text":
-        import io
-
-        from authkit_mcp_cli.console import SafeConsole
-
-        buffer = io.StringIO()
-        many.render_text(SafeConsole(file=buffer, force_terminal=False, no_color=True, width=10_000), reports, strict=strict, verbose=verbose)
-        text = buffer.getvalue()
-    else:
-        text = {"json": many.to_json, "junit": lambda r: many.junit(r, strict=strict), "markdown": lambda r: many.markdown(r, strict=strict)}[fmt](reports)
-    if output and output != "-":
-        from authkit_mcp_cli.reports.output import write_report
-
-        write_report(output, text)
-        many.render_text(out, reports, strict=strict, verbose=verbose)
-        stderr_console().print(f"Wrote the {fmt} report ({len(reports)} servers) to {output}", highlight=False, soft_wrap=True)
-    else:
-        typer.echo(text, nl=not text.endswith("\n"))
-    return many.exit_code(reports, strict=strict)
-
-
 def _list_checks(ids: list[str], fmt: str) -> None:
-    """--list-checks: from check_listing's data; on a terminal, rich's table (report.render_catalogue)."""
+    """--list-checks: from check_listing's data; on a terminal, rich's table (reports.text.render_catalogue)."""
     import sys
 
     from authkit_mcp_cli import check_listing
@@ -246,11 +214,11 @@ def _list_checks(ids: list[str], fmt: str) -> None:
     if fmt == "json":
         typer.echo(check_listing.as_json(rows))
     elif sys.stdout.isatty():
-        from authkit_mcp_cli import report
         from authkit_mcp_cli.console import stdout_console
         from authkit_mcp_cli.doctor import select_checks
+        from authkit_mcp_cli.reports.text import render_catalogue
 
-        report.render_catalogue(stdout_console(), select_checks(ids))
+        render_catalogue(stdout_console(), select_checks(ids))
     else:
         from authkit_mcp_cli.commands._render import print_line
 
@@ -265,30 +233,6 @@ def _format(report_format: str | None, *, json_output: bool) -> str:
 
         raise UsageError(f"--json and --format {report_format} ask for two formats.", code="usage.format-conflict", hint="Pass one of them (--json is --format json).")
     return "json" if json_output else (report_format or "text")
-
-
-def _formatted(fmt: str, diagnosis, *, server: str | None, authorization_server: str | None, strict: bool, verbose: bool) -> str:
-    """The report as one string, in any format (text without colour, as in a file)."""
-    from authkit_mcp_cli import report
-
-    if fmt == "json":
-        extra = {"requests": diagnosis.evidence.request_count}
-        if diagnosis.evidence.typed_server:
-            extra["typed_server"] = diagnosis.evidence.typed_server
-        return report.to_json(diagnosis.results, server=server, authorization_server=authorization_server, extra=extra)
-    if fmt == "text":
-        import io
-
-        from authkit_mcp_cli.console import SafeConsole  # a remote's control characters escaped, as on screen
-
-        buffer = io.StringIO()
-        report.render(SafeConsole(file=buffer, force_terminal=False, no_color=True, width=10_000), diagnosis.results, server=server, authorization_server=authorization_server, verbose=verbose)
-        return buffer.getvalue()
-    from authkit_mcp_cli.reports import html, junit, markdown
-    from authkit_mcp_cli.reports.common import ReportMeta
-
-    renderers = {"junit": junit.render, "markdown": markdown.render, "html": html.render}
-    return renderers[fmt](diagnosis.results, ReportMeta(server=server, authorization_server=authorization_server, strict=strict))
 
 
 async def _diagnose_with_login(target, checks, env, *, timeout: float, trace: str | None, fresh: bool, no_browser: bool, client_id, client_secret, client_metadata_url, as_kind):

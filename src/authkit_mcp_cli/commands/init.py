@@ -195,7 +195,8 @@ def _check_domain(domain: str, timeout: float) -> dict:
     """doctor's as.* and authkit.* checks against the domain: counts, and the failures and warnings."""
     import asyncio
 
-    from authkit_mcp_cli.checks import CATALOGUE, Status
+    from authkit_mcp_cli.checks.catalogue import CATALOGUE
+    from authkit_mcp_cli.checks.model import Status
     from authkit_mcp_cli.config import resolve_target
     from authkit_mcp_cli.doctor import diagnose
 

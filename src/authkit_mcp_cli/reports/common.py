@@ -1,13 +1,16 @@
-"""What every report needs: the target, the mode, and the one field the results may carry about their cause."""
+"""What every report needs: one server's results and what its report names, the mode, the counts and the exit code."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.checks.model import Result, Status
+from authkit_mcp_cli.checks.root_cause import network_failure
+from authkit_mcp_cli.errors import ExitCode
 from authkit_mcp_cli.safe_text import escape_control
 
 STATUS_LABELS = {Status.PASS: "PASS", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "SKIP", Status.INFO: "INFO"}
@@ -19,6 +22,33 @@ class ReportMeta:
     authorization_server: str | None
     strict: bool = False
     version: str = __version__
+
+
+@dataclass
+class ServerReport:
+    """One server's results and what its report names."""
+
+    results: list[Result]
+    server: str | None
+    authorization_server: str | None
+    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server
+
+    def meta(self, strict: bool) -> ReportMeta:
+        return ReportMeta(server=self.server, authorization_server=self.authorization_server, strict=strict)
+
+
+def exit_code(results: list[Result], *, strict: bool) -> int:
+    """0 clean; 1 findings; 3 when the target could not be reached at all (design.md, errors.ExitCode.NETWORK)."""
+    if network_failure(results):
+        return ExitCode.NETWORK
+    bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
+    return ExitCode.FINDINGS if any(r.status in bad and not r.consequence for r in results) else ExitCode.OK
+
+
+def summary(results: list[Result]) -> dict[str, int]:
+    """Counts per status; consequences of a root cause (``caused_by``) are not counted (issue 15)."""
+    counts = Counter(r.status for r in results if not r.consequence)
+    return {s.value: counts.get(s, 0) for s in (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR, Status.SKIP, Status.INFO)}
 
 
 def caused_by(result: Result) -> str | None:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from authkit_mcp_cli.checks.model import Result, Status
 from authkit_mcp_cli.checks.root_cause import root_causes
-from authkit_mcp_cli.reports.common import STATUS_LABELS, ReportMeta, caused_by, clean, shows_fix, summary_line
+from authkit_mcp_cli.reports.common import STATUS_LABELS, ReportMeta, ServerReport, caused_by, clean, shows_fix, summary_line
 from authkit_mcp_cli.reports.flow import CLIENT, PARTICIPANTS, SYMBOLS, WORDS, Mark, walk
 
 _STATUS_SYMBOLS = {Status.PASS: "✅", Status.WARN: "⚠️", Status.FAIL: "❌", Status.ERROR: "❌", Status.SKIP: "⏭", Status.INFO: "ℹ️"}
@@ -105,3 +105,11 @@ def render(results: list[Result], meta: ReportMeta, *, title: str = "atoms-auth 
             out.append(f"  - **spec:** {cell(r.check.spec)}")
     out += ["", f"<sub>atoms-auth {html.escape(meta.version)}</sub>", ""]
     return "\n".join(out)
+
+
+def render_many(reports: list[ServerReport], *, strict: bool) -> str:
+    """Several servers: one line per server, then one ``## atoms-auth doctor: URL`` section each."""
+    head = ["# atoms-auth doctor", "", f"{len(reports)} servers, each in its own section below:", ""]
+    head += [f"- {code(r.server or r.authorization_server)}: {summary_line(r.results)}" for r in reports]
+    sections = [render(r.results, r.meta(strict), title=f"atoms-auth doctor: {code(r.server or r.authorization_server)}") for r in reports]
+    return "\n".join(head) + "\n\n" + "\n".join(sections)

@@ -1,23 +1,21 @@
-"""Render doctor's results: one model, a rich table for people and one JSON
-document (schema 1, design.md) for programs."""
+"""doctor's report as text for people: root cause first, then a rich table per
+area on a terminal; aligned lines, never wrapped nor padded, into a pipe or a
+file. Several servers: each report under a ``Server N of M: URL`` heading, then
+one line per server. Also the check catalogue as a table (--list-checks on a terminal)."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from authkit_mcp_cli import __version__
 from authkit_mcp_cli.checks.model import Check, Result, Status
 from authkit_mcp_cli.checks.probes import Probe
-from authkit_mcp_cli.checks.root_cause import network_failure, root_causes
-from authkit_mcp_cli.errors import ExitCode
-from authkit_mcp_cli.safe_text import json_text
+from authkit_mcp_cli.checks.root_cause import root_causes
+from authkit_mcp_cli.reports.common import ServerReport, exit_code, summary, summary_line
 
 AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit"}
 AREA_NOUNS = {"as": "authorization server", "authkit": "AuthKit", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "token"}
@@ -36,55 +34,6 @@ def _group(result: Result) -> str | None:
     if result.check.area == "server" and Probe.TOKEN in result.check.probes:
         return AREAS["token"]
     return AREAS.get(result.check.area)
-
-
-def summary(results: list[Result]) -> dict[str, int]:
-    """Counts per status; consequences of a root cause (``caused_by``) are not counted (issue 15)."""
-    counts = Counter(r.status for r in results if not r.consequence)
-    return {s.value: counts.get(s, 0) for s in (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR, Status.SKIP, Status.INFO)}
-
-
-def exit_code(results: list[Result], *, strict: bool) -> int:
-    """0 clean; 1 findings; 3 when the target could not be reached at all (design.md, errors.ExitCode.NETWORK)."""
-    if network_failure(results):
-        return ExitCode.NETWORK
-    bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
-    return ExitCode.FINDINGS if any(r.status in bad and not r.consequence for r in results) else ExitCode.OK
-
-
-def root_cause_json(results: list[Result]) -> dict[str, Any] | None:
-    """The first root cause, with how many results follow from it; None when nothing follows from anything."""
-    roots = root_causes(results)
-    if not roots:
-        return None
-    root = roots[0]
-    assert root.cause is not None
-    return {"id": root.check.id, **root.cause.to_json(), "consequences": sum(1 for r in results if r.caused_by == root.check.id)}
-
-
-def to_json(results: list[Result], *, server: str | None, authorization_server: str | None, extra: dict[str, Any] | None = None) -> str:
-    return dumps(to_doc(results, server=server, authorization_server=authorization_server, extra=extra))
-
-
-def dumps(doc: dict[str, Any]) -> str:
-    return json_text(json.dumps(doc, indent=2, ensure_ascii=False))  # remote C1 controls escaped (issue 14 item 10)
-
-
-def to_doc(results: list[Result], *, server: str | None, authorization_server: str | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The schema-1 report (design.md) as a dict."""
-    doc: dict[str, Any] = {
-        "schema": 1,
-        "version": __version__,
-        "target": {"server": server, "authorization_server": authorization_server},
-        "summary": summary(results),
-        "results": [r.to_json() for r in results],
-    }
-    root = root_cause_json(results)
-    if root is not None:
-        doc["root_cause"] = root
-    if extra:
-        doc.update(extra)
-    return doc
 
 
 def render(console: Console, results: list[Result], *, server: str | None, authorization_server: str | None, verbose: bool = False) -> None:
@@ -228,3 +177,18 @@ def render_catalogue(console: Console, checks: list[Check]) -> None:
     console.print(table)
 
 
+def heading(n: int, total: int, r: ServerReport) -> str:
+    return f"Server {n} of {total}: {r.server or r.authorization_server or '(none)'}"
+
+
+def render_many(console: Console, reports: list[ServerReport], *, strict: bool, verbose: bool = False) -> None:
+    for n, r in enumerate(reports, start=1):
+        if n > 1:
+            console.print()
+        console.print(Text(heading(n, len(reports), r), style="bold underline"), soft_wrap=True)
+        render(console, r.results, server=r.server, authorization_server=r.authorization_server, verbose=verbose)
+    console.print()
+    console.print(Text(f"{len(reports)} servers", style="bold"), soft_wrap=True)
+    for r in reports:
+        code = exit_code(r.results, strict=strict)
+        console.print(Text(f"exit {code}  {r.server or r.authorization_server}: {summary_line(r.results)}"), soft_wrap=True)
