@@ -7,22 +7,18 @@ legal heads, kept-alive connections) are unaffected."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
-from peers.streams import LineReader
+from peers.serve_process import serve_cli
 
 pytestmark = pytest.mark.integration
 
@@ -134,49 +130,15 @@ def test_large_legal_heads_and_kept_alive_connections_still_work():
             time.sleep(HEAD_TIMEOUT + 0.3)  # idle between requests: the keep-alive timeout's business, not the head deadline's
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 @pytest.mark.parametrize("args", [[], ["--authkit-domain", "http://127.0.0.1:9", "--workers", "2"]], ids=["cli-local-as", "cli-authkit-workers"])
 def test_the_cli_server_answers_431_with_flat_memory(tmp_path, args):
-    proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "serve", "--port", "0", "--log-level", "warning", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
-    try:
-        stderr = LineReader(proc.stderr)
-        found = stderr.wait_for(r"MCP endpoint\s+(\S+)", timeout=60)
-        assert found, f"serve did not start: {stderr.text}"
-        parts = urlsplit(found.group(1))
+    with serve_cli(tmp_path, *args) as serve:
+        parts = urlsplit(serve.mcp_url)
         assert parts.hostname and parts.port
-        wait_listening(parts.hostname, parts.port)  # workers start after the banner
-        before = sum(rss_mb(pid) for pid in [proc.pid, *children(proc.pid)])
+        before = serve.rss_mb()
         results = [flood_headers(parts.hostname, parts.port, total=50 * 1024 * 1024) for _ in range(3)]
-        after = sum(rss_mb(pid) for pid in [proc.pid, *children(proc.pid)])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        after = serve.rss_mb()
     for sent, answer, _ in results:
         assert sent < 16 * 1024 * 1024 and (answer == b"" or answer.startswith(b"HTTP/1.1 431 ")), (sent, answer[:100])
     assert after - before < 20, f"RSS grew {after - before:.0f} MiB"
-    assert "Traceback" not in stderr.finish()
-
-
-def wait_listening(host: str, port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=5) as sock:
-                sock.sendall(f"GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
-                if sock.recv(100).startswith(b"HTTP/1.1 200 "):
-                    return
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "serve never answered"
-        time.sleep(0.2)
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    assert "Traceback" not in serve.stderr.finish()

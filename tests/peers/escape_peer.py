@@ -14,6 +14,14 @@
   ``error_uri`` full of control sequences; the PRM's ``resource_name`` and
   the AS metadata's ``service_documentation`` carry them too (doctor shows
   metadata values).
+- ``build_escape_device_as_app`` (issue 20 §5): the same resource + AS wiring
+  with a device authorization endpoint (RFC 8628 §3.2) whose
+  ``verification_uri`` holds U+202E RIGHT-TO-LEFT OVERRIDE (a terminal shows
+  ``device<U+202E>fdp.exe`` as ``deviceexe.pdf``), a ``verification_uri_complete``,
+  ``user_code`` and a token refusal (``access_denied``) full of the other
+  format characters: isolates, marks, zero-width space, a tag character.
+
+Every ``HOSTILE`` string ends in bidirectional controls too (``REORDERING``).
 
 oidc-provider cannot be made to send such text, hence this small peer.
 """
@@ -27,7 +35,12 @@ from starlette.routing import Route
 
 # What a hostile remote sends: clear the screen, home the cursor, print a fake prompt;
 # CSI as one C1 character; BEL, backspace and CR to rewrite the line.
-HOSTILE = "\x1b[2J\x1b[H fake prompt$ \x9b31m red \x07\x08\r\x1b]0;title\x07"
+# And Unicode format characters a terminal obeys without showing them (issue 20 §5): an override
+# that reverses what follows, isolates, marks, a zero-width space, the BOM, a soft hyphen and a tag
+# character (invisible ASCII).
+REORDERING = "\u202e\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u200e\u200f\u061c"
+INVISIBLE = "\u200b\u2060\ufeff\u00ad\U000e0041"
+HOSTILE = "\x1b[2J\x1b[H fake prompt$ \x9b31m red \x07\x08\r\x1b]0;title\x07" + REORDERING
 
 
 def build_escape_mcp_app(base_url: str, path: str = "/mcp"):
@@ -87,6 +100,64 @@ def build_escape_as_app(base_url: str, path: str = "/mcp"):
             Route("/.well-known/oauth-authorization-server", as_metadata),
             Route("/register", refuse, methods=["POST"]),
             Route("/token", refuse, methods=["POST"]),
+        ]
+    )
+
+
+def build_escape_device_as_app(base_url: str, path: str = "/mcp"):
+    """A resource and an AS offering only the device flow, whose every string a user reads is reordered."""
+    resource = base_url + path
+    prm_url = f"{base_url}/.well-known/oauth-protected-resource{path}"
+
+    async def mcp(request: Request) -> Response:
+        return JSONResponse({"error": "invalid_token"}, status_code=401, headers={"WWW-Authenticate": f'Bearer resource_metadata="{prm_url}", scope="mcp:tools"'})
+
+    async def prm(request: Request) -> Response:
+        return JSONResponse({"resource": resource, "authorization_servers": [base_url], "scopes_supported": ["mcp:tools"]})
+
+    async def as_metadata(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "issuer": base_url,
+                "authorization_endpoint": base_url + "/authorize",
+                "token_endpoint": base_url + "/token",
+                "registration_endpoint": base_url + "/register",
+                "device_authorization_endpoint": base_url + "/device_authorization",
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["none"],
+            }
+        )
+
+    async def register(request: Request) -> Response:
+        metadata = await request.json()
+        return JSONResponse({**metadata, "client_id": "device-client", "token_endpoint_auth_method": "none"}, status_code=201)
+
+    async def device_authorization(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "device_code": "dc-1",
+                "user_code": "WDJB\u2067-MJHT",
+                "verification_uri": f"{base_url}/device\u202efdp.exe",
+                "verification_uri_complete": f"{base_url}/device\u202efdp.exe?user_code={INVISIBLE}WDJB-MJHT",
+                "expires_in": 60,
+                "interval": 1,
+            }
+        )
+
+    async def token(request: Request) -> Response:
+        # RFC 8628 §3.5: the user denied; the description is the AS's text, shown to the user
+        return JSONResponse({"error": "access_denied", "error_description": "denied at " + base_url + "/device\u202efdp.exe" + INVISIBLE + REORDERING}, status_code=400)
+
+    return Starlette(
+        routes=[
+            Route(path, mcp, methods=["POST", "GET"]),
+            Route(f"/.well-known/oauth-protected-resource{path}", prm),
+            Route("/.well-known/oauth-authorization-server", as_metadata),
+            Route("/register", register, methods=["POST"]),
+            Route("/device_authorization", device_authorization, methods=["POST"]),
+            Route("/token", token, methods=["POST"]),
         ]
     )
 

@@ -31,6 +31,7 @@ class ServeConfig:
     allow_public_dev_as: bool = False  # the development AS on a non-loopback interface or public URL
     max_header_bytes: int = 32 * 1024  # request line + headers; more is 431
     header_timeout: float = 10.0  # seconds from connection (or first byte of a request) to its complete head
+    body_timeout: float = 30.0  # seconds from the end of the head to the end of the request (limits.py says why)
 
     @property
     def local_as(self) -> bool:

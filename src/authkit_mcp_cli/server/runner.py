@@ -5,7 +5,7 @@ Several workers share the bound socket; each builds its own app from the
 same configuration (AuthKit mode only: the development AS is in-memory).
 
 Every uvicorn here speaks HTTP/1.1 through the guarded httptools protocol
-(limits.py: request-head size and time limits) and, for the CLI, logs
+(limits.py: request head and trailer size, head and body deadlines) and, for the CLI, logs
 through one handler in one format (logs.py).
 """
 
@@ -32,9 +32,9 @@ CONFIG_ENV = "ATOMS_AUTH_SERVE_CONFIG"
 
 
 def uvicorn_config(app: Any, cfg: ServeConfig, **options: Any) -> uvicorn.Config:
-    """A uvicorn Config with serve's fixed choices and the request-head limits."""
+    """A uvicorn Config with serve's fixed choices and the request limits (head, trailers, deadlines)."""
     config = uvicorn.Config(app, server_header=False, **options)
-    return apply_limits(config, max_header_bytes=cfg.max_header_bytes, header_timeout=cfg.header_timeout)
+    return apply_limits(config, max_header_bytes=cfg.max_header_bytes, header_timeout=cfg.header_timeout, body_timeout=cfg.body_timeout)
 
 
 def bind(cfg: ServeConfig) -> socket.socket:
