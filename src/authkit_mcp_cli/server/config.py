@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from authkit_mcp_cli.config import DEFAULT_HTTP_PATH, ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES
 from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.server.dpop_store import check_store_url
 from authkit_mcp_cli.urls import is_loopback_host, parse_target_url
 
 LOCAL_REQUIRED_SCOPES = ("mcp:tools",)
@@ -31,6 +32,7 @@ class ServeConfig:
     allow_public_dev_as: bool = False  # the development AS on a non-loopback interface or public URL
     max_header_bytes: int = 32 * 1024  # request line + headers; more is 431
     header_timeout: float = 10.0  # seconds from connection (or first byte of a request) to its complete head
+    store: str | None = None  # redis:// URL of the DPoP replay and nonce store shared by workers and instances
 
     @property
     def local_as(self) -> bool:
@@ -76,6 +78,7 @@ def resolve_serve_config(
     workers: int,
     allow_private_cimd: bool = False,
     allow_public_dev_as: bool = False,
+    store: str | None = None,
 ) -> ServeConfig:
     domain = authkit_domain or env.get(ENV_AUTHKIT_DOMAIN) or None
     if domain:
@@ -126,4 +129,5 @@ def resolve_serve_config(
         workers=workers,
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=bool(exposure) and allow_public_dev_as,
+        store=check_store_url(store) if store else None,
     )
