@@ -13,9 +13,7 @@
   once with ``SET NX`` and read by everyone, so a nonce one instance issues
   another accepts. When the store cannot be reached the operations raise
   :class:`StoreUnavailable` and the caller refuses the request (fail closed).
-
-The Redis client (redis-py, the ``store`` extra) is imported only when a
-store URL is given.
+  It speaks RESP through server/resp_client.py.
 """
 
 from __future__ import annotations
@@ -23,10 +21,11 @@ from __future__ import annotations
 import heapq
 import secrets
 import time
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.server.resp_client import RespClient, RespError
 
 MAX_MEMORY_ENTRIES = 100_000
 KEY_PREFIX = "atoms-auth:dpop:"
@@ -112,49 +111,36 @@ class RedisReplayStore:
     shared = True
 
     def __init__(self, url: str, *, timeout: float = STORE_TIMEOUT) -> None:
-        import redis.asyncio as redis  # only serve --store pays for importing the client
-
         self.url = url
-        self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError, TimeoutError)
-        self._client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry_on_timeout=False)
+        self._client = RespClient(url, timeout=timeout)
         self._nonce_key: bytes | None = None
         self._nonce_read_at = 0.0
 
     async def first_use(self, key: str, *, ttl: int, now: float) -> bool:
-        try:
-            # one atomic step: set if absent, with the expiry (a replay finds the key and gets None)
-            return bool(await self._client.set(KEY_PREFIX + key, b"1", nx=True, ex=max(1, ttl)))
-        except self._errors as exc:
-            raise StoreUnavailable(_reason(exc)) from None
+        # one atomic step: set if absent, with the expiry (a replay finds the key and gets a nil reply)
+        return await self._command("SET", KEY_PREFIX + key, b"1", "NX", "EX", max(1, ttl)) == b"OK"
 
     async def nonce_key(self) -> bytes:
         if self._nonce_key is not None and time.monotonic() - self._nonce_read_at < NONCE_KEY_REFRESH:
             return self._nonce_key
-        try:
-            await self._client.set(NONCE_KEY_NAME, secrets.token_bytes(32), nx=True)  # the first instance creates it
-            value = await self._client.get(NONCE_KEY_NAME)
-        except self._errors as exc:
-            raise StoreUnavailable(_reason(exc)) from None
+        await self._command("SET", NONCE_KEY_NAME, secrets.token_bytes(32), "NX")  # the first instance creates it
+        value = await self._command("GET", NONCE_KEY_NAME)
         if not isinstance(value, bytes) or len(value) < 16:
             raise StoreUnavailable(f"the store's nonce key ({NONCE_KEY_NAME}) is missing or too short")
         self._nonce_key, self._nonce_read_at = value, time.monotonic()
         return value
 
     async def ping(self) -> None:
+        await self._command("PING")
+
+    async def _command(self, *args: str | bytes | int) -> bytes | int | None:
         try:
-            await self._client.ping()
-        except self._errors as exc:
-            raise StoreUnavailable(_reason(exc)) from None
+            return await self._client.command(*args)
+        except RespError as exc:
+            raise StoreUnavailable(str(exc)) from None
 
     async def aclose(self) -> None:
-        try:
-            await self._client.aclose()
-        except self._errors:
-            pass
-
-
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        await self._client.aclose()
 
 
 def check_store_url(url: str) -> str:
