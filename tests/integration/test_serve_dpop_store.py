@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
@@ -125,7 +126,8 @@ def test_with_two_workers_and_a_store_a_captured_proof_is_accepted_exactly_once(
         key = DpopKey.generate()
         token = bound_token(key_as, url, key)
         captured = proof(key, "POST", url, access_token=token)
-        answers = [send(url, f"DPoP {token}", [captured]) for _ in range(20)]
+        with ThreadPoolExecutor(max_workers=10) as pool:  # at once, on separate connections: the claim must be atomic
+            answers = list(pool.map(lambda _: send(url, f"DPoP {token}", [captured]), range(20)))
         assert [r.status_code for r in answers].count(200) == 1, [(r.status_code, dpop_error(r)) for r in answers]
         refused = [dpop_error(r) for r in answers if r.status_code != 200]
         assert all(error == "invalid_dpop_proof" and "already used" in why for error, why in refused), refused
@@ -153,7 +155,7 @@ def test_two_instances_on_one_store_share_replays_and_nonces(key_as, redis):
             assert replay.status_code == 401 and "already used" in dpop_error(replay)[1], replay.text
 
 
-def test_with_the_store_down_dpop_is_refused_and_bearer_still_works(key_as, redis):
+def test_with_the_store_down_dpop_is_refused_and_bearer_still_works_and_it_recovers(key_as, redis):
     with running_serve(key_as, "--store", redis.url) as (url, log):
         key = DpopKey.generate()
         token = bound_token(key_as, url, key)
@@ -165,6 +167,8 @@ def test_with_the_store_down_dpop_is_refused_and_bearer_still_works(key_as, redi
         assert log.wait_for(r"DPoP request refused with 503: the replay store cannot be reached \(.+\)", timeout=10), log.text
         plain = key_as.token(key_as.claims(url))
         assert send(url, f"Bearer {plain}").status_code == 200  # Bearer tokens never touch the store
+        redis.restart()  # back (empty): serve connects again by itself
+        assert send(url, f"DPoP {token}", [proof(key, "POST", url, access_token=token)]).status_code == 200
 
 
 def test_the_in_memory_store_when_full_refuses_new_proofs_and_still_refuses_replays(key_as):

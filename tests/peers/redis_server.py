@@ -24,6 +24,16 @@ class RedisServer:
     port: int
     proc: subprocess.Popen
 
+    def restart(self, timeout: float = 20) -> None:
+        """Stop, then start again on the same port, empty (no persistence)."""
+        self.stop()
+        self.proc = subprocess.Popen(self.proc.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not _answers(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start again on port {self.port}")
+            time.sleep(0.05)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
