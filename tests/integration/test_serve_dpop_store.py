@@ -210,3 +210,34 @@ def test_a_store_password_never_reaches_the_banner(key_as, redis):
     secret_url = redis.url.replace("redis://", "redis://:hunter2secret@")
     with running_serve(key_as, "--store", secret_url) as (_, log):
         assert "hunter2secret" not in log.text and f"DPoP replay store    {redis.url}" in log.text
+
+
+def test_the_store_client_against_redis(redis):
+    """server/resp_client.py and RedisReplayStore on a real server: the atomic claim under concurrency,
+    TTLs, one nonce key for everyone, error replies, and a refused connection as StoreUnavailable."""
+    import asyncio
+
+    from authkit_mcp_cli.server.dpop_store import RedisReplayStore, StoreUnavailable
+    from authkit_mcp_cli.server.resp_client import RespClient, RespError
+
+    async def scenario() -> None:
+        first, second = RedisReplayStore(redis.url), RedisReplayStore(redis.url)
+        try:
+            claims = await asyncio.gather(*(store.first_use("k", ttl=30, now=0) for store in (first, second) for _ in range(50)))
+            assert claims.count(True) == 1  # 100 concurrent claims over two pipelined connections: one wins
+            assert await first.nonce_key() == await second.nonce_key()
+            raw = RespClient(redis.url, timeout=2)
+            assert 28 <= await raw.command("TTL", "atoms-auth:dpop:k") <= 30
+            with pytest.raises(RespError, match="wrong number of arguments|unknown command"):
+                await raw.command("GET")
+            assert await raw.command("PING") == b"PONG"  # the connection survives an error reply
+            await raw.aclose()
+        finally:
+            await first.aclose()
+            await second.aclose()
+        nobody = RedisReplayStore(f"redis://127.0.0.1:{free_port()}/0")
+        with pytest.raises(StoreUnavailable, match="cannot connect"):
+            await nobody.first_use("k", ttl=1, now=0)
+        await nobody.aclose()
+
+    asyncio.run(scenario())
