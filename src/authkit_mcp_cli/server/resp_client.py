@@ -106,6 +106,7 @@ class RespClient:
                 if not future.done():
                     if isinstance(reply, RespError):
                         future.set_exception(reply)
+                        future.exception()  # retrieved even if its command stopped waiting (raised again for one that waits)
                     else:
                         future.set_result(reply)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, RespError, ValueError) as exc:
