@@ -22,15 +22,16 @@ prerequisites:
 
 # System tools the tests use, from Debian's packages: Chromium for the page tests (playwright-core
 # downloads no browser), wrk for the benchmarks' load (the test suite smoke-runs them), and zsh and
-# fish to test the completion scripts in the shells themselves. `make unit` needs only the shells.
+# fish to test the completion scripts in the shells themselves, redis-server and haproxy for serve's
+# shared DPoP store (its tests and benchmark). `make unit` needs only the shells.
 # Installed with apt-get when run as root; otherwise the missing ones are named and the target fails.
 CHROMIUM ?= /usr/bin/chromium
-TEST_PACKAGES := chromium wrk zsh fish
+TEST_PACKAGES := chromium wrk zsh fish redis-server haproxy
 UNIT_PACKAGES := zsh fish
 define require_packages
 	@missing=""; for p in $(1); do \
 	  if [ "$$p" = chromium ]; then [ -x "$(CHROMIUM)" ] || missing="$$missing $$p"; \
-	  else command -v $$p >/dev/null || missing="$$missing $$p"; fi; \
+	  else PATH="$$PATH:/usr/sbin:/sbin" command -v $$p >/dev/null || missing="$$missing $$p"; fi; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -101,6 +102,7 @@ bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_ST
 	$(PY) benchmarks/doctor_many.py
 	$(PY) benchmarks/serve_throughput.py
 	$(PY) benchmarks/memory.py
+	$(PY) benchmarks/dpop_store.py
 
 # docs/cli.md (every --help), the README's exit-code table, and the packaged completion scripts.
 docs: $(PY_STAMP)

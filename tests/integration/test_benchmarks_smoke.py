@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["startup.py", "doctor_latency.py", "doctor_many.py", "serve_throughput.py", "memory.py"])
+@pytest.mark.parametrize("script", ["startup.py", "doctor_latency.py", "doctor_many.py", "serve_throughput.py", "memory.py", "dpop_store.py"])
 def test_benchmark_smoke(script):
     proc = subprocess.run([sys.executable, str(BENCH / script), "--smoke"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,9 +1,11 @@
-"""The resource server's DPoP proof rules (server/dpop_proof.py) with a fixed
-clock: URL normalisation (RFC 9449 §4.3, RFC 3986 §6.2.2-3), the replay
-cache's window and bound, nonce buckets (§9), thumbprints (RFC 7638)."""
+"""The server's DPoP proof rules (server/dpop_proof.py) with a fixed clock: URL
+normalisation (RFC 9449 §4.3, RFC 3986 §6.2.2-3), the replay store's window
+and its fail-closed bound (server/dpop_store.py), nonce buckets (§9),
+thumbprints (RFC 7638), and the two profiles (resource, token endpoint)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import jwt
@@ -12,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from authkit_mcp_cli.oauth.dpop import DpopKey, ath, b64url, jwk_thumbprint, proof
 from authkit_mcp_cli.server.dpop_proof import ProofChecker, ProofRejected, accepted_htus, nonce_required_from_env, normalise_url
+from authkit_mcp_cli.server.dpop_store import MemoryReplayStore
 
 URL = "http://127.0.0.1:8123/api/mcp"
 NOW = 1_800_000_000.0
@@ -50,7 +53,7 @@ def test_thumbprint_matches_the_client_key_and_other_key_types():
 
 def check(checker: ProofChecker, key: DpopKey, token: str = "tok", *, now: float = NOW, **kw) -> None:
     made = proof(key, kw.pop("method", "POST"), kw.pop("url", URL), access_token=token, now=kw.pop("iat", now), **kw)
-    checker.check([made], method="POST", access_token=token, jkt=key.thumbprint(), now=now)
+    checker.check_now([made], method="POST", access_token=token, jkt=key.thumbprint(), now=now)
 
 
 def test_a_replayed_jti_is_refused_within_the_window_and_forgotten_after():
@@ -61,13 +64,48 @@ def test_a_replayed_jti_is_refused_within_the_window_and_forgotten_after():
     check(checker, key, jti="j1", iat=NOW + 200, now=NOW + 200)  # the first proof's iat has long left the window
 
 
-def test_the_replay_cache_is_bounded():
-    checker, key = ProofChecker(URL, cache_size=10), DpopKey.generate()
-    for i in range(50):
+def test_a_full_replay_store_refuses_new_proofs_and_forgets_no_live_one():
+    """Issue 20 §3: evicting the oldest let anyone holding a bound token flush the cache and replay an older proof."""
+    store = MemoryReplayStore(cap=10)
+    checker, key = ProofChecker(URL, store=store), DpopKey.generate()
+    for i in range(10):
         check(checker, key, jti=f"j{i}")
-    assert len(checker._seen) <= 10
+    for i in range(10, 20):
+        with pytest.raises(ProofRejected, match="refuses new ones"):
+            check(checker, key, jti=f"j{i}")  # fail closed: no room, no acceptance
+    assert len(store) == 10
     with pytest.raises(ProofRejected, match="already used"):
-        check(checker, key, jti="j49")  # the newest are kept
+        check(checker, key, jti="j0")  # the oldest is still remembered
+    check(checker, key, jti="j10", iat=NOW + 62, now=NOW + 62)  # once the first proofs' iat left the window, room again
+    assert len(store) == 1
+
+
+def test_the_async_check_and_the_store_key_on_thumbprint_jti_and_htu():
+    store = MemoryReplayStore()
+    resource, other = ProofChecker(URL, store=store), ProofChecker("http://127.0.0.1:8123/other", store=store)
+    key, token = DpopKey.generate(), "tok"
+
+    async def run(checker: ProofChecker, url: str) -> str:
+        made = proof(key, "POST", url, access_token=token, now=NOW, jti="same")
+        return await checker.check([made], method="POST", access_token=token, jkt=key.thumbprint(), now=NOW)
+
+    assert asyncio.run(run(resource, URL)) == key.thumbprint()
+    asyncio.run(run(other, "http://127.0.0.1:8123/other"))  # the same key and jti for another htu is another proof
+    with pytest.raises(ProofRejected, match="already used"):
+        asyncio.run(run(resource, URL))
+
+
+def test_the_token_endpoint_profile_needs_no_token_and_names_the_key():
+    token_url = "http://127.0.0.1:8123/oauth2/token"
+    checker, key = ProofChecker.for_token_endpoint(token_url), DpopKey.generate()
+    assert checker.check_now([proof(key, "POST", token_url, now=NOW)], method="POST", now=NOW) == key.thumbprint()  # no ath, no cnf.jkt
+    with pytest.raises(ProofRejected, match="not this token endpoint"):
+        checker.check_now([proof(key, "POST", URL, now=NOW)], method="POST", now=NOW)
+    with pytest.raises(ProofRejected, match="s ago"):
+        checker.check_now([proof(key, "POST", token_url, now=NOW - 61)], method="POST", now=NOW)  # the one window
+    resource = ProofChecker.for_resource(URL)
+    with pytest.raises(ProofRejected, match="no ath"):
+        resource.check_now([proof(key, "POST", URL, now=NOW)], method="POST", access_token="tok", jkt=key.thumbprint(), now=NOW)
 
 
 def test_the_same_jti_under_another_key_is_another_proof():
@@ -90,7 +128,7 @@ def test_nonce_buckets():
     with pytest.raises(ProofRejected) as refused:
         check(checker, key)
     assert refused.value.error == "use_dpop_nonce"
-    nonce = checker.nonce(NOW)
+    nonce = asyncio.run(checker.nonce(NOW))
     check(checker, key, nonce=nonce)
     check(checker, key, nonce=nonce, now=NOW + 300, iat=NOW + 300)  # still good in the next bucket
     with pytest.raises(ProofRejected) as stale:
@@ -113,7 +151,7 @@ def test_other_asymmetric_keys_are_accepted(kind):
     jwk = json.loads(jwt.get_algorithm_by_name(alg).to_jwk(private.public_key()))
     claims = {"jti": "x", "htm": "POST", "htu": URL, "iat": int(NOW), "ath": ath("tok")}
     made = jwt.encode(claims, private, algorithm=alg, headers={"typ": "dpop+jwt", "jwk": jwk})
-    ProofChecker(URL).check([made], method="POST", access_token="tok", jkt=jwk_thumbprint(jwk) or "", now=NOW)
+    ProofChecker(URL).check_now([made], method="POST", access_token="tok", jkt=jwk_thumbprint(jwk) or "", now=NOW)
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -123,10 +161,10 @@ def test_a_small_rsa_key_or_a_mismatched_curve_is_refused():
     claims = {"jti": "x", "htm": "POST", "htu": URL, "iat": int(NOW), "ath": ath("tok")}
     made = jwt.encode(claims, small, algorithm="RS256", headers={"typ": "dpop+jwt", "jwk": jwk})
     with pytest.raises(ProofRejected, match="2048"):
-        ProofChecker(URL).check([made], method="POST", access_token="tok", jkt=jwk_thumbprint(jwk) or "", now=NOW)
+        ProofChecker(URL).check_now([made], method="POST", access_token="tok", jkt=jwk_thumbprint(jwk) or "", now=NOW)
     key = DpopKey.generate()
     head, body, sig = jwt.encode(claims, key.private_key(), algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": key.public_jwk}).split(".")
     relabelled = b64url(json.dumps({"typ": "dpop+jwt", "alg": "ES384", "jwk": key.public_jwk}).encode())
     made = f"{relabelled}.{body}.{sig}"
     with pytest.raises(ProofRejected, match="needs an EC P-384 key"):
-        ProofChecker(URL).check([made], method="POST", access_token="tok", jkt=key.thumbprint(), now=NOW)
+        ProofChecker(URL).check_now([made], method="POST", access_token="tok", jkt=key.thumbprint(), now=NOW)

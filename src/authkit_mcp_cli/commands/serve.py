@@ -37,6 +37,7 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, metavar="N", help="Worker processes (AuthKit mode only; implies --stateless).")] = 1,
     allow_private_cimd: Annotated[bool, typer.Option("--allow-private-cimd", help="Local AS: also fetch Client ID Metadata Documents from loopback and private addresses (refused by default: server-side request forgery).")] = False,
     allow_public_dev_as: Annotated[bool, typer.Option("--allow-public-dev-as", help="Run the development AS on a non-loopback --host or a public --base-url (refused by default: anyone who reaches it can get admin tokens).")] = False,
+    store: Annotated[str | None, typer.Option("--store", metavar="URL", help="Redis or Valkey (redis://HOST:PORT/DB) holding DPoP replay state and the nonce key, shared by every worker and instance; without it each worker keeps its own.", show_default=False)] = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", case_sensitive=False, help="Log level (uvicorn's and serve's).")] = LogLevel.info,
     log_format: Annotated[LogFormat, typer.Option("--log-format", case_sensitive=False, help="Log lines as text, or one JSON object per line (time, level, logger, message; method, path, status, duration_ms on access lines).")] = LogFormat.text,
 ) -> None:
@@ -71,6 +72,7 @@ def serve(
         workers=workers,
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=allow_public_dev_as,
+        store=store,
     )
     console = stderr_console()
     console.soft_wrap = True  # URLs in the banner must stay on one line
@@ -87,6 +89,15 @@ def serve(
             console.print("  Mode                 AuthKit")
             console.print(f"  Resource Indicator   add [bold]{info.resource}[/] in the WorkOS dashboard so AuthKit tokens carry it as their audience")
         console.print(f"  Required scopes      {' '.join(cfg.required_scopes) or '(none)'}")
+        if cfg.store:
+            from authkit_mcp_cli.server.dpop_store import shown_store_url
+
+            console.print(f"  DPoP replay store    {shown_store_url(cfg.store)} (shared by every worker and instance using it)")
+        elif cfg.workers > 1:
+            console.print(
+                f"  DPoP replay store    [bold yellow]per worker[/]: each of the {cfg.workers} workers remembers only the proofs it saw,"
+                " so a captured proof can be replayed once to each worker. Share one with --store redis://HOST:PORT/DB."
+            )
         console.print(f"  Check it:            atoms-auth doctor --server {info.mcp_url}")
         if cfg.allow_public_dev_as:
             console.print(

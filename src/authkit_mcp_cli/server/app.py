@@ -30,6 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authkit_mcp_cli import __version__
 from authkit_mcp_cli.server.compat import MetadataForwarder
 from authkit_mcp_cli.server.config import ServeConfig
+from authkit_mcp_cli.server.dpop_proof import ProofChecker
+from authkit_mcp_cli.server.dpop_store import RedisReplayStore, StoreUnavailable, open_store, shown_store_url
 from authkit_mcp_cli.server.fast_path import StatelessJsonEndpoint
 from authkit_mcp_cli.server.jwks import JwksCache
 from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
@@ -96,7 +98,9 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeIn
     )
     # --stateless: one POST is one JSON-RPC exchange, answered in its own task (fast_path.py)
     endpoint = StatelessJsonEndpoint(mcp.session_manager) if cfg.stateless else StreamableHTTPASGIApp(mcp.session_manager)
-    guarded = BearerGuard(endpoint, info=info, validator=validator)
+    # DPoP replay and nonce state: per process, or shared through --store (RFC 9449 §11.1, §9)
+    store = open_store(cfg.store)
+    guarded = BearerGuard(endpoint, info=info, validator=validator, proofs=ProofChecker.for_resource(resource, store=store))
 
     async def prm(request: Request) -> Response:
         return JSONResponse(info.prm_document(), headers={"Cache-Control": "public, max-age=300"})
@@ -120,9 +124,15 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeIn
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with mcp.session_manager.run():
+            if isinstance(store, RedisReplayStore):
+                try:
+                    await store.ping()
+                except StoreUnavailable as exc:
+                    log.warning("the DPoP store %s cannot be reached (%s): DPoP requests get 503 until it can", shown_store_url(store.url), exc)
             try:
                 yield
             finally:
+                await store.aclose()
                 if forwarder is not None:
                     await forwarder.aclose()
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from authkit_mcp_cli.config import DEFAULT_HTTP_PATH, ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES
 from authkit_mcp_cli.errors import UsageError
+from authkit_mcp_cli.server.dpop_store import check_store_url
 from authkit_mcp_cli.urls import is_loopback_host, parse_target_url
 
 LOCAL_REQUIRED_SCOPES = ("mcp:tools",)
@@ -32,6 +33,7 @@ class ServeConfig:
     max_header_bytes: int = 32 * 1024  # request line + headers; more is 431
     header_timeout: float = 10.0  # seconds from connection (or first byte of a request) to its complete head
     body_timeout: float = 30.0  # seconds from the end of the head to the end of the request (limits.py says why)
+    store: str | None = None  # redis:// URL of the DPoP replay and nonce store shared by workers and instances
 
     @property
     def local_as(self) -> bool:
@@ -77,6 +79,7 @@ def resolve_serve_config(
     workers: int,
     allow_private_cimd: bool = False,
     allow_public_dev_as: bool = False,
+    store: str | None = None,
 ) -> ServeConfig:
     domain = authkit_domain or env.get(ENV_AUTHKIT_DOMAIN) or None
     if domain:
@@ -127,4 +130,5 @@ def resolve_serve_config(
         workers=workers,
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=bool(exposure) and allow_public_dev_as,
+        store=check_store_url(store) if store else None,
     )

@@ -1,18 +1,26 @@
-"""DPoP proofs at the resource server (RFC 9449 §4.3, §7.1, §9).
+"""DPoP proofs at the server (RFC 9449 §4.3, §7.1, §9, §11.1): one checker,
+:class:`ProofChecker`, with two profiles.
 
-:class:`ProofChecker` checks one ``DPoP`` header for one request with one
-access token, in §4.3's order: a single well-formed JWT; ``typ`` dpop+jwt;
-an asymmetric ``alg`` from :data:`ALGS` matching the key; a public ``jwk``
-(no private members) whose RFC 7638 thumbprint is the token's ``cnf.jkt``;
-the signature; ``htm`` = the method; ``htu`` = the resource URL (query and
-fragment ignored, RFC 3986 §6.2.2/§6.2.3 normalisation); ``iat`` within
-``window`` seconds either way; ``ath`` = base64url(SHA-256(token)); the
-``jti`` not seen before within the window; a server nonce when asked for.
+- The resource (``ProofChecker.for_resource``): ``htu`` is the configured
+  public resource URL (never the request's ``Host``), ``ath`` is required and
+  the key must be the one the token names in ``cnf.jkt`` (§4.3 checks 10-12).
+- The token endpoint (``ProofChecker.for_token_endpoint``, the development
+  AS): ``htu`` is the token endpoint's URL; no token exists yet, so no ``ath``
+  and no key to match; the answer is the key's thumbprint to bind to (§5).
 
-The replay cache is per process and bounded: entries expire once their
-proof's ``iat`` has left the window; when full, the oldest go first.
-Nonces are stateless (an HMAC of a time bucket under a per-process secret),
-valid for the current and the previous bucket.
+Both check one ``DPoP`` header in §4.3's order: a single well-formed JWT;
+``typ`` dpop+jwt; an asymmetric ``alg`` from :data:`ALGS` matching the key; a
+public ``jwk`` (no private members); the signature; ``htm`` = the method;
+``htu`` under one normalisation rule (query and fragment ignored, RFC 3986
+§6.2.2/§6.2.3); ``iat`` within :data:`IAT_WINDOW` seconds either way; the
+``jti`` not used before while the proof could be accepted; a server nonce
+when asked for (§9).
+
+Replays and nonce keys live in a :class:`~authkit_mcp_cli.server.dpop_store.ReplayStore`
+(in memory per process, or Redis shared by workers and instances); a proof
+is keyed on (key thumbprint, ``jti``, ``htu``) and remembered until its
+``iat`` leaves the window. Nonces are an HMAC of a time bucket under the
+store's nonce key, valid for the current and the previous bucket.
 """
 
 from __future__ import annotations
@@ -23,9 +31,8 @@ import hmac
 import json
 import math
 import os
-import secrets
 import time
-from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +40,7 @@ import jwt
 
 from authkit_mcp_cli.oauth.dpop import ath as ath_of
 from authkit_mcp_cli.oauth.dpop import b64url, jwk_thumbprint
+from authkit_mcp_cli.server.dpop_store import MemoryReplayStore, ReplayStore, StoreFull
 
 # RFC 9449 §4.3 check 5: asymmetric, never none, never a MAC
 ALGS = ("ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512", "EdDSA")
@@ -40,6 +48,9 @@ EC_CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 MAX_PROOF_BYTES = 8 * 1024
 MAX_JTI_CHARS = 256
+IAT_WINDOW = 60  # seconds either side of the server's clock a proof's iat may lie (§11.1)
+CLOCK_MARGIN = 1  # a second more in the replay store than the window, for rounding
+NONCE_TTL = 300  # seconds in a nonce bucket
 NONCE_ENV = "ATOMS_AUTH_SERVE_DPOP_NONCE"
 DEFAULT_PORTS = {"http": 80, "https": 443}
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -107,51 +118,109 @@ def accepted_htus(resource: str) -> frozenset[str]:
     return frozenset(urls)
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A proof that passed every check but the replay and nonce ones."""
+
+    jkt: str  # the proof key's RFC 7638 thumbprint
+    replay_key: str  # (thumbprint, jti, htu), hashed
+    ttl: int  # seconds until its iat leaves the window
+    nonce: Any
+
+
 class ProofChecker:
-    def __init__(self, resource: str, *, window: int = 60, require_nonce: bool | None = None, cache_size: int = 100_000, nonce_ttl: int = 300) -> None:
-        self.htus = accepted_htus(resource)
+    """One checker, two profiles (see the module docstring); build it with a ``for_`` constructor."""
+
+    def __init__(self, htu: str, *, token_endpoint: bool = False, store: ReplayStore | None = None, window: int = IAT_WINDOW, require_nonce: bool | None = None, nonce_ttl: int = NONCE_TTL) -> None:
+        self.htus = accepted_htus(htu)
+        self.token_endpoint = token_endpoint
+        self.where = "this token endpoint" if token_endpoint else "this resource"
+        self.store: ReplayStore = store if store is not None else MemoryReplayStore()
         self.window = window
-        self.require_nonce = nonce_required_from_env() if require_nonce is None else require_nonce
+        self.require_nonce = (False if token_endpoint else nonce_required_from_env()) if require_nonce is None else require_nonce
         self.nonce_ttl = nonce_ttl
-        self._secret = secrets.token_bytes(32)
-        self._seen: OrderedDict[bytes, float] = OrderedDict()  # hash of (jkt, jti) -> when it may be forgotten
-        self._cache_size = cache_size
+
+    @classmethod
+    def for_resource(cls, resource: str, **options: Any) -> ProofChecker:
+        """Proofs sent with a bound access token to ``resource``, the configured public URL (§7.1)."""
+        return cls(resource, **options)
+
+    @classmethod
+    def for_token_endpoint(cls, token_endpoint: str, **options: Any) -> ProofChecker:
+        """Proofs sent to the token endpoint to bind the tokens it issues (§5)."""
+        return cls(token_endpoint, token_endpoint=True, **options)
 
     @property
     def algs(self) -> str:
         return " ".join(ALGS)
 
-    def nonce(self, now: float | None = None) -> str:
-        """A fresh server nonce (RFC 9449 §9): valid for this bucket of ``nonce_ttl`` seconds and the next."""
-        return self._nonce_for(int((time.time() if now is None else now) // self.nonce_ttl))
+    async def nonce(self, now: float | None = None) -> str:
+        """A fresh server nonce (RFC 9449 §9): valid for this bucket of ``nonce_ttl`` seconds and the next.
+        Raises StoreUnavailable when the shared store holding the nonce key cannot be reached."""
+        return self._nonce_for(await self.store.nonce_key(), int((time.time() if now is None else now) // self.nonce_ttl))
 
-    def _nonce_for(self, bucket: int) -> str:
+    def _nonce_for(self, secret: bytes, bucket: int) -> str:
         raw = bucket.to_bytes(8, "big")
-        return b64url(raw + hmac.new(self._secret, raw, hashlib.sha256).digest()[:16])
+        return b64url(raw + hmac.new(secret, raw, hashlib.sha256).digest()[:16])
 
-    def _nonce_ok(self, nonce: Any, now: float) -> bool:
+    def _nonce_ok(self, secret: bytes, nonce: Any, now: float) -> bool:
         if not isinstance(nonce, str) or len(nonce) > 64:
             return False
         bucket = int(now // self.nonce_ttl)
-        return any(hmac.compare_digest(nonce, self._nonce_for(b)) for b in (bucket, bucket - 1))
+        return any(hmac.compare_digest(nonce, self._nonce_for(secret, b)) for b in (bucket, bucket - 1))
 
-    def check(self, proofs: list[str], *, method: str, access_token: str, jkt: str, now: float | None = None) -> None:
-        """Accept the request's ``DPoP`` header values for this token bound to ``jkt``, or raise ProofRejected."""
+    async def check(self, proofs: list[str], *, method: str, access_token: str | None = None, jkt: str | None = None, now: float | None = None) -> str:
+        """Accept the request's ``DPoP`` header values (the resource: for ``access_token`` bound to ``jkt``)
+        and give the proof key's thumbprint; else raise ProofRejected, or StoreUnavailable when the shared
+        store cannot say whether the proof was used before (the caller refuses the request: fail closed)."""
         now = time.time() if now is None else now
+        accepted = self.verify(proofs, method=method, access_token=access_token, jkt=jkt, now=now)
+        if self.require_nonce and not self._nonce_ok(await self.store.nonce_key(), accepted.nonce, now):
+            raise ProofRejected(f"{self.where} requires a nonce in the DPoP proof (RFC 9449 §9)", error="use_dpop_nonce")
+        try:
+            first = await self.store.first_use(accepted.replay_key, ttl=accepted.ttl, now=now)
+        except StoreFull:
+            raise ProofRejected(FULL) from None
+        if not first:
+            raise ProofRejected(REPLAYED)
+        return accepted.jkt
+
+    def check_now(self, proofs: list[str], *, method: str, access_token: str | None = None, jkt: str | None = None, now: float | None = None) -> str:
+        """:meth:`check` for synchronous callers (the development AS's token endpoint) on an in-memory store."""
+        store = self.store
+        if not isinstance(store, MemoryReplayStore):
+            raise TypeError("check_now needs the in-memory store; use check")
+        now = time.time() if now is None else now
+        accepted = self.verify(proofs, method=method, access_token=access_token, jkt=jkt, now=now)
+        if self.require_nonce and not self._nonce_ok(store.nonce_key_now(), accepted.nonce, now):
+            raise ProofRejected(f"{self.where} requires a nonce in the DPoP proof (RFC 9449 §9)", error="use_dpop_nonce")
+        try:
+            first = store.claim(accepted.replay_key, ttl=accepted.ttl, now=now)
+        except StoreFull:
+            raise ProofRejected(FULL) from None
+        if not first:
+            raise ProofRejected(REPLAYED)
+        return accepted.jkt
+
+    def verify(self, proofs: list[str], *, method: str, access_token: str | None, jkt: str | None, now: float) -> Accepted:
+        """Every check that needs no state (§4.3 checks 1-12 but the nonce and the jti's first use)."""
         if not proofs:
             raise ProofRejected("the request has no DPoP header: a DPoP-bound token needs a fresh proof on every request (RFC 9449 §7.1)")
         if len(proofs) > 1:
             raise ProofRejected("more than one DPoP header (RFC 9449 §4.3)")
         claims, jwk = verified_proof(proofs[0].strip())
         thumbprint = jwk_thumbprint(jwk)
-        if thumbprint is None or not hmac.compare_digest(thumbprint, jkt):
+        if thumbprint is None:
+            raise ProofRejected("the proof's jwk lacks a member its thumbprint needs (RFC 7638 §3.2)")
+        if not self.token_endpoint and (jkt is None or not hmac.compare_digest(thumbprint, jkt)):
             raise ProofRejected("the proof's key is not the key the token is bound to (its thumbprint differs from cnf.jkt, RFC 9449 §6.1)")
-        self._check_claims(claims, method=method, access_token=access_token, now=now)
-        if self.require_nonce and not self._nonce_ok(claims.get("nonce"), now):
-            raise ProofRejected("this resource server requires a nonce in the DPoP proof (RFC 9449 §9)", error="use_dpop_nonce")
-        self._remember(jkt, claims["jti"], claims["iat"], now)
+        htu = self._check_claims(claims, method=method, access_token=access_token, now=now)
+        key = hashlib.sha256("\x00".join((thumbprint, claims["jti"], htu)).encode("utf-8", "surrogatepass")).hexdigest()
+        # §11.1: remembered for as long as this proof could be accepted, its iat inside the window
+        ttl = max(1, math.ceil(claims["iat"] + self.window + CLOCK_MARGIN - now))
+        return Accepted(jkt=thumbprint, replay_key=key, ttl=ttl, nonce=claims.get("nonce"))
 
-    def _check_claims(self, claims: dict[str, Any], *, method: str, access_token: str, now: float) -> None:
+    def _check_claims(self, claims: dict[str, Any], *, method: str, access_token: str | None, now: float) -> str:
         for name in ("jti", "htm", "htu"):
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise ProofRejected(f"the proof has no {name} string claim (RFC 9449 §4.2)")
@@ -162,29 +231,25 @@ class ProofChecker:
             raise ProofRejected("the proof has no numeric iat claim (RFC 9449 §4.2)")
         if claims["htm"] != method:
             raise ProofRejected(f"the proof is for method {_short(claims['htm'])}, this request is {method} (htm, RFC 9449 §4.3)")
-        if normalise_url(claims["htu"]) not in self.htus:
-            raise ProofRejected(f"the proof is for {_short(claims['htu'])}, not this resource (htu, RFC 9449 §4.3)")
+        htu = normalise_url(claims["htu"])
+        if htu is None or htu not in self.htus:
+            raise ProofRejected(f"the proof is for {_short(claims['htu'])}, not {self.where} (htu, RFC 9449 §4.3)")
         if iat < now - self.window:
             raise ProofRejected(f"the proof was made {int(now - iat)} s ago; proofs are accepted for {self.window} s (iat, RFC 9449 §11.1)")
         if iat > now + self.window:
             raise ProofRejected(f"the proof's iat is {int(iat - now)} s in the future (RFC 9449 §11.1)")
+        if self.token_endpoint:
+            return htu  # no access token yet: nothing for ath to hash (§4.2)
         token_hash = claims.get("ath")
         if not isinstance(token_hash, str):
             raise ProofRejected("the proof has no ath claim: with an access token it must carry its hash (RFC 9449 §4.2, §7.1)")
-        if not hmac.compare_digest(token_hash.encode("utf-8", "replace"), ath_of(access_token).encode("ascii")):
+        if access_token is None or not hmac.compare_digest(token_hash.encode("utf-8", "replace"), ath_of(access_token).encode("ascii")):
             raise ProofRejected("the proof's ath is not the hash of this access token (RFC 9449 §4.3)")
+        return htu
 
-    def _remember(self, jkt: str, jti: str, iat: float, now: float) -> None:
-        """RFC 9449 §11.1: a jti is accepted once while its proof could be valid."""
-        key = hashlib.sha256(f"{jkt}\x00{jti}".encode("utf-8", "surrogatepass")).digest()
-        while self._seen:
-            oldest, forget_at = next(iter(self._seen.items()))
-            if forget_at > now and len(self._seen) < self._cache_size:
-                break
-            del self._seen[oldest]
-        if key in self._seen:
-            raise ProofRejected("this proof was already used (jti replayed, RFC 9449 §11.1)")
-        self._seen[key] = max(iat, now) + self.window + 1
+
+REPLAYED = "this proof was already used (jti replayed, RFC 9449 §11.1)"
+FULL = "this server holds as many recent proofs as it can and refuses new ones until some expire (replay protection, RFC 9449 §11.1); retry in a minute"
 
 
 def verified_proof(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -16,6 +16,9 @@ with ``Authorization: DPoP <token>`` and a valid ``DPoP`` proof
 A bad proof is 401 ``DPoP error="invalid_dpop_proof"``; a missing nonce,
 when required (``ATOMS_AUTH_SERVE_DPOP_NONCE=1``), ``use_dpop_nonce`` with a
 ``DPoP-Nonce`` header (§9). Every challenge also names the DPoP ``algs``.
+When the shared replay store (``serve --store``) cannot be reached, a DPoP
+request is 503 (the reason in the log), never served unchecked; Bearer
+requests do not touch the store.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authkit_mcp_cli.server.dpop_proof import ALGS, ProofChecker, ProofRejected
+from authkit_mcp_cli.server.dpop_store import StoreUnavailable
 from authkit_mcp_cli.server.verifier import TokenRejected, TokenValidator, VerifiedToken
 
 log = logging.getLogger("atoms_auth.serve")
@@ -101,7 +105,7 @@ class BearerGuard:
         self.app = app
         self.info = info
         self.validator = validator
-        self.proofs = proofs or ProofChecker(info.resource)
+        self.proofs = proofs or ProofChecker.for_resource(info.resource)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -163,9 +167,14 @@ class BearerGuard:
         if jkt:
             proofs = [v.decode("latin-1") for k, v in scope["headers"] if k == b"dpop"]
             try:
-                self.proofs.check(proofs, method=scope["method"], access_token=verified.token, jkt=jkt)
+                await self.proofs.check(proofs, method=scope["method"], access_token=verified.token, jkt=jkt)
             except ProofRejected as exc:
                 await self._deny(send, 401, exc.error, exc.description, dpop=True)
+                return False
+            except StoreUnavailable as exc:
+                # fail closed: a proof that cannot be checked for replay is not accepted unchecked
+                log.warning("DPoP request refused with 503: the replay store cannot be reached (%s)", exc)
+                await self._unavailable(send)
                 return False
         return True
 
@@ -231,9 +240,18 @@ class BearerGuard:
             challenges = [bearer, other]
         headers = [(b"content-type", b"application/json"), *((b"www-authenticate", ch.encode("latin-1")) for ch in challenges), (b"cache-control", b"no-store")]
         if dpop and self.proofs.require_nonce:
-            headers.append((b"dpop-nonce", self.proofs.nonce().encode("ascii")))
+            try:
+                headers.append((b"dpop-nonce", (await self.proofs.nonce()).encode("ascii")))
+            except StoreUnavailable as exc:
+                log.warning("no DPoP-Nonce in this answer: the store holding the nonce key cannot be reached (%s)", exc)
         body = json.dumps({"error": error or "unauthorized", "error_description": description or "Authorization required: send an OAuth 2.1 access token"}).encode()
         await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _unavailable(self, send: Send) -> None:
+        body = json.dumps({"error": "temporarily_unavailable", "error_description": "this server cannot check DPoP proofs for replay right now; retry shortly"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"retry-after", b"5"), (b"cache-control", b"no-store")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 

@@ -25,7 +25,6 @@ import hashlib
 import json
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 import jwt
 
 from authkit_mcp_cli.server.jwks import JwksCache
+from authkit_mcp_cli.server.lru import LRUCache
 
 MAX_TOKEN_BYTES = 16 * 1024
 DEFAULT_ALG = {"RSA": "RS256", "EC": None, "OKP": "EdDSA"}
@@ -98,8 +98,7 @@ class TokenValidator:
         self.resource = resource
         self.jwks = jwks
         self.leeway = leeway
-        self._cache: OrderedDict[bytes, VerifiedToken] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LRUCache[bytes, VerifiedToken] = LRUCache(cache_size)
         # serve's development AS is the resource's own origin; its access tokens are typ at+jwt
         self.own_issuer = resource.startswith(issuer.rstrip("/") + "/")
 
@@ -113,14 +112,11 @@ class TokenValidator:
             exp = cached.expires_at
             # a key removed from the JWKS (rotation) also ends the cached verdicts it signed
             if exp is not None and exp + self.leeway > time.time() and self.jwks.has_kid(cached.kid):
-                self._cache.move_to_end(digest)
                 self._check_revoked(cached.claims)
                 return cached
             del self._cache[digest]
         verified = await self._verify(token)
         self._cache[digest] = verified
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
         return verified
 
     async def _verify(self, token: str) -> VerifiedToken:

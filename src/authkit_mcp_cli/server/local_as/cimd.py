@@ -32,7 +32,6 @@ import logging
 import re
 import socket
 import time
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +42,7 @@ from authkit_mcp_cli.cimd import document_problems, is_client_id_url
 from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.server.local_as.provider import Client, OAuthError, check_redirect_uri
 from authkit_mcp_cli.server.local_as.redirect_uris import check_redirect_uri_syntax
+from authkit_mcp_cli.server.lru import LRUCache
 from authkit_mcp_cli.urls import is_loopback_host
 
 log = logging.getLogger("atoms_auth.serve.cimd")
@@ -125,7 +125,7 @@ class MetadataDocumentFetcher:
         self.deadline = deadline
         self.max_bytes = max_bytes
         self.max_cached = max_cached
-        self._cache: OrderedDict[str, tuple[float, Client]] = OrderedDict()
+        self._cache: LRUCache[str, tuple[float, Client]] = LRUCache(max_cached)
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_FETCHES)
 
     def cached(self, client_id: str) -> Client | None:
@@ -135,7 +135,6 @@ class MetadataDocumentFetcher:
         if time.monotonic() >= hit[0]:
             del self._cache[client_id]  # stale: fetch again
             return None
-        self._cache.move_to_end(client_id)
         return hit[1]
 
     async def fetch(self, client_id: str) -> Client:
@@ -157,9 +156,6 @@ class MetadataDocumentFetcher:
             raise OAuthError("invalid_client", FETCH_FAILED) from None
         client = validate_document(client_id, doc)
         self._cache[client_id] = (time.monotonic() + max_age, client)
-        self._cache.move_to_end(client_id)
-        while len(self._cache) > self.max_cached:
-            self._cache.popitem(last=False)
         return client
 
     async def _download(self, client_id: str) -> tuple[Any, int]:

@@ -22,7 +22,7 @@ from authkit_mcp_cli.server.local_as.client_auth import SIGNING_ALGS, authentica
 from authkit_mcp_cli.server.local_as.client_credentials import GRANT_TYPES, client_credentials
 from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.device import DeviceFlow
-from authkit_mcp_cli.server.local_as.dpop_binding import verify_proof
+from authkit_mcp_cli.server.local_as.dpop_binding import token_endpoint_checker, verify_proof
 from authkit_mcp_cli.server.local_as.model import (
     ACCESS_TOKEN_TTL,
     AUTH_METHODS,
@@ -62,7 +62,8 @@ class LocalAuthorizationServer:
         self.revoked_jti: BoundedSet[str] = BoundedSet(stores.MAX_REVOKED)
         self._jti_family: BoundedStore[str, str] = BoundedStore(stores.MAX_ISSUED)
         self.registrations = RateLimiter(stores.REGISTRATIONS_PER_MINUTE, 60)  # per client address (issue 14 item 6)
-        self.seen_jti = ReplayCache()  # client assertions' and DPoP proofs' jti (RFC 7523 §3, RFC 9449 §11.1)
+        self.seen_jti = ReplayCache()  # client assertions' jti (RFC 7523 §3)
+        self.dpop_proofs = token_endpoint_checker(self.endpoint("token"))  # RFC 9449 §4.3, §11.1
         self.device = DeviceFlow(self)
 
     # --- metadata ---------------------------------------------------------
@@ -238,7 +239,7 @@ class LocalAuthorizationServer:
     def token(self, form: dict[str, str], authorization: str | None, dpop: str | None = None) -> dict[str, Any]:
         client = self.authenticate_client(form, authorization)
         # RFC 9449 §5: a valid proof binds the tokens to its key
-        jkt = verify_proof(dpop, method="POST", url=self.endpoint("token"), seen=self.seen_jti) if dpop is not None else None
+        jkt = verify_proof(dpop, self.dpop_proofs) if dpop is not None else None
         grant = form.get("grant_type")
         if grant == "authorization_code":
             return self._exchange_code(client, form, jkt)

@@ -5,13 +5,14 @@ open registration endpoint cannot grow memory without bound (issue 14 item 6).""
 
 from __future__ import annotations
 
+import math
 import time
-from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from authkit_mcp_cli.server.dpop_store import MemoryReplayStore, StoreFull
+from authkit_mcp_cli.server.lru import LRUCache as BoundedStore
+
 K = TypeVar("K")
-V = TypeVar("V")
 
 MAX_CLIENTS = 1000
 MAX_PENDING = 1000
@@ -22,53 +23,6 @@ MAX_ISSUED = 100_000  # access tokens remembered (jti -> grant) for revocation b
 MAX_SEEN_JTI = 100_000
 MAX_REVOKED = 100_000  # oldest first out: all access tokens share one lifetime, so those are the first to expire anyway
 REGISTRATIONS_PER_MINUTE = 100  # per client address
-
-
-class BoundedStore(Generic[K, V]):
-    """A dict-like LRU map holding at most ``cap`` entries; reading an entry makes it the most recent."""
-
-    def __init__(self, cap: int) -> None:
-        if cap < 1:
-            raise ValueError("cap must be positive")
-        self.cap = cap
-        self._data: OrderedDict[K, V] = OrderedDict()
-
-    def __setitem__(self, key: K, value: V) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.cap:
-            self._data.popitem(last=False)
-
-    def __getitem__(self, key: K) -> V:
-        value = self._data[key]
-        self._data.move_to_end(key)
-        return value
-
-    def get(self, key: K, default: V | None = None) -> V | None:
-        if key not in self._data:
-            return default
-        return self[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __delitem__(self, key: K) -> None:
-        del self._data[key]
-
-    def pop(self, key: K, default: V | None = None) -> V | None:
-        return self._data.pop(key, default)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(list(self._data))
-
-    def items(self) -> list[tuple[K, V]]:
-        return list(self._data.items())
-
-    def values(self) -> list[V]:
-        return list(self._data.values())
 
 
 class BoundedSet(Generic[K]):
@@ -88,19 +42,19 @@ class BoundedSet(Generic[K]):
 
 
 class ReplayCache:
-    """One-time ids (a client assertion's or a DPoP proof's ``jti``) seen within their lifetime, capped."""
+    """One-time ids (a client assertion's ``jti``) seen within their lifetime. Fail closed like the DPoP
+    replay set (server/dpop_store.py): when full, new ids are refused rather than live ones forgotten."""
 
     def __init__(self, cap: int = MAX_SEEN_JTI) -> None:
-        self._seen: BoundedStore[str, float] = BoundedStore(cap)
+        self._seen = MemoryReplayStore(cap)
 
     def first_use(self, jti: str, until: float) -> bool:
-        """True the first time ``jti`` is seen (and remembers it until ``until``); False on a replay."""
+        """True the first time ``jti`` is seen (and remembers it until ``until``); False on a replay or when full."""
         now = time.time()
-        expiry = self._seen.get(jti)
-        if expiry is not None and expiry >= now:
+        try:
+            return self._seen.claim(jti, ttl=max(1, math.ceil(until - now)), now=now)
+        except StoreFull:
             return False
-        self._seen[jti] = until
-        return True
 
     def __len__(self) -> int:
         return len(self._seen)
