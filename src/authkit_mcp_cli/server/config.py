@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ class ServeConfig:
     allow_public_dev_as: bool = False  # the development AS on a non-loopback interface or public URL
     max_header_bytes: int = 32 * 1024  # request line + headers; more is 431
     header_timeout: float = 10.0  # seconds from connection (or first byte of a request) to its complete head
+    forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed; none by default
 
     @property
     def local_as(self) -> bool:
@@ -52,6 +54,20 @@ def public_dev_as_exposure(host: str, base_url: str | None) -> str | None:
     if base_url and not is_loopback_host(urlsplit(base_url).hostname):
         return f"--base-url {base_url} is not a loopback address"
     return None
+
+
+def trusted_proxies(values: list[str]) -> tuple[str, ...]:
+    """--forwarded-allow-ips: addresses and networks (comma-separated, repeatable), or ``*``; anything
+    else is refused here (uvicorn would take it as a literal host name that never matches)."""
+    proxies = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False) if "/" in proxy else ipaddress.ip_address(proxy)
+        except ValueError:
+            raise UsageError(f"--forwarded-allow-ips {proxy!r} is not an IP address or network.", hint="Name your proxy's address, e.g. --forwarded-allow-ips 10.0.0.5 or 10.0.0.0/8.") from None
+    return tuple(dict.fromkeys(proxies))
 
 
 def normalise_path(path: str) -> str:
@@ -76,6 +92,7 @@ def resolve_serve_config(
     workers: int,
     allow_private_cimd: bool = False,
     allow_public_dev_as: bool = False,
+    forwarded_allow_ips: list[str] | None = None,
 ) -> ServeConfig:
     domain = authkit_domain or env.get(ENV_AUTHKIT_DOMAIN) or None
     if domain:
@@ -126,4 +143,5 @@ def resolve_serve_config(
         workers=workers,
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=bool(exposure) and allow_public_dev_as,
+        forwarded_allow_ips=trusted_proxies(forwarded_allow_ips or []),
     )
