@@ -134,8 +134,8 @@ def test_sessions_are_bounded_and_an_address_has_a_ceiling(monkeypatch):
     with serve_app(auto_approve=False) as (info, app):
         page_url = info.issuer + "/oauth2/device"
         limits = app.state.local_as.device.wrong_codes
-        made_up = httpx.get(page_url, params={"user_code": "DDDD-DDDD"}, cookies={"atoms_auth_device_session": "x" * 22 + "." + "0" * 32}, timeout=10)
-        assert made_up.status_code == 400 and "atoms_auth_device_session" in made_up.headers.get("set-cookie", "")  # it gets a real one
+        made_up = httpx.get(page_url, params={"user_code": "DDDD-DDDD"}, cookies={"atoms_auth_session": "x" * 22 + "." + "0" * 32}, timeout=10)
+        assert made_up.status_code == 400 and "atoms_auth_session" in made_up.headers.get("set-cookie", "")  # it gets a real one
         codes = []
         for _ in range(59):
             with httpx.Client(timeout=10) as script:

@@ -39,7 +39,7 @@ from authkit_mcp_cli.server.local_as.same_origin import cross_site_refusal
 
 AUTHORIZATION_PATH = "/oauth2/device_authorization"
 COOKIE = "atoms_auth_device"
-SESSION_COOKIE = "atoms_auth_device_session"
+SESSION_COOKIE = "atoms_auth_session"  # not atoms_auth_device_*: those are the per-code CSRF cookies
 SESSION_TTL = 24 * 3600
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 TOO_MANY = "Too many wrong codes were entered from this browser (or address) in the last minute. Wait a minute, then enter the code your device shows."
