@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authkit_mcp_cli.oauth.dpop import DpopKey, proof
+from authkit_mcp_cli.server.config import trusted_proxies
 from authkit_mcp_cli.server.local_as import device as device_module
 from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.model import OAuthError
@@ -354,3 +355,10 @@ def test_forwarded_for_is_believed_only_from_named_proxies(workers, trusted, exp
     finally:
         peer.stop()
         peer.remove_log()
+
+
+def test_forwarded_allow_ips_takes_addresses_and_networks_only(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "serve", "--port", "0", "--forwarded-allow-ips", "10.0.0.1,proxy.example"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    assert bad.returncode == 2 and "'proxy.example' is not an IP address or network" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    assert trusted_proxies(["10.0.0.1, 10.0.0.0/8", "::1", "10.0.0.1"]) == ("10.0.0.1", "10.0.0.0/8", "::1")
+    assert trusted_proxies(["*"]) == ("*",) and trusted_proxies([]) == ()

@@ -120,8 +120,8 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
                 grant = las.device.find(form.get("user_code", ""), address(request), sessions.of(request))
             except LockedOut:
                 refusal = "too many wrong codes were entered from this browser (or address) in the last minute"
-            else:
-                refusal = None if grant is not None else "that code is unknown, used or expired"
+            if grant is None and refusal is None:
+                refusal = "that code is unknown, used or expired"
         if grant is not None and not (_same(form.get("csrf"), grant.csrf) and _same(request.cookies.get(cookie_name(grant)), grant.csrf)):
             refusal, grant = "this browser was not shown the verification page for this code (the form's token or its cookie is missing)", None
         if grant is None:
