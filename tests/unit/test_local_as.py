@@ -226,7 +226,10 @@ def test_client_credentials_issues_a_token_for_the_client_itself(las):
     post = service(las, "client_secret_post")
     default = las.token(cc_form(client_id=post.client_id, client_secret=post.client_secret), None)
     assert default["scope"] == "mcp:tools"  # the resource's first scope when none is asked
-    assert las.token(cc_form(scope="mcp:tools mcp:admin offline_access"), basic(client))["scope"] == "mcp:tools mcp:admin"
+    assert las.token(cc_form(scope="mcp:tools offline_access"), basic(client))["scope"] == "mcp:tools"
+    with pytest.raises(OAuthError) as info:  # above the resource's default scope: needs a user (issue 20)
+        las.token(cc_form(scope="mcp:tools mcp:admin"), basic(client))
+    assert info.value.error == "invalid_scope" and "without a user" in info.value.description
 
 
 def test_client_credentials_scope_and_resource_rules(las):

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from authkit_mcp_cli.oauth.assertion import CLIENT_ASSERTION_TYPE, client_assertion_claims, sign
 from authkit_mcp_cli.oauth.dpop import DpopKey, proof
-from authkit_mcp_cli.server.local_as import stores
+from authkit_mcp_cli.server.local_as import device, stores
 from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.device import USER_CODE_ALPHABET, normalize_user_code
 from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer, OAuthError
@@ -29,6 +29,7 @@ ISSUER = "http://127.0.0.1:8000"
 RESOURCE = ISSUER + "/api/mcp"
 TOKEN = ISSUER + "/oauth2/token"
 CALLBACK = "http://127.0.0.1:3000/oauth/callback"
+BROWSER = ("127.0.0.1", "session-1")  # the address and device-page session a user-code lookup is counted against
 
 
 @pytest.fixture
@@ -217,9 +218,9 @@ def test_device_polling_pending_slow_down_then_tokens(las):
     raises("authorization_pending", poll, las, client, answer["device_code"])
     raises("slow_down", poll, las, client, answer["device_code"])  # at once again: too fast (§3.5)
     assert grant.interval == 10
-    assert las.device.find("nope") is None and las.device.find(answer["user_code"]) is grant
+    assert las.device.find("nope", *BROWSER) is None and las.device.find(answer["user_code"], *BROWSER) is grant
     las.device.decide(grant, True)
-    assert las.device.find(answer["user_code"]) is None  # a user code is used once
+    assert las.device.find(answer["user_code"], *BROWSER) is None  # a user code is used once
     tokens = poll(las, client, answer["device_code"], proof(key, "POST", TOKEN))
     assert tokens["token_type"] == "DPoP" and tokens["refresh_token"] and claims_of(tokens["access_token"])["aud"] == RESOURCE
     raises("invalid_grant", poll, las, client, answer["device_code"])  # one token response per device code
@@ -233,16 +234,19 @@ def test_device_denied_and_expired(las):
     raises("access_denied", poll, las, client, denied["device_code"])
     late = las.device_authorization({"client_id": client.client_id}, None)
     las.device.grants[late["device_code"]].expires_at = time.time() - 1
-    assert las.device.find(late["user_code"]) is None
+    assert las.device.find(late["user_code"], *BROWSER) is None
     raises("expired_token", poll, las, client, late["device_code"])
 
 
-def test_wrong_user_codes_are_limited(las):
+def test_wrong_user_codes_are_limited_per_session_and_address(las):
     client = device_client(las)
     answer = las.device_authorization({"client_id": client.client_id}, None)
-    for _ in range(50):
-        assert las.device.find("BBBB-BBBB") is None
-    assert las.device.find(answer["user_code"]) is None  # §5.1: guessing stops the page for a while
+    for _ in range(device.MAX_FAILED_LOOKUPS):
+        assert las.device.find("BBBB-BBBB", *BROWSER) is None
+    with pytest.raises(device.LockedOut):  # §5.1: guessing stops this session for a while
+        las.device.find(answer["user_code"], *BROWSER)
+    assert las.device.find(answer["user_code"], "127.0.0.1", "another-session") is not None  # and no other
+    assert las.device.find(answer["user_code"], "198.51.100.1", None) is not None
 
 
 # --- bounded state (issue 14 item 6) ------------------------------------------------

@@ -38,6 +38,7 @@ def serve(
     allow_private_cimd: Annotated[bool, typer.Option("--allow-private-cimd", help="Local AS: also fetch Client ID Metadata Documents from loopback and private addresses (refused by default: server-side request forgery).")] = False,
     allow_public_dev_as: Annotated[bool, typer.Option("--allow-public-dev-as", help="Run the development AS on a non-loopback --host or a public --base-url (refused by default: anyone who reaches it can get admin tokens).")] = False,
     store: Annotated[str | None, typer.Option("--store", metavar="URL", help="Redis or Valkey (redis://HOST:PORT/DB) holding DPoP replay state and the nonce key, shared by every worker and instance; without it each worker keeps its own.", show_default=False)] = None,
+    forwarded_allow_ips: Annotated[list[str] | None, typer.Option("--forwarded-allow-ips", metavar="IP[,IP]", help="Believe X-Forwarded-For/-Proto only from these proxy addresses or networks (repeatable; * for any). Default: none, so the client address is the connecting peer.", show_default=False)] = None,
     log_level: Annotated[LogLevel, typer.Option("--log-level", case_sensitive=False, help="Log level (uvicorn's and serve's).")] = LogLevel.info,
     log_format: Annotated[LogFormat, typer.Option("--log-format", case_sensitive=False, help="Log lines as text, or one JSON object per line (time, level, logger, message; method, path, status, duration_ms on access lines).")] = LogFormat.text,
 ) -> None:
@@ -73,6 +74,7 @@ def serve(
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=allow_public_dev_as,
         store=store,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
     console = stderr_console()
     console.soft_wrap = True  # URLs in the banner must stay on one line
@@ -104,6 +106,8 @@ def serve(
                 "[bold red]WARNING[/] the DEVELOPMENT authorization server is reachable beyond this machine (--allow-public-dev-as):"
                 " anyone who can reach it can sign in as its user and get admin tokens. Do not leave it running."
             )
+        if cfg.forwarded_allow_ips:
+            console.print(f"  Trusted proxies      {', '.join(cfg.forwarded_allow_ips)} (X-Forwarded-For/-Proto believed from these only)")
         if cfg.allow_private_cimd and info.mode == "local":
             console.print("  CIMD fetches         loopback and private addresses allowed (--allow-private-cimd)")
 

@@ -67,7 +67,7 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeIn
     local = None
     if cfg.local_as:
         scopes = [*cfg.required_scopes, *([cfg.admin_scope] if cfg.admin_scope else [])]
-        local = LocalAuthorizationServer(issuer=origin, resource=resource, resource_scopes=scopes, auto_approve=cfg.auto_approve)
+        local = LocalAuthorizationServer(issuer=origin, resource=resource, resource_scopes=scopes, default_scopes=list(cfg.required_scopes), auto_approve=cfg.auto_approve)
         issuer = local.issuer
         jwks = JwksCache.static(local.jwks())
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ class ServeConfig:
     header_timeout: float = 10.0  # seconds from connection (or first byte of a request) to its complete head
     body_timeout: float = 30.0  # seconds from the end of the head to the end of the request (limits.py says why)
     store: str | None = None  # redis:// URL of the DPoP replay and nonce store shared by workers and instances
+    forwarded_allow_ips: tuple[str, ...] = ()  # proxies whose X-Forwarded-For/-Proto are believed; none by default
 
     @property
     def local_as(self) -> bool:
@@ -55,6 +57,20 @@ def public_dev_as_exposure(host: str, base_url: str | None) -> str | None:
     if base_url and not is_loopback_host(urlsplit(base_url).hostname):
         return f"--base-url {base_url} is not a loopback address"
     return None
+
+
+def trusted_proxies(values: list[str]) -> tuple[str, ...]:
+    """--forwarded-allow-ips: addresses and networks (comma-separated, repeatable), or ``*``; anything
+    else is refused here (uvicorn would take it as a literal host name that never matches)."""
+    proxies = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    for proxy in proxies:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy, strict=False) if "/" in proxy else ipaddress.ip_address(proxy)
+        except ValueError:
+            raise UsageError(f"--forwarded-allow-ips {proxy!r} is not an IP address or network.", hint="Name your proxy's address, e.g. --forwarded-allow-ips 10.0.0.5 or 10.0.0.0/8.") from None
+    return tuple(dict.fromkeys(proxies))
 
 
 def normalise_path(path: str) -> str:
@@ -80,6 +96,7 @@ def resolve_serve_config(
     allow_private_cimd: bool = False,
     allow_public_dev_as: bool = False,
     store: str | None = None,
+    forwarded_allow_ips: list[str] | None = None,
 ) -> ServeConfig:
     domain = authkit_domain or env.get(ENV_AUTHKIT_DOMAIN) or None
     if domain:
@@ -131,4 +148,5 @@ def resolve_serve_config(
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=bool(exposure) and allow_public_dev_as,
         store=check_store_url(store) if store else None,
+        forwarded_allow_ips=trusted_proxies(forwarded_allow_ips or []),
     )

@@ -32,8 +32,14 @@ CONFIG_ENV = "ATOMS_AUTH_SERVE_CONFIG"
 
 
 def uvicorn_config(app: Any, cfg: ServeConfig, **options: Any) -> uvicorn.Config:
-    """A uvicorn Config with serve's fixed choices and the request limits (head, trailers, deadlines)."""
-    config = uvicorn.Config(app, server_header=False, **options)
+    """A uvicorn Config with serve's fixed choices and the request limits (head, trailers, deadlines).
+
+    X-Forwarded-For and -Proto are believed only from the proxies named with
+    --forwarded-allow-ips: uvicorn's own default trusts 127.0.0.1 (or $FORWARDED_ALLOW_IPS),
+    so any local client could name itself any address (the development AS's per-address limits,
+    the access log). The Config travels to every worker."""
+    proxies = list(cfg.forwarded_allow_ips)
+    config = uvicorn.Config(app, server_header=False, proxy_headers=bool(proxies), forwarded_allow_ips=proxies, **options)
     return apply_limits(config, max_header_bytes=cfg.max_header_bytes, header_timeout=cfg.header_timeout, body_timeout=cfg.body_timeout)
 
 

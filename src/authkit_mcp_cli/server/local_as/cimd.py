@@ -16,6 +16,8 @@ Security Considerations: SSRF), so the fetch is bounded on every side:
 - the body is streamed with the size cap, never read whole first, and
   compression is refused (no decompression bombs);
 - redirects are not followed;
+- a document nested too deeply or holding a lone surrogate is refused as
+  ``invalid_client_metadata`` (bodies.parse_json), never a 5xx;
 - what went wrong is logged here; the answer, which other origins may read,
   says only that the document could not be fetched (no port/connect oracle);
 - documents are cached as HTTP allows (Cache-Control max-age, clamped to
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import socket
@@ -40,6 +41,7 @@ import httpx
 
 from authkit_mcp_cli.cimd import document_problems, is_client_id_url
 from authkit_mcp_cli.http import make_client
+from authkit_mcp_cli.server.local_as.bodies import UnsafeJson, parse_json
 from authkit_mcp_cli.server.local_as.provider import Client, OAuthError, check_redirect_uri
 from authkit_mcp_cli.server.local_as.redirect_uris import check_redirect_uri_syntax
 from authkit_mcp_cli.server.lru import LRUCache
@@ -181,9 +183,12 @@ class MetadataDocumentFetcher:
                         raise FetchRefused(f"the body is over the {self.max_bytes}-byte cap (stopped reading)")
                 max_age = cache_seconds(response.headers.get("cache-control"))
         try:
-            return json.loads(bytes(body)), max_age
+            return parse_json(bytes(body)), max_age
         except ValueError:
             raise FetchRefused("the body is not JSON") from None
+        except UnsafeJson as exc:  # fetched, but no document serve can hold (nor show on a page)
+            log.warning("client metadata document %s refused: %s", client_id, exc)
+            raise OAuthError("invalid_client_metadata", f"the client metadata document is refused: {exc}") from None
 
     async def _destination(self, host: str, port: int) -> str:
         """The address to connect to: resolved once, every address checked."""

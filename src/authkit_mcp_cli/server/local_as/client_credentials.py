@@ -1,7 +1,21 @@
 """The client credentials grant (RFC 6749 §4.4) at the development AS: a
 confidential client, registered for the grant, obtains a token for itself
-(sub = its client id), for the resource it names (RFC 8707), with scopes the
-resource offers; no refresh token (§4.4.3), no id_token."""
+(sub = its client id), for the resource it names (RFC 8707); no refresh token
+(§4.4.3), no id_token.
+
+Scopes: at most the resource's default scopes (the ones it requires of every
+token, serve's --required-scopes: ``mcp:tools``), within the client's
+registered ``scope``. Any scope above them (``mcp:admin``) is invalid_scope
+here; it needs a user, who approves it on the consent or device page.
+
+Why: every client of this server registered itself. Registration is open and
+answers any web page (CORS), so a client and its secret are anyone's for one
+request, and its metadata, ``scope`` included, is self-asserted (RFC 7591 §5:
+the AS treats it as such and may limit what such clients get, §2 lets it
+register a client with a default set of scopes). Without this bound any page
+could register, mint an ``mcp:admin`` token and call ``admin_echo``. The
+token of a grant with no user should carry the least privilege that serves
+it (RFC 9700 §2.3: access token privilege restriction)."""
 
 from __future__ import annotations
 
@@ -16,7 +30,7 @@ class Issuer(Protocol):
     """What this grant needs of the development AS (provider.LocalAuthorizationServer), so the two do not import each other."""
 
     resource: str
-    resource_scopes: list[str]
+    default_scopes: list[str]
 
     def _issue(self, client: Client, scopes: list[str], resource: str, family: str, *, nonce: str | None, with_id_token: bool, keep_scopes: list[str] | None = None, subject: str | None = None, refresh: bool = True, jkt: str | None = None) -> dict[str, Any]: ...
 
@@ -47,10 +61,14 @@ def client_credentials(las: Issuer, client: Client, form: dict[str, str], jkt: s
         raise OAuthError("invalid_target", f"send resource (RFC 8707): this development server issues tokens for {las.resource}")
     if resource != las.resource:
         raise OAuthError("invalid_target", f"this development server only issues tokens for {las.resource}")
-    offered = [s for s in las.resource_scopes if not client.scope or s in client.scope.split()]
+    offered = [s for s in las.default_scopes if not client.scope or s in client.scope.split()]
     asked = [s for s in (form.get("scope") or "").split() if s != "offline_access"]
     unknown = [s for s in asked if s not in offered]
     if unknown:
-        raise OAuthError("invalid_scope", f"scope(s) {' '.join(unknown)} are not offered to this client for {resource}; offered: {' '.join(offered) or '(none)'}")
+        raise OAuthError(
+            "invalid_scope",
+            f"scope(s) {' '.join(unknown)} are not offered to this client for {resource} without a user; offered: {' '.join(offered) or '(none)'}"
+            " (other scopes need a user's approval: the authorization code or device grant)",
+        )
     scopes = list(dict.fromkeys(asked)) if asked else offered[:1]
     return las._issue(client, scopes, resource, secrets.token_urlsafe(12), nonce=None, with_id_token=False, subject=client.client_id, refresh=False, jkt=jkt)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from authkit_mcp_cli.server.local_as.model import Client, OAuthError
-from authkit_mcp_cli.server.local_as.stores import MAX_DEVICE_CODES, BoundedStore
+from authkit_mcp_cli.server.local_as.stores import MAX_DEVICE_CODES, BoundedStore, RateLimiter
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no digits (20^8 codes)
@@ -20,8 +20,10 @@ USER_CODE_LENGTH = 8
 DEVICE_CODE_TTL = 600  # seconds (expires_in)
 INTERVAL = 5  # seconds between polls (§3.2's default)
 SLOW_DOWN_STEP = 5  # §3.5: every slow_down adds 5 seconds
-POLL_SLACK = 1.0  # a poll this much early is still on time (network and timer jitter)
-MAX_FAILED_LOOKUPS = 50  # wrong user codes a minute before the page stops answering (§5.1 brute force)
+POLL_SLACK = 0.2  # a poll this much early is still on time (timer jitter); more is slow_down (§3.5)
+MAX_FAILED_LOOKUPS = 50  # wrong user codes a minute from one browser session (or from the address without one)
+MAX_FAILED_LOOKUPS_PER_ADDRESS = 500  # wrong codes a minute from one address, whatever its sessions (§5.1 brute force)
+MAX_LOCKOUT_KEYS = 1000  # sessions and addresses remembered (least recently used out first)
 DEVICE_PATH = "/oauth2/device"
 
 
@@ -54,6 +56,34 @@ class DeviceGrant:
         return self.expires_at < time.time()
 
 
+class LockedOut(Exception):
+    """Too many wrong user codes from this browser session or address in the last minute."""
+
+
+class WrongCodeLimit:
+    """The wrong-code lockout (RFC 8628 §5.1: user codes can be guessed, so attempts are limited).
+
+    Counted per browser session and address, never globally: a session is the device page's
+    own cookie (device_page.py), and requests without one (every request another web site makes
+    the browser send: the cookie is SameSite) share one count per address. So a page that sends
+    wrong codes locks out only itself, and the user's browser, with its session, keeps working.
+    A client that collects fresh sessions to guess on (a script, not a web page) is held by the
+    per-address ceiling. Both counts are sliding one-minute windows in capped stores.
+    """
+
+    def __init__(self) -> None:
+        self.sessions = RateLimiter(MAX_FAILED_LOOKUPS, 60, cap=MAX_LOCKOUT_KEYS)
+        self.addresses = RateLimiter(MAX_FAILED_LOOKUPS_PER_ADDRESS, 60, cap=MAX_LOCKOUT_KEYS)
+
+    def check(self, address: str, session: str | None) -> None:
+        if self.sessions.full(f"{address} {session or '-'}") or self.addresses.full(address):
+            raise LockedOut
+
+    def count(self, address: str, session: str | None) -> None:
+        self.sessions.add(f"{address} {session or '-'}")
+        self.addresses.add(address)
+
+
 def new_user_code() -> str:
     code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
     return f"{code[:4]}-{code[4:]}"
@@ -70,7 +100,7 @@ class DeviceFlow:
         self.las = las
         self.grants: BoundedStore[str, DeviceGrant] = BoundedStore(MAX_DEVICE_CODES)
         self.by_user_code: BoundedStore[str, str] = BoundedStore(MAX_DEVICE_CODES)
-        self._failures: tuple[float, int] = (0.0, 0)  # (window start, wrong codes in it)
+        self.wrong_codes = WrongCodeLimit()
 
     @property
     def verification_uri(self) -> str:
@@ -104,16 +134,14 @@ class DeviceFlow:
             "interval": INTERVAL,
         }
 
-    def find(self, user_code: str) -> DeviceGrant | None:
-        """The pending grant a typed user code names; None (and counted) when there is none."""
-        now = time.time()
-        start, count = self._failures if now - self._failures[0] < 60 else (now, 0)
-        if count >= MAX_FAILED_LOOKUPS:
-            return None
+    def find(self, user_code: str, address: str, session: str | None) -> DeviceGrant | None:
+        """The pending grant a typed user code names; None (counted against the session and the
+        address) when there is none; LockedOut, without looking, when either has had too many."""
+        self.wrong_codes.check(address, session)
         device_code = self.by_user_code.get(normalize_user_code(user_code))
         grant = self.grants.get(device_code) if device_code else None
         if grant is None or grant.expired or grant.status != "pending":
-            self._failures = (start, count + 1)
+            self.wrong_codes.count(address, session)
             return None
         return grant
 
@@ -140,7 +168,7 @@ class DeviceFlow:
         now = time.time()
         early = now - grant.last_poll < grant.interval - POLL_SLACK
         grant.last_poll = now
-        if early:
+        if early:  # §3.5: slow_down, and the interval grows by 5 s for this and every later poll
             grant.interval += SLOW_DOWN_STEP
             raise OAuthError("slow_down", f"polling too fast: wait {grant.interval:g} s between requests")
         raise OAuthError("authorization_pending", "the user has not approved the request yet")

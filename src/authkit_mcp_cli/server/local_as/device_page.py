@@ -5,36 +5,81 @@ enters the code, sees which client asks for what, and approves or denies.
 The page looks like the consent page (pages._page: every value escaped, strict
 CSP, no framing) and is protected like its form: a CSRF token in the form that
 must equal an HttpOnly SameSite=Lax cookie set with the page, and a decision
-whose Origin or Sec-Fetch-Site is another site's is refused (RFC 9700 §4.7).
-The page asks the user to compare the code with the device's (§5.4). With
-auto-approve (demos, tests) opening the complete URI approves, as the consent
-page does."""
+whose Origin is not serve's own or whose Sec-Fetch-Site is another site's is
+refused (same_origin.cross_site_refusal, the consent decision's rule; RFC 9700
+§4.7). The page asks the user to compare the code with the device's (§5.4).
+With auto-approve (demos, tests) opening the complete URI approves, as the
+consent page does.
+
+Wrong codes are counted per browser session and address (device.WrongCodeLimit):
+every page sets a session cookie (random, signed by this server, HttpOnly,
+SameSite=Lax, scoped to the page's path). A browser whose address is locked
+out only for want of a session (another page sent wrong codes without one) is
+shown the code to confirm with a session of its own."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import secrets
 from html import escape
-from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from authkit_mcp_cli.server.local_as.device import DEVICE_CODE_TTL, DEVICE_PATH, DeviceGrant
+from authkit_mcp_cli.server.local_as.bodies import disconnect_is_not_an_error, read_form
+from authkit_mcp_cli.server.local_as.device import DEVICE_CODE_TTL, DEVICE_PATH, DeviceGrant, LockedOut
 from authkit_mcp_cli.server.local_as.model import DEV_USER, OAuthError
 from authkit_mcp_cli.server.local_as.pages import _page, decision_form
 from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
+from authkit_mcp_cli.server.local_as.redirect_uris import origin_of
+from authkit_mcp_cli.server.local_as.same_origin import cross_site_refusal
 
 AUTHORIZATION_PATH = "/oauth2/device_authorization"
 COOKIE = "atoms_auth_device"
+SESSION_COOKIE = "atoms_auth_session"  # not atoms_auth_device_*: those are the per-code CSRF cookies
+SESSION_TTL = 24 * 3600
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-MAX_FORM_BYTES = 64 * 1024
+TOO_MANY = "Too many wrong codes were entered from this browser (or address) in the last minute. Wait a minute, then enter the code your device shows."
+
+
+class BrowserSessions:
+    """The device page's session cookie: a random id and this server's HMAC of it, so an id a
+    client makes up is no session (it counts as none); only the wrong-code count is keyed by it."""
+
+    def __init__(self, secure: bool) -> None:
+        self._key = secrets.token_bytes(32)
+        self.secure = secure
+
+    def _mac(self, sid: str) -> str:
+        return hmac.new(self._key, sid.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def of(self, request: Request) -> str | None:
+        value = request.cookies.get(SESSION_COOKIE, "")
+        sid, _, mac = value.partition(".")
+        if re.fullmatch(r"[A-Za-z0-9_-]{22}", sid) and hmac.compare_digest(mac.encode(), self._mac(sid).encode()):
+            return sid
+        return None
+
+    def ensure(self, request: Request, response: Response) -> Response:
+        """``response``, setting a new session cookie when the request came without a valid one."""
+        if self.of(request) is None:
+            sid = secrets.token_urlsafe(16)
+            response.set_cookie(SESSION_COOKIE, f"{sid}.{self._mac(sid)}", max_age=SESSION_TTL, path=DEVICE_PATH, httponly=True, samesite="lax", secure=self.secure)
+        return response
 
 
 def device_routes(las: LocalAuthorizationServer) -> list[Route]:
+    sessions = BrowserSessions(secure=las.issuer.startswith("https:"))
+    own_origin = origin_of(las.issuer)
+
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "-"
+
     async def device_authorization(request: Request) -> Response:
-        form = await _read_form(request)
+        form = await read_form(request)
         try:
             return JSONResponse(las.device_authorization(form, request.headers.get("authorization")), headers=NO_STORE)
         except OAuthError as exc:
@@ -44,10 +89,19 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
             return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     async def page(request: Request) -> Response:
+        return sessions.ensure(request, await show(request))
+
+    async def show(request: Request) -> Response:
         typed = request.query_params.get("user_code")
         if not typed:
             return entry_page()
-        grant = las.device.find(typed)
+        session = sessions.of(request)
+        try:
+            grant = las.device.find(typed, address(request), session)
+        except LockedOut:
+            if session is None:  # locked only for want of a session: this browser gets one (set with this page)
+                return entry_page("Check that this is the code your device shows, then press Continue.", prefill=typed)
+            return entry_page(TOO_MANY, status=429)
         if grant is None:
             return entry_page("That code is unknown, used or expired. Check the code your device shows and try again.", status=400)
         if las.auto_approve:
@@ -58,11 +112,16 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
         return response
 
     async def decision(request: Request) -> Response:
-        form = await _read_form(request)
-        refusal = _cross_site(request, las.issuer)
-        grant = las.device.find(form.get("user_code", "")) if refusal is None else None
-        if refusal is None and grant is None:
-            refusal = "that code is unknown, used or expired"
+        form = await read_form(request)
+        refusal = cross_site_refusal(request, own_origin)
+        grant = None
+        if refusal is None:
+            try:
+                grant = las.device.find(form.get("user_code", ""), address(request), sessions.of(request))
+            except LockedOut:
+                refusal = "too many wrong codes were entered from this browser (or address) in the last minute"
+            if grant is None and refusal is None:
+                refusal = "that code is unknown, used or expired"
         if grant is not None and not (_same(form.get("csrf"), grant.csrf) and _same(request.cookies.get(cookie_name(grant)), grant.csrf)):
             refusal, grant = "this browser was not shown the verification page for this code (the form's token or its cookie is missing)", None
         if grant is None:
@@ -73,9 +132,9 @@ def device_routes(las: LocalAuthorizationServer) -> list[Route]:
         return response
 
     return [
-        Route(AUTHORIZATION_PATH, device_authorization, methods=["POST"]),
+        Route(AUTHORIZATION_PATH, disconnect_is_not_an_error(device_authorization), methods=["POST"]),
         Route(DEVICE_PATH, page, methods=["GET"]),
-        Route(DEVICE_PATH, decision, methods=["POST"]),
+        Route(DEVICE_PATH, disconnect_is_not_an_error(decision), methods=["POST"]),
     ]
 
 
@@ -88,32 +147,16 @@ def _same(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _cross_site(request: Request, issuer: str) -> str | None:
-    """Why a decision request did not come from this server's own page, or None (RFC 9700 §4.7)."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return f"the decision came from another site (Sec-Fetch-Site: {fetch_site[:20]})"
-    origin = request.headers.get("origin")
-    own = {_origin(issuer), f"{request.url.scheme}://{request.url.netloc}"}
-    if origin is not None and origin not in own:
-        return "the decision came from another origin than this server's"
-    return None
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def entry_page(problem: str | None = None, status: int = 200) -> HTMLResponse:
+def entry_page(problem: str | None = None, status: int = 200, *, prefill: str = "") -> HTMLResponse:
     note = f"<p class=error>{escape(problem)}</p>" if problem else ""
+    value = f' value="{escape(prefill[:20])}"' if prefill else ""
     body = f"""
 <h1>Connect a device</h1>
 <p>Enter the code your device shows (for example <code>atoms-auth login --grant device-code</code>).</p>
 {note}
 <form method=get action="{escape(DEVICE_PATH)}">
 <dl><dt><label for=user_code>Code</label></dt>
-<dd><input id=user_code name=user_code autocomplete=off autocapitalize=characters spellcheck=false maxlength=20 placeholder="BCDF-GHJK" required></dd></dl>
+<dd><input id=user_code name=user_code autocomplete=off autocapitalize=characters spellcheck=false maxlength=20 placeholder="BCDF-GHJK"{value} required></dd></dl>
 <div class=actions><button type=submit id=continue class=approve>Continue</button></div>
 </form>
 <p class=note>Served by <code>atoms-auth serve</code>'s in-memory development authorization server.</p>
@@ -146,13 +189,3 @@ def result_page(grant: DeviceGrant, *, approved: bool) -> HTMLResponse:
     else:
         body = f"<h1 id=result class=error>Request denied</h1><p>The device with code <code>{escape(grant.user_code)}</code> was not signed in.</p>"
     return _page("Device approved" if approved else "Request denied", body)
-
-
-async def _read_form(request: Request) -> dict[str, str]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-

@@ -46,10 +46,14 @@ from authkit_mcp_cli.urls import is_loopback_host
 
 
 class LocalAuthorizationServer:
-    def __init__(self, *, issuer: str, resource: str, resource_scopes: list[str], auto_approve: bool = False) -> None:
+    def __init__(self, *, issuer: str, resource: str, resource_scopes: list[str], default_scopes: list[str] | None = None, auto_approve: bool = False) -> None:
+        """``resource_scopes``: every scope of the resource; ``default_scopes``: those it requires of every
+        token (serve's --required-scopes; by default the first resource scope), the most a client gets
+        without a user (client_credentials.py)."""
         self.issuer = issuer.rstrip("/")
         self.resource = resource
         self.resource_scopes = list(dict.fromkeys(resource_scopes))
+        self.default_scopes = [s for s in (self.resource_scopes[:1] if default_scopes is None else default_scopes) if s in self.resource_scopes]
         self.auto_approve = auto_approve
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = "dev-" + secrets.token_hex(4)
@@ -183,7 +187,8 @@ class LocalAuthorizationServer:
         the page, and MCP step-up (a 403 insufficient_scope, then a new authorization with the
         challenged scopes) must work for clients that registered with their first scope, as the
         official SDKs do (both dropped this check: python-sdk #2301, typescript-sdk #983). Without a
-        user (client credentials) the registered scope is the bound (client_credentials.py).
+        user (client credentials) the resource's default scopes, within the registered scope, are the
+        bound (client_credentials.py).
         """
         allowed = [*client.scope.split(), *self.resource_scopes] if client.scope else None
         default = [s for s in self.resource_scopes if allowed is None or s in allowed][:1] or (allowed or [])[:1]

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from authkit_mcp_cli.server.local_as.bodies import BodyTooLarge, disconnect_is_not_an_error, load_client_metadata, read_body, read_form
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher, is_metadata_url
 from authkit_mcp_cli.server.local_as.device_page import device_routes
 from authkit_mcp_cli.server.local_as.model import PENDING_TTL
 from authkit_mcp_cli.server.local_as.pages import consent_page, error_page
 from authkit_mcp_cli.server.local_as.provider import AuthorizationRequest, Client, LocalAuthorizationServer, OAuthError
 from authkit_mcp_cli.server.local_as.redirect_uris import origin_of, trusted_for_redirect
+from authkit_mcp_cli.server.local_as.same_origin import cross_site_refusal
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-MAX_FORM_BYTES = 64 * 1024
 AUTHORIZE_PATH = "/oauth2/authorize"
 DECISION_PATH = AUTHORIZE_PATH + "/decision"
 # The endpoints other origins may call from a browser (CORS): metadata, keys, registration,
@@ -43,8 +42,9 @@ class ConsentBinding:
 
     The page sets an HttpOnly, SameSite=Lax cookie scoped to the authorize path whose
     value is an HMAC of the pending request's id; the decision needs it, and refuses an
-    Origin other than serve's own or a Sec-Fetch-Site other than same-origin (RFC 9700
-    §4.7; oidc-provider binds its interactions the same way). Nothing is stored per request.
+    Origin other than serve's own or a Sec-Fetch-Site other than same-origin
+    (same_origin.cross_site_refusal, RFC 9700 §4.7; oidc-provider binds its interactions
+    the same way). Nothing is stored per request.
     """
 
     def __init__(self, issuer: str) -> None:
@@ -65,12 +65,9 @@ class ConsentBinding:
 
     def refusal(self, request: Request, request_id: str) -> str | None:
         """Why this decision request is not the consent page's own, or None."""
-        fetch_site = request.headers.get("sec-fetch-site")
-        if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-            return f"the decision came from another site (Sec-Fetch-Site: {fetch_site[:20]})"
-        origin = request.headers.get("origin")
-        if origin is not None and origin != self.origin:
-            return "the decision came from another origin than this server's"
+        refusal = cross_site_refusal(request, self.origin)
+        if refusal is not None:
+            return refusal
         cookie = request.cookies.get(self.cookie_name(request_id)) if request_id else None
         if not cookie or not hmac.compare_digest(cookie, self._mac("value", request_id)):
             return "this browser was not shown the consent page for this sign-in (its cookie is missing)"
@@ -92,11 +89,10 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
 
     async def register(request: Request) -> Response:
         try:
-            body = json.loads(await _read_body(request))
-        except ValueError:
-            return _error(OAuthError("invalid_client_metadata", "the body is not JSON"))
-        try:
+            body = load_client_metadata(await read_body(request), "the registration request")
             client = las.register(body, request.client.host if request.client else None)  # rate-limited per address
+        except BodyTooLarge as exc:
+            return _error(OAuthError("invalid_client_metadata", f"the registration request is refused: {exc}"))
         except OAuthError as exc:
             return _error(exc)
         return JSONResponse(client.registration_response(), status_code=201, headers=NO_STORE)
@@ -124,7 +120,7 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
         try:
             client = await find_client(client_id)
         except OAuthError as exc:
-            return error_page("Unknown client", exc.description)
+            return error_page("Unknown client", f"{exc.error}: {exc.description}")
         if not redirect_uri and len(client.redirect_uris) == 1:
             redirect_uri = params["redirect_uri"] = client.redirect_uris[0]
         if not redirect_uri or not las.redirect_uri_allowed(client, redirect_uri):
@@ -146,7 +142,7 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
         return page
 
     async def decision(request: Request) -> Response:
-        form = await _read_form(request)
+        form = await read_form(request)
         request_id = form.get("request_id", "")
         refusal = binding.refusal(request, request_id)
         if refusal is not None:
@@ -162,14 +158,14 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
         return response
 
     async def token(request: Request) -> Response:
-        form = await _read_form(request)
+        form = await read_form(request)
         try:
-            return JSONResponse(las.token(form, request.headers.get("authorization"), request.headers.get("dpop")), headers=NO_STORE)
+            return JSONResponse(las.token(form, request.headers.get("authorization"), single_dpop_header(request)), headers=NO_STORE)
         except OAuthError as exc:
             return _error(exc)
 
     async def revoke(request: Request) -> Response:
-        form = await _read_form(request)
+        form = await read_form(request)
         try:
             las.revoke(form, request.headers.get("authorization"))
         except OAuthError as exc:
@@ -180,30 +176,21 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
         Route("/.well-known/oauth-authorization-server", oauth_metadata, methods=["GET"]),
         Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
         Route("/oauth2/jwks", jwks, methods=["GET"]),
-        Route("/oauth2/register", register, methods=["POST"]),
+        Route("/oauth2/register", disconnect_is_not_an_error(register), methods=["POST"]),
         Route(AUTHORIZE_PATH, authorize, methods=["GET"]),
-        Route(DECISION_PATH, decision, methods=["POST"]),
-        Route("/oauth2/token", token, methods=["POST"]),
-        Route("/oauth2/revoke", revoke, methods=["POST"]),
+        Route(DECISION_PATH, disconnect_is_not_an_error(decision), methods=["POST"]),
+        Route("/oauth2/token", disconnect_is_not_an_error(token), methods=["POST"]),
+        Route("/oauth2/revoke", disconnect_is_not_an_error(revoke), methods=["POST"]),
         *device_routes(las),
     ]
 
 
-async def _read_body(request: Request) -> bytes:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise ValueError("body too large")
-    return body
-
-
-async def _read_form(request: Request) -> dict[str, str]:
-    try:
-        raw = await _read_body(request)
-    except ValueError:
-        return {}
-    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+def single_dpop_header(request: Request) -> str | None:
+    """The request's one DPoP proof, or None; two or more are refused (RFC 9449 §4.3 item 1)."""
+    proofs = request.headers.getlist("dpop")
+    if len(proofs) > 1:
+        raise OAuthError("invalid_dpop_proof", f"the request carries {len(proofs)} DPoP headers: send exactly one proof (RFC 9449 §4.3)")
+    return proofs[0] if proofs else None
 
 
 def _error(exc: OAuthError) -> JSONResponse:

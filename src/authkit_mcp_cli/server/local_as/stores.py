@@ -68,13 +68,32 @@ class RateLimiter:
         self.limit, self.window = limit, window
         self._events: BoundedStore[str, list[float]] = BoundedStore(cap)
 
+    def _recent(self, key: str, now: float) -> list[float]:
+        return [t for t in (self._events.get(key) or []) if t > now - self.window]
+
     def retry_after(self, key: str, now: float | None = None) -> float:
         """0 when the event is allowed (and counts it); else the seconds until the next one is."""
         now = time.time() if now is None else now
-        recent = [t for t in (self._events.get(key) or []) if t > now - self.window]
+        recent = self._recent(key, now)
         if len(recent) >= self.limit:
             self._events[key] = recent
             return recent[0] + self.window - now
         recent.append(now)
         self._events[key] = recent
         return 0.0
+
+    def full(self, key: str, now: float | None = None) -> bool:
+        """Whether ``key`` has used up its events in the window (nothing is counted)."""
+        return len(self._recent(key, time.time() if now is None else now)) >= self.limit
+
+    def add(self, key: str, now: float | None = None) -> None:
+        """Count one event for ``key`` (allowed or not: for failures, counted after they happen)."""
+        now = time.time() if now is None else now
+        self._events[key] = [*self._recent(key, now), now][-self.limit :]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    @property
+    def cap(self) -> int:
+        return self._events.cap
