@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.transport import describe_transport_error, policy_transport

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.checks.model import Check, Result, Status
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.root_cause import network_failure, root_causes

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.errors import AuthChallenge, RemoteRefused
 from authkit_mcp_cli.http import exchange

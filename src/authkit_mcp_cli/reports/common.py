@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.checks.model import Result, Status
 from authkit_mcp_cli.safe_text import escape_control
 
