@@ -127,7 +127,7 @@ def for_evidence(ev: Evidence, discovery: ASDiscovery | None, server: str, stran
     resource = prm["resource"] if isinstance(prm.get("resource"), str) else server
     scopes_supported = prm.get("scopes_supported")
     scopes = [s for s in scopes_supported if isinstance(s, str)] if isinstance(scopes_supported, list) else []
-    challenge_scope = ev.bearer.get("scope") if ev.bearer else None
+    challenge_scope = ev.challenges.scope
     if challenge_scope:
         scopes = challenge_scope.split()
     jwks_doc = usable_document(discovery.jwks)[0] if discovery and discovery.jwks else None

@@ -85,6 +85,33 @@ def test_the_graph_counts_type_checking_imports(tmp_path):
     assert _imports(module, {"authkit_mcp_cli", "authkit_mcp_cli.http"}) == {"authkit_mcp_cli", "authkit_mcp_cli.http"}
 
 
+def test_one_challenge_type_and_one_reader():
+    """Issue #21 item 1: ``challenge.py`` alone parses WWW-Authenticate (``Challenge``, ``Challenges`` and the
+    rule); the only other challenge classes are the errors and the retry policy's outcome."""
+    classes, parsers = set(), set()
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and "challenge" in node.name.lower():
+                classes.add(f"{name}.{node.name}")
+            if isinstance(node, (ast.Name, ast.Attribute)) and getattr(node, "id", getattr(node, "attr", None)) in ("parse_www_authenticate", "_Parser"):
+                parsers.add(name)
+    assert classes == {
+        "authkit_mcp_cli.challenge.Challenge",
+        "authkit_mcp_cli.challenge.Challenges",
+        "authkit_mcp_cli.errors.AuthChallenge",
+        "authkit_mcp_cli.errors.ChallengeParseError",
+        "authkit_mcp_cli.client.policy.Challenged",
+    }
+    assert parsers == {"authkit_mcp_cli.challenge"}
+
+
+def test_the_client_reads_challenges_without_the_wire():
+    graph = _graph()
+    assert "authkit_mcp_cli.mcp_wire" not in graph["authkit_mcp_cli.client.server_error"]
+    assert "authkit_mcp_cli.challenge" in graph["authkit_mcp_cli.client.server_error"]
+
+
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None

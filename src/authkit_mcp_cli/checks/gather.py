@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.checks import canonical
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, Evidence, TokenEvidence
 from authkit_mcp_cli.checks.gatherer import Gatherer, PrerequisiteCrashed, StrangerKey
@@ -115,11 +115,7 @@ async def _challenge(g: Gatherer) -> None:
     ev.challenge = await _post_initialize(g, server)
     header_values = ev.challenge.header_list("www-authenticate") if ev.challenge.ok else []
     if header_values:
-        try:
-            ev.challenges = parse_www_authenticate(header_values)
-            ev.bearer = find_bearer(ev.challenges)
-        except ChallengeParseError as exc:
-            ev.challenge_parse_error = exc.message
+        ev.challenges = Challenges.read(ev.challenge.status, header_values)
 
 
 async def _prm(g: Gatherer) -> None:
@@ -136,7 +132,7 @@ async def _prm(g: Gatherer) -> None:
         for task in tasks.values():
             g.speculate(_discover_named(g, task))
     await g.need(Probe.CHALLENGE)
-    header_url = ev.bearer.get("resource_metadata") if ev.bearer else None
+    header_url = ev.challenges.resource_metadata
     if header_url:
         ev.prm_urls["header"] = header_url
         if is_absolute_http_url(header_url):

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
 from authkit_mcp_cli.client.server_error import explained, failed_on_token, probe_without_token
 from authkit_mcp_cli.client.session import Session, load_session
@@ -117,11 +118,7 @@ async def call_mcp(
 
 async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | None, prefer_issuer: str | None, *, browser_flow: bool = True) -> Discovered:
     """Discovery from the challenge the server just sent on a real request (no extra probe)."""
-    from authkit_mcp_cli.discovery import Challenge401
-
-    found = None
-    if challenge is not None:
-        found = Challenge401(status=challenge.status or 0, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)
+    found = Challenges.read(challenge.status, challenge.www_authenticate) if challenge is not None else None
     disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found, browser_flow=browser_flow)
     ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer}")
     return disc
