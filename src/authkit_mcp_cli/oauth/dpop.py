@@ -9,7 +9,6 @@ functions (the clock and the jti can be handed in, so tests need no sleeping).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -21,14 +20,14 @@ from urllib.parse import urlsplit, urlunsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from authkit_mcp_cli import base64url
 from authkit_mcp_cli.errors import UsageError
 
 ALG = "ES256"
 SPEC = "RFC 9449"
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+b64url = base64url.encode  # the name server/dpop_proof.py imports (issue #21: base64url.py is the one helper)
 
 
 def _b64url_int(value: int) -> str:
@@ -60,7 +59,7 @@ class DpopKey:
 
     def private_key(self) -> ec.EllipticCurvePrivateKey:
         def num(name: str) -> int:
-            return int.from_bytes(base64.urlsafe_b64decode(self.private_jwk[name] + "=" * (-len(self.private_jwk[name]) % 4)), "big")
+            return int.from_bytes(base64url.decode(self.private_jwk[name]), "big")
 
         public = ec.EllipticCurvePublicNumbers(num("x"), num("y"), ec.SECP256R1())
         return ec.EllipticCurvePrivateNumbers(num("d"), public).private_key()

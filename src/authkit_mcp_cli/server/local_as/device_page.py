@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from authkit_mcp_cli.capped import MAX_FORM_BYTES, BodyTooLarge, read_capped
 from authkit_mcp_cli.server.local_as.device import DEVICE_CODE_TTL, DEVICE_PATH, DeviceGrant
 from authkit_mcp_cli.server.local_as.model import DEV_USER, OAuthError
 from authkit_mcp_cli.server.local_as.pages import _page, decision_form
@@ -29,7 +30,6 @@ from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
 AUTHORIZATION_PATH = "/oauth2/device_authorization"
 COOKIE = "atoms_auth_device"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-MAX_FORM_BYTES = 64 * 1024
 
 
 def device_routes(las: LocalAuthorizationServer) -> list[Route]:
@@ -149,10 +149,9 @@ def result_page(grant: DeviceGrant, *, approved: bool) -> HTMLResponse:
 
 
 async def _read_form(request: Request) -> dict[str, str]:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
+    try:
+        body = await read_capped(request.stream(), MAX_FORM_BYTES)
+    except BodyTooLarge:
+        return {}
     return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
 

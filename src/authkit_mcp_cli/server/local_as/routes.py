@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from authkit_mcp_cli.capped import MAX_FORM_BYTES, read_capped
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher, is_metadata_url
 from authkit_mcp_cli.server.local_as.device_page import device_routes
 from authkit_mcp_cli.server.local_as.model import PENDING_TTL
@@ -20,7 +21,6 @@ from authkit_mcp_cli.server.local_as.provider import AuthorizationRequest, Clien
 from authkit_mcp_cli.server.local_as.redirect_uris import origin_of, trusted_for_redirect
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-MAX_FORM_BYTES = 64 * 1024
 AUTHORIZE_PATH = "/oauth2/authorize"
 DECISION_PATH = AUTHORIZE_PATH + "/decision"
 # The endpoints other origins may call from a browser (CORS): metadata, keys, registration,
@@ -190,12 +190,8 @@ def build_routes(las: LocalAuthorizationServer, fetcher: MetadataDocumentFetcher
 
 
 async def _read_body(request: Request) -> bytes:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise ValueError("body too large")
-    return body
+    """The request body; ``BodyTooLarge`` (a ValueError) past :data:`~authkit_mcp_cli.capped.MAX_FORM_BYTES`."""
+    return await read_capped(request.stream(), MAX_FORM_BYTES)
 
 
 async def _read_form(request: Request) -> dict[str, str]:
