@@ -1,18 +1,52 @@
-"""Parse ``WWW-Authenticate`` challenges (RFC 9110 §11.6.1, RFC 6750 §3).
+"""The 401/403 challenge, once (RFC 9110 §11.6.1, RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1).
+
+- :func:`parse_www_authenticate`  every challenge in one or more header values, in order; raises
+  only :class:`ChallengeParseError`
+- :class:`Challenge`   one challenge: its auth-scheme and its parameters (or token68)
+- :class:`Challenges`  every challenge of one response and the one rule that reads them; it never
+  raises (a malformed header reads as no challenge and says why in ``parse_error``)
+- :meth:`Challenges.refusal`  the response as the client's error, :class:`~authkit_mcp_cli.errors.AuthChallenge`
+
+Discovery (the anonymous probe), the client (a refused MCP request; the anonymous probe after a
+server error) and doctor (the unauthenticated request; the invalid-token probe) all read a
+response through :class:`Challenges`; no other module parses ``WWW-Authenticate``
+(``tests/unit/test_architecture.py``).
 
 The grammar allows several challenges in one header, commas inside quoted
 strings, token68 credentials and optional whitespace around ``=``; real
-servers use all of them. The parser is linear and raises only
-:class:`ChallengeParseError`.
+servers use all of them. The parser is linear.
+
+The selection rule
+------------------
+1. Only the schemes a client here can answer are read: ``Bearer`` (RFC 6750) and ``DPoP``
+   (RFC 9449). A response may carry several challenges, in one header field or several, and the
+   client picks among those it supports; their order says nothing about preference (RFC 9110
+   §11.6.1). Other schemes (Basic, Negotiate) are listed in ``offered``, not read.
+2. The *selected* challenge is the first one that carries ``error``; else the Bearer one; else the
+   first DPoP one. The error says why this request failed, and a server writes it into the
+   challenge of the scheme that failed: RFC 6750 §3.1 puts ``invalid_token`` and
+   ``insufficient_scope`` in the Bearer challenge, and RFC 9449 §7.1 shows a response with a DPoP
+   and a Bearer challenge where the DPoP one carries ``invalid_dpop_proof`` (or ``use_dpop_nonce``,
+   §9) and the Bearer one stays bare, which is how ``serve`` answers. Reading Bearer alone misses a
+   DPoP failure; preferring DPoP misses an error in Bearer. Without an error (a request without
+   credentials gets none, RFC 6750 §3.1), Bearer is the scheme MCP requires.
+3. ``error`` and ``error_description`` come from the selected challenge only: they are one statement.
+4. ``scope`` (RFC 6750 §3) and ``resource_metadata`` (RFC 9728 §5.1) describe the resource, not the
+   failure: from the selected challenge, else from the first other Bearer or DPoP challenge that
+   names them (servers often put them on one challenge only).
+
+Doctor still judges the Bearer challenge's own form (present, each parameter once) because MCP
+requires that scheme; what it reads from the answer follows the rule, as a client would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from authkit_mcp_cli.errors import ChallengeParseError
+from authkit_mcp_cli.errors import AuthChallenge, ChallengeParseError
 
-__all__ = ["BEARER_ERROR_CODES", "Challenge", "ChallengeParseError", "find_bearer", "parse_www_authenticate"]
+__all__ = ["BEARER_ERROR_CODES", "DPOP_ERROR_CODES", "Challenge", "ChallengeParseError", "Challenges", "parse_www_authenticate"]
 
 # RFC 9110 §5.6.2 tchar
 _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -23,10 +57,15 @@ MAX_HEADER_CHARS = 16 * 1024
 
 # RFC 6750 §3.1
 BEARER_ERROR_CODES = frozenset({"invalid_request", "invalid_token", "insufficient_scope"})
+# RFC 9449 §7.1, §9, §12.2 (the DPoP scheme also uses RFC 6750's codes)
+DPOP_ERROR_CODES = frozenset({"invalid_dpop_proof", "use_dpop_nonce"})
+ANSWERED_SCHEMES = ("bearer", "dpop")
 
 
 @dataclass
 class Challenge:
+    """One challenge: an auth-scheme with its parameters (names lower-cased) or a token68 (RFC 9110 §11.6.1)."""
+
     scheme: str
     params: dict[str, str] = field(default_factory=dict)
     token68: str | None = None
@@ -34,6 +73,78 @@ class Challenge:
 
     def get(self, name: str) -> str | None:
         return self.params.get(name.lower())
+
+    def is_scheme(self, name: str) -> bool:
+        """Auth-schemes compare case-insensitively (RFC 9110 §11.1)."""
+        return self.scheme.lower() == name.lower()
+
+
+@dataclass(frozen=True)
+class Challenges:
+    """Every challenge of one response (``status``), read by the one rule in this module's docstring."""
+
+    status: int = 0
+    offered: tuple[Challenge, ...] = ()
+    header: tuple[str, ...] = ()  # the WWW-Authenticate values as received
+    parse_error: str | None = None
+
+    @classmethod
+    def read(cls, status: int | None, values: str | Sequence[str]) -> Challenges:
+        """The challenges in ``values``; a malformed header gives none and ``parse_error`` says why."""
+        header = (values,) if isinstance(values, str) else tuple(values)
+        try:
+            return cls(status or 0, tuple(parse_www_authenticate(list(header))), header)
+        except ChallengeParseError as exc:
+            return cls(status or 0, (), header, exc.message)
+
+    @property
+    def answerable(self) -> tuple[Challenge, ...]:
+        """The Bearer and DPoP challenges, in order (rule 1)."""
+        return tuple(ch for ch in self.offered if ch.scheme.lower() in ANSWERED_SCHEMES)
+
+    @property
+    def bearer(self) -> Challenge | None:
+        return next((ch for ch in self.offered if ch.is_scheme("bearer")), None)
+
+    @property
+    def selected(self) -> Challenge | None:
+        """The challenge that answers the request (rule 2)."""
+        answerable = self.answerable
+        return next((ch for ch in answerable if ch.get("error")), None) or self.bearer or (answerable[0] if answerable else None)
+
+    def param(self, name: str) -> str | None:
+        """A resource hint from the selected challenge, else from another Bearer or DPoP one (rule 4)."""
+        selected = self.selected
+        ordered = ([selected] if selected else []) + [ch for ch in self.answerable if ch is not selected]
+        return next((value for ch in ordered if (value := ch.get(name))), None)
+
+    @property
+    def error(self) -> str | None:
+        return self.selected.get("error") if self.selected else None
+
+    @property
+    def error_description(self) -> str | None:
+        return self.selected.get("error_description") if self.selected else None
+
+    @property
+    def scope(self) -> str | None:
+        return self.param("scope")
+
+    @property
+    def resource_metadata(self) -> str | None:
+        return self.param("resource_metadata")
+
+    def refusal(self, url: str) -> AuthChallenge:
+        """The response as the client's error: 401 (refresh or log in) or 403 (step up)."""
+        return AuthChallenge(
+            self.status,
+            error=self.error,
+            description=self.error_description,
+            scope=self.scope,
+            resource_metadata=self.resource_metadata,
+            url=url,
+            www_authenticate=self.header,
+        )
 
 
 def parse_www_authenticate(values: str | list[str]) -> list[Challenge]:
@@ -49,13 +160,6 @@ def parse_www_authenticate(values: str | list[str]) -> list[Challenge]:
             )
         challenges.extend(_Parser(value).parse())
     return challenges
-
-
-def find_bearer(challenges: list[Challenge]) -> Challenge | None:
-    for ch in challenges:
-        if ch.scheme.lower() == "bearer":
-            return ch
-    return None
 
 
 class _Parser:

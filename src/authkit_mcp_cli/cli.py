@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.commands import token
 from authkit_mcp_cli.commands._boundary import command_boundary
 from authkit_mcp_cli.commands._coercion import install as install_plain_coercion

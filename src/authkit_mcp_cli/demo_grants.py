@@ -25,7 +25,7 @@ from authkit_mcp_cli.discovery import discover
 from authkit_mcp_cli.errors import AtomsAuthError
 from authkit_mcp_cli.mcp_wire import call_tool, with_session
 from authkit_mcp_cli.oauth import HttpRequest
-from authkit_mcp_cli.oauth.device import GRANT_TYPE as DEVICE_GRANT
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
 
 GRANT_NAMES = ("authorization-code", "client-credentials", "device-code", "dpop")
 Action = Callable[[], Awaitable[tuple[str, Any]]]

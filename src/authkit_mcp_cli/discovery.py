@@ -21,7 +21,7 @@ from authkit_mcp_cli.answers import JSON_HEADERS as JSON_HEADERS
 from authkit_mcp_cli.answers import describe_attempt as describe_attempt
 from authkit_mcp_cli.answers import first_usable as first_usable
 from authkit_mcp_cli.answers import usable_document as usable_document
-from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, find_legacy_as
@@ -123,14 +123,6 @@ def issuer_difference(found: object, issuer: str) -> str:
 
 
 @dataclass
-class Challenge401:
-    status: int
-    resource_metadata: str | None = None
-    scope: str | None = None
-    error: str | None = None
-
-
-@dataclass
 class Discovered:
     server_url: str
     resource: str
@@ -171,29 +163,17 @@ def network_error(ex: Exchange, what: str) -> NetworkError:
     return NetworkError(f"{what}: {ex.error}.", code="network." + kind.replace("_", "-"), hint=hint, url=ex.url)
 
 
-def parse_challenge(ex: Exchange) -> Challenge401:
-    """The Bearer challenge's discovery hints (RFC 6750 §3, RFC 9728 §5.1); a malformed header gives none."""
-    ch = Challenge401(status=ex.status or 0)
-    try:
-        bearer = find_bearer(parse_www_authenticate(ex.header_list("www-authenticate")))
-    except ChallengeParseError:
-        bearer = None
-    if bearer is not None:
-        ch.resource_metadata = bearer.get("resource_metadata")
-        ch.scope = bearer.get("scope")
-        ch.error = bearer.get("error")
-    return ch
-
-
-async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy) -> Challenge401:
+async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy) -> Challenges:
+    """The challenges of the 401 to an unauthenticated ``initialize`` (RFC 6750 §3, RFC 9728 §5.1), read
+    by the one rule (:mod:`.challenge`); another status carries no discovery hints."""
     ex = await exchange(client, "POST", server_url, policy=policy, headers=MCP_HEADERS, content=INITIALIZE, follow_redirects=False)
     if not ex.ok:
         raise network_error(ex, f"The MCP server {server_url} could not be reached")
     if ex.status != 401:
         # Some servers guard only some methods, and 2026-07-28 servers may refuse a legacy
         # initialize (400): the well-known PRM URLs can still name the AS.
-        return Challenge401(status=ex.status or 0)
-    return parse_challenge(ex)
+        return Challenges(ex.status or 0)
+    return Challenges.read(ex.status, ex.header_list("www-authenticate"))
 
 
 class PrmNotFound(ProtocolError):
@@ -205,7 +185,7 @@ class PrmNotFound(ProtocolError):
         self.tried = tried
 
 
-async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Challenge401, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
+async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Challenges, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
     """The first usable PRM among :func:`prm_candidates` (asked one by one, in order), and its URL."""
     tried, absent = [], True
     for url in dict.fromkeys(url for _loc, url in prm_candidates(server_url, challenge.resource_metadata)):
@@ -321,7 +301,7 @@ async def discover(
     policy: HttpPolicy,
     *,
     prefer_issuer: str | None = None,
-    challenge: Challenge401 | None = None,
+    challenge: Challenges | None = None,
     browser_flow: bool = True,
     binding: IssuerBinding | None = None,
 ) -> Discovered:
@@ -348,7 +328,7 @@ async def discover(
     return Discovered(server_url, resource, prm, prm_url, challenge.scope, issuer, metadata, metadata_url)
 
 
-async def discover_2025_03_26(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy, challenge: Challenge401) -> Discovered:
+async def discover_2025_03_26(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy, challenge: Challenges) -> Discovered:
     """The server's origin as its AS (:mod:`.legacy_discovery`); ``resource`` is the server URL as given."""
     found = await find_legacy_as(client, server_url, policy, "every well-known URL answered 404")
     if found.kind == DEFAULT_ENDPOINTS:

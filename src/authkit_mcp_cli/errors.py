@@ -24,6 +24,7 @@ exit code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -228,7 +229,10 @@ class RemoteRefused(AtomsAuthError):
 
 
 class AuthChallenge(RemoteRefused):
-    """The MCP server answered 401 (refresh or log in) or 403 (step up) (RFC 6750 §3, MCP Authorization)."""
+    """The MCP server answered 401 (refresh or log in) or 403 (step up) (RFC 6750 §3, MCP Authorization).
+
+    Made by ``challenge.Challenges.refusal``, which reads every challenge by one rule; ``www_authenticate``
+    keeps the header values as received, so discovery can read them again (``Challenges.read``)."""
 
     default_code = "mcp.auth-challenge"
 
@@ -241,9 +245,11 @@ class AuthChallenge(RemoteRefused):
         scope: str | None = None,
         resource_metadata: str | None = None,
         url: str | None = None,
+        www_authenticate: Sequence[str] = (),
     ) -> None:
         self.scope = scope
         self.resource_metadata = resource_metadata
+        self.www_authenticate = tuple(www_authenticate)
         detail = " ".join(p for p in (f"HTTP {status}", error, description) if p)
         super().__init__(
             f"The MCP server answered {detail}.",

@@ -11,7 +11,6 @@ doctor's memory and start-up small (issue 16 item 4).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -21,16 +20,14 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from authkit_mcp_cli import base64url
+
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.evidence import ASDiscovery, Evidence
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _segment(obj: dict[str, Any]) -> str:
-    return _b64(json.dumps(obj, separators=(",", ":")).encode())
+    return base64url.encode(json.dumps(obj, separators=(",", ":")).encode())
 
 
 def claims_for(issuer: str, audience: str, scopes: list[str], *, expired: bool = False) -> dict[str, Any]:
@@ -45,7 +42,7 @@ def claims_for(issuer: str, audience: str, scopes: list[str], *, expired: bool =
         "iat": exp - 900,
         "nbf": exp - 900,
         "exp": exp,
-        "jti": _b64(hashlib.sha256(str(time.time_ns()).encode()).digest()[:12]),
+        "jti": base64url.encode(hashlib.sha256(str(time.time_ns()).encode()).digest()[:12]),
     }
 
 
@@ -63,7 +60,7 @@ def hs256_with_public_key(claims: dict[str, Any], public_jwk: dict[str, Any]) ->
         header["kid"] = public_jwk["kid"]
     signing_input = f"{_segment(header)}.{_segment(claims)}"
     sig = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(sig)}"
+    return f"{signing_input}.{base64url.encode(sig)}"
 
 
 def fresh_key() -> rsa.RSAPrivateKey:
@@ -74,7 +71,7 @@ def foreign_key(claims: dict[str, Any], kid: str | None, key: rsa.RSAPrivateKey)
     """RS256 (RFC 7518 §3.3), signed by ``key``, a stranger's, under the AS's ``kid``."""
     header = {"alg": "RS256", "typ": "JWT", **({"kid": kid} if kid else {})}
     signing_input = f"{_segment(header)}.{_segment(claims)}"
-    return f"{signing_input}.{_b64(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
+    return f"{signing_input}.{base64url.encode(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
 
 
 def first_signing_key(jwks: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -127,7 +124,7 @@ def for_evidence(ev: Evidence, discovery: ASDiscovery | None, server: str, stran
     resource = prm["resource"] if isinstance(prm.get("resource"), str) else server
     scopes_supported = prm.get("scopes_supported")
     scopes = [s for s in scopes_supported if isinstance(s, str)] if isinstance(scopes_supported, list) else []
-    challenge_scope = ev.bearer.get("scope") if ev.bearer else None
+    challenge_scope = ev.challenges.scope
     if challenge_scope:
         scopes = challenge_scope.split()
     jwks_doc = usable_document(discovery.jwks)[0] if discovery and discovery.jwks else None

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
+from authkit_mcp_cli.capped import MAX_BODY_BYTES, MAX_MCP_BODY_BYTES, BodyTooLarge, kib, read_capped
 from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.transport import describe_transport_error, policy_transport
@@ -41,10 +42,7 @@ def _headers() -> httpx.Headers:
 # public address yet (a link to a page that does not exist would mislead an operator reading logs).
 USER_AGENT = f"atoms-auth/{__version__} (authkit-mcp-cli)"
 DEFAULT_TIMEOUT = 10.0
-MAX_BODY_BYTES = 1024 * 1024
 MAX_REDIRECTS = 5
-# MCP responses carry tool results, which may be larger than any OAuth document.
-MAX_MCP_BODY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
@@ -222,16 +220,10 @@ async def _one_hop(
             response = await client.send(request, stream=True)
             try:
                 ex.status, ex.headers = response.status_code, response.headers
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():  # decoded, so the cap also stops compression bombs
-                    size += len(chunk)
-                    if size > policy.max_body:
-                        ex.error_kind = "too_large"
-                        ex.error = f"response body larger than {policy.max_body // 1024} KiB (stopped reading)"
-                        break
-                    chunks.append(chunk)
-                ex.body = b"".join(chunks)
+                try:
+                    ex.body = await read_capped(response.aiter_bytes(), policy.max_body)  # decoded: the cap also stops compression bombs
+                except BodyTooLarge as big:
+                    ex.body, ex.error_kind, ex.error = big.head, "too_large", f"response body larger than {kib(policy.max_body)} (stopped reading)"
             finally:
                 await response.aclose()
     except TimeoutError:

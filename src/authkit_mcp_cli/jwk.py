@@ -9,12 +9,13 @@ reason.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+from authkit_mcp_cli import base64url
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
 
@@ -34,7 +35,7 @@ def _bytes(jwk: dict[str, Any], name: str) -> bytes:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} is missing")
     try:
-        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+        return base64url.decode(value, strict=True)
     except (binascii.Error, ValueError):
         raise ValueError(f"{name} is not base64url") from None
 

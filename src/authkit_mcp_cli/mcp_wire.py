@@ -3,7 +3,8 @@
 initialize handshake; ``legacy`` forces 2025-11-25).
 
 The SDK turns an HTTP 401/403 into a generic JSON-RPC error, so a small
-httpx2 auth hook records the last challenge; callers then decide whether to
+httpx2 auth hook records the last challenge (read by the one rule of
+``challenge.Challenges``); callers then decide whether to
 refresh (401) or step up (403 insufficient_scope). The same hook keeps the
 status and body of any other error answer to a POST, so a failure names what
 the server said (``mcp.http-error``) instead of the SDK's "Server returned an
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx2
 
-from authkit_mcp_cli.challenge import ChallengeParseError, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy, make_sdk_client
 from authkit_mcp_cli.safe_text import escape_control, excerpt
@@ -97,7 +98,7 @@ class _BearerHook(httpx2.Auth):
         response = yield request
         if self.dpop is not None and response.headers.get("dpop-nonce"):
             fresh = response.headers["dpop-nonce"]
-            error = challenge_from(response.status_code, response.headers.get_list("www-authenticate"), str(request.url)).error
+            error = Challenges.read(response.status_code, response.headers.get_list("www-authenticate")).error
             from authkit_mcp_cli.oauth.dpop import nonce_from
 
             retry = nonce_from(response.status_code, b"", fresh, www_authenticate_error=error) is not None and fresh != self.nonce
@@ -108,7 +109,7 @@ class _BearerHook(httpx2.Auth):
                 response = yield request
                 self.nonce = response.headers.get("dpop-nonce") or self.nonce
         if response.status_code in (401, 403):
-            self.challenge = challenge_from(response.status_code, response.headers.get_list("www-authenticate"), str(request.url))
+            self.challenge = Challenges.read(response.status_code, response.headers.get_list("www-authenticate")).refusal(str(request.url))
         elif request.method == "POST":
             # only POSTs carry requests; GET (the optional event stream) and DELETE (session end) may fail harmlessly.
             # A success clears an earlier failure: in auto mode a handshake-era server answers the first probe with 400.
@@ -116,33 +117,6 @@ class _BearerHook(httpx2.Auth):
             if response.status_code >= 400:
                 body = await response.aread()  # the SDK reads it again from the cache; the transport caps its size
                 self.failure = HttpFailure(response.status_code, str(request.url), body, response.headers.get("content-type", ""), bool(self.token))
-
-
-def challenge_from(status: int, www_authenticate: list[str], url: str) -> AuthChallenge:
-    """A 401/403 answer as an AuthChallenge.
-
-    A server may send a DPoP and a Bearer challenge together (RFC 9449 §7.1); the one that carries an
-    ``error`` is the answer to the request just made (``invalid_dpop_proof``, ``use_dpop_nonce`` come in
-    the DPoP one), else the Bearer one's. ``resource_metadata`` and ``scope`` come from whichever names them.
-    """
-    try:
-        challenges = [ch for ch in parse_www_authenticate(www_authenticate) if ch.scheme.lower() in ("bearer", "dpop")]
-    except ChallengeParseError:
-        challenges = []
-    bearer = next((ch for ch in challenges if ch.scheme.lower() == "bearer"), None)
-    primary = next((ch for ch in challenges if ch.get("error")), None) or bearer or (challenges[0] if challenges else None)
-
-    def named(param: str) -> str | None:
-        return next((value for ch in ([primary] if primary else []) + challenges if (value := ch.get(param))), None)
-
-    return AuthChallenge(
-        status,
-        error=primary.get("error") if primary else None,
-        scope=named("scope"),
-        description=primary.get("error_description") if primary else None,
-        resource_metadata=named("resource_metadata"),
-        url=url,
-    )
 
 
 def http_error(failure: HttpFailure, server_url: str) -> RemoteRefused:

@@ -8,11 +8,12 @@ fingerprint so two traces can still be compared.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from authkit_mcp_cli import base64url
 
 SECRET_FIELDS = frozenset(
     {
@@ -122,8 +123,8 @@ def decode_jwt_unverified(token: str) -> dict[str, Any] | None:
     if len(parts) != 3:
         return None
     try:
-        header = json.loads(_b64url_decode(parts[0]))
-        claims = json.loads(_b64url_decode(parts[1]))
+        header = json.loads(base64url.decode(parts[0]))
+        claims = json.loads(base64url.decode(parts[1]))
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -131,5 +132,3 @@ def decode_jwt_unverified(token: str) -> dict[str, Any] | None:
     return {"header": header, "claims": claims}
 
 
-def _b64url_decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from authkit_mcp_cli.capped import kib
 from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import MAX_TRACED_BODY, TracedExchange, TraceWriter
 from authkit_mcp_cli.urls import is_secure_url
@@ -50,9 +51,9 @@ def _classes(lib: ModuleType) -> tuple[type, type]:
             async for chunk in self._inner:
                 self._size += len(chunk)
                 if self._max is not None and self._size > self._max:
-                    self._record.error = f"response body larger than {self._max // 1024} KiB (stopped reading)"
+                    self._record.error = f"response body larger than {kib(self._max)} (stopped reading)"
                     raise NetworkError(
-                        f"{self._record.method} {self._record.url}: the response body is larger than {self._max // 1024} KiB; atoms-auth stopped reading.",
+                        f"{self._record.method} {self._record.url}: the response body is larger than {kib(self._max)}; atoms-auth stopped reading.",
                         code="network.too-large",
                         url=self._record.url,
                         hint="The remote sent far more than an MCP or OAuth message needs; check the URL.",

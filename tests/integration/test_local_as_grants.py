@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authkit_mcp_cli.oauth.dpop import DpopKey
-from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
 from peers.serve_app import serve_app
 
 pytestmark = pytest.mark.integration

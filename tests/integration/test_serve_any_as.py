@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from authkit_mcp_cli.challenge import find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from peers.asgi import serve_asgi
 from peers.key_as import KeyAS
 from peers.oidc_as import run_oidc_as
@@ -51,7 +51,7 @@ def test_serve_reads_jwks_uri_from_oidc_provider_metadata(tmp_path):
 def refusal(info, token: str) -> str:
     response = httpx.post(info.mcp_url, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}, content=INIT, timeout=10)
     assert response.status_code == 401
-    bearer = find_bearer(parse_www_authenticate(response.headers.get_list("www-authenticate")))
+    bearer = Challenges.read(401, response.headers.get_list("www-authenticate")).bearer
     assert bearer is not None and bearer.get("error") == "invalid_token"
     return bearer.get("error_description") or ""
 

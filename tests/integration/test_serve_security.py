@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from authkit_mcp_cli.challenge import find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.server.app import build_app
 from authkit_mcp_cli.server.config import resolve_serve_config
 from peers.asgi import serve_asgi
@@ -55,7 +55,7 @@ def post(info, token: str | None = None, *, headers: dict | None = None, url: st
 
 
 def bearer(response: httpx.Response):
-    return find_bearer(parse_www_authenticate(response.headers.get_list("www-authenticate")))
+    return Challenges.read(401, response.headers.get_list("www-authenticate")).bearer
 
 
 def test_valid_token_passes(world):

@@ -1,7 +1,8 @@
-"""The house rules of issue #10, checked on the source: no import circle
-between modules (lazy imports included), no module over 400 lines, and
-layers that point one way (commands -> library -> http; the library never
-imports a command)."""
+"""The house rules of issues #10 and #21, checked on the source: no import
+circle between modules (type-checking and lazy imports included, a package's
+``__init__`` too), nothing imports the package root, no module over 400
+lines, and layers that point one way (commands -> library -> http; the
+library never imports a command)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
 def _graph() -> dict[str, set[str]]:
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     modules = set(files)
-    graph = {name: _imports(path, modules) - {name} for name, path in files.items()}
-    # a package's __init__ re-exporting its own submodules is not a circle between layers
-    return {name: {d for d in deps if not d.startswith(name + ".")} for name, deps in graph.items()}
+    # every arrow counts, a package's __init__ to its own submodules too: the root's type-checking
+    # imports reach the whole package, so a module importing the root closed a circle (issue #21)
+    return {name: _imports(path, modules) - {name} for name, path in files.items()}
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -66,6 +67,49 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_no_import_circle():
     cycle = _cycle(_graph())
     assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_nothing_imports_the_package_root():
+    """The root's ``__init__`` re-exports the public names, with type-checking imports of the whole
+    package; ``__version__`` lives in the leaf ``_version`` (``from authkit_mcp_cli import <submodule>`` is
+    an import of that submodule, not of the root)."""
+    graph = _graph()
+    assert sorted(m for m, deps in graph.items() if "authkit_mcp_cli" in deps) == []
+
+
+def test_the_graph_counts_type_checking_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from authkit_mcp_cli.errors import AtomsAuthError\n", encoding="utf-8")
+    assert _imports(module, {"authkit_mcp_cli.errors"}) == {"authkit_mcp_cli.errors"}
+    module.write_text("from authkit_mcp_cli import __version__, http\n", encoding="utf-8")
+    assert _imports(module, {"authkit_mcp_cli", "authkit_mcp_cli.http"}) == {"authkit_mcp_cli", "authkit_mcp_cli.http"}
+
+
+def test_one_challenge_type_and_one_reader():
+    """Issue #21 item 1: ``challenge.py`` alone parses WWW-Authenticate (``Challenge``, ``Challenges`` and the
+    rule); the only other challenge classes are the errors and the retry policy's outcome."""
+    classes, parsers = set(), set()
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and "challenge" in node.name.lower():
+                classes.add(f"{name}.{node.name}")
+            if isinstance(node, (ast.Name, ast.Attribute)) and getattr(node, "id", getattr(node, "attr", None)) in ("parse_www_authenticate", "_Parser"):
+                parsers.add(name)
+    assert classes == {
+        "authkit_mcp_cli.challenge.Challenge",
+        "authkit_mcp_cli.challenge.Challenges",
+        "authkit_mcp_cli.errors.AuthChallenge",
+        "authkit_mcp_cli.errors.ChallengeParseError",
+        "authkit_mcp_cli.client.policy.Challenged",
+    }
+    assert parsers == {"authkit_mcp_cli.challenge"}
+
+
+def test_the_client_reads_challenges_without_the_wire():
+    graph = _graph()
+    assert "authkit_mcp_cli.mcp_wire" not in graph["authkit_mcp_cli.client.server_error"]
+    assert "authkit_mcp_cli.challenge" in graph["authkit_mcp_cli.client.server_error"]
 
 
 def test_the_cycle_finder_finds_a_cycle():

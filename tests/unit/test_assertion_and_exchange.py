@@ -18,8 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from authkit_mcp_cli.errors import ProtocolError, RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.assertion import CLIENT_ASSERTION_TYPE, client_assertion_claims, describe_claims, load_private_key, signing_alg_for
-from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT, client_credentials_request, jwt_bearer_request
-from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE, ID_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, parse_token_exchange_response, token_exchange_request
+from authkit_mcp_cli.oauth.grant_requests import client_credentials_request, jwt_bearer_request
+from authkit_mcp_cli.oauth.grant_types import JWT_BEARER as JWT_BEARER_GRANT
+from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE as TOKEN_EXCHANGE_GRANT
+from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE, ID_TOKEN_TYPE, parse_token_exchange_response, token_exchange_request
 
 ISSUER = "https://as.example.com"
 META = {"issuer": ISSUER, "token_endpoint": ISSUER + "/token"}

@@ -393,6 +393,20 @@ def test_challenge_scope():
     assert r.status is Status.WARN and "offline_access" in r.message
 
 
+def test_doctor_reads_the_challenge_by_the_clients_rule():
+    """One rule (challenge.py): the hints a DPoP challenge carries count, as discovery reads them."""
+    header = f'DPoP algs="ES256", scope="mcp:tools", Bearer resource_metadata="{PRM_PATH}"'
+    results = World(challenge_header=header).run()
+    assert results["challenge.header"].status is Status.PASS
+    assert results["challenge.scope"].status is Status.PASS and "mcp:tools" in results["challenge.scope"].message
+    assert results["challenge.resource-metadata"].status is Status.PASS
+    only_dpop = World(challenge_header=f'DPoP algs="ES256", resource_metadata="{PRM_PATH}"').run()
+    assert only_dpop["challenge.header"].status is not Status.PASS and "No Bearer challenge" in only_dpop["challenge.header"].message  # MCP requires Bearer
+    assert only_dpop["challenge.resource-metadata"].status is Status.PASS  # what a client can still follow
+    none = World(challenge_header='Basic realm="x"').run()
+    assert none["challenge.scope"].status is Status.SKIP and "No Bearer or DPoP challenge" in none["challenge.scope"].message
+
+
 def test_the_integration_guides_own_challenge():
     world = World(challenge_header=GUIDE_401)
     world.routes[("GET", PRM_PATH)] = lambda r: httpx.Response(404)

@@ -22,7 +22,8 @@ from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import AuthorizationDenied, ExitCode, ProtocolError, UsageError
 from authkit_mcp_cli.http import HttpPolicy
 from authkit_mcp_cli.oauth import ClientRegistration
-from authkit_mcp_cli.oauth.device import GRANT_TYPE, classify_poll, device_authorization_request, device_token_request, parse_device_authorization
+from authkit_mcp_cli.oauth.device import classify_poll, device_authorization_request, device_token_request, parse_device_authorization
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
 from authkit_mcp_cli.store import Store
 
 AS = "http://127.0.0.1:9"
@@ -37,7 +38,7 @@ def test_requests_carry_resource_and_the_client():
     assert req.url == META["device_authorization_endpoint"]
     assert parse_qs(req.body.decode()) == {"resource": [RESOURCE], "scope": ["mcp:tools"], "client_id": ["cid"]}
     poll = device_token_request(META, reg, device_code="dc", resource=RESOURCE)
-    assert parse_qs(poll.body.decode()) == {"grant_type": [GRANT_TYPE], "device_code": ["dc"], "resource": [RESOURCE], "client_id": ["cid"]}
+    assert parse_qs(poll.body.decode()) == {"grant_type": [DEVICE_CODE], "device_code": ["dc"], "resource": [RESOURCE], "client_id": ["cid"]}
 
 
 def test_device_authorization_response():

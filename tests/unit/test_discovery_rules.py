@@ -12,11 +12,11 @@ import httpx
 import pytest
 from world import ORIGIN, World, target
 
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.gather import gather
 from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.discovery import (
-    Challenge401,
     as_metadata_candidates,
     authorization_servers,
     choose_issuer,
@@ -217,10 +217,21 @@ def test_client_stops_at_the_first_usable_prm_and_as_metadata():
     assert sent == [f"POST {SERVER}", f"GET {PRM_ROOT}", f"GET {AS}/.well-known/oauth-authorization-server"]
 
 
+def test_discovery_reads_the_challenge_by_the_one_rule():
+    """A DPoP challenge's hints count (the client's rule; discovery used to read Bearer only)."""
+    routes = {f"GET {PRM_ROOT}": httpx.Response(200, json=prm_doc()), f"GET {AS}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc())}
+    both = httpx.Response(401, headers=[("WWW-Authenticate", 'DPoP error="invalid_token", scope="from-dpop"'), ("WWW-Authenticate", f'Bearer resource_metadata="{PRM_ROOT}", scope="read"')])
+    found, sent = run_discover({f"POST {SERVER}": both, **routes})
+    assert found.challenge_scope == "from-dpop" and sent[1] == f"GET {PRM_ROOT}"  # the scope of the challenge with the error; the PRM URL from the other
+    only_dpop = httpx.Response(401, headers={"WWW-Authenticate": f'DPoP algs="ES256", resource_metadata="{PRM_ROOT}"'})
+    found, sent = run_discover({f"POST {SERVER}": only_dpop, **routes})
+    assert found.prm_url == PRM_ROOT and sent[:2] == [f"POST {SERVER}", f"GET {PRM_ROOT}"]
+
+
 def test_client_falls_back_in_spec_order():
     found, sent = run_discover(
         {f"GET {PRM_ROOT}": httpx.Response(200, json=prm_doc("https://mcp.example.com")), f"GET {AS}/.well-known/openid-configuration": httpx.Response(200, json=as_doc())},
-        challenge=Challenge401(status=401),
+        challenge=Challenges(401),
     )
     assert found.resource == "https://mcp.example.com"  # the origin, accepted at the root, is what the client sends
     assert sent == [f"GET {PRM_PATH}", f"GET {PRM_ROOT}", f"GET {AS}/.well-known/oauth-authorization-server", f"GET {AS}/.well-known/openid-configuration"]
@@ -252,7 +263,7 @@ def test_client_falls_back_in_spec_order():
     ],
 )
 def test_client_errors_carry_stable_codes(routes, code, url):
-    err, _ = run_discover(routes, challenge=Challenge401(status=401))
+    err, _ = run_discover(routes, challenge=Challenges(401))
     assert isinstance(err, ProtocolError), err
     assert err.code == code and err.url == url and err.spec
 
@@ -260,7 +271,7 @@ def test_client_errors_carry_stable_codes(routes, code, url):
 def test_issuer_mismatch_says_how_the_issuers_differ():
     err, sent = run_discover(
         {f"GET {PRM_PATH}": httpx.Response(200, json=prm_doc()), f"GET {AS}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc(AS + "/"))},
-        challenge=Challenge401(status=401),
+        challenge=Challenges(401),
     )
     assert "trailing slash" in err.message and "must not be used" in err.message
     assert f"GET {AS}/.well-known/openid-configuration" not in sent  # a mismatching document ends discovery

@@ -169,27 +169,3 @@ def test_mcp_requests_use_the_dpop_scheme_and_retry_once_with_the_rs_nonce():
     assert [c.get("nonce") for _, c in seen] == [None, "rs-nonce", "rs-nonce"]  # the nonce is kept for the next request
     assert all(auth == "DPoP at-1" and c["ath"] == ath("at-1") and c["htm"] == "POST" and c["htu"] == "http://127.0.0.1:9/mcp" for auth, c in seen)
     assert len({c["jti"] for _, c in seen}) == 3 and hook.challenge is None
-
-
-def test_a_dpop_challenge_is_read_like_a_bearer_one():
-    from authkit_mcp_cli.mcp_wire import challenge_from
-
-    refused = challenge_from(401, ['DPoP error="invalid_token", resource_metadata="https://rs.example/.well-known/oauth-protected-resource"'], "https://rs.example/mcp")
-    assert refused.error == "invalid_token" and refused.resource_metadata == "https://rs.example/.well-known/oauth-protected-resource"
-
-
-def test_of_a_dpop_and_a_bearer_challenge_the_one_with_the_error_answers():
-    """serve (and RFC 9449 §7.1's examples) send both; a bad proof is named in the DPoP one only."""
-    from authkit_mcp_cli.mcp_wire import challenge_from
-
-    prm = "https://rs.example/.well-known/oauth-protected-resource/mcp"
-    refused = challenge_from(
-        401,
-        ['DPoP error="invalid_dpop_proof", error_description="htu does not match", algs="ES256"', f'Bearer resource_metadata="{prm}", scope="mcp:tools"'],
-        "https://rs.example/mcp",
-    )
-    assert (refused.error, refused.error_description, refused.resource_metadata, refused.scope) == ("invalid_dpop_proof", "htu does not match", prm, "mcp:tools")
-    refused = challenge_from(401, ['DPoP algs="ES256"', f'Bearer error="invalid_token", resource_metadata="{prm}"'], "https://rs.example/mcp")
-    assert refused.error == "invalid_token" and refused.resource_metadata == prm
-    refused = challenge_from(403, [f'Bearer error="insufficient_scope", scope="mcp:admin", resource_metadata="{prm}"'], "https://rs.example/mcp")
-    assert (refused.error, refused.scope) == ("insufficient_scope", "mcp:admin")

@@ -12,7 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from authkit_mcp_cli.oauth.dpop import DpopKey, ath, b64url, jwk_thumbprint, proof
+from authkit_mcp_cli.base64url import encode as b64url
+from authkit_mcp_cli.oauth.dpop import DpopKey, ath, jwk_thumbprint, proof
 from authkit_mcp_cli.server.dpop_proof import ProofChecker, ProofRejected, accepted_htus, nonce_required_from_env, normalise_url
 from authkit_mcp_cli.server.dpop_store import MemoryReplayStore
 

@@ -22,8 +22,9 @@ from authkit_mcp_cli.client.grants import grant_for
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.http import HttpPolicy
-from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT
-from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE, TOKEN_EXCHANGE_GRANT
+from authkit_mcp_cli.oauth.grant_types import JWT_BEARER as JWT_BEARER_GRANT
+from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE as TOKEN_EXCHANGE_GRANT
+from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE
 from authkit_mcp_cli.store import Store
 
 AS = "https://as.example.com"

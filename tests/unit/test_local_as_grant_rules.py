@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from authkit_mcp_cli.oauth.assertion import CLIENT_ASSERTION_TYPE, client_assertion_claims, sign
 from authkit_mcp_cli.oauth.dpop import DpopKey, proof
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as import device, stores
-from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.device import USER_CODE_ALPHABET, normalize_user_code
 from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer, OAuthError
 from authkit_mcp_cli.server.local_as.stores import BoundedStore

@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.client import Context, LoginOptions
 from authkit_mcp_cli.client.grants.authorization_code import callback_summary
 from authkit_mcp_cli.client.registration import choose_auth_method, pick_client
-from authkit_mcp_cli.discovery import Challenge401, Discovered, discover
+from authkit_mcp_cli.discovery import Discovered, discover
 from authkit_mcp_cli.errors import ProtocolError, UsageError
 from authkit_mcp_cli.http import HttpPolicy
 from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, METADATA_AT_ORIGIN
@@ -158,7 +159,7 @@ SERVER = "https://mcp.example.com/mcp"
 ORIGIN = "https://mcp.example.com"
 
 
-def run_discover(routes: dict[str, httpx.Response], challenge: Challenge401) -> tuple[Any, list[str]]:
+def run_discover(routes: dict[str, httpx.Response], challenge: Challenges) -> tuple[Any, list[str]]:
     sent: list[str] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -182,7 +183,7 @@ def as_doc(issuer: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("issuer", [ORIGIN, ORIGIN + "/"])
 def test_no_prm_metadata_at_the_origin(issuer):
-    found, sent = run_discover({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc(issuer))}, Challenge401(status=401))
+    found, sent = run_discover({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc(issuer))}, Challenges(401))
     assert isinstance(found, Discovered), found
     assert found.fallback == METADATA_AT_ORIGIN and found.issuer == issuer and found.resource == SERVER
     assert found.metadata["token_endpoint"] == ORIGIN + "/oauth/token"
@@ -191,7 +192,7 @@ def test_no_prm_metadata_at_the_origin(issuer):
 
 
 def test_no_prm_no_metadata_default_endpoints():
-    found, _ = run_discover({}, Challenge401(status=401))
+    found, _ = run_discover({}, Challenges(401))
     assert isinstance(found, Discovered), found
     assert found.fallback == DEFAULT_ENDPOINTS and found.issuer == ORIGIN
     assert {k: found.metadata[k] for k in ("authorization_endpoint", "token_endpoint", "registration_endpoint")} == {
@@ -206,14 +207,14 @@ def test_no_prm_no_metadata_default_endpoints():
 @pytest.mark.parametrize(
     ("routes", "challenge", "code"),
     [
-        ({f"GET {ORIGIN}/.well-known/oauth-protected-resource/mcp": httpx.Response(500)}, Challenge401(status=401), "prm.not-found"),  # PRM broken, not absent
-        ({f"GET {ORIGIN}/.well-known/oauth-protected-resource": httpx.Response(200, text="not json")}, Challenge401(status=401), "prm.not-found"),
-        ({}, Challenge401(status=401, resource_metadata=ORIGIN + "/prm"), "prm.not-found"),  # the 401 names a PRM that is missing
-        ({}, Challenge401(status=200), "prm.not-found"),  # not guarded by OAuth at all
-        ({f"GET {ORIGIN}/.well-known/oauth-protected-resource": httpx.Response(200, json={"resource": "https://other.example.com/mcp", "authorization_servers": [ORIGIN]})}, Challenge401(status=401), "prm.resource-mismatch"),
-        ({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc("https://elsewhere.example.com"))}, Challenge401(status=401), "as.issuer-mismatch"),
-        ({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(500)}, Challenge401(status=401), "as.metadata-not-found"),
-        ({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(200, json={**as_doc(ORIGIN), "code_challenge_methods_supported": ["plain"]})}, Challenge401(status=401), "as.pkce-unsupported"),
+        ({f"GET {ORIGIN}/.well-known/oauth-protected-resource/mcp": httpx.Response(500)}, Challenges(401), "prm.not-found"),  # PRM broken, not absent
+        ({f"GET {ORIGIN}/.well-known/oauth-protected-resource": httpx.Response(200, text="not json")}, Challenges(401), "prm.not-found"),
+        ({}, Challenges.read(401, f'Bearer resource_metadata="{ORIGIN}/prm"'), "prm.not-found"),  # the 401 names a PRM that is missing
+        ({}, Challenges(200), "prm.not-found"),  # not guarded by OAuth at all
+        ({f"GET {ORIGIN}/.well-known/oauth-protected-resource": httpx.Response(200, json={"resource": "https://other.example.com/mcp", "authorization_servers": [ORIGIN]})}, Challenges(401), "prm.resource-mismatch"),
+        ({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(200, json=as_doc("https://elsewhere.example.com"))}, Challenges(401), "as.issuer-mismatch"),
+        ({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(500)}, Challenges(401), "as.metadata-not-found"),
+        ({f"GET {ORIGIN}/.well-known/oauth-authorization-server": httpx.Response(200, json={**as_doc(ORIGIN), "code_challenge_methods_supported": ["plain"]})}, Challenges(401), "as.pkce-unsupported"),
     ],
 )
 def test_the_fallback_is_only_for_servers_with_no_prm_at_all(routes, challenge, code):

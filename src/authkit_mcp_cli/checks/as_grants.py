@@ -10,15 +10,13 @@ from authkit_mcp_cli.checks.model import Level, Outcome, info, ok, problem
 from authkit_mcp_cli.checks.needs import found_as
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import CheckList
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE, JWT_BEARER, TOKEN_EXCHANGE
 from authkit_mcp_cli.urls import is_absolute_http_url
 
 CHECKS = CheckList()
 check = CHECKS.check
 
 METADATA = (Probe.AS_METADATA,)
-JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_GRANTS = ["authorization_code", "implicit"]  # RFC 8414 §2
 DEFAULT_AUTH_METHODS = ["client_secret_basic"]  # RFC 8414 §2
 

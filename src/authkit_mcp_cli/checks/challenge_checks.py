@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from authkit_mcp_cli.challenge import BEARER_ERROR_CODES
+from authkit_mcp_cli.challenge import BEARER_ERROR_CODES, DPOP_ERROR_CODES
 from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS, Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
@@ -18,6 +18,9 @@ from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
 
 CHECKS = CheckList()
 check = CHECKS.check
+
+# the challenge checks below read the answer by the one rule (challenge.py): Bearer or DPoP
+NO_CHALLENGE = "No Bearer or DPoP challenge (see challenge.header)."
 
 
 @check("server.reachable", "The MCP server answers", Level.MUST, "RFC 9110 §15; MCP 2026-07-28 Transports: Streamable HTTP", probes=(Probe.CHALLENGE,), needs=needs.server)
@@ -93,20 +96,21 @@ def challenge_header(ev: Evidence, ex: Exchange) -> Outcome:
     values = ex.header_list("www-authenticate")
     if not values:
         return problem("The 401 has no WWW-Authenticate header (RFC 9110 requires one); clients cannot discover how to authenticate.", "Send WWW-Authenticate: Bearer resource_metadata=\"<PRM URL>\", scope=\"<scopes>\" with every 401.")
-    if ev.challenge_parse_error:
-        return problem(ev.challenge_parse_error, "Quote parameter values and separate parameters with commas, e.g. Bearer resource_metadata=\"https://…\", scope=\"read\".", header=values)
-    if ev.bearer is None:
-        return problem(f"No Bearer challenge; schemes offered: {', '.join(c.scheme for c in ev.challenges)}.", "Offer the Bearer scheme (RFC 6750).", header=values)
-    if ev.bearer.duplicate_params:
-        return problem(f"The Bearer challenge repeats {', '.join(ev.bearer.duplicate_params)}.", "Send each parameter once (RFC 9110 §11.2).", header=values)
-    return ok(f"Bearer challenge with {', '.join(sorted(ev.bearer.params)) or 'no parameters'}.", header=values)
+    if ev.challenges.parse_error:
+        return problem(ev.challenges.parse_error, "Quote parameter values and separate parameters with commas, e.g. Bearer resource_metadata=\"https://…\", scope=\"read\".", header=values)
+    bearer = ev.challenges.bearer
+    if bearer is None:
+        return problem(f"No Bearer challenge; schemes offered: {', '.join(c.scheme for c in ev.challenges.offered)}.", "Offer the Bearer scheme (RFC 6750).", header=values)
+    if bearer.duplicate_params:
+        return problem(f"The Bearer challenge repeats {', '.join(bearer.duplicate_params)}.", "Send each parameter once (RFC 9110 §11.2).", header=values)
+    return ok(f"Bearer challenge with {', '.join(sorted(bearer.params)) or 'no parameters'}.", header=values)
 
 
 @check("challenge.resource-metadata", "The challenge names the protected-resource metadata", Level.SHOULD, "RFC 9728 §5.1; MCP 2026-07-28 Authorization: Protected Resource Metadata Discovery", probes=(Probe.CHALLENGE, Probe.PRM), needs=needs.unauthorized)
 def challenge_resource_metadata(ev: Evidence, ex: Exchange) -> Outcome:
-    if ev.bearer is None:
-        return skip("No Bearer challenge (see challenge.header).")
-    url = ev.bearer.get("resource_metadata")
+    if ev.challenges.selected is None:
+        return skip(NO_CHALLENGE)
+    url = ev.challenges.resource_metadata
     if not url:
         fallback = "clients of 2025-11-25 and later fall back to the well-known URLs, " + ("which serve it" if ev.prm_doc else "which do not serve it either")
         return problem(f"No resource_metadata parameter: 2025-06-18 clients cannot find the metadata; {fallback}.", f"Add resource_metadata=\"{ev.prm_urls.get('path')}\" to the challenge.")
@@ -124,9 +128,9 @@ def challenge_resource_metadata(ev: Evidence, ex: Exchange) -> Outcome:
 
 @check("challenge.scope", "The challenge says which scopes to request", Level.SHOULD, "MCP 2026-07-28 Authorization: Scope Selection Strategy; RFC 6750 §3", probes=(Probe.CHALLENGE,), needs=needs.unauthorized)
 def challenge_scope(ev: Evidence, ex: Exchange) -> Outcome:
-    if ev.bearer is None:
-        return skip("No Bearer challenge (see challenge.header).")
-    scope = ev.bearer.get("scope")
+    if ev.challenges.selected is None:
+        return skip(NO_CHALLENGE)
+    scope = ev.challenges.scope
     if not scope:
         return problem("No scope parameter: clients fall back to all of scopes_supported, or request none (which some authorization servers refuse).", "Add scope=\"<the scopes this endpoint needs>\" to the challenge.")
     if "offline_access" in scope.split():
@@ -136,12 +140,12 @@ def challenge_scope(ev: Evidence, ex: Exchange) -> Outcome:
 
 @check("challenge.error-code", "The challenge's error code follows RFC 6750", Level.SHOULD, "RFC 6750 §3.1", probes=(Probe.CHALLENGE,), needs=needs.unauthorized)
 def challenge_error_code(ev: Evidence, ex: Exchange) -> Outcome:
-    if ev.bearer is None:
-        return skip("No Bearer challenge (see challenge.header).")
-    error = ev.bearer.get("error")
+    if ev.challenges.selected is None:
+        return skip(NO_CHALLENGE)
+    error = ev.challenges.error
     if error is None:
         return ok("No error code for a request without credentials, as RFC 6750 §3.1 asks.")
-    if error not in BEARER_ERROR_CODES:
+    if error not in BEARER_ERROR_CODES | DPOP_ERROR_CODES:
         guide = " (the integration guide's own example sends it)" if error == "unauthorized" else ""
         return problem(f"error={error!r} is not an RFC 6750 error code{guide}; and a request without credentials should get no error code at all.", "Send no error parameter when no token was sent; use invalid_token, invalid_request or insufficient_scope otherwise.")
     return problem(f"error={error!r} was sent although the request had no credentials; RFC 6750 §3.1 says to send no error code then.", "Send the bare challenge (resource_metadata, scope) when no token was sent; keep error=\"invalid_token\" for bad tokens.")

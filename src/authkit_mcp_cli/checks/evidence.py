@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from authkit_mcp_cli.challenge import Challenge
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.discovery import authorization_servers, describe_attempt
@@ -97,9 +97,7 @@ class Evidence:
     url_differences: list[str] = field(default_factory=list)
     # MCP server
     challenge: Exchange | None = None
-    bearer: Challenge | None = None
-    challenges: list[Challenge] = field(default_factory=list)
-    challenge_parse_error: str | None = None
+    challenges: Challenges = field(default_factory=Challenges)  # of the 401, read by the one rule (challenge.py)
     cors_post: Exchange | None = None
     cors_preflight: Exchange | None = None
     prm_urls: dict[str, str] = field(default_factory=dict)  # location -> url: header, path, root

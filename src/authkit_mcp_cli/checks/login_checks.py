@@ -179,7 +179,7 @@ def lifetime(ev: Evidence, te: TokenEvidence) -> Outcome:
 
 
 def _requested(ev: Evidence) -> tuple[list[str], str]:
-    scope = ev.bearer.get("scope") if ev.bearer else None
+    scope = ev.challenges.scope
     if scope:
         return scope.split(), "the challenge"
     listed = (ev.prm_doc or {}).get("scopes_supported")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.checks import as_probes
 from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, MCP_REQUEST_HEADERS
 from authkit_mcp_cli.checks.probes import Probe
@@ -33,11 +33,7 @@ async def challenge(g: Gatherer) -> None:
     ev.challenge = await post_initialize(g, server)
     header_values = ev.challenge.header_list("www-authenticate") if ev.challenge.ok else []
     if header_values:
-        try:
-            ev.challenges = parse_www_authenticate(header_values)
-            ev.bearer = find_bearer(ev.challenges)
-        except ChallengeParseError as exc:
-            ev.challenge_parse_error = exc.message
+        ev.challenges = Challenges.read(ev.challenge.status, header_values)
 
 
 def _well_known_prm(g: Gatherer, server: str) -> dict[str, asyncio.Future[Exchange]]:
@@ -71,7 +67,7 @@ async def prm(g: Gatherer) -> None:
         return
     tasks = _well_known_prm(g, server)  # the requests prm_early sent
     ev.prm_urls.update({location: url for location, url in prm_candidates(server, None)})
-    header_url = ev.bearer.get("resource_metadata") if ev.bearer else None
+    header_url = ev.challenges.resource_metadata
     if header_url:
         ev.prm_urls["header"] = header_url
         if is_absolute_http_url(header_url):

@@ -4,7 +4,7 @@ all get 401 (RFC 6750 §3.1; RFC 8725; MCP Token Audience Binding and Validation
 
 from __future__ import annotations
 
-from authkit_mcp_cli.challenge import ChallengeParseError, find_bearer, parse_www_authenticate
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
@@ -41,12 +41,8 @@ def invalid_token_error_code(ev: Evidence, ex: Exchange) -> Outcome:
     assert probe is not None
     if probe.status != 401:
         return skip(f"'Bearer garbage' got {_probe_result(probe)}, not 401 (see server.rejects-invalid-token).")
-    try:
-        bearer = find_bearer(parse_www_authenticate(probe.header_list("www-authenticate")))
-    except ChallengeParseError:
-        bearer = None
-    if bearer is None or bearer.get("error") != "invalid_token":
-        got = bearer.get("error") if bearer else None
+    got = Challenges.read(probe.status, probe.header_list("www-authenticate")).error
+    if got != "invalid_token":
         return problem(f"401 without error=\"invalid_token\" (got {got!r}); clients cannot tell a bad token from a missing one.", "Send WWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"...\", resource_metadata=\"...\" for a bad token.")
     return ok("401 with error=\"invalid_token\".")
 

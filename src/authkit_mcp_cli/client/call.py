@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
 from authkit_mcp_cli.client.server_error import explained, failed_on_token, probe_without_token
 from authkit_mcp_cli.client.session import Session, load_session
@@ -119,11 +120,8 @@ async def _rediscover(ctx: Context, server_url: str, challenge: AuthChallenge | 
     """Discovery from the challenge the server just sent on a real request (no extra probe); a
     pre-registered client's AS is the only one it goes on to (client.issuer_binding)."""
     from authkit_mcp_cli.client.issuer_binding import binding_for
-    from authkit_mcp_cli.discovery import Challenge401
 
-    found = None
-    if challenge is not None:
-        found = Challenge401(status=challenge.status or 0, resource_metadata=challenge.resource_metadata, scope=challenge.scope, error=challenge.error)
+    found = Challenges.read(challenge.status, challenge.www_authenticate) if challenge is not None else None
     disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=prefer_issuer, challenge=found, browser_flow=opts.browser_flow, binding=binding_for(opts, ctx.store))
     ctx.report("discover", f"resource {disc.resource}; authorization server {disc.issuer}")
     return disc

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
+from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.errors import AuthChallenge, RemoteRefused
 from authkit_mcp_cli.http import exchange
-from authkit_mcp_cli.mcp_wire import challenge_from
 
 PROBE_PROTOCOL = "2025-11-25"  # initialize is answered by servers of both generations (the 2026-07-28 ones still serve it during the transition)
 
@@ -34,7 +34,7 @@ async def probe_without_token(ctx: Context, server_url: str) -> tuple[int | None
     if not ex.ok or ex.status is None:
         return None, None
     if ex.status == 401 and ex.header_list("www-authenticate"):
-        return ex.status, challenge_from(ex.status, ex.header_list("www-authenticate"), server_url)
+        return ex.status, Challenges.read(ex.status, ex.header_list("www-authenticate")).refusal(server_url)
     return ex.status, None
 
 

@@ -14,6 +14,7 @@ here).
 - :mod:`.grant_requests` client credentials (RFC 6749 §4.4) and JWT bearer (RFC 7523 §2.1) requests
 - :mod:`.token_exchange` token exchange for an ID-JAG, RFC 8693
 - :mod:`.device`         the device authorization grant, RFC 8628
+- :mod:`.grant_types`    the extension grants' URNs (RFC 7523, RFC 8693, RFC 8628), once
 - :mod:`.dpop`           DPoP proofs and nonces, RFC 9449
 
 Names load on first use (:mod:`authkit_mcp_cli._lazy`): a stored login's

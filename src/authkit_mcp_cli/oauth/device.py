@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from authkit_mcp_cli.errors import AuthorizationDenied, ProtocolError, RemoteRefused
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
 from authkit_mcp_cli.oauth.message import HttpRequest, error_response, form_request, load_json
 
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # seconds, RFC 8628 §3.2
 SLOW_DOWN_STEP = 5  # seconds added on slow_down, RFC 8628 §3.5
 
@@ -66,7 +66,7 @@ def _positive(value: Any) -> float | None:
 
 def device_token_request(metadata: dict[str, Any], reg: ClientRegistration, *, device_code: str, resource: str) -> HttpRequest:
     """Poll the token endpoint with the device code (RFC 8628 §3.4; RFC 8707 §2.2)."""
-    form = {"grant_type": GRANT_TYPE, "device_code": device_code, "resource": resource}
+    form = {"grant_type": DEVICE_CODE, "device_code": device_code, "resource": resource}
     return form_request(metadata["token_endpoint"], form, client_auth(reg, form))
 
 

@@ -9,7 +9,6 @@ functions (the clock and the jti can be handed in, so tests need no sleeping).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -21,18 +20,17 @@ from urllib.parse import urlsplit, urlunsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from authkit_mcp_cli import base64url
 from authkit_mcp_cli.errors import UsageError
 
 ALG = "ES256"
 SPEC = "RFC 9449"
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _b64url_int(value: int) -> str:
-    return b64url(value.to_bytes(32, "big"))
+    return base64url.encode(value.to_bytes(32, "big"))
 
 
 @dataclass(frozen=True)
@@ -56,11 +54,11 @@ class DpopKey:
     def thumbprint(self) -> str:
         """The JWK SHA-256 thumbprint (RFC 7638), the ``jkt`` a bound token's ``cnf`` names (§6.1)."""
         canonical = json.dumps(self.public_jwk, sort_keys=True, separators=(",", ":"))
-        return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+        return base64url.encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
     def private_key(self) -> ec.EllipticCurvePrivateKey:
         def num(name: str) -> int:
-            return int.from_bytes(base64.urlsafe_b64decode(self.private_jwk[name] + "=" * (-len(self.private_jwk[name]) % 4)), "big")
+            return int.from_bytes(base64url.decode(self.private_jwk[name]), "big")
 
         public = ec.EllipticCurvePublicNumbers(num("x"), num("y"), ec.SECP256R1())
         return ec.EllipticCurvePrivateNumbers(num("d"), public).private_key()
@@ -85,7 +83,7 @@ def jwk_thumbprint(jwk: dict[str, Any]) -> str | None:
     if members is None or not all(isinstance(jwk.get(m), str) for m in members):
         return None
     canonical = json.dumps({m: jwk[m] for m in members}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
+    return base64url.encode(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
 def htu(url: str) -> str:
@@ -96,7 +94,7 @@ def htu(url: str) -> str:
 
 def ath(access_token: str) -> str:
     """base64url(SHA-256(access token)) (RFC 9449 §4.2, §7.1)."""
-    return b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+    return base64url.encode(hashlib.sha256(access_token.encode("ascii")).digest())
 
 
 def proof(key: DpopKey, method: str, url: str, *, access_token: str | None = None, nonce: str | None = None, now: float | None = None, jti: str | None = None) -> str:

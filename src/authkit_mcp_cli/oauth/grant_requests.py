@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
+from authkit_mcp_cli.oauth.grant_types import JWT_BEARER
 from authkit_mcp_cli.oauth.message import HttpRequest, form_request
 
-JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"  # RFC 7523 §2.1
 CLIENT_CREDENTIALS_GRANT = "client_credentials"  # RFC 6749 §4.4.2
 
 
@@ -25,7 +25,7 @@ def client_credentials_request(metadata: dict[str, Any], reg: ClientRegistration
 def jwt_bearer_request(metadata: dict[str, Any], reg: ClientRegistration, *, assertion: str, resource: str, scope: str | None = None) -> HttpRequest:
     """Trade a JWT for an access token (RFC 7523 §2.1: ``grant_type`` and one ``assertion``); the client
     authenticates as registered, or not at all (§3.1: client authentication is optional)."""
-    form = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion, "resource": resource}
+    form = {"grant_type": JWT_BEARER, "assertion": assertion, "resource": resource}
     if scope:
         form["scope"] = scope
     return form_request(metadata["token_endpoint"], form, client_auth(reg, form))

@@ -3,17 +3,18 @@ local AS checks them with the same :func:`s256`."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from dataclasses import dataclass
+
+from authkit_mcp_cli import base64url
 
 
 def s256(verifier: str) -> str:
     """BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2, §4.6)."""
     # UTF-8 is ASCII for every valid verifier (§4.1) and, unlike a lossy ASCII encoding,
     # maps no two different strings to one challenge when the AS is handed junk.
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("utf-8")).digest()).rstrip(b"=").decode("ascii")
+    return base64url.encode(hashlib.sha256(verifier.encode("utf-8")).digest())
 
 
 @dataclass(frozen=True)

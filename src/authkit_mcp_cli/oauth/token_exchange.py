@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from authkit_mcp_cli.errors import ProtocolError
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
+from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE
 from authkit_mcp_cli.oauth.message import HttpRequest, error_response, form_request, load_json
 
-TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693 §2.1
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"  # RFC 8693 §3
 ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"  # draft-ietf-oauth-identity-assertion-authz-grant §9
 SPEC = "RFC 8693 §2"
@@ -45,7 +45,7 @@ def token_exchange_request(
     """The token exchange request (RFC 8693 §2.1): the subject token and its type, the type wanted,
     ``audience`` (the AS that will accept it) and ``resource`` (where it will be used), with the
     client's authentication at the IdP."""
-    form = {"grant_type": TOKEN_EXCHANGE_GRANT, "requested_token_type": requested_token_type, "subject_token": subject_token, "subject_token_type": subject_token_type}
+    form = {"grant_type": TOKEN_EXCHANGE, "requested_token_type": requested_token_type, "subject_token": subject_token, "subject_token_type": subject_token_type}
     if audience:
         form["audience"] = audience
     if resource:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.checks.model import Result, Status
 from authkit_mcp_cli.checks.root_cause import network_failure
 from authkit_mcp_cli.errors import ExitCode

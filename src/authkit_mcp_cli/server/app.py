@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.server.compat import MetadataForwarder
 from authkit_mcp_cli.server.config import ServeConfig
 from authkit_mcp_cli.server.dpop_proof import ProofChecker

@@ -20,11 +20,12 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from authkit_mcp_cli.capped import MAX_SERVED_DOCUMENT_BYTES, BodyTooLarge
 from authkit_mcp_cli.http import make_client
-from authkit_mcp_cli.server.jwks import MAX_DOCUMENT_BYTES, TooLarge, get_capped
+from authkit_mcp_cli.server.jwks import get_capped
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, as_metadata_urls
 
-__all__ = ["MAX_DOCUMENT_BYTES", "MetadataForwarder"]
+__all__ = ["MetadataForwarder"]
 
 
 @dataclass
@@ -71,10 +72,10 @@ class MetadataForwarder:
         try:
             async with asyncio.timeout(self.timeout):
                 # read no more than the cap (issue 14 item 8): a huge answer is refused, not buffered
-                status, body = await get_capped(self._client, url, timeout=self.timeout, limit=MAX_DOCUMENT_BYTES, headers={"Accept": "application/json"})
+                status, body = await get_capped(self._client, url, timeout=self.timeout, limit=MAX_SERVED_DOCUMENT_BYTES, headers={"Accept": "application/json"})
         except TimeoutError:
             raise _UpstreamError(f"no answer within {self.timeout:g} s") from None
-        except TooLarge:
+        except BodyTooLarge:
             raise _UpstreamError("document too large") from None
         except httpx.HTTPError as exc:
             raise _UpstreamError(type(exc).__name__) from None

@@ -25,7 +25,6 @@ store's nonce key, valid for the current and the previous bucket.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -38,8 +37,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 
+from authkit_mcp_cli import base64url
 from authkit_mcp_cli.oauth.dpop import ath as ath_of
-from authkit_mcp_cli.oauth.dpop import b64url, jwk_thumbprint
+from authkit_mcp_cli.oauth.dpop import jwk_thumbprint
 from authkit_mcp_cli.server.dpop_store import MemoryReplayStore, ReplayStore, StoreFull
 
 # RFC 9449 §4.3 check 5: asymmetric, never none, never a MAC
@@ -161,7 +161,7 @@ class ProofChecker:
 
     def _nonce_for(self, secret: bytes, bucket: int) -> str:
         raw = bucket.to_bytes(8, "big")
-        return b64url(raw + hmac.new(secret, raw, hashlib.sha256).digest()[:16])
+        return base64url.encode(raw + hmac.new(secret, raw, hashlib.sha256).digest()[:16])
 
     def _nonce_ok(self, secret: bytes, nonce: Any, now: float) -> bool:
         if not isinstance(nonce, str) or len(nonce) > 64:
@@ -287,7 +287,7 @@ def _parse(proof: str) -> tuple[dict[str, Any], dict[str, Any]]:
     parsed = []
     for segment in segments[:2]:
         try:
-            value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+            value = json.loads(base64url.decode(segment))
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise ProofRejected("the DPoP proof is not base64url JSON (RFC 9449 §4.3)") from None
         if not isinstance(value, dict):

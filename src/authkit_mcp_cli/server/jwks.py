@@ -22,13 +22,11 @@ from typing import Any
 import httpx
 import jwt
 
+from authkit_mcp_cli.capped import MAX_SERVED_DOCUMENT_BYTES, BodyTooLarge, kib, read_capped
 from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.urls import as_metadata_urls
 
 log = logging.getLogger("atoms_auth.serve")
-# a JWK Set or AS metadata document is a few KiB; the cap keeps a hostile or broken AS from
-# filling serve's memory (issue 14 item 8; the client caps its bodies the same way, http.MAX_BODY_BYTES)
-MAX_DOCUMENT_BYTES = 256 * 1024
 
 ASYMMETRIC_KTY = {"RSA", "EC", "OKP"}
 
@@ -146,19 +144,13 @@ class JwksCache:
         raise ValueError("no metadata found (" + "; ".join(tried) + ")")
 
 
-class TooLarge(ValueError):
-    pass
-
-
-async def get_capped(client: httpx.AsyncClient, url: str, *, timeout: float, limit: int = MAX_DOCUMENT_BYTES, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    """GET ``url``; the status and the decoded body, reading no more than ``limit`` bytes (ValueError beyond)."""
+async def get_capped(client: httpx.AsyncClient, url: str, *, timeout: float, limit: int = MAX_SERVED_DOCUMENT_BYTES, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET ``url``; the status and the decoded body, reading no more than ``limit`` bytes (``BodyTooLarge``, a ValueError, beyond)."""
     async with client.stream("GET", url, timeout=timeout, headers=headers) as response:
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body.extend(chunk)
-            if len(body) > limit:
-                raise TooLarge(f"the document at {url} is larger than {limit // 1024} KiB")
-        return response.status_code, bytes(body)
+        try:
+            return response.status_code, await read_capped(response.aiter_bytes(), limit)
+        except BodyTooLarge as big:
+            raise BodyTooLarge(limit, big.head, f"the document at {url} is larger than {kib(limit)}") from None
 
 
 def parse_jwks(doc: Any) -> dict[str | None, jwt.PyJWK]:

@@ -20,7 +20,6 @@ which is the same trade every JWT resource server makes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from authkit_mcp_cli import base64url
 from authkit_mcp_cli.server.jwks import JwksCache
 from authkit_mcp_cli.server.lru import LRUCache
 
@@ -207,20 +207,16 @@ def _refuse_duplicate_members(token: str) -> None:
     """Parsers disagree on duplicate JSON members (first or last wins); refuse them outright."""
     for segment in token.split(".")[:2]:
         try:
-            json.loads(_b64decode(segment), object_pairs_hook=_no_duplicates)
+            json.loads(base64url.decode(segment), object_pairs_hook=_no_duplicates)
         except (ValueError, RecursionError):
             raise TokenRejected("the token is not base64url JSON") from None
-
-
-def _b64decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _numeric_times(token: str) -> None:
     """RFC 7519 §4.1.4-6: exp, nbf and iat are NumericDates; a string, a bool or an infinity is refused
     before any library compares it (issue 14: a non-numeric exp must not pass or crash)."""
     try:
-        claims = json.loads(_b64decode(token.split(".")[1]))
+        claims = json.loads(base64url.decode(token.split(".")[1]))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise TokenRejected("the token's claims are not base64url JSON") from None
     if not isinstance(claims, dict):
@@ -242,7 +238,7 @@ def _jose_header(token: str) -> dict[str, Any]:
     if len(segments) != 3:
         raise TokenRejected("the token is not a JWT (a JWS in compact form has three segments)")
     try:
-        header = json.loads(_b64decode(segments[0]))
+        header = json.loads(base64url.decode(segments[0]))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise TokenRejected("the token is not a JWT (its header is not base64url JSON)") from None
     if not isinstance(header, dict):

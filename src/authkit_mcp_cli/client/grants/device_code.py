@@ -24,8 +24,9 @@ from authkit_mcp_cli.client.waiting import countdown
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_registration_response, registration_request
-from authkit_mcp_cli.oauth.device import GRANT_TYPE, SLOW_DOWN_STEP, DeviceAuthorization, classify_poll, device_authorization_request, device_token_request, parse_device_authorization
+from authkit_mcp_cli.oauth.device import SLOW_DOWN_STEP, DeviceAuthorization, classify_poll, device_authorization_request, device_token_request, parse_device_authorization
 from authkit_mcp_cli.oauth.dpop import DpopKey
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
 
 SPEC = "RFC 8628"
 
@@ -106,7 +107,7 @@ class DeviceCodeGrant:
             )
         method = pick_auth_method(ctx, disc.metadata, opts.auth_method)
         base = registration_request(disc.metadata, client_name=opts.client_name, redirect_uris=[], application_type="native", auth_method=method, scope=None)
-        metadata = {**json.loads(base.body or b"{}"), "grant_types": [GRANT_TYPE, "refresh_token"], "response_types": []}
+        metadata = {**json.loads(base.body or b"{}"), "grant_types": [DEVICE_CODE, "refresh_token"], "response_types": []}
         request = replace(base, body=json.dumps(metadata).encode())
         status, body = await send(ctx, request)
         reg, _ = parse_registration_response(status, body, asked_method=method, url=request.url)

@@ -22,6 +22,7 @@ from authkit_mcp_cli.discovery import Discovered, fetch_as_metadata
 from authkit_mcp_cli.errors import ProtocolError, RemoteRefused
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
+from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE
 from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE, parse_token_exchange_response, token_exchange_request
 from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
 
@@ -48,7 +49,7 @@ class EnterpriseGrant:
             raise ProtocolError(f"The IdP's metadata ({metadata_url}) has no usable https token_endpoint ({token_endpoint!r}).", code="as.endpoint-missing", spec="RFC 8414 §2", url=metadata_url)
         ctx.report("discover", f"enterprise IdP {idp_issuer} (metadata {metadata_url}); token endpoint {token_endpoint}")
         grants = metadata.get("grant_types_supported")
-        if isinstance(grants, list) and "urn:ietf:params:oauth:grant-type:token-exchange" not in grants:
+        if isinstance(grants, list) and TOKEN_EXCHANGE not in grants:
             ctx.report("warning", f"the IdP lists grant_types_supported {grants} without token-exchange; trying it anyway")
 
         # leg 1: ID token -> ID-JAG at the IdP (RFC 8693)

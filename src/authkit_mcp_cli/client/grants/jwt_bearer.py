@@ -20,7 +20,8 @@ from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.issuers import assertion_audience_problem
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
-from authkit_mcp_cli.oauth.grant_requests import JWT_BEARER_GRANT, jwt_bearer_request
+from authkit_mcp_cli.oauth.grant_requests import jwt_bearer_request
+from authkit_mcp_cli.oauth.grant_types import JWT_BEARER
 
 FLAG = "jwt-bearer"
 HINTS = {
@@ -42,12 +43,12 @@ async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistra
             spec="RFC 7523 §3 item 3; MCP 2026-07-28 Client Registration",
         )
     grants = disc.metadata.get("grant_types_supported")
-    if isinstance(grants, list) and JWT_BEARER_GRANT not in grants:
-        ctx.report("warning", f"the AS lists grant_types_supported {grants} without {JWT_BEARER_GRANT}; trying it anyway")
+    if isinstance(grants, list) and JWT_BEARER not in grants:
+        ctx.report("warning", f"the AS lists grant_types_supported {grants} without {JWT_BEARER}; trying it anyway")
     request = jwt_bearer_request(disc.metadata, reg, assertion=assertion, resource=disc.resource, scope=scope)
     ctx.report("token", f"jwt-bearer at {request.url} with {what} ({describe_claims(assertion)}) for resource {disc.resource}, scope {scope or '(none)'}")
     try:
-        tokens = await request_tokens(ctx, request, dpop_key_for(ctx, opts, disc.metadata), grant_type=JWT_BEARER_GRANT)
+        tokens = await request_tokens(ctx, request, dpop_key_for(ctx, opts, disc.metadata), grant_type=JWT_BEARER)
     except RemoteRefused as exc:
         hint = HINTS.get(exc.error or "")
         if hint and not exc.hint:

@@ -1,7 +1,7 @@
 """Request bodies at the development AS: read within a cap, parsed without a
 5xx whatever they hold, and a client that goes away mid-body logged as such.
 
-- A body over ``MAX_BODY_BYTES`` is not read further.
+- A body over ``capped.MAX_FORM_BYTES`` is not read further.
 - JSON (registration requests, client metadata documents) nested deeper than
   ``MAX_JSON_DEPTH``, or holding a lone surrogate (``"\\ud800"``: valid JSON
   text, but no Unicode string, so it cannot be encoded back into a response
@@ -23,27 +23,18 @@ from urllib.parse import parse_qsl
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from authkit_mcp_cli.capped import MAX_FORM_BYTES, BodyTooLarge, read_capped
 from authkit_mcp_cli.server.local_as.model import OAuthError
 
 log = logging.getLogger("atoms_auth.serve.local_as")
 
-MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32  # client metadata is a flat object; jwks the deepest part (object, array, key, array)
 CLIENT_CLOSED = 499
 
 
-class BodyTooLarge(ValueError):
-    """The body is over MAX_BODY_BYTES."""
-
-
-async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+async def read_body(request: Request, limit: int = MAX_FORM_BYTES) -> bytes:
     """The whole body, or BodyTooLarge as soon as it passes ``limit``; ClientDisconnect passes through."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise BodyTooLarge(f"the body is over {limit} bytes")
-    return bytes(body)
+    return await read_capped(request.stream(), limit)
 
 
 async def read_form(request: Request) -> dict[str, str]:

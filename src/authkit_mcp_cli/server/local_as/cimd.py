@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from authkit_mcp_cli.capped import MAX_CLIENT_METADATA_BYTES, BodyTooLarge, read_capped
 from authkit_mcp_cli.cimd import document_problems, is_client_id_url
 from authkit_mcp_cli.http import make_client
 from authkit_mcp_cli.server.local_as.bodies import UnsafeJson, parse_json
@@ -49,7 +50,6 @@ from authkit_mcp_cli.urls import is_loopback_host
 
 log = logging.getLogger("atoms_auth.serve.cimd")
 
-MAX_DOCUMENT_BYTES = 64 * 1024
 FETCH_DEADLINE_SECONDS = 5.0
 DEFAULT_CACHE_SECONDS = 300  # no Cache-Control max-age
 MIN_CACHE_SECONDS = 60  # no-store / no-cache / max-age=0 still spare the client's host a fetch per request
@@ -122,7 +122,7 @@ def cache_seconds(cache_control: str | None) -> int:
 
 
 class MetadataDocumentFetcher:
-    def __init__(self, *, allow_private: bool = False, deadline: float = FETCH_DEADLINE_SECONDS, max_bytes: int = MAX_DOCUMENT_BYTES, max_cached: int = MAX_CACHED_DOCUMENTS) -> None:
+    def __init__(self, *, allow_private: bool = False, deadline: float = FETCH_DEADLINE_SECONDS, max_bytes: int = MAX_CLIENT_METADATA_BYTES, max_cached: int = MAX_CACHED_DOCUMENTS) -> None:
         self.allow_private = allow_private
         self.deadline = deadline
         self.max_bytes = max_bytes
@@ -176,11 +176,10 @@ class MetadataDocumentFetcher:
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > self.max_bytes:
                     raise FetchRefused(f"Content-Length {declared} is over the {self.max_bytes}-byte cap")
-                body = bytearray()
-                async for chunk in response.aiter_raw():
-                    body.extend(chunk)
-                    if len(body) > self.max_bytes:
-                        raise FetchRefused(f"the body is over the {self.max_bytes}-byte cap (stopped reading)")
+                try:
+                    body = await read_capped(response.aiter_raw(), self.max_bytes)  # raw: compression was refused above
+                except BodyTooLarge:
+                    raise FetchRefused(f"the body is over the {self.max_bytes}-byte cap (stopped reading)") from None
                 max_age = cache_seconds(response.headers.get("cache-control"))
         try:
             return parse_json(bytes(body)), max_age

@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Protocol
 
-from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.model import Client, OAuthError
 
 

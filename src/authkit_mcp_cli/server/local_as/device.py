@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
 from authkit_mcp_cli.server.local_as.model import Client, OAuthError
 from authkit_mcp_cli.server.local_as.stores import MAX_DEVICE_CODES, BoundedStore, RateLimiter
 
-GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 §6.1: no vowels, no digits (20^8 codes)
 USER_CODE_LENGTH = 8
 DEVICE_CODE_TTL = 600  # seconds (expires_in)
@@ -108,8 +108,8 @@ class DeviceFlow:
 
     def authorize(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
         """The device authorization response (§3.2) for an authenticated client."""
-        if GRANT_TYPE not in client.grant_types:
-            raise OAuthError("unauthorized_client", f"this client is not registered for the device grant ({GRANT_TYPE})")
+        if DEVICE_CODE not in client.grant_types:
+            raise OAuthError("unauthorized_client", f"this client is not registered for the device grant ({DEVICE_CODE})")
         resource = form.get("resource") or self.las.resource
         if resource != self.las.resource:
             raise OAuthError("invalid_target", f"this development server only issues tokens for {self.las.resource}")
@@ -151,7 +151,7 @@ class DeviceFlow:
 
     def token(self, client: Client, form: dict[str, str], jkt: str | None) -> dict[str, Any]:
         """The token endpoint's answer to a poll (§3.4, §3.5)."""
-        if GRANT_TYPE not in client.grant_types:
+        if DEVICE_CODE not in client.grant_types:
             raise OAuthError("unauthorized_client", "this client is not registered for the device grant")
         grant = self.grants.get(form.get("device_code") or "")
         if grant is None or grant.client.client_id != client.client_id:

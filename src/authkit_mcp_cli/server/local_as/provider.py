@@ -15,12 +15,12 @@ from urllib.parse import urlencode, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
 from authkit_mcp_cli.oauth.pkce import s256
 from authkit_mcp_cli.server.dpop_proof import ALGS as DPOP_ALGS
 from authkit_mcp_cli.server.local_as import stores
 from authkit_mcp_cli.server.local_as.client_auth import SIGNING_ALGS, authenticate
 from authkit_mcp_cli.server.local_as.client_credentials import GRANT_TYPES, client_credentials
-from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.device import DeviceFlow
 from authkit_mcp_cli.server.local_as.dpop_binding import token_endpoint_checker, verify_proof
 from authkit_mcp_cli.server.local_as.model import (

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from authkit_mcp_cli.server.local_as.bodies import BodyTooLarge, disconnect_is_not_an_error, load_client_metadata, read_body, read_form
+from authkit_mcp_cli.capped import BodyTooLarge
+from authkit_mcp_cli.server.local_as.bodies import disconnect_is_not_an_error, load_client_metadata, read_body, read_form
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher, is_metadata_url
 from authkit_mcp_cli.server.local_as.device_page import device_routes
 from authkit_mcp_cli.server.local_as.model import PENDING_TTL
