@@ -7,8 +7,9 @@ The guard answers, in order: no credentials -> 401 with a bare challenge
 query string -> 400 invalid_request (MCP: tokens only in the header); a
 malformed Authorization header -> 400 invalid_request; an invalid token ->
 401 invalid_token with a useful error_description; missing scopes (for the
-endpoint, or for the tool being called) -> 403 insufficient_scope naming all
-scopes needed ("Runtime Insufficient Scope Errors").
+endpoint, or for the tool being called) -> 403 insufficient_scope naming, in
+one challenge, every scope the operation needs: the endpoint's and the tool's
+("Runtime Insufficient Scope Errors", SEP-2350).
 
 DPoP (RFC 9449 §7): a token bound to a key (``cnf.jkt``) is accepted only
 with ``Authorization: DPoP <token>`` and a valid ``DPoP`` proof
@@ -131,14 +132,15 @@ class BearerGuard:
         verified = await self._verify(send, token, dpop=kind == "dpop")
         if verified is None or not await self._check_binding(scope, send, verified, dpop=kind == "dpop"):
             return
-        missing = set(self.info.required_scopes) - verified.scopes
+        receive, needed = await self._operation_scopes(scope, receive)
+        # MCP 2026-07-28 "Runtime Insufficient Scope Errors" (SEP-2350): one challenge with every scope
+        # the operation needs (the endpoint's and the tool's), never one of them now and the rest later
+        required = tuple(dict.fromkeys([*self.info.required_scopes, *needed]))
+        missing = set(required) - verified.scopes
         if missing:
-            await self._deny(send, 403, "insufficient_scope", f"the token lacks scope {' '.join(sorted(missing))}", scopes=self.info.required_scopes)
+            what = "this tool needs" if set(needed) & missing else "the token lacks"
+            await self._deny(send, 403, "insufficient_scope", f"{what} scope {' '.join(sorted(missing))}", scopes=required)
             return
-        replay = await self._check_tool_scopes(scope, receive, send, verified)
-        if replay is None:
-            return
-        receive = replay
         await self._call_authenticated(scope, receive, send, verified)
 
     async def _verify(self, send: Send, token: str, *, dpop: bool) -> VerifiedToken | None:
@@ -169,10 +171,10 @@ class BearerGuard:
                 return False
         return True
 
-    async def _check_tool_scopes(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> Receive | None:
-        """Step-up: a tools/call for a tool needing more scopes -> 403 (body replayed otherwise)."""
+    async def _operation_scopes(self, scope: Scope, receive: Receive) -> tuple[Receive, tuple[str, ...]]:
+        """Step-up: the extra scopes a tools/call's tool needs, read from the body (then replayed)."""
         if not self.info.tool_scopes or scope["method"] != "POST":
-            return receive
+            return receive, ()
         body, more = b"", True
         messages: list[Message] = []
         while more:
@@ -184,13 +186,7 @@ class BearerGuard:
             more = message.get("more_body", False)
             if len(body) > MAX_PEEK_BYTES:
                 break
-        needed = _tool_scopes_needed(body, self.info.tool_scopes)
-        missing = set(needed) - verified.scopes
-        if missing:
-            union = list(dict.fromkeys([*self.info.required_scopes, *needed]))
-            await self._deny(send, 403, "insufficient_scope", f"this tool needs scope {' '.join(sorted(missing))}", scopes=union)
-            return None
-        return _replay(messages, receive)
+        return _replay(messages, receive), _tool_scopes_needed(body, self.info.tool_scopes)
 
     async def _call_authenticated(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> None:
         principal = verified.derived.get("principal")
