@@ -182,6 +182,53 @@ def challenges(response: httpx.Response) -> dict[str, Challenge]:
     return {ch.scheme.lower(): ch for ch in parse_www_authenticate(response.headers.get_list("www-authenticate"))}
 
 
+# --- the suites' setup contract -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=MODES)
+def contract_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """serve as the suite's scenarios ask to launch it: trusting one AS, expecting its own URL as the
+    audience, requiring no scope for initialize / server/discover (``serve --authkit-domain`` without
+    ``--required-scopes``); the AS holds one ES256 key, so a token without ``kid`` names it unambiguously."""
+    authority = KeyAS()
+    authority.add_key("only", kind="ec")
+    with serve_asgi(authority.app):
+        cfg = resolve_serve_config({}, host="127.0.0.1", port=0, path=None, base_url=None, authkit_domain=authority.issuer, required_scopes=None, auto_approve=False, allowed_hosts=[], stateless=request.param == "stateless", workers=1)
+        built: dict[str, Any] = {}
+
+        def factory(base: str) -> Any:
+            built["app"], built["info"] = build_app(cfg, int(base.rsplit(":", 1)[1]))
+            return built["app"]
+
+        with serve_asgi(factory):
+            yield World(authority, built["info"], request.param)
+
+
+def test_the_suites_own_tokens_are_served(contract_world: World, wire: str) -> None:
+    """The tokens' claims and headers as the drafts mint them: the audience scenario's (``typ: at+jwt``,
+    a kid, ``client_id``, ``jti``, no ``scope``; its RS256 is covered above, here the AS's one key signs)
+    as Bearer, and the DPoP scenario's (``mintDpopBoundToken``:
+    ES256, no ``kid``, no ``scope``, ``cnf.jkt``) with a proof. One difference of setup, not of
+    protocol: the DPoP draft hands the issuer's private JWK to the server through the environment
+    (``DPOP_ISSUER_PRIVATE_JWK``), while serve takes keys only from the AS's ``jwks_uri`` (RFC 8414
+    §2, RFC 9068 §4); serve is right to, so the issuer here publishes that key."""
+    authority, info = contract_world.key_as, contract_world.info
+    key = authority.keys["only"]
+    now = int(time.time())
+    audience_token = jwt.encode(
+        {"client_id": "mcp-conformance-client", "iss": authority.issuer, "sub": "mcp-conformance-user", "jti": secrets.token_hex(8), "iat": now, "exp": now + 300, "aud": info.resource},
+        key,
+        algorithm="ES256",
+        headers={"kid": "only", "typ": "at+jwt"},
+    )
+    assert_probe_served(send_probe(info, wire, auth=f"Bearer {audience_token}"), wire)
+    dpop_key = DpopKey.generate()
+    bound = jwt.encode({"cnf": {"jkt": dpop_key.thumbprint()}, "iss": authority.issuer, "aud": info.resource, "sub": "conformance-test-subject", "iat": now, "exp": now + 3600}, key, algorithm="ES256", headers={"typ": "at+jwt"})
+    assert "kid" not in jwt.get_unverified_header(bound)
+    response = send_probe(info, wire, auth=f"DPoP {bound}", proofs=[craft(dpop_key, "POST", info.mcp_url, token=bound)])
+    assert_probe_served(response, wire)
+
+
 # --- auth-token-audience-validation (PR #386) -----------------------------------------------------
 
 
@@ -423,9 +470,11 @@ def test_sep_1932_server_validate_proof_rejects_cnf_jkt_mismatch(dpop: tuple[Dpo
 
 @pytest.mark.parametrize("label,delta", [("stale", -303), ("future", 303)])
 def test_sep_1932_server_iat_window(dpop: tuple[DpopClient, str], label: str, delta: int) -> None:
-    """RejectsStaleIat / RejectsFutureIat: iat 303 s either side of now. SEP-1932 bounds the window
-    at ±5 minutes; serve's is ±60 s (RFC 9449 §11.1 leaves "reasonable" to the server), so it
-    rejects these and more: no disagreement."""
+    """RejectsStaleIat / RejectsFutureIat: iat 303 s either side of now: both reject. The draft probes
+    only outside the window. serve's window is ±60 s, not SEP-1932's ±5 minutes: RFC 9449 §4.3 step 11
+    and §11.1 leave the window to the server and SEP-1932 says the server MUST verify ``iat`` is
+    *within* ±5 minutes, a bound serve keeps; but a client whose clock is 2 minutes off is refused
+    by serve where a 5-minute server would serve it (serve's remedy is the nonce, §9)."""
     client, token = dpop
     response = client.send(f"DPoP {token}", [client.proof(token, iat=int(time.time()) + delta)])
     properly_rejected(response, "invalid_dpop_proof")
