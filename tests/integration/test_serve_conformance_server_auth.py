@@ -19,8 +19,9 @@ Read from github.com/modelcontextprotocol/conformance (none of its code is copie
 Each check runs against serve in both modes (the SDK's sessions and ``--stateless``) and on both
 wires (2026-07-28, one self-describing request; 2025-11-25, the ``initialize`` handshake). serve
 trusts an AS whose keys the test holds (tests/peers/key_as.py), as in ``serve --authkit-domain``;
-for the scope challenge serve also has the development AS's step-up tool (``admin_echo`` needs
-``mcp:admin`` on top of the endpoint's ``mcp:tools``), as in local mode.
+for the scope challenge serve also has the development AS's step-up operations (``admin_echo``, as a
+tool, a resource template and a prompt, needs ``mcp:admin`` on top of the endpoint's ``mcp:tools``),
+as in local mode.
 """
 
 from __future__ import annotations
@@ -534,21 +535,17 @@ def test_sep_1932_server_nonce(dpop_world: World, wire: str) -> None:
 
 # --- sep-2350-server-scope-challenge (PR #481) ----------------------------------------------------
 
-# serve's operations and the complete scope set each needs: the endpoint's scope, plus the tool's
+# serve's operations and the complete scope set each needs: the endpoint's scope, plus the operation's
+# (server/tools.py). The suite's draft names its own fixtures (test://static-text, the template
+# test://template/{id}/data, test_simple_prompt); serve offers the same kinds under its own names,
+# and a step-up variant of each (admin_echo needs mcp:admin).
 OPERATIONS: dict[str, tuple[str, dict[str, Any], tuple[str, ...]]] = {
     "tools-call": ("tools/call", {"name": "admin_echo", "arguments": {"text": "stepped up"}}, (ENDPOINT_SCOPE, ADMIN_SCOPE)),
-    "resources-read-static": ("resources/read", {"uri": "test://static-text"}, (ENDPOINT_SCOPE,)),
-    "resources-read-template": ("resources/read", {"uri": "test://template/123/data"}, (ENDPOINT_SCOPE,)),
-    "prompts-get": ("prompts/get", {"name": "test_simple_prompt"}, (ENDPOINT_SCOPE,)),
+    "resources-read-static": ("resources/read", {"uri": "atoms-auth://whoami"}, (ENDPOINT_SCOPE,)),
+    "resources-read-template": ("resources/read", {"uri": "atoms-auth://admin-echo/stepped%20up"}, (ENDPOINT_SCOPE, ADMIN_SCOPE)),
+    "prompts-get": ("prompts/get", {"name": "whoami"}, (ENDPOINT_SCOPE,)),
+    "prompts-get-step-up": ("prompts/get", {"name": "admin_echo", "arguments": {"text": "stepped up"}}, (ENDPOINT_SCOPE, ADMIN_SCOPE)),
 }
-SERVE_HAS_NO_RESOURCES_OR_PROMPTS = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "serve offers no resource and no prompt (resources/list and prompts/list are empty), so there is "
-        "nothing a full token can read: resources/read answers 'Unknown resource', prompts/get a -32603. "
-        "The suite's fixture contract needs test://static-text, test://template/{id}/data and test_simple_prompt."
-    ),
-)
 
 
 def _low_token(world: World, scope: str = LOW_SCOPE) -> str:
@@ -631,20 +628,26 @@ def _full_token_call(world: World, wire: str, case: str) -> dict[str, Any]:
     return dict(answer["result"])
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        "tools-call",
-        pytest.param("resources-read-static", marks=SERVE_HAS_NO_RESOURCES_OR_PROMPTS),
-        pytest.param("resources-read-template", marks=SERVE_HAS_NO_RESOURCES_OR_PROMPTS),
-        pytest.param("prompts-get", marks=SERVE_HAS_NO_RESOURCES_OR_PROMPTS),
-    ],
-)
+@pytest.mark.parametrize("case", sorted(OPERATIONS))
 def test_sep_2350_server_scope_challenge_retry(world: World, wire: str, case: str) -> None:
-    """With a token carrying exactly the challenged scopes the operation succeeds. On ``tools/call``
-    serve does; ``resources/read`` and ``prompts/get`` have nothing to read in serve (strict xfail:
-    a gap against the suite's fixture contract, not against the 2026-07-28 spec, which asks no
-    server to offer resources or prompts)."""
+    """With a token carrying exactly the challenged scopes the operation succeeds, and answers
+    what it is: the echoed text, or the verified token's own claims."""
     result = _full_token_call(world, wire, case)
     if case == "tools-call":
         assert result["content"][0]["text"] == "stepped up" and not result.get("isError")
+    elif case.startswith("resources-read"):
+        (content,) = result["contents"]
+        assert content["uri"] == OPERATIONS[case][1]["uri"]
+        if case == "resources-read-static":
+            claims = json.loads(content["text"])
+            assert content["mimeType"] == "application/json"
+            assert claims["aud"] == world.info.resource and claims["scopes"] == [ENDPOINT_SCOPE]
+        else:
+            assert content["text"] == "stepped up"  # the template's {text}, percent-decoded
+    else:
+        (said,) = result["messages"]
+        assert said["role"] == "user"
+        if case == "prompts-get":
+            assert world.info.resource in said["content"]["text"]
+        else:
+            assert said["content"]["text"] == "stepped up"
