@@ -110,6 +110,7 @@ class BearerGuard:
         self.info = info
         self.validator = validator
         self.proofs = proofs or ProofChecker(info.resource)
+        self.step_up = bool(info.operation_scopes.all())  # with no extra scope anywhere, no body is read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -181,7 +182,7 @@ class BearerGuard:
     async def _operation_scopes(self, scope: Scope, receive: Receive) -> tuple[Receive, tuple[str, ...]]:
         """Step-up: the extra scopes of the tool, resource or prompt the body asks for, read
         from the body (then replayed); a body naming no scoped operation is not parsed."""
-        if not self.info.operation_scopes or scope["method"] != "POST":
+        if not self.step_up or scope["method"] != "POST":
             return receive, ()
         body, more = b"", True
         messages: list[Message] = []
@@ -244,7 +245,12 @@ class BearerGuard:
 
 
 def _may_name_an_operation(body: bytes) -> bool:
-    return b"\\" in body or b"\x00" in body or any(m in body for m in _SCOPED_METHOD_BYTES)
+    if b"\\" in body or b"\x00" in body:
+        return True
+    for method in _SCOPED_METHOD_BYTES:
+        if method in body:
+            return True
+    return False
 
 
 def _scopes_needed(body: bytes, operations: OperationScopes) -> tuple[str, ...]:

@@ -72,9 +72,6 @@ class OperationScopes:
         groups = [*self.tools.values(), *self.resources.values(), *(s for _, s in self.templates), *self.prompts.values()]
         return tuple(dict.fromkeys(s for group in groups for s in group))
 
-    def __bool__(self) -> bool:
-        return bool(self.all())
-
 
 def _by_name(table: dict[str, tuple[str, ...]], name: object) -> tuple[str, ...]:
     return table.get(name, ()) if isinstance(name, str) else ()
