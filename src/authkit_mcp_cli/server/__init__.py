@@ -6,7 +6,7 @@ development authorization server for offline use.
     verifier.py   bearer JWT validation (RFC 8725, RFC 8707 audience, RFC 9068 profile)
     resource.py   PRM documents, the 401/403 challenge, the bearer guard in front of MCP
     compat.py     the guide's compatibility endpoints: the AS's documents forwarded raw
-    tools.py      the demo tools (whoami, a step-up tool)
+    tools.py      the demo tools, resources and prompts (whoami, a step-up admin_echo) and their scopes
     local_as/     the embedded AuthKit-like development authorization server
     app.py        assembly of the Starlette app; the MCP endpoint routed ahead of it
     fast_path.py  --stateless: one POST, one JSON-RPC exchange through the SDK's serve_one

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from mcp.server.mcpserver import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -39,7 +38,7 @@ from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher
 from authkit_mcp_cli.server.local_as.routes import CORS_PATHS as LOCAL_AS_CORS_PATHS
 from authkit_mcp_cli.server.local_as.routes import build_routes as local_as_routes
 from authkit_mcp_cli.server.resource import BearerGuard, ResourceInfo
-from authkit_mcp_cli.server.tools import register_tools
+from authkit_mcp_cli.server.tools import build_server
 from authkit_mcp_cli.server.verifier import TokenValidator
 from authkit_mcp_cli.urls import OAUTH_AS_WELL_KNOWN, OIDC_WELL_KNOWN, PRM_WELL_KNOWN
 
@@ -76,15 +75,14 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeIn
         # the keys are where the AS's metadata says (jwks_uri), fetched lazily and kept through outages
         jwks = JwksCache.for_issuer(issuer)
 
-    mcp = MCPServer("atoms-auth", version=__version__, instructions="atoms-auth reference MCP resource server", log_level="WARNING")
-    tool_scopes = register_tools(mcp, admin_scope=cfg.admin_scope)
+    mcp, operation_scopes = build_server(version=__version__, admin_scope=cfg.admin_scope)
     info = ResourceInfo(
         resource=resource,
         prm_url=prm_url,
         authorization_servers=(issuer,),
         required_scopes=cfg.required_scopes,
-        scopes_supported=tuple(dict.fromkeys([*cfg.required_scopes, *(s for t in tool_scopes.values() for s in t)])),
-        tool_scopes=tool_scopes,
+        scopes_supported=tuple(dict.fromkeys([*cfg.required_scopes, *operation_scopes.all()])),
+        operation_scopes=operation_scopes,
     )
     validator = TokenValidator(issuer=issuer, resource=resource, jwks=jwks, revoked=local.is_revoked if local else None)
 

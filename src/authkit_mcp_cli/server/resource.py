@@ -7,8 +7,10 @@ The guard answers, in order: no credentials -> 401 with a bare challenge
 query string -> 400 invalid_request (MCP: tokens only in the header); a
 malformed Authorization header -> 400 invalid_request; an invalid token ->
 401 invalid_token with a useful error_description; missing scopes (for the
-endpoint, or for the tool being called) -> 403 insufficient_scope naming all
-scopes needed ("Runtime Insufficient Scope Errors").
+endpoint, or for the tool called, the resource read or the prompt got: see
+server/tools.py) -> 403 insufficient_scope naming, in one challenge, every
+scope the operation needs: the endpoint's and the operation's ("Runtime
+Insufficient Scope Errors", SEP-2350).
 
 DPoP (RFC 9449 §7): a token bound to a key (``cnf.jkt``) is accepted only
 with ``Authorization: DPoP <token>`` and a valid ``DPoP`` proof
@@ -33,15 +35,21 @@ from urllib.parse import parse_qsl
 from mcp.server.auth.middleware.auth_context import auth_context_var
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
+from pydantic_core import from_json
 from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authkit_mcp_cli.server.dpop_proof import ALGS, ProofChecker, ProofRejected
 from authkit_mcp_cli.server.dpop_store import StoreUnavailable
+from authkit_mcp_cli.server.tools import SCOPED_METHODS, OperationScopes
 from authkit_mcp_cli.server.verifier import TokenRejected, TokenValidator, VerifiedToken
 
 log = logging.getLogger("atoms_auth.serve")
 MAX_PEEK_BYTES = 4 * 1024 * 1024
+# A body the guard need not parse: none of the scoped methods' names in its bytes, and no
+# backslash (a JSON escape could spell one, "tools\/call") and no NUL (json.loads, the
+# 2026-07-28 wire's parser, also reads UTF-16 and UTF-32, where ASCII comes with NULs).
+_SCOPED_METHOD_BYTES = tuple(m.encode() for m in SCOPED_METHODS)
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ class ResourceInfo:
     authorization_servers: tuple[str, ...]
     required_scopes: tuple[str, ...]
     scopes_supported: tuple[str, ...]
-    tool_scopes: dict[str, tuple[str, ...]]  # extra scopes a tool needs (step-up)
+    operation_scopes: OperationScopes  # extra scopes of a tool, resource or prompt (step-up)
 
     def prm_document(self) -> dict[str, Any]:
         """RFC 9728 §2; no offline_access (MCP: Refresh Tokens)."""
@@ -106,6 +114,7 @@ class BearerGuard:
         self.info = info
         self.validator = validator
         self.proofs = proofs or ProofChecker.for_resource(info.resource)
+        self.step_up = bool(info.operation_scopes.all())  # with no extra scope anywhere, no body is read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -135,14 +144,15 @@ class BearerGuard:
         verified = await self._verify(send, token, dpop=kind == "dpop")
         if verified is None or not await self._check_binding(scope, send, verified, dpop=kind == "dpop"):
             return
-        missing = set(self.info.required_scopes) - verified.scopes
+        receive, needed = await self._operation_scopes(scope, receive)
+        # MCP 2026-07-28 "Runtime Insufficient Scope Errors" (SEP-2350): one challenge with every scope
+        # the operation needs (the endpoint's and the operation's), never one of them now and the rest later
+        required = tuple(dict.fromkeys([*self.info.required_scopes, *needed]))
+        missing = set(required) - verified.scopes
         if missing:
-            await self._deny(send, 403, "insufficient_scope", f"the token lacks scope {' '.join(sorted(missing))}", scopes=self.info.required_scopes)
+            what = "this operation needs" if set(needed) & missing else "the token lacks"
+            await self._deny(send, 403, "insufficient_scope", f"{what} scope {' '.join(sorted(missing))}", scopes=required)
             return
-        replay = await self._check_tool_scopes(scope, receive, send, verified)
-        if replay is None:
-            return
-        receive = replay
         await self._call_authenticated(scope, receive, send, verified)
 
     async def _verify(self, send: Send, token: str, *, dpop: bool) -> VerifiedToken | None:
@@ -178,10 +188,11 @@ class BearerGuard:
                 return False
         return True
 
-    async def _check_tool_scopes(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> Receive | None:
-        """Step-up: a tools/call for a tool needing more scopes -> 403 (body replayed otherwise)."""
-        if not self.info.tool_scopes or scope["method"] != "POST":
-            return receive
+    async def _operation_scopes(self, scope: Scope, receive: Receive) -> tuple[Receive, tuple[str, ...]]:
+        """Step-up: the extra scopes of the tool, resource or prompt the body asks for, read
+        from the body (then replayed); a body naming no scoped operation is not parsed."""
+        if not self.step_up or scope["method"] != "POST":
+            return receive, ()
         body, more = b"", True
         messages: list[Message] = []
         while more:
@@ -193,13 +204,9 @@ class BearerGuard:
             more = message.get("more_body", False)
             if len(body) > MAX_PEEK_BYTES:
                 break
-        needed = _tool_scopes_needed(body, self.info.tool_scopes)
-        missing = set(needed) - verified.scopes
-        if missing:
-            union = list(dict.fromkeys([*self.info.required_scopes, *needed]))
-            await self._deny(send, 403, "insufficient_scope", f"this tool needs scope {' '.join(sorted(missing))}", scopes=union)
-            return None
-        return _replay(messages, receive)
+        if not _may_name_an_operation(body):
+            return _replay(messages, receive), ()
+        return _replay(messages, receive), _scopes_needed(body, self.info.operation_scopes)
 
     async def _call_authenticated(self, scope: Scope, receive: Receive, send: Send, verified: VerifiedToken) -> None:
         principal = verified.derived.get("principal")
@@ -255,16 +262,31 @@ class BearerGuard:
         await send({"type": "http.response.body", "body": body})
 
 
-def _tool_scopes_needed(body: bytes, tool_scopes: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+def _may_name_an_operation(body: bytes) -> bool:
+    if b"\\" in body or b"\x00" in body:
+        return True
+    for method in _SCOPED_METHOD_BYTES:
+        if method in body:
+            return True
+    return False
+
+
+def _scopes_needed(body: bytes, operations: OperationScopes) -> tuple[str, ...]:
+    """Read as the SDK reads it: pydantic's parser (the handshake wire's), else json.loads (the
+    2026-07-28 wire's, which also takes UTF-16/32); on duplicate keys both keep the last. A body
+    neither can parse is refused by the endpoint (-32700) before any operation runs."""
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
-        return ()  # the MCP endpoint answers an unparseable body with 400
+        payload = from_json(body)
+    except ValueError:
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            return ()
     messages = payload if isinstance(payload, list) else [payload]
     needed: list[str] = []
     for msg in messages:
-        if isinstance(msg, dict) and msg.get("method") == "tools/call" and isinstance(msg.get("params"), dict):
-            needed.extend(tool_scopes.get(str(msg["params"].get("name")), ()))
+        if isinstance(msg, dict):
+            needed.extend(operations.needed(msg.get("method"), msg.get("params")))
     return tuple(dict.fromkeys(needed))
 
 
