@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from authkit_mcp_cli.config import DEFAULT_HTTP_PATH, ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES
 from authkit_mcp_cli.errors import UsageError
-from authkit_mcp_cli.server.dpop_store import check_store_url
 from authkit_mcp_cli.urls import is_loopback_host, parse_target_url
 
 LOCAL_REQUIRED_SCOPES = ("mcp:tools",)
@@ -147,6 +146,13 @@ def resolve_serve_config(
         workers=workers,
         allow_private_cimd=allow_private_cimd,
         allow_public_dev_as=bool(exposure) and allow_public_dev_as,
-        store=check_store_url(store) if store else None,
+        store=_checked_store_url(store) if store else None,
         forwarded_allow_ips=trusted_proxies(forwarded_allow_ips or []),
     )
+
+
+def _checked_store_url(url: str) -> str:
+    """--store validated where it is given; the store's module (asyncio, sockets) loads only then (init imports this module)."""
+    from authkit_mcp_cli.server.dpop_store import check_store_url
+
+    return check_store_url(url)
