@@ -192,7 +192,7 @@ async def _open_browser(ctx: Context, url: str) -> bool:
 
 async def _unless_no_browser(browser: asyncio.Future[Any], url: str) -> str:
     """End the wait at once when no browser could be opened and stdin is not a terminal: nobody
-    can open the URL or press Ctrl-C, so waiting the whole --timeout would only hang a CI job."""
+    can open the URL or press Ctrl-C, so waiting the whole --wait would only hang a CI job."""
     if await browser or stdin_is_terminal():
         await asyncio.Future()  # a browser is open, or a person is at the terminal: the listener decides
     raise AuthorizationDenied(
