@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,11 @@ from authkit_mcp_cli import oauth
 from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
+from authkit_mcp_cli.client.context import BrowserOptions
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.errors import AtomsAuthError
-from authkit_mcp_cli.http import HttpPolicy, make_client
+from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.mcp_wire import call_tool, with_session
 from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
@@ -55,10 +56,15 @@ class DemoResult:
         return bool(self.steps) and all(s.ok for s in self.steps)
 
 
-async def automated_browser(url: str) -> None:
-    """Follow the authorization redirects as a browser would, to the loopback callback."""
-    async with make_client(timeout=20) as browser:
-        await browser.get(url, follow_redirects=True)
+def automated_browser(http: HttpSession) -> Callable[[str], Awaitable[None]]:
+    """A browser that follows the authorization redirects to the loopback callback, through the run's
+    HTTP session (so ``--trace`` records that leg too)."""
+
+    async def follow(url: str) -> None:
+        async with http.client() as browser:
+            await browser.get(url, follow_redirects=True)
+
+    return follow
 
 
 async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None, grant: str = "authorization-code") -> DemoResult:
@@ -89,12 +95,14 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             on_step(s)
             return value
 
-        async with make_client(HttpPolicy(timeout=15), trace=trace) as client:
-            ctx = Context(client=client, policy=HttpPolicy(timeout=15), store=Store(home), trace=trace)
+        http = HttpSession(HttpPolicy(timeout=15), trace=trace)
+        browser = automated_browser(http)
+        async with http.client() as client:
+            ctx = Context(client=client, store=Store(home), http=http)
             target = Target(server_url=info.mcp_url, authkit_domain=None)
 
             async def run_doctor():
-                diagnosis = await diagnose(target, list(CATALOGUE), timeout=10, trace_path=None)
+                diagnosis = await diagnose(target, list(CATALOGUE), timeout=10, client=ctx.client)  # traced like every other leg
                 counts = {s: sum(1 for r in diagnosis.results if r.status is s) for s in Status}
                 bad = [f"{r.check.id}: {r.message}" for r in diagnosis.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
                 if bad:
@@ -107,7 +115,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
                 from authkit_mcp_cli.demo_grants import run_grant
 
                 ctx.report = lambda name, detail: flow.append(f"{name}: {detail}")
-                await run_grant(grant, ctx, info.mcp_url, step, interactive=interactive, automated_browser=automated_browser)
+                await run_grant(grant, ctx, info.mcp_url, step, interactive=interactive, automated_browser=browser)
                 return result
 
             async def run_register():
@@ -120,7 +128,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             if await step("register", "dynamic client registration (RFC 7591) with application_type native and no client secret", run_register) is None:
                 return result
 
-            opts = LoginOptions(client_name="atoms-auth demo", open_browser=interactive, browser=None if interactive else automated_browser, timeout=300 if interactive else 30)
+            opts = LoginOptions(client_name="atoms-auth demo", browser=BrowserOptions(open_browser=interactive, automate=None if interactive else browser, wait=300 if interactive else 30))
 
             async def run_login():
                 session = await login(ctx, info.mcp_url, opts)
@@ -132,7 +140,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
                 return result
 
             async def run_call():
-                out = await with_session(info.mcp_url, session.tokens.access_token, lambda c: call_tool(c, "whoami", {}), trace=ctx.trace)
+                out = await with_session(info.mcp_url, session.tokens.access_token, lambda c: call_tool(c, "whoami", {}), http=ctx.http)
                 claims = out.get("structuredContent") or {}
                 return f"whoami: sub {claims.get('sub')}, aud {claims.get('aud')}, scopes {' '.join(claims.get('scopes') or [])}", out
 

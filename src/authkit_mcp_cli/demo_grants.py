@@ -20,6 +20,7 @@ from typing import Any
 import jwt
 
 from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, send
+from authkit_mcp_cli.client.context import BrowserOptions
 from authkit_mcp_cli.client.session import Session
 from authkit_mcp_cli.discovery import discover
 from authkit_mcp_cli.errors import AtomsAuthError
@@ -63,7 +64,7 @@ async def run_grant(grant: str, ctx: Context, mcp_url: str, step: StepRunner, *,
 
     async def call(session: Session) -> tuple[str, Any]:
         tokens = session.tokens
-        out = await with_session(mcp_url, tokens.access_token, lambda c: call_tool(c, "whoami", {}), trace=ctx.trace, dpop=tokens.dpop_key)
+        out = await with_session(mcp_url, tokens.access_token, lambda c: call_tool(c, "whoami", {}), http=ctx.http, dpop=tokens.dpop_key)
         claims = out.get("structuredContent") or {}
         scheme = "DPoP scheme with a fresh proof per request" if tokens.dpop_key else "Bearer"
         return f"whoami: sub {claims.get('sub')}, aud {claims.get('aud')} ({scheme})", out
@@ -98,7 +99,7 @@ async def run_grant(grant: str, ctx: Context, mcp_url: str, step: StepRunner, *,
         client = await step("register", "dynamic client registration (RFC 7591) of a public client for the device grant", run_register_device)
         if client is None:
             return
-        opts = LoginOptions(client_name="atoms-auth demo", grant="device_code", client_id=client["client_id"], authkit_domain=issuer, browser=_open if interactive else automated_browser, timeout=300 if interactive else 60)
+        opts = LoginOptions(client_name="atoms-auth demo", grant="device_code", client_id=client["client_id"], authkit_domain=issuer, browser=BrowserOptions(automate=_open if interactive else automated_browser, wait=300 if interactive else 60))
 
         async def run_device() -> tuple[str, Any]:
             session = await login(ctx, mcp_url, opts)
@@ -117,7 +118,7 @@ async def run_grant(grant: str, ctx: Context, mcp_url: str, step: StepRunner, *,
         return
 
     # dpop
-    opts = LoginOptions(client_name="atoms-auth demo", dpop=True, open_browser=interactive, browser=None if interactive else automated_browser, timeout=300 if interactive else 30, scopes=["mcp:tools", "offline_access"])
+    opts = LoginOptions(client_name="atoms-auth demo", dpop=True, browser=BrowserOptions(open_browser=interactive, automate=None if interactive else automated_browser, wait=300 if interactive else 30), scopes=["mcp:tools", "offline_access"])
 
     async def run_dpop() -> tuple[str, Any]:
         session = await login(ctx, mcp_url, opts)

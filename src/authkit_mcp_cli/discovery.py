@@ -149,7 +149,7 @@ NETWORK_HINTS = {
     "dns": "Check the host name in the URL.",
     "refused": "Start the server, or fix the port in the URL.",
     "tls": "Fix the server's certificate (a tunnel such as cloudflared gives a valid one); for a private CA set SSL_CERT_FILE to its bundle.",
-    "timeout": "The remote is slow or unreachable; raise --http-timeout (or --timeout for doctor) to tell which.",
+    "timeout": "The remote is slow or unreachable; raise --timeout to tell which.",
     "insecure": "Use https, or --allow-http for a trusted test setup.",
     "too_large": "The remote sent far more than any OAuth document needs; check the URL.",
     "redirect": "Point atoms-auth at the final URL; redirects are followed only a few times.",

@@ -120,19 +120,20 @@ async def diagnose_many(
     import contextlib
 
     from authkit_mcp_cli.checks.stranger_key import StrangerKey
-    from authkit_mcp_cli.http import HttpPolicy, make_client
+    from authkit_mcp_cli.http import HttpPolicy, HttpSession
     from authkit_mcp_cli.trace import TraceWriter
 
     for target in targets:
         require_target(target)
-    policy = HttpPolicy(timeout=timeout, allow_insecure=True)
     if isinstance(verify, Future):
         verify = await asyncio.wrap_future(verify)
     trace = TraceWriter(str(trace_path)) if trace_path else None
+    # doctor only reads, so it probes plain-http targets too (as.https and server.https report them)
+    http = HttpSession(HttpPolicy(timeout=timeout, allow_insecure=True), trace=trace, verify=verify or True)
     stranger = StrangerKey()
     try:
         async with contextlib.AsyncExitStack() as stack:
-            clients = [await stack.enter_async_context(make_client(policy, trace=trace, verify=verify or True)) for _ in targets]
+            clients = [await stack.enter_async_context(http.client()) for _ in targets]
             return list(await asyncio.gather(*(diagnose(t, checks, timeout=timeout, client=c, as_kind=as_kind, stranger=stranger) for t, c in zip(targets, clients, strict=True))))
     finally:
         if trace:

@@ -157,6 +157,27 @@ def make_sdk_client(policy: HttpPolicy, *, trace: TraceWriter | None = None, aut
     )
 
 
+@dataclass
+class HttpSession:
+    """How one run talks HTTP: the policy (deadline, https except loopback), the trace and the TLS
+    verification, held once (by the client Context) and turned into both clients, ours (httpx) and the
+    MCP SDK's (httpx2), so no call site unpacks them (gh: ``Factory.HttpClient``)."""
+
+    policy: HttpPolicy = field(default_factory=HttpPolicy)
+    trace: TraceWriter | None = None
+    verify: bool | ssl.SSLContext = True
+
+    def client(self) -> httpx.AsyncClient:
+        """A new httpx client for discovery and OAuth (the caller closes it). Its transport leaves the https
+        rule to :func:`exchange`, which applies ``policy`` per request: doctor probes an http:// server on
+        purpose, to report it."""
+        return make_client(timeout=self.policy.timeout, trace=self.trace, verify=self.verify)
+
+    def sdk_client(self, auth: Any = None) -> Any:
+        """A new httpx2 client for the MCP SDK, with ``auth`` (the bearer or DPoP hook) on every request."""
+        return make_sdk_client(self.policy, trace=self.trace, auth=auth)
+
+
 async def exchange(
     client: httpx.AsyncClient,
     method: str,

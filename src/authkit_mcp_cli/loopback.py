@@ -78,7 +78,7 @@ class LoopbackReceiver:
         try:
             return await asyncio.wait_for(asyncio.shield(self._result), timeout)
         except TimeoutError:
-            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", code="login.callback-timeout", hint="Finish signing in in the browser sooner, or raise --timeout (seconds to wait for the browser); without a browser here, --no-browser and paste the redirect URL.") from None
+            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", code="login.callback-timeout", hint="Finish signing in in the browser sooner, or raise --wait (seconds to wait for the browser); without a browser here, --no-browser and paste the redirect URL.") from None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

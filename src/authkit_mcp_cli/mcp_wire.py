@@ -10,7 +10,7 @@ status and body of any other error answer to a POST, so a failure names what
 the server said (``mcp.http-error``) instead of the SDK's "Server returned an
 error response". Server log notifications reach the caller's ``on_log``.
 
-The SDK's httpx2 client comes from ``http.make_sdk_client``: same https
+The SDK's httpx2 client comes from the run's ``http.HttpSession``: same https
 policy, User-Agent and size cap as every other request, and every MCP
 request and response lands in ``--trace``.
 """
@@ -29,9 +29,8 @@ import httpx2
 
 from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
-from authkit_mcp_cli.http import HttpPolicy, make_sdk_client
+from authkit_mcp_cli.http import HttpSession
 from authkit_mcp_cli.safe_text import escape_control, excerpt
-from authkit_mcp_cli.trace import TraceWriter
 
 if TYPE_CHECKING:  # DPoP (pyjwt, cryptography) loads only for a DPoP-bound token (issue #16 item 2)
     from authkit_mcp_cli.oauth.dpop import DpopKey
@@ -142,15 +141,14 @@ async def with_session(
     token: str | None,
     operation: Callable[[Any], Awaitable[T]],
     *,
+    http: HttpSession,
     wire: str = "auto",
-    timeout: float = 30.0,
-    trace: TraceWriter | None = None,
-    allow_http: bool = False,
     on_log: Callable[[LogLine], None] | None = None,
     dpop: dict[str, str] | None = None,
 ) -> T:
-    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously);
-    ``dpop``: the private JWK the token is bound to (the DPoP scheme and a proof per request).
+    """Run ``operation(client)`` on an MCP session authenticated with ``token`` (None: anonymously), through
+    ``http``'s SDK client (its deadline, https rule and trace); ``dpop``: the private JWK the token is bound
+    to (the DPoP scheme and a proof per request).
 
     Server log notifications go to ``on_log`` (escaped); the SDK's own log
     records (a notification that arrives as the session closes) are kept off
@@ -171,8 +169,8 @@ async def with_session(
 
     try:
         with _quiet_sdk_logs():
-            async with make_sdk_client(HttpPolicy(timeout=timeout, allow_insecure=allow_http), trace=trace, auth=hook) as http:
-                async with Client(streamable_http_client(server_url, http_client=http), mode=wire, logging_callback=logging_callback, log_level=LOG_LEVEL) as client:  # type: ignore[arg-type]
+            async with http.sdk_client(auth=hook) as sdk_http:
+                async with Client(streamable_http_client(server_url, http_client=sdk_http), mode=wire, logging_callback=logging_callback, log_level=LOG_LEVEL) as client:  # type: ignore[arg-type]
                     result = await operation(client)
                     if logs:
                         await anyio.sleep(LOG_TAIL_GRACE)

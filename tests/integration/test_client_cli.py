@@ -152,7 +152,8 @@ def test_pre_registered_confidential_client(local, cli):
     port = s.getsockname()[1]
     s.close()
     reg = json.loads(cli("register", "--server", local.mcp_url, "--auth-method", "client_secret_basic", "--redirect-uri", f"http://127.0.0.1:{port}/oauth/callback", "--json", "--reveal", "--no-save").stdout)
-    out = json.loads(cli("login", "--server", local.mcp_url, "--authkit-domain", local.issuer, "--client-id", reg["client_id"], "--client-secret", reg["client_secret"], "--port", str(port), "--json").stdout)
+    # a pre-registered client is used only with the AS it belongs to (issue #20 item 1): named here, as --no-save stored none
+    out = json.loads(cli("login", "--server", local.mcp_url, "--authkit-domain", local.issuer, "--client-id", reg["client_id"], "--client-secret", "-", "--port", str(port), "--json", input=reg["client_secret"] + "\n").stdout)
     assert out["client_id"] == reg["client_id"] and out["client_source"] == "pre-registered" and out["verified"]
 
 

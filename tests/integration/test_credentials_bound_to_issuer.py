@@ -134,7 +134,7 @@ def test_a_code_from_the_preflight_is_never_exchanged(hostile, cli):
     """The pre-flight GET of the authorization URL is not followed, and an AS that answers it with
     a code at once does not get that code exchanged: tokens come only through the browser."""
     url, evil, recording = hostile
-    proc = cli("login", "--server", url, "--authkit-domain", evil, "--client-id", "client_01PREREG", "--no-browser", "--timeout", "3", env={"BROWSER": "/bin/false"}, input="")
+    proc = cli("login", "--server", url, "--authkit-domain", evil, "--client-id", "client_01PREREG", "--no-browser", "--wait", "3", env={"BROWSER": "/bin/false"}, input="")
     assert proc.returncode == 5, proc.stderr  # no browser and nothing pasted: not logged in
     assert [r[:2] for r in recording.requests if r[1] == "/authorize"] == [("GET", "/authorize")]  # the pre-flight, once, not followed
     assert recording.posts("/token") == []

@@ -29,7 +29,12 @@ def test_demo_passes_every_step_and_cleans_up(tmp_path):
     assert list(tmpdir.iterdir()) == []  # the temporary token store is gone
     with pytest.raises(httpx.ConnectError):  # and so is the server
         httpx.get(doc["mcp_url"], timeout=2)
-    assert (tmp_path / "demo.jsonl").read_text().count("\n") > 5
+    traced = [json.loads(line) for line in (tmp_path / "demo.jsonl").read_text().splitlines()]
+    assert len(traced) > 5
+    # one HTTP session for every leg (issue #21 item 4): doctor's probes and the automated browser are traced too
+    urls = [e.get("url", "") for e in traced]
+    assert any(u.endswith("/oauth2/jwks") for u in urls)  # only doctor fetches the AS's keys (as.jwks)
+    assert any(e.get("method") == "GET" and "/oauth/callback?" in e.get("url", "") for e in traced)  # only the browser follows the redirect home
 
 
 def test_demo_human_output_says_what_each_step_proved(tmp_path):

@@ -208,6 +208,6 @@ def test_login_against_broken_servers_fails_clearly(tmp_path, fault, code, messa
     from peers.broken_server import Faults, build_broken_app
 
     with serve_asgi(lambda base: build_broken_app(base, Faults(**{fault: True}))) as base:
-        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", base + "/api/mcp", "--timeout", "5"], capture_output=True, text=True, timeout=60, env={**os.environ, "ATOMS_AUTH_HOME": str(tmp_path), "NO_COLOR": "1"})
+        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", base + "/api/mcp", "--wait", "5"], capture_output=True, text=True, timeout=60, env={**os.environ, "ATOMS_AUTH_HOME": str(tmp_path), "NO_COLOR": "1"})
     assert proc.returncode == code, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr and proc.stderr.startswith("error: ")

@@ -80,7 +80,7 @@ def test_login_after_the_as_forgot_the_client_registers_again(ts_example, cli):
     first = json.loads(cli("login", "--server", ts_example.mcp_url, "--json").stdout)
     assert first["verified"] and first["client_source"] == "dcr"
     ts_example.restart()  # the demo AS forgets every client
-    again = cli("login", "--server", ts_example.mcp_url, "--json", "--timeout", "60")
+    again = cli("login", "--server", ts_example.mcp_url, "--json", "--wait", "60")
     second = json.loads(again.stdout)
     assert second["verified"] and second["client_id"] != first["client_id"]
     assert f"the AS no longer accepts client {first['client_id']} (HTTP 400 invalid_client (Invalid client_id)); registering again" in again.stderr
@@ -89,7 +89,7 @@ def test_login_after_the_as_forgot_the_client_registers_again(ts_example, cli):
 
 def test_a_stale_pre_registered_client_ends_at_once(ts_example, cli):
     began = time.monotonic()
-    proc = cli("login", "--server", ts_example.mcp_url, "--authkit-domain", ts_example.issuer, "--client-id", "forgotten-client", "--timeout", "120", "--json", check=False)
+    proc = cli("login", "--server", ts_example.mcp_url, "--authkit-domain", ts_example.issuer, "--client-id", "forgotten-client", "--wait", "120", "--json", check=False)
     elapsed = time.monotonic() - began
     assert proc.returncode == 1, proc.stderr + proc.stdout
     assert elapsed < 20  # never the 120 s browser wait

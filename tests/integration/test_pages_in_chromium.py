@@ -48,7 +48,7 @@ def chromium_env(tmp_path):
 
 
 def login(url: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", url, "--timeout", "60", "--no-verify"], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", url, "--wait", "60", "--no-verify"], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -34,7 +34,7 @@ def login_env(tmp_path, browser: str) -> dict[str, str]:
 def test_no_browser_and_no_terminal_ends_at_once_with_the_url(local, tmp_path):
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", local.mcp_url, "--timeout", "300"],
+        [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", local.mcp_url, "--wait", "300"],
         stdin=subprocess.DEVNULL,  # not a terminal
         capture_output=True,
         text=True,
@@ -54,10 +54,10 @@ def test_no_browser_and_no_terminal_ends_at_once_with_the_url(local, tmp_path):
 
 
 def test_a_browser_that_opened_keeps_the_wait_without_a_terminal(local, tmp_path):
-    """BROWSER=true 'opens' a browser that never signs in: the wait lasts --timeout, then exit 5 as before."""
+    """BROWSER=true 'opens' a browser that never signs in: the wait lasts --wait, then exit 5 as before."""
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", local.mcp_url, "--timeout", "3"],
+        [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", local.mcp_url, "--wait", "3"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -77,7 +77,7 @@ def test_on_a_terminal_the_wait_shows_the_time_left_and_the_way_without_a_browse
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.chdir(tmp_path)
-    out = run_in_pty(["login", "--server", local.mcp_url, "--timeout", "4"], columns=160)
+    out = run_in_pty(["login", "--server", local.mcp_url, "--wait", "4"], columns=160)
     assert re.search(r"Waiting for the sign-in in the browser · 0:0[1-4] left", out), out
     assert "--no-browser" in out
     assert "No authorization response within 4 s" in out
@@ -97,7 +97,7 @@ def test_on_a_terminal_the_device_wait_shows_the_code_and_the_time_left(tmp_path
             for name, value in login_env(tmp_path, "false").items():
                 monkeypatch.setenv(name, value)
             monkeypatch.chdir(tmp_path)
-            out = run_in_pty(["login", "--grant", "device-code", "--server", info.mcp_url, "--timeout", "8"], columns=200)
+            out = run_in_pty(["login", "--grant", "device-code", "--server", info.mcp_url, "--wait", "8"], columns=200)
     finally:
         oidc.__exit__(None, None, None)
     code = re.search(r"enter the code (\S+)", out)
@@ -110,7 +110,7 @@ def test_on_a_terminal_no_browser_asks_for_the_pasted_url_while_the_time_runs(lo
     for name, value in login_env(tmp_path, "false").items():
         monkeypatch.setenv(name, value)
     monkeypatch.chdir(tmp_path)
-    out = run_in_pty(["login", "--server", local.mcp_url, "--no-browser", "--timeout", "3"], columns=200)
+    out = run_in_pty(["login", "--server", local.mcp_url, "--no-browser", "--wait", "3"], columns=200)
     assert "paste the final redirect URL from the browser's address bar here" in out, out
     assert re.search(r"Waiting for the sign-in in the browser · 0:0[1-3] left · paste the redirect URL, or Ctrl-C", out), out
     assert "no browser could be opened" not in out  # none was tried

@@ -25,16 +25,22 @@ def test_choices_are_validated_by_typer(args, option, tmp_path, monkeypatch):
 
 
 def test_option_declarations_live_once_in_options():
-    for flag in ('"--http-timeout"', '"--wire"', '"--no-browser"'):  # serve's --port is another option
+    for flag in ('"--timeout"', '"--http-timeout"', '"--wait"', '"--wire"', '"--no-browser"', '"--private-key"'):  # serve's --port is another option
         declared = [p.name for p in COMMANDS.glob("*.py") if flag in p.read_text(encoding="utf-8")]
         assert declared == ["options.py"], (flag, declared)
 
 
-@pytest.mark.parametrize("command", ["login", "call"])
-def test_the_browser_wait_is_timeout_and_says_so(command):
+@pytest.mark.parametrize("command", [["login"], ["call"], ["register"], ["logout"], ["token", "refresh"], ["doctor"], ["init"]])
+def test_timeout_is_the_http_deadline_in_every_command(command):
+    help_text = " ".join(CliRunner().invoke(app, [*command, "--help"], terminal_width=200).output.split())
+    assert "--timeout SECONDS Deadline for each HTTP request" in help_text
+    assert "--http-timeout" not in help_text  # the deprecated name is hidden
+
+
+@pytest.mark.parametrize("command", ["login", "call", "doctor"])
+def test_the_wait_for_the_user_is_wait(command):
     help_text = " ".join(CliRunner().invoke(app, [command, "--help"], terminal_width=200).output.split())
-    assert "--timeout SECONDS Seconds to wait for the browser" in help_text
-    assert "--http-timeout SECONDS Deadline for each HTTP request" in help_text
+    assert "--wait SECONDS Seconds to wait for the sign-in" in help_text
 
 
 def test_no_command_imports_another_command():

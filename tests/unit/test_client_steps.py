@@ -14,7 +14,7 @@ import pytest
 
 from authkit_mcp_cli.client import Context, Session, logout, refresh, save_session
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, ProtocolError, RemoteRefused
-from authkit_mcp_cli.http import HttpPolicy
+from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.store import Store
 
@@ -30,7 +30,7 @@ def a_session(refresh_token: str | None = "rt1", expires_at: float | None = None
 def run(tmp_path, handler, step, stored: Session | None = None):
     async def go():
         async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-            ctx = Context(client=client, policy=HttpPolicy(), store=Store(tmp_path, warn=lambda m: None))
+            ctx = Context(client=client, http=HttpSession(HttpPolicy()), store=Store(tmp_path, warn=lambda m: None))
             save_session(ctx, stored or a_session())
             return await step(ctx), ctx
 

@@ -20,7 +20,7 @@ from authkit_mcp_cli.client.grants import grant_for
 from authkit_mcp_cli.client.grants.device_code import DeviceCodeGrant
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import AuthorizationDenied, ExitCode, ProtocolError, UsageError
-from authkit_mcp_cli.http import HttpPolicy
+from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.device import classify_poll, device_authorization_request, device_token_request, parse_device_authorization
 from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
@@ -86,7 +86,7 @@ def run_grant(answers: list[tuple[int, dict]], *, dpop: bool = False, device: di
     clock = FakeClock()
     grant = DeviceCodeGrant(LoginOptions(client_id="cid", grant="device_code", dpop=dpop), sleep=clock.sleep, clock=clock)
     reports: list[tuple[str, str]] = []
-    ctx = Context(client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), policy=HttpPolicy(timeout=5, allow_insecure=True), store=Store(Path("/nonexistent-unused")), report=lambda s, d: reports.append((s, d)))
+    ctx = Context(client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), http=HttpSession(HttpPolicy(timeout=5, allow_insecure=True)), store=Store(Path("/nonexistent-unused")), report=lambda s, d: reports.append((s, d)))
     disc = Discovered(RESOURCE, RESOURCE, {}, "", None, AS, metadata or META, "")
     try:
         result: object = asyncio.run(grant.obtain(ctx, disc, "mcp:tools"))

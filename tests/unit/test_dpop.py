@@ -17,7 +17,7 @@ import pytest
 from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.client.token_request import request_tokens
 from authkit_mcp_cli.errors import ProtocolError, UsageError
-from authkit_mcp_cli.http import HttpPolicy
+from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.oauth import HttpRequest, Tokens, parse_token_response
 from authkit_mcp_cli.oauth.dpop import DpopKey, ath, check_algs, htu, nonce_from, proof
 
@@ -99,7 +99,7 @@ def _context(handler) -> Context:
     from authkit_mcp_cli.store import Store
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return Context(client=client, policy=HttpPolicy(timeout=5, allow_insecure=True), store=Store(Path("/nonexistent-unused")))
+    return Context(client=client, http=HttpSession(HttpPolicy(timeout=5, allow_insecure=True)), store=Store(Path("/nonexistent-unused")))
 
 
 def test_token_request_retries_once_with_the_as_nonce():

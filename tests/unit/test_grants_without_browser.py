@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authkit_mcp_cli.client import Context, LoginOptions, login
+from authkit_mcp_cli.client.context import EnterpriseOptions, JwtBearerOptions, PrivateKeyJwtOptions
 from authkit_mcp_cli.client.grants import grant_for
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
-from authkit_mcp_cli.http import HttpPolicy
+from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.oauth.grant_types import JWT_BEARER as JWT_BEARER_GRANT
 from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE as TOKEN_EXCHANGE_GRANT
 from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE
@@ -60,7 +61,7 @@ def run_login(tmp_path, opts: LoginOptions, recorder: Recorder, meta: dict | Non
 
     async def go():
         async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
-            ctx = Context(client=client, policy=HttpPolicy(), store=Store(tmp_path, warn=lambda m: None), report=lambda s, d: steps.append((s, d)))
+            ctx = Context(client=client, http=HttpSession(HttpPolicy()), store=Store(tmp_path, warn=lambda m: None), report=lambda s, d: steps.append((s, d)))
             return await login(ctx, SERVER, opts, disc=disc(meta))
 
     return asyncio.run(go()), steps
@@ -85,7 +86,7 @@ def test_client_credentials_with_private_key_jwt(tmp_path):
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     recorder = Recorder({AS + "/token": (200, TOKEN)})
     meta = {**META, "token_endpoint_auth_methods_supported": ["private_key_jwt"], "token_endpoint_auth_signing_alg_values_supported": ["ES256"]}
-    session, steps = run_login(tmp_path, LoginOptions(grant="client_credentials", client_id="svc", private_key=str(path), key_id="k1", authkit_domain=AS), recorder, meta)
+    session, steps = run_login(tmp_path, LoginOptions(grant="client_credentials", client_id="svc", private_key_jwt=PrivateKeyJwtOptions(private_key=str(path), key_id="k1"), authkit_domain=AS), recorder, meta)
     sent = recorder.form(0)
     claims = jwt.decode(sent["client_assertion"], key.public_key(), algorithms=["ES256"], audience=AS)
     assert claims["iss"] == claims["sub"] == "svc" and sent["resource"] == SERVER
@@ -98,7 +99,7 @@ def test_jwt_bearer_trades_the_assertion_and_reports_its_claims(tmp_path):
     path = tmp_path / "ci.jwt"
     path.write_text(assertion + "\n")
     recorder = Recorder({AS + "/token": (200, TOKEN)})
-    session, steps = run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+    session, steps = run_login(tmp_path, LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion=str(path))), recorder)
     assert recorder.form(0) == {"grant_type": JWT_BEARER_GRANT, "assertion": assertion, "resource": SERVER, "scope": "mcp:tools"}
     assert session.tokens.access_token == "at-1"
     evidence = " ".join(d for s, d in steps if s == "token")
@@ -111,7 +112,7 @@ def test_a_refused_assertion_ends_with_the_as_error_and_no_retry(tmp_path, descr
     path.write_text(jwt.encode({"iss": "https://ci.example", "sub": "repo:x", "aud": AS, "exp": 4102444800}, "k" * 32, algorithm="HS256"))
     recorder = Recorder({AS + "/token": (400, {"error": "invalid_grant", "error_description": description})})
     with pytest.raises(RemoteRefused) as info:
-        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path), client_id="wl", authkit_domain=AS), recorder)
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion=str(path)), client_id="wl", authkit_domain=AS), recorder)
     assert info.value.code == "oauth.remote-error" and info.value.remote.error == "invalid_grant"
     assert info.value.remote.error_description == description and info.value.remote.status == 400
     assert "aud" in (info.value.hint or "") and len(recorder.requests) == 1
@@ -128,7 +129,7 @@ def test_enterprise_exchanges_the_id_token_then_uses_the_id_jag(tmp_path):
             AS + "/token": (200, TOKEN),
         }
     )
-    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", authkit_domain=AS, idp_issuer=IDP, idp_client_id="idp-client", idp_client_secret="idp-secret", id_token=str(tmp_path / "id.jwt"))
+    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", authkit_domain=AS, enterprise=EnterpriseOptions(idp_issuer=IDP, idp_client_id="idp-client", idp_client_secret="idp-secret", id_token=str(tmp_path / "id.jwt")))
     session, steps = run_login(tmp_path, opts, recorder)
     exchange = recorder.form(1)
     assert exchange["grant_type"] == TOKEN_EXCHANGE_GRANT and exchange["subject_token"] == id_token
@@ -144,7 +145,7 @@ def test_enterprise_exchanges_the_id_token_then_uses_the_id_jag(tmp_path):
 def test_enterprise_keeps_the_idps_refusal(tmp_path):
     (tmp_path / "id.jwt").write_text("x.y.z")
     recorder = Recorder({IDP + "/.well-known/oauth-authorization-server": (200, IDP_META), IDP + "/token": (400, {"error": "invalid_grant", "error_description": "Invalid ID token"})})
-    opts = LoginOptions(grant="enterprise", client_id="mcp-client", authkit_domain=AS, idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt"))
+    opts = LoginOptions(grant="enterprise", client_id="mcp-client", authkit_domain=AS, enterprise=EnterpriseOptions(idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt")))
     with pytest.raises(RemoteRefused) as info:
         run_login(tmp_path, opts, recorder)
     assert info.value.remote.error == "invalid_grant" and info.value.url == IDP + "/token" and len(recorder.requests) == 2
@@ -155,11 +156,11 @@ def test_enterprise_keeps_the_idps_refusal(tmp_path):
     [
         (LoginOptions(grant="client_credentials"), "usage.missing-option", "--client-id"),
         (LoginOptions(grant="client_credentials", client_id="svc"), "usage.missing-option", "--client-secret"),
-        (LoginOptions(grant="client_credentials", client_id="svc", client_secret="s", private_key="k.pem"), "usage.conflicting-options", "pass one"),
-        (LoginOptions(grant="client_credentials", client_id="svc", private_key="missing.pem"), "usage.private-key", "missing.pem"),
-        (LoginOptions(grant="client_credentials", client_id="svc", client_secret="s", signing_alg="ES256"), "usage.conflicting-options", "--signing-alg"),
+        (LoginOptions(grant="client_credentials", client_id="svc", client_secret="s", private_key_jwt=PrivateKeyJwtOptions(private_key="k.pem")), "usage.conflicting-options", "--client-secret and --private-key cannot be combined"),
+        (LoginOptions(grant="client_credentials", client_id="svc", private_key_jwt=PrivateKeyJwtOptions(private_key="missing.pem")), "usage.private-key", "missing.pem"),
+        (LoginOptions(grant="client_credentials", client_id="svc", client_secret="s", private_key_jwt=PrivateKeyJwtOptions(signing_alg="ES256")), "usage.conflicting-options", "--signing-alg"),
         (LoginOptions(grant="jwt_bearer"), "usage.missing-option", "--assertion"),
-        (LoginOptions(grant="jwt_bearer", assertion="missing.jwt"), "usage.unreadable-file", "missing.jwt"),
+        (LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion="missing.jwt")), "usage.unreadable-file", "missing.jwt"),
         (LoginOptions(grant="enterprise", client_id="c"), "usage.missing-option", "--idp-issuer and --idp-client-id and --id-token"),
     ],
 )
@@ -173,7 +174,7 @@ def test_missing_or_conflicting_options_are_usage_errors_before_any_request(tmp_
 def test_an_empty_assertion_file_is_a_usage_error(tmp_path):
     (tmp_path / "empty.jwt").write_text("\n")
     with pytest.raises(UsageError) as info:
-        grant_for(LoginOptions(grant="jwt_bearer", assertion=str(tmp_path / "empty.jwt")))
+        grant_for(LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion=str(tmp_path / "empty.jwt"))))
     assert info.value.code == "usage.invalid-assertion"
 
 
@@ -205,11 +206,11 @@ def test_a_jwt_bearer_assertion_goes_only_to_the_as_its_aud_names(tmp_path, aud,
     path.write_text(jwt.encode(claims, "k" * 32, algorithm="HS256"))
     recorder = Recorder({AS + "/token": (200, TOKEN)})
     if sent:
-        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion=str(path))), recorder)
         assert len(recorder.requests) == 1
         return
     with pytest.raises(UsageError) as info:
-        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion=str(path))), recorder)
     assert info.value.code == "login.assertion-audience" and AS in info.value.message and info.value.exit_code == 2
     assert recorder.requests == []  # nothing sent, not even after a warning
 
@@ -219,7 +220,7 @@ def test_an_opaque_assertion_is_not_sent(tmp_path):
     path.write_text("a.b.c")
     recorder = Recorder({AS + "/token": (200, TOKEN)})
     with pytest.raises(UsageError) as info:
-        run_login(tmp_path, LoginOptions(grant="jwt_bearer", assertion=str(path)), recorder)
+        run_login(tmp_path, LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion=str(path))), recorder)
     assert info.value.code == "login.assertion-audience" and "not a JWT" in info.value.message and recorder.requests == []
 
 
@@ -230,7 +231,7 @@ def test_an_id_jag_for_another_as_is_not_sent(tmp_path):
     id_jag = jwt.encode({"iss": IDP, "sub": "alice", "aud": "https://other-as.example", "client_id": "mcp-client", "exp": 4102444800}, "k" * 32, algorithm="HS256", headers={"typ": "oauth-id-jag+jwt"})
     (tmp_path / "id.jwt").write_text(id_token)
     recorder = Recorder({IDP + "/.well-known/oauth-authorization-server": (200, IDP_META), IDP + "/token": (200, {"access_token": id_jag, "issued_token_type": ID_JAG_TYPE, "token_type": "N_A"}), AS + "/token": (200, TOKEN)})
-    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", authkit_domain=AS, idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt"))
+    opts = LoginOptions(grant="enterprise", client_id="mcp-client", client_secret="mcp-secret", authkit_domain=AS, enterprise=EnterpriseOptions(idp_issuer=IDP, idp_client_id="idp-client", id_token=str(tmp_path / "id.jwt")))
     with pytest.raises(ProtocolError) as info:
         run_login(tmp_path, opts, recorder)
     assert info.value.code == "login.assertion-audience" and "https://other-as.example" in info.value.message
@@ -244,7 +245,7 @@ def test_an_assertion_on_stdin_is_read_once_per_run(monkeypatch):
 
     credentials._stdin_text.cache_clear()
     monkeypatch.setattr("sys.stdin", io.StringIO("a.b.c\n"))
-    first = grant_for(LoginOptions(grant="jwt_bearer", assertion="-"))
-    second = grant_for(LoginOptions(grant="jwt_bearer", assertion="-"))  # a second login in the same run (step-up, re-login)
+    first = grant_for(LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion="-")))
+    second = grant_for(LoginOptions(grant="jwt_bearer", jwt_bearer=JwtBearerOptions(assertion="-")))  # a second login in the same run (step-up, re-login)
     assert first.assertion == second.assertion == "a.b.c"
     credentials._stdin_text.cache_clear()

@@ -65,6 +65,7 @@ def test_the_command_list_shows_full_summaries():
         (["logn"], "No such command 'logn'. Did you mean 'login'", "atoms-auth --help"),
         (["token", "shw"], "No such command 'shw'.", "atoms-auth token --help"),
         (["login", "--timeout", "0"], "Invalid value for '--timeout'", "atoms-auth login --help"),
+        (["login", "--wait", "0"], "Invalid value for '--wait'", "atoms-auth login --help"),
     ],
 )
 def test_framework_usage_errors_read_like_ours(args, message, fix):
@@ -141,8 +142,8 @@ def test_a_dns_failure_in_register_cimd_check_is_the_network_code(home, monkeypa
 
 def test_a_refused_connection_reads_the_same_in_call_and_login(home):
     url = f"http://127.0.0.1:{_closed_port()}/mcp"
-    login = runner.invoke(app, ["login", "--server", url, "--no-browser", "--http-timeout", "5"], env=WIDE, input="")
-    call = runner.invoke(app, ["call", "--server", url, "--http-timeout", "5"], env=WIDE)
+    login = runner.invoke(app, ["login", "--server", url, "--no-browser", "--timeout", "5"], env=WIDE, input="")
+    call = runner.invoke(app, ["call", "--server", url, "--timeout", "5"], env=WIDE)
     assert login.exit_code == call.exit_code == 3
     assert login.stderr == call.stderr, (login.stderr, call.stderr)
     assert call.stderr.splitlines() == [

@@ -90,7 +90,7 @@ def test_logout_with_a_revocation_endpoint_still_asks_the_as(tmp_path):
     """The light path is only for nothing to send: an AS with a revocation endpoint gets the request
     (here nobody listens on port 9: the token is reported not revoked and forgotten anyway)."""
     path = store_login(tmp_path / "home", {"issuer": ISSUER, "token_endpoint": ISSUER + "/token", "revocation_endpoint": "http://127.0.0.1:9/revoke"})
-    proc, modules = run_cli(["logout", "--http-timeout", "2"], tmp_path / "home", tmp_path)
+    proc, modules = run_cli(["logout", "--timeout", "2"], tmp_path / "home", tmp_path)
     assert "httpx" in modules
     assert proc.returncode == 1 and "could not reach the AS" in proc.stdout
     assert not path.exists()
@@ -143,11 +143,11 @@ def test_option_values_typer_refused_are_still_refused(tmp_path):
     from authkit_mcp_cli.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["logout", "--http-timeout", "soon"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
-    assert result.exit_code == 2 and "--http-timeout" in result.output and "valid number" in result.output
-    result = runner.invoke(app, ["logout", "--http-timeout", "0"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
-    assert result.exit_code == 2 and "--http-timeout" in result.output  # min=0.1
-    result = runner.invoke(app, ["logout", "--http-timeout", "2.5", "--json"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
+    result = runner.invoke(app, ["logout", "--timeout", "soon"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
+    assert result.exit_code == 2 and "--timeout" in result.output and "valid number" in result.output
+    result = runner.invoke(app, ["logout", "--timeout", "0"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
+    assert result.exit_code == 2 and "--timeout" in result.output  # min=0.1
+    result = runner.invoke(app, ["logout", "--timeout", "2.5", "--json"], env={"ATOMS_AUTH_HOME": str(tmp_path)})
     assert result.exit_code == 0 and json.loads(result.output)["ok"] is True
     # a Literal choice: exactly one of its strings passes as it is; anything else still goes to typer's check
     result = runner.invoke(app, ["doctor", "--list-checks", "--format", "JSON"])
@@ -208,16 +208,17 @@ def test_the_http_client_is_built_only_when_used():
     import asyncio
 
     from authkit_mcp_cli.commands._client import client_context
+    from authkit_mcp_cli.commands.options import HttpOptions
 
     async def unused():
-        async with client_context(timeout=5, trace=None, allow_http=False, quiet=True) as ctx:
+        async with client_context(HttpOptions(timeout=5), quiet=True) as ctx:
             return ctx.client
 
     lazy = asyncio.run(unused())
     assert lazy._client is None  # nothing sent: no transport, no TLS context
 
     async def used():
-        async with client_context(timeout=5, trace=None, allow_http=False, quiet=True) as ctx:
+        async with client_context(HttpOptions(timeout=5), quiet=True) as ctx:
             assert ctx.client.timeout.read == 5  # any attribute builds the httpx client
             return ctx.client
 

@@ -19,7 +19,7 @@ from authkit_mcp_cli.client.grants.authorization_code import callback_summary
 from authkit_mcp_cli.client.registration import choose_auth_method, pick_client
 from authkit_mcp_cli.discovery import Discovered, discover
 from authkit_mcp_cli.errors import ProtocolError, UsageError
-from authkit_mcp_cli.http import HttpPolicy
+from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, METADATA_AT_ORIGIN
 from authkit_mcp_cli.oauth.authorize import classify_authorization_answer
 from authkit_mcp_cli.store import Store
@@ -120,7 +120,7 @@ def pick(tmp_path, metadata: dict[str, Any], opts: LoginOptions, stored: dict | 
             store = Store(tmp_path, warn=lambda m: None)
             if stored:
                 store.save_client("https://as.example.com", stored)
-            ctx = Context(client=client, policy=HttpPolicy(), store=store, report=lambda step, detail: reports.append((step, detail)))
+            ctx = Context(client=client, http=HttpSession(HttpPolicy()), store=store, report=lambda step, detail: reports.append((step, detail)))
             return await pick_client(ctx, disc(metadata), opts, REDIRECT)
 
     return asyncio.run(go()), sent, reports
@@ -235,7 +235,7 @@ def refusal(tmp_path, source: str, status: int = 400) -> Exception:
 
     async def go():
         async with httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))) as client:
-            ctx = Context(client=client, policy=HttpPolicy(), store=Store(tmp_path, warn=lambda m: None))
+            ctx = Context(client=client, http=HttpSession(HttpPolicy()), store=Store(tmp_path, warn=lambda m: None))
             await _after_refusal(ctx, disc({"authorization_endpoint": "https://as.example.com/authorize"}), LoginOptions(), REDIRECT, reg, answer)
 
     with pytest.raises(Exception) as info:

@@ -242,9 +242,9 @@ class FakeStore:
 
 def run_call(io: FakeIO, stored_session: Session | None, *, allow_login: bool = False):
     from authkit_mcp_cli.client import Context
-    from authkit_mcp_cli.http import HttpPolicy
+    from authkit_mcp_cli.http import HttpPolicy, HttpSession
 
-    ctx = Context(client=None, policy=HttpPolicy(), store=FakeStore(stored_session))  # type: ignore[arg-type]
+    ctx = Context(client=None, http=HttpSession(HttpPolicy()), store=FakeStore(stored_session))  # type: ignore[arg-type]
     return asyncio.run(call_module.call_mcp(ctx, SERVER, lambda c: None, wire="auto", opts=LoginOptions(), allow_login=allow_login))
 
 

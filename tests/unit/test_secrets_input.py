@@ -43,9 +43,10 @@ def test_dash_reads_stdin_and_the_environment_needs_no_flag(flag, env):
 
 def test_login_options_take_each_source():
     from authkit_mcp_cli.commands._client import login_options
+    from authkit_mcp_cli.commands.options import LoginFlags
 
-    common = dict(client_id="c", client_metadata_url=None, scope=None, port=None, redirect_uri=None, no_browser=False, timeout=1.0, authkit_domain=None)
-    opts = login_options({"ATOMS_AUTH_CLIENT_SECRET": "env-secret", "ATOMS_AUTH_IDP_CLIENT_SECRET": "env-idp"}, client_secret=None, idp_client_secret=None, **common)
-    assert (opts.client_secret, opts.idp_client_secret) == ("env-secret", "env-idp")
-    flagged = login_options({"ATOMS_AUTH_CLIENT_SECRET": "env-secret"}, client_secret="flag-secret", idp_client_secret=None, **common)
+    opts = login_options({"ATOMS_AUTH_CLIENT_SECRET": "env-secret", "ATOMS_AUTH_IDP_CLIENT_SECRET": "env-idp"}, LoginFlags(client_id="c", wait=1.0), authkit_domain=None)
+    assert (opts.client_secret, opts.enterprise.idp_client_secret) == ("env-secret", "env-idp")
+    assert opts.browser.wait == 1.0
+    flagged = login_options({"ATOMS_AUTH_CLIENT_SECRET": "env-secret"}, LoginFlags(client_id="c", client_secret="flag-secret"), authkit_domain=None)
     assert flagged.client_secret == "flag-secret"  # the flag wins over the environment

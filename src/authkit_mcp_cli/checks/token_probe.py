@@ -123,7 +123,7 @@ async def use(plan: LoginPlan, te: TokenEvidence) -> None:
     assert te.session is not None
     ctx = plan.ctx
     try:
-        tools = await with_session(te.server_url, te.session.tokens.access_token, list_tools, wire=plan.wire, timeout=ctx.policy.timeout, trace=ctx.trace, allow_http=ctx.policy.allow_insecure)
+        tools = await with_session(te.server_url, te.session.tokens.access_token, list_tools, http=ctx.http, wire=plan.wire)
     except AuthChallenge as refused:
         te.use = {"ok": False, "status": refused.status, "error": refused.error, "error_description": refused.error_description, "scope": refused.scope, "challenge": refused}
         return

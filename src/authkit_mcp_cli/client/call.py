@@ -72,7 +72,7 @@ async def call_mcp(
             disc, server_failure = None, None
             token = state.session.tokens.access_token if state.session else None
             try:
-                result = await with_session(server_url, token, operation, wire=wire, timeout=ctx.policy.timeout, trace=ctx.trace, allow_http=ctx.policy.allow_insecure, on_log=on_log, dpop=state.session.tokens.dpop_key if state.session else None)
+                result = await with_session(server_url, token, operation, http=ctx.http, wire=wire, on_log=on_log, dpop=state.session.tokens.dpop_key if state.session else None)
                 return result, state.session
             except AuthChallenge as refused:
                 challenge = refused

@@ -1,4 +1,4 @@
-"""What every client step runs with: the HTTP client and policy, the store,
+"""What every client step runs with: the HTTP session (client, policy, trace), the store,
 progress reporting, and the login settings. Plain data; no I/O here but
 :func:`send`."""
 
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from authkit_mcp_cli.http import HttpPolicy, exchange
+from authkit_mcp_cli.http import HttpPolicy, HttpSession, exchange
 from authkit_mcp_cli.oauth import HttpRequest
 from authkit_mcp_cli.store import Store
 from authkit_mcp_cli.trace import TraceWriter
@@ -25,16 +25,63 @@ def _silent(step: str, detail: str) -> None:
 
 @dataclass
 class Context:
-    client: httpx.AsyncClient  # records every exchange to the trace itself
-    policy: HttpPolicy
+    client: httpx.AsyncClient  # made by ``http`` (it records every exchange to the trace itself)
     store: Store
-    trace: TraceWriter | None = None  # only for the MCP SDK's own client (mcp_wire.with_session)
+    http: HttpSession = field(default_factory=HttpSession)  # the policy and trace; makes the MCP SDK's client too
     report: Reporter = _silent
+
+    @property
+    def policy(self) -> HttpPolicy:
+        return self.http.policy
+
+    @property
+    def trace(self) -> TraceWriter | None:
+        return self.http.trace
+
+
+@dataclass
+class BrowserOptions:
+    """The user's part of a login: the authorization code grant's browser leg (RFC 6749 §4.1) and the wait
+    for the user (the device grant reads ``automate`` and ``wait``: its verification page, RFC 8628 §3.3)."""
+
+    port: int | None = None  # the loopback callback's port (RFC 8252 §7.3)
+    redirect_uri: str | None = None  # a pre-registered client's
+    open_browser: bool = True
+    paste: Callable[[], str | None] | None = None  # reads a pasted redirect URL (--no-browser)
+    automate: Callable[[str], Awaitable[None]] | None = None  # replaces webbrowser (the demo's automated leg, tests)
+    wait: float = 300.0  # seconds to wait for the user (--wait)
+
+
+@dataclass
+class PrivateKeyJwtOptions:
+    """``private_key_jwt`` client authentication (RFC 7523 §2.2), for the grants without a browser."""
+
+    private_key: str | None = None  # PEM file
+    signing_alg: str | None = None
+    key_id: str | None = None
+
+
+@dataclass
+class JwtBearerOptions:
+    """--grant jwt-bearer (RFC 7523 §2.1)."""
+
+    assertion: str | None = None  # a file or "-" (stdin)
+
+
+@dataclass
+class EnterpriseOptions:
+    """--grant enterprise: the IdP leg (RFC 8693 token exchange for an ID-JAG)."""
+
+    idp_issuer: str | None = None
+    idp_client_id: str | None = None
+    idp_client_secret: str | None = None
+    id_token: str | None = None  # a file or "-" (stdin)
 
 
 @dataclass
 class LoginOptions:
-    """How to log in: the client's identity, the scopes, and the grant's own settings."""
+    """How to log in: the client's identity, the scopes, and one object per grant's own settings (each
+    grant reads only its own)."""
 
     client_id: str | None = None
     client_secret: str | None = None
@@ -44,25 +91,13 @@ class LoginOptions:
     new_client: bool = False  # register again even when a stored registration fits (--new-client)
     scopes: list[str] = field(default_factory=list)
     grant: str = "authorization_code"  # a key of client.grants.GRANTS
-    port: int | None = None
-    redirect_uri: str | None = None
-    open_browser: bool = True
-    paste: Callable[[], str | None] | None = None  # reads a pasted redirect URL (--no-browser)
-    browser: Callable[[str], Awaitable[None]] | None = None  # replaces webbrowser (the demo's automated leg)
-    timeout: float = 300.0  # seconds to wait for the browser
     authkit_domain: str | None = None  # the configured AS: a pre-registered client is used only there
     authkit_domain_source: str | None = None  # "--authkit-domain" or the environment variable's name (messages)
-    # the other grants' settings (issue #13); each grant reads only its own
-    private_key: str | None = None  # PEM file: private_key_jwt client authentication (RFC 7523 §2.2)
-    signing_alg: str | None = None
-    key_id: str | None = None
-    assertion: str | None = None  # jwt-bearer: a file or "-" (stdin)
-    idp_issuer: str | None = None  # enterprise: the IdP doing the RFC 8693 exchange
-    idp_client_id: str | None = None
-    idp_client_secret: str | None = None
-    id_token: str | None = None  # enterprise: a file or "-" (stdin)
-    dpop: bool = False  # bind tokens to a per-login key (RFC 9449)
-
+    dpop: bool = False  # bind tokens to a per-login key (RFC 9449), whatever the grant
+    browser: BrowserOptions = field(default_factory=BrowserOptions)
+    private_key_jwt: PrivateKeyJwtOptions = field(default_factory=PrivateKeyJwtOptions)
+    jwt_bearer: JwtBearerOptions = field(default_factory=JwtBearerOptions)
+    enterprise: EnterpriseOptions = field(default_factory=EnterpriseOptions)
 
     @property
     def browser_flow(self) -> bool:

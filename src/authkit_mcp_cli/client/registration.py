@@ -24,6 +24,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, parse_registration_response, registration_request
+from authkit_mcp_cli.option_rules import mutually_exclusive
 
 CALLBACK_PATH = "/oauth/callback"  # the path the integration guide registers
 SECRET_METHODS = ("client_secret_post", "client_secret_basic")  # in order of preference (see above)
@@ -115,8 +116,7 @@ async def register_new(ctx: Context, disc: Discovered, opts: LoginOptions, redir
 async def pick_client(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> Chosen:
     """Pre-registered > CIMD > DCR (MCP 2026-07-28 Client Registration); a DCR client stored per AS issuer is reused unless ``opts.new_client``."""
     if opts.client_id:
-        if opts.new_client:
-            raise UsageError("--new-client registers a client dynamically; it cannot be combined with --client-id.", code="usage.conflicting-options")
+        mutually_exclusive({"--client-id": opts.client_id, "--new-client": opts.new_client}, "--new-client registers a client dynamically")
         method = secret_method(opts, advertised_auth_methods(disc.metadata)) if opts.client_secret else "none"
         ctx.report("register", f"pre-registered client {opts.client_id} ({method})")
         return Chosen(ClientRegistration(opts.client_id, opts.client_secret, method, (redirect_uri,), "pre-registered"), fresh=False)
@@ -144,8 +144,8 @@ async def choose_registration(ctx: Context, disc: Discovered, opts: LoginOptions
 
 def stored_callback_port(ctx: Context, issuer: str, opts: LoginOptions) -> int:
     """An explicit port, else the port of this AS's stored registration (so its redirect URI still matches), else 0 (any)."""
-    if opts.port is not None:
-        return opts.port
+    if opts.browser.port is not None:
+        return opts.browser.port
     if opts.client_id or opts.client_metadata_url or opts.new_client:
         return 0
     stored = ctx.store.load_client(issuer)

@@ -1,6 +1,7 @@
-"""What the client commands (register, login, call, token, logout) share:
-the server URL, the login settings, the HTTP client with the store and the
-trace, and step-by-step progress on stderr."""
+"""What the client commands (register, login, call, token, logout) need
+besides their options: the server URL, the login settings from the flags
+(secrets from stdin), the Context (its one HTTP session, the store), and
+step-by-step progress on stderr."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from authkit_mcp_cli.client.context import Context, LoginOptions
     from authkit_mcp_cli.client.session import HasStore, Session
+    from authkit_mcp_cli.commands.options import HttpOptions, LoginFlags
     from authkit_mcp_cli.store import Store
 
 ENV_CLIENT_SECRET = "ATOMS_AUTH_CLIENT_SECRET"
@@ -49,48 +51,36 @@ def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
     return resolve_target(answer, None, {}).server_url or ""
 
 
-def login_options(
-    env: Mapping[str, str],
-    *,
-    client_id: str | None,
-    client_secret: str | None,
-    client_metadata_url: str | None,
-    scope: list[str] | None,
-    port: int | None,
-    redirect_uri: str | None,
-    no_browser: bool,
-    timeout: float,
-    authkit_domain: str | None,
-    client_name: str = "atoms-auth",
-    new_client: bool = False,
-    grant: str = "authorization-code",
-    **grant_settings: Any,
-) -> LoginOptions:
-    """Flags > environment for the login settings login and call share; ``grant_settings`` are the
-    other grants' options (private_key, signing_alg, key_id, assertion, idp_*, id_token, dpop)."""
-    from authkit_mcp_cli.client.context import LoginOptions
+def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: str | None, scope: list[str] | None = None, redirect_uri: str | None = None, client_name: str = "atoms-auth") -> LoginOptions:
+    """The login settings from a command's ``flags``, flags before the environment: the client
+    (WORKOS_CLIENT_ID, ATOMS_AUTH_CLIENT_SECRET, ATOMS_AUTH_CLIENT_METADATA_URL), the configured AS,
+    secrets given as ``-`` read from stdin, and each grant's own options in its own object."""
+    from authkit_mcp_cli.client.context import BrowserOptions, EnterpriseOptions, JwtBearerOptions, LoginOptions, PrivateKeyJwtOptions
     from authkit_mcp_cli.client.issuer_binding import configured_domain
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
-    if "idp_client_secret" in grant_settings:
-        grant_settings["idp_client_secret"] = secret_value(grant_settings["idp_client_secret"], flag="--idp-client-secret", env_name=ENV_IDP_CLIENT_SECRET, env=env)
     domain, domain_source = configured_domain(authkit_domain, env)  # the flag, else the guide's variable
     return LoginOptions(
-        client_id=client_id or env.get(ENV_CLIENT_ID) or None,
-        client_secret=secret_value(client_secret, flag="--client-secret", env_name=ENV_CLIENT_SECRET, env=env),
-        client_metadata_url=client_metadata_url or env.get(ENV_CLIENT_METADATA_URL) or None,
+        client_id=flags.client_id or env.get(ENV_CLIENT_ID) or None,
+        client_secret=secret_value(flags.client_secret, flag="--client-secret", env_name=ENV_CLIENT_SECRET, env=env),
+        client_metadata_url=flags.client_metadata_url or env.get(ENV_CLIENT_METADATA_URL) or None,
         client_name=client_name,
+        auth_method=flags.auth_method,
+        new_client=flags.new_client,
         scopes=list(scope or []),
-        port=port,
-        redirect_uri=redirect_uri,
-        open_browser=not no_browser,
-        paste=_stdin_lines() if no_browser else None,
-        timeout=timeout,
+        grant=flags.grant.replace("-", "_"),  # the CLI's names -> client.grants.GRANTS keys
         authkit_domain=domain,
         authkit_domain_source=domain_source,
-        new_client=new_client,
-        grant=grant.replace("-", "_"),  # the CLI's names -> client.grants.GRANTS keys
-        **grant_settings,
+        dpop=flags.dpop,
+        browser=BrowserOptions(port=flags.port, redirect_uri=redirect_uri, open_browser=not flags.no_browser, paste=_stdin_lines() if flags.no_browser else None, wait=flags.wait),
+        private_key_jwt=PrivateKeyJwtOptions(private_key=flags.private_key, signing_alg=flags.signing_alg, key_id=flags.key_id),
+        jwt_bearer=JwtBearerOptions(assertion=flags.assertion),
+        enterprise=EnterpriseOptions(
+            idp_issuer=flags.idp_issuer,
+            idp_client_id=flags.idp_client_id,
+            idp_client_secret=secret_value(flags.idp_client_secret, flag="--idp-client-secret", env_name=ENV_IDP_CLIENT_SECRET, env=env),
+            id_token=flags.id_token,
+        ),
     )
 
 
@@ -237,18 +227,20 @@ class LazyClient:
 
 
 @contextlib.asynccontextmanager
-async def client_context(*, timeout: float, trace: str | None, allow_http: bool, reveal: bool = False, quiet: bool = False) -> AsyncIterator[Context]:
-    """A Context whose HTTP client records every exchange to ``trace`` (when given)."""
+async def client_context(http: HttpOptions, *, reveal: bool = False, quiet: bool = False) -> AsyncIterator[Context]:
+    """A Context with the run's one HTTP session (``http``'s deadline, https rule and trace, secrets
+    shown in it only with ``reveal``), the store, and progress on stderr (``quiet``: warnings only)."""
     from authkit_mcp_cli.client.context import Context
-    from authkit_mcp_cli.http import HttpPolicy, make_client
+    from authkit_mcp_cli.http import HttpPolicy, HttpSession
     from authkit_mcp_cli.store import Store
     from authkit_mcp_cli.trace import TraceWriter
 
-    writer = TraceWriter(str(Path(trace)), reveal=reveal) if trace else None
-    client = LazyClient(lambda: make_client(timeout=timeout, trace=writer))
+    writer = TraceWriter(str(Path(http.trace)), reveal=reveal) if http.trace else None
+    session = HttpSession(HttpPolicy(timeout=http.timeout, allow_insecure=http.allow_http), trace=writer)
+    client = LazyClient(session.client)
     try:
         # an httpx.AsyncClient once used (LazyClient forwards every attribute)
-        yield Context(client=client, policy=HttpPolicy(timeout=timeout, allow_insecure=allow_http), store=Store(), trace=writer, report=reporter(quiet))  # type: ignore[arg-type]
+        yield Context(client=client, store=Store(), http=session, report=reporter(quiet))  # type: ignore[arg-type]
     finally:
         try:
             await client.aclose()

@@ -7,8 +7,10 @@ from typing import Annotated
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.commands.option_groups import with_option_groups
 
 
+@with_option_groups
 def call(
     server: options.Server = None,
     authkit_domain: options.ClientAuthkitDomain = None,
@@ -17,29 +19,11 @@ def call(
     login: Annotated[bool, typer.Option("--login", help="Log in (browser) when there is no usable token.")] = False,
     json_output: options.Json = False,
     wire: options.Wire = "auto",
-    client_id: options.ClientId = None,
-    client_secret: options.ClientSecret = None,
-    auth_method: options.ClientAuthMethod = None,
-    client_metadata_url: options.ClientMetadataUrl = None,
     scope: Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request when logging in (repeatable).")] = None,
-    port: options.Port = None,
-    no_browser: options.NoBrowser = False,
-    new_client: options.NewClient = False,
-    grant: options.Grant = "authorization-code",
-    private_key: options.PrivateKey = None,
-    signing_alg: options.SigningAlg = None,
-    key_id: options.KeyId = None,
-    assertion: options.Assertion = None,
-    idp_issuer: options.IdpIssuer = None,
-    idp_client_id: options.IdpClientId = None,
-    idp_client_secret: options.IdpClientSecret = None,
-    id_token: options.IdToken = None,
-    dpop: options.Dpop = False,
-    timeout: options.BrowserTimeout = 300.0,
-    trace: options.Trace = None,
-    allow_http: options.AllowHttp = False,
+    *,
+    flags: options.LoginFlags,
     reveal: options.Reveal = False,
-    http_timeout: options.HttpTimeout = 15.0,
+    http: options.HttpOptions,
 ) -> None:
     """List tools or call one, with the stored token.
 
@@ -74,7 +58,7 @@ def call(
         raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=None, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, auth_method=auth_method, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
+    opts = login_options(env, flags, authkit_domain=authkit_domain, scope=scope)
     if login:
         from authkit_mcp_cli.client.grants import grant_for
 
@@ -87,7 +71,7 @@ def call(
 
     async def run():
         # progress (refresh, step-up, login) goes to stderr even with --json: stdout stays one document
-        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal) as ctx:
+        async with client_context(http, reveal=reveal) as ctx:
             result, _ = await call_mcp(ctx, server_url, operation, wire=wire, opts=opts, allow_login=login, on_log=_print_log_line)
             return result
 

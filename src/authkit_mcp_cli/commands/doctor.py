@@ -63,6 +63,7 @@ def doctor(
     ] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="With --login: log in again even when a valid login for this server is stored.")] = False,
     no_browser: options.NoBrowser = False,
+    wait: options.Wait = 300.0,
     client_id: options.ClientId = None,
     client_secret: options.ClientSecret = None,
     client_metadata_url: options.ClientMetadataUrl = None,
@@ -135,7 +136,7 @@ def doctor(
         raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code="usage.login-needs-server", hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
     if login:
         diagnoses = [
-            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, no_browser=no_browser, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, as_kind=kind))
+            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, flags=options.LoginFlags(client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, no_browser=no_browser, wait=wait), as_kind=kind))
         ]
     else:
         with _spinner(stderr_console()):
@@ -235,12 +236,12 @@ def _format(report_format: str | None, *, json_output: bool) -> str:
     return "json" if json_output else (report_format or "text")
 
 
-async def _diagnose_with_login(target, checks, env, *, timeout: float, trace: str | None, fresh: bool, no_browser: bool, client_id, client_secret, client_metadata_url, as_kind):
+async def _diagnose_with_login(target, checks, env, *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind):
     """doctor --login: one client (and one trace) for the probes and the login, which reports its steps on stderr."""
     from authkit_mcp_cli.checks.token_probe import LoginPlan
     from authkit_mcp_cli.commands._client import client_context, login_options
     from authkit_mcp_cli.doctor import diagnose
 
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=None, port=None, redirect_uri=None, no_browser=no_browser, timeout=300.0, authkit_domain=target.authkit_domain)
-    async with client_context(timeout=timeout, trace=trace, allow_http=False) as ctx:
+    opts = login_options(env, flags, authkit_domain=target.authkit_domain)
+    async with client_context(options.HttpOptions(timeout=timeout, trace=trace)) as ctx:
         return await diagnose(target, checks, timeout=timeout, client=ctx.client, login=LoginPlan(ctx, opts, fresh=fresh), as_kind=as_kind)

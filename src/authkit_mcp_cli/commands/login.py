@@ -7,38 +7,22 @@ from typing import Annotated
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.commands.option_groups import with_option_groups
 
 
+@with_option_groups
 def login(
     server: options.Server = None,
     authkit_domain: options.AuthkitDomain = None,
-    client_id: options.ClientId = None,
-    client_secret: options.ClientSecret = None,
-    auth_method: options.ClientAuthMethod = None,
-    client_metadata_url: options.ClientMetadataUrl = None,
     scope: options.Scopes = None,
-    port: options.Port = None,
-    new_client: options.NewClient = False,
-    grant: options.Grant = "authorization-code",
-    private_key: options.PrivateKey = None,
-    signing_alg: options.SigningAlg = None,
-    key_id: options.KeyId = None,
-    assertion: options.Assertion = None,
-    idp_issuer: options.IdpIssuer = None,
-    idp_client_id: options.IdpClientId = None,
-    idp_client_secret: options.IdpClientSecret = None,
-    id_token: options.IdToken = None,
-    dpop: options.Dpop = False,
     redirect_uri: Annotated[str | None, typer.Option("--redirect-uri", metavar="URL", help="Use this redirect URI (a pre-registered client's).", show_default=False)] = None,
-    no_browser: options.NoBrowser = False,
-    timeout: options.BrowserTimeout = 300.0,
+    *,
+    flags: options.LoginFlags,
     json_output: options.Json = False,
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the authenticated MCP request that proves the token.")] = False,
     wire: options.Wire = "auto",
-    trace: options.Trace = None,
-    allow_http: options.AllowHttp = False,
     reveal: options.Reveal = False,
-    http_timeout: options.HttpTimeout = 15.0,
+    http: options.HttpOptions,
 ) -> None:
     """Log in to an MCP server: discovery, registration, PKCE authorization in the browser, token, proof.
 
@@ -84,12 +68,12 @@ def login(
 
     env = load_environment()
     server_url = resolve_server(server, env)
-    opts = login_options(env, client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, scope=scope, port=port, redirect_uri=redirect_uri, no_browser=no_browser, timeout=timeout, authkit_domain=authkit_domain, new_client=new_client, auth_method=auth_method, grant=grant, private_key=private_key, signing_alg=signing_alg, key_id=key_id, assertion=assertion, idp_issuer=idp_issuer, idp_client_id=idp_client_id, idp_client_secret=idp_client_secret, id_token=id_token, dpop=dpop)
+    opts = login_options(env, flags, authkit_domain=authkit_domain, scope=scope, redirect_uri=redirect_uri)
 
     grant_obj = grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 
     async def run():
-        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=False) as ctx:
+        async with client_context(http, reveal=reveal, quiet=False) as ctx:
             session = await run_login(ctx, server_url, opts, grant=grant_obj)
             tools = None
             if not no_verify:

@@ -7,15 +7,16 @@ from typing import Annotated
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.commands.option_groups import with_option_groups
 
 
+@with_option_groups
 def logout(
     server: options.Server = None,
     all_: Annotated[bool, typer.Option("--all", help="Log out of every stored server.")] = False,
     json_output: options.Json = False,
-    trace: options.Trace = None,
-    allow_http: options.AllowHttp = False,
-    http_timeout: options.HttpTimeout = 15.0,
+    *,
+    http: options.HttpOptions,
 ) -> None:
     """Revoke the stored tokens at the AS (RFC 7009), report what it answered for each, and delete them.
 
@@ -31,11 +32,11 @@ def logout(
     from authkit_mcp_cli.client.logout import forget
     from authkit_mcp_cli.client.session import Session
     from authkit_mcp_cli.commands._client import LocalContext, stored_session
-    from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
+    from authkit_mcp_cli.errors import AuthorizationDenied
+    from authkit_mcp_cli.option_rules import mutually_exclusive
     from authkit_mcp_cli.safe_text import json_text
 
-    if all_ and server:
-        raise UsageError("Pass either --server or --all, not both.", code="usage.conflicting-options")
+    mutually_exclusive({"--server": server, "--all": all_}, "--all logs out of every stored server")
 
     nothing: list[str] = []  # why nothing was logged out: the same answer with or without --all (exit 0)
     local = LocalContext()
@@ -53,7 +54,7 @@ def logout(
     # client (httpx) and event loop are built only when some AS can be asked (issue #16 item 2).
     forgotten = [forget(local, s) for s in sessions]
     to_revoke = [s for s, done in zip(sessions, forgotten, strict=True) if done is None]
-    revoked = iter(_revoke_all(to_revoke, timeout=http_timeout, trace=trace, allow_http=allow_http) if to_revoke else [])
+    revoked = iter(_revoke_all(to_revoke, http) if to_revoke else [])
     results = [done if done is not None else next(revoked) for done in forgotten]
     ok = all(r.ok for r in results)
     error = None if ok else _not_revoked(results)
@@ -83,7 +84,7 @@ def logout(
     raise typer.Exit(0)
 
 
-def _revoke_all(sessions, *, timeout: float, trace: str | None, allow_http: bool) -> list:
+def _revoke_all(sessions, http: options.HttpOptions) -> list:
     """Revoke at the AS (RFC 7009) and forget, one stored login after another, with one HTTP client."""
     import asyncio
 
@@ -91,7 +92,7 @@ def _revoke_all(sessions, *, timeout: float, trace: str | None, allow_http: bool
     from authkit_mcp_cli.commands._client import client_context
 
     async def run():
-        async with client_context(timeout=timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
+        async with client_context(http, quiet=True) as ctx:
             return [await run_logout(ctx, s) for s in sessions]
 
     return asyncio.run(run())

@@ -1,8 +1,14 @@
 """Options shared by several commands, declared once. Choices are
-``Literal`` types, so typer validates and completes them."""
+``Literal`` types, so typer validates and completes them.
+
+The groups at the end (:class:`HttpOptions`, :class:`LoginFlags`) are sets
+of options a command takes as one object: a dataclass whose fields are the
+options (see ``commands.option_groups``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import typer
@@ -47,9 +53,11 @@ ConfiguredAuthkitDomain = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
 Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted.", show_default=False)]
-Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]  # doctor's name for it
-HttpTimeout = Annotated[float, typer.Option("--http-timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
-BrowserTimeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds to wait for the browser (the authorization response), or for the approval with --grant device-code.")]
+# --timeout is the HTTP deadline in every command; the wait for the user is --wait.
+Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
+# The name login, call, register, logout and token refresh used for --timeout until 0.x: hidden, warned, for one release.
+DeprecatedHttpTimeout = Annotated[float | None, typer.Option("--http-timeout", metavar="SECONDS", min=0.1, hidden=True, help="Deprecated: --timeout.", show_default=False)]
+Wait = Annotated[float, typer.Option("--wait", metavar="SECONDS", min=1, help="Seconds to wait for the sign-in: the browser's authorization response, or the approval on another device with --grant device-code.")]
 AllowHttp = Annotated[bool, typer.Option("--allow-http", help="Allow plain http to non-loopback hosts (trusted test setups only).")]
 Reveal = Annotated[bool, typer.Option("--reveal", help="Show secrets (tokens, client secrets) in output and traces.")]
 
@@ -111,3 +119,49 @@ IdpClientSecret = Annotated[
 ]
 IdToken = Annotated[str | None, typer.Option("--id-token", metavar="FILE|-", help="--grant enterprise: the user's ID token from the IdP (a file, or - for stdin).", show_default=False)]
 Dpop = Annotated[bool, typer.Option("--dpop", help="Bind the tokens to a key generated for this login (DPoP, RFC 9449): a fresh proof on every token and MCP request.")]
+
+
+# --- option groups: each a dataclass whose fields are options (commands.option_groups) ---
+
+
+@dataclass
+class HttpOptions:
+    """How a client command talks HTTP: the deadline, the trace, and plain http to other hosts."""
+
+    timeout: Timeout = 15.0
+    trace: Trace = None
+    allow_http: AllowHttp = False
+    http_timeout: DeprecatedHttpTimeout = None
+
+    def __post_init__(self) -> None:
+        if self.http_timeout is not None:  # the old name still works, said once on stderr
+            import sys
+
+            sys.stderr.write("warning: --http-timeout is deprecated and will be removed; use --timeout (the HTTP deadline in every command).\n")
+            self.timeout = self.http_timeout
+
+
+@dataclass
+class LoginFlags:
+    """The options login and call share to obtain tokens: the client, the grant and each grant's own
+    options, and the user's part (browser, wait). ``commands._client.login_options`` turns them into
+    ``client.context.LoginOptions`` (the environment's defaults, secrets read from stdin)."""
+
+    client_id: ClientId = None
+    client_secret: ClientSecret = None
+    auth_method: ClientAuthMethod = None
+    client_metadata_url: ClientMetadataUrl = None
+    new_client: NewClient = False
+    grant: Grant = "authorization-code"
+    private_key: PrivateKey = None
+    signing_alg: SigningAlg = None
+    key_id: KeyId = None
+    assertion: Assertion = None
+    idp_issuer: IdpIssuer = None
+    idp_client_id: IdpClientId = None
+    idp_client_secret: IdpClientSecret = None
+    id_token: IdToken = None
+    dpop: Dpop = False
+    port: Port = None
+    no_browser: NoBrowser = False
+    wait: Wait = 300.0

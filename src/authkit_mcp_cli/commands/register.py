@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.commands.option_groups import with_option_groups
 
 DEFAULT_REDIRECT = "http://127.0.0.1:3000/oauth/callback"  # the integration guide's example
 
 
+@with_option_groups
 def register(
     server: options.Server = None,
     authkit_domain: options.AuthkitDomain = None,
@@ -26,9 +28,8 @@ def register(
     json_output: options.Json = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the registration.")] = False,
     reveal: options.Reveal = False,
-    trace: options.Trace = None,
-    allow_http: options.AllowHttp = False,
-    http_timeout: options.HttpTimeout = 15.0,
+    *,
+    http: options.HttpOptions,
 ) -> None:
     """Register a client with the authorization server, or build/check a Client ID Metadata Document.
 
@@ -45,13 +46,13 @@ def register(
     import json
 
     from authkit_mcp_cli.errors import UsageError
+    from authkit_mcp_cli.option_rules import needs
 
     redirects = list(redirect_uri or [DEFAULT_REDIRECT])
     if cimd_url:
-        code = _cimd(cimd_url, check=check, output=output, client_name=client_name, redirects=redirects, scope=scope, json_output=json_output, timeout=http_timeout, allow_http=allow_http, trace=trace)
+        code = _cimd(cimd_url, check=check, output=output, client_name=client_name, redirects=redirects, scope=scope, json_output=json_output, http=http)
         raise typer.Exit(code)
-    if check:
-        raise UsageError("--check needs --cimd-url.", code="usage.conflicting-options")
+    needs("--check", check, "--cimd-url", cimd_url, "it validates a hosted Client ID Metadata Document")
 
     from authkit_mcp_cli.client import register_dcr
     from authkit_mcp_cli.client.registration import pick_auth_method
@@ -67,7 +68,7 @@ def register(
     server_url, authkit = target.server_url, target.authkit_domain
 
     async def run():
-        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
+        async with client_context(http, reveal=reveal, quiet=json_output) as ctx:
             if server_url is None:
                 issuer = str(authkit)
                 metadata, _ = await discover_issuer(ctx.client, issuer, ctx.policy)
@@ -107,7 +108,7 @@ def register(
         out.print(f"  saved          {saved}", highlight=False, soft_wrap=True, markup=False)
 
 
-def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redirects: list[str], scope: str | None, json_output: bool, timeout: float, allow_http: bool, trace: str | None) -> int:
+def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redirects: list[str], scope: str | None, json_output: bool, http: options.HttpOptions) -> int:
     import asyncio
     import json
 
@@ -131,7 +132,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
     from authkit_mcp_cli.http import exchange
 
     async def fetch():
-        async with client_context(timeout=timeout, trace=trace, allow_http=allow_http, quiet=True) as ctx:
+        async with client_context(http, quiet=True) as ctx:
             return await exchange(ctx.client, "GET", url, policy=ctx.policy, headers={"Accept": "application/json"}, follow_redirects=False)
 
     ex = asyncio.run(fetch())

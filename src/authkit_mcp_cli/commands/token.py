@@ -6,6 +6,7 @@ import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands._help import typer_app
+from authkit_mcp_cli.commands.option_groups import with_option_groups
 
 app = typer_app(help="Inspect or refresh stored tokens.", no_args_is_help=True)
 
@@ -43,13 +44,13 @@ def print_binding(info: dict) -> None:
 
 
 @app.command("refresh")
+@with_option_groups
 def refresh(
     server: options.Server = None,
     json_output: options.Json = False,
-    trace: options.Trace = None,
-    allow_http: options.AllowHttp = False,
     reveal: options.Reveal = False,
-    http_timeout: options.HttpTimeout = 15.0,
+    *,
+    http: options.HttpOptions,
 ) -> None:
     """Use the refresh token now; the rotated refresh token replaces the old one.
 
@@ -66,7 +67,7 @@ def refresh(
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
 
     async def run():
-        async with client_context(timeout=http_timeout, trace=trace, allow_http=allow_http, reveal=reveal, quiet=json_output) as ctx:
+        async with client_context(http, reveal=reveal, quiet=json_output) as ctx:
             session = stored_session(ctx, server)
             old_refresh = session.tokens.refresh_token
             new = await run_refresh(ctx, session, force=True)

@@ -53,7 +53,7 @@ class AuthorizationCodeGrant:
             return code
 
         async with _listen(ctx, opts, disc.issuer, state, validate) as receiver:
-            redirect_uri = opts.redirect_uri or receiver.redirect_uri
+            redirect_uri = opts.browser.redirect_uri or receiver.redirect_uri
             chosen = await pick_client(ctx, disc, opts, redirect_uri)
             reg = chosen.registration
 
@@ -125,7 +125,7 @@ async def _listen(ctx: Context, opts: LoginOptions, issuer: str, state: str, val
         receiver_cm = LoopbackReceiver(port=port, path=path, expected_state=state, validate=validate)
         receiver = await receiver_cm.__aenter__()
     except UsageError:
-        if opts.port is not None or opts.redirect_uri or not port:
+        if opts.browser.port is not None or opts.browser.redirect_uri or not port:
             raise
         # only the stored registration's port was busy: a new registration on a free port will do
         ctx.report("warning", f"port {port} of the stored registration is busy; registering again on a free port")
@@ -138,11 +138,11 @@ async def _listen(ctx: Context, opts: LoginOptions, issuer: str, state: str, val
 
 
 def _listen_address(ctx: Context, opts: LoginOptions, issuer: str) -> tuple[int, str]:
-    if opts.redirect_uri:
-        parts = urlsplit(opts.redirect_uri)
+    if opts.browser.redirect_uri:
+        parts = urlsplit(opts.browser.redirect_uri)
         if not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
             raise UsageError(
-                f"--redirect-uri {opts.redirect_uri} is not a loopback http URL atoms-auth can listen on.",
+                f"--redirect-uri {opts.browser.redirect_uri} is not a loopback http URL atoms-auth can listen on.",
                 code="usage.redirect-uri",
                 hint="Use http://127.0.0.1:<port>/oauth/callback; with --no-browser you can paste the final URL from any redirect.",
             )
@@ -153,23 +153,23 @@ def _listen_address(ctx: Context, opts: LoginOptions, issuer: str) -> tuple[int,
 async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackReceiver, url: str) -> str:
     """Wait for the browser's redirect (or a pasted one), talking: how to finish without a browser,
     the time left on a terminal, and an end at once when no browser opened and nobody is at a terminal."""
-    if opts.paste is not None:
+    if opts.browser.paste is not None:
         ctx.report("paste", "after signing in, paste the final redirect URL from the browser's address bar here and press Enter")
-    elif opts.browser is None:
+    elif opts.browser.automate is None:
         ctx.report("authorize", "no browser here (SSH, a container)? Ctrl-C and run again with --no-browser to paste the redirect URL, or use --grant device-code")
     browser: asyncio.Future[Any] | None = None
-    if opts.browser is not None:
-        browser = asyncio.ensure_future(opts.browser(url))
-    elif opts.open_browser:
+    if opts.browser.automate is not None:
+        browser = asyncio.ensure_future(opts.browser.automate(url))
+    elif opts.browser.open_browser:
         browser = asyncio.ensure_future(_open_browser(ctx, url))
-    waiters = [asyncio.ensure_future(receiver.wait(opts.timeout))]
-    if opts.paste is not None:
-        waiters.append(asyncio.ensure_future(_pasted(receiver, opts.paste)))
-    elif opts.browser is None and browser is not None:
+    waiters = [asyncio.ensure_future(receiver.wait(opts.browser.wait))]
+    if opts.browser.paste is not None:
+        waiters.append(asyncio.ensure_future(_pasted(receiver, opts.browser.paste)))
+    elif opts.browser.automate is None and browser is not None:
         waiters.append(asyncio.ensure_future(_unless_no_browser(browser, url)))
-    hint = "paste the redirect URL, or Ctrl-C" if opts.paste is not None else None if opts.browser is not None else "no browser? Ctrl-C, then login --no-browser"
+    hint = "paste the redirect URL, or Ctrl-C" if opts.browser.paste is not None else None if opts.browser.automate is not None else "no browser? Ctrl-C, then login --no-browser"
     try:
-        async with countdown("Waiting for the sign-in in the browser", opts.timeout, hint):
+        async with countdown("Waiting for the sign-in in the browser", opts.browser.wait, hint):
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
@@ -192,7 +192,7 @@ async def _open_browser(ctx: Context, url: str) -> bool:
 
 async def _unless_no_browser(browser: asyncio.Future[Any], url: str) -> str:
     """End the wait at once when no browser could be opened and stdin is not a terminal: nobody
-    can open the URL or press Ctrl-C, so waiting the whole --timeout would only hang a CI job."""
+    can open the URL or press Ctrl-C, so waiting the whole --wait would only hang a CI job."""
     if await browser or stdin_is_terminal():
         await asyncio.Future()  # a browser is open, or a person is at the terminal: the listener decides
     raise AuthorizationDenied(

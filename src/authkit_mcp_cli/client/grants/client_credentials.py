@@ -27,8 +27,8 @@ class ClientCredentialsGrant:
 
     def __post_init__(self) -> None:
         """Options are checked when the grant is built, before any request."""
-        require(self.opts, FLAG, "client_id")
-        if not (self.opts.client_secret or self.opts.private_key):
+        require(FLAG, client_id=self.opts.client_id)
+        if not (self.opts.client_secret or self.opts.private_key_jwt.private_key):
             raise UsageError(
                 "--grant client-credentials needs the client's credential: --client-secret, or --private-key (private_key_jwt).",
                 code="usage.missing-option",

@@ -15,11 +15,12 @@ from authkit_mcp_cli.client.registration import SECRET_METHODS, advertised_auth_
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.assertion import load_private_key, signing_alg_for
+from authkit_mcp_cli.option_rules import mutually_exclusive, needs
 
 
-def require(opts: LoginOptions, grant_flag: str, *names: str) -> None:
-    """Every option in ``names`` is set, else ``usage.missing-option`` naming them all."""
-    missing = ["--" + n.replace("_", "-") for n in names if not getattr(opts, n)]
+def require(grant_flag: str, **given: object) -> None:
+    """Every option in ``given`` (its name in Python spelling -> its value) is set, else ``usage.missing-option`` naming them all."""
+    missing = ["--" + n.replace("_", "-") for n, value in given.items() if not value]
     if missing:
         raise UsageError(f"--grant {grant_flag} needs {' and '.join(missing)}.", code="usage.missing-option", hint=f"Run atoms-auth login --help; e.g. {EXAMPLES[grant_flag]}")
 
@@ -33,16 +34,14 @@ EXAMPLES = {
 
 def check_client_options(opts: LoginOptions, grant_flag: str) -> None:
     """The client's authentication options fit together, and a key file is usable (read now, before any network)."""
-    if opts.client_secret and opts.private_key:
-        raise UsageError("--client-secret and --private-key are two ways to authenticate the client; pass one.", code="usage.conflicting-options")
-    if (opts.client_secret or opts.private_key) and not opts.client_id:
-        raise UsageError(f"--grant {grant_flag}: {'--private-key' if opts.private_key else '--client-secret'} needs --client-id.", code="usage.missing-option")
-    if (opts.signing_alg or opts.key_id) and not opts.private_key:
-        raise UsageError("--signing-alg and --key-id apply to --private-key.", code="usage.conflicting-options")
-    if opts.private_key:
-        signing_alg_for(load_private_key(opts.private_key), opts.signing_alg)
-    if opts.new_client:
-        raise UsageError(f"--new-client registers a client dynamically for the browser login; --grant {grant_flag} uses the client you name.", code="usage.conflicting-options")
+    key = opts.private_key_jwt
+    mutually_exclusive({"--client-secret": opts.client_secret, "--private-key": key.private_key}, "they are two ways to authenticate the client")
+    if (opts.client_secret or key.private_key) and not opts.client_id:
+        raise UsageError(f"--grant {grant_flag}: {'--private-key' if key.private_key else '--client-secret'} needs --client-id.", code="usage.missing-option")
+    needs("--signing-alg" if key.signing_alg else "--key-id", key.signing_alg or key.key_id, "--private-key", key.private_key, "they describe its assertions")
+    if key.private_key:
+        signing_alg_for(load_private_key(key.private_key), key.signing_alg)
+    mutually_exclusive({"--new-client": opts.new_client, f"--grant {grant_flag}": True}, f"--new-client registers a client dynamically for the browser login; --grant {grant_flag} uses the client you name")
 
 
 def confidential_client(ctx: Context, metadata: dict[str, Any], issuer: str, opts: LoginOptions, *, at: str = "") -> ClientRegistration:
@@ -52,16 +51,17 @@ def confidential_client(ctx: Context, metadata: dict[str, Any], issuer: str, opt
     listed = advertised_auth_methods(metadata)
     client_id = opts.client_id or ""
     at = f" {at}" if at else ""
-    if opts.private_key:
-        key = load_private_key(opts.private_key)
-        alg = signing_alg_for(key, opts.signing_alg)
+    key_options = opts.private_key_jwt
+    if key_options.private_key:
+        key = load_private_key(key_options.private_key)
+        alg = signing_alg_for(key, key_options.signing_alg)
         algs = metadata.get("token_endpoint_auth_signing_alg_values_supported")
         if listed is not None and "private_key_jwt" not in listed:
             ctx.report("warning", f"the AS lists token_endpoint_auth_methods_supported {listed} without private_key_jwt; trying it anyway")
         if isinstance(algs, list) and alg not in algs:
             ctx.report("warning", f"the AS lists token_endpoint_auth_signing_alg_values_supported {algs} without {alg}")
-        reg = ClientRegistration(client_id, None, "private_key_jwt", (), "pre-registered", private_key=str(Path(opts.private_key).expanduser().resolve()), signing_alg=alg, key_id=opts.key_id, assertion_audience=issuer)
-        ctx.report("register", f"pre-registered client {client_id}{at} (private_key_jwt: {alg}{', kid ' + opts.key_id if opts.key_id else ''}; a fresh assertion per request, iss = sub = {client_id}, aud {issuer}, exp 60 s)")
+        reg = ClientRegistration(client_id, None, "private_key_jwt", (), "pre-registered", private_key=str(Path(key_options.private_key).expanduser().resolve()), signing_alg=alg, key_id=key_options.key_id, assertion_audience=issuer)
+        ctx.report("register", f"pre-registered client {client_id}{at} (private_key_jwt: {alg}{', kid ' + key_options.key_id if key_options.key_id else ''}; a fresh assertion per request, iss = sub = {client_id}, aud {issuer}, exp 60 s)")
         return reg
     if opts.client_secret:
         method = secret_method(opts, listed)

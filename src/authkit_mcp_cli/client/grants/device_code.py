@@ -57,9 +57,9 @@ class DeviceCodeGrant:
         ctx.report("device", f"open {auth.verification_uri} and enter the code {auth.user_code}")
         if auth.verification_uri_complete:
             ctx.report("device", f"or open {auth.verification_uri_complete} (the code filled in)")
-        if self.opts.browser is not None:  # an automated leg (demo, tests) approves on the page
-            asyncio.ensure_future(self.opts.browser(auth.verification_uri_complete or auth.verification_uri))
-        wait = min(auth.expires_in, self.opts.timeout if self.opts.timeout > 0 else auth.expires_in)
+        if self.opts.browser.automate is not None:  # an automated leg (demo, tests) approves on the page
+            asyncio.ensure_future(self.opts.browser.automate(auth.verification_uri_complete or auth.verification_uri))
+        wait = min(auth.expires_in, self.opts.browser.wait if self.opts.browser.wait > 0 else auth.expires_in)
         async with countdown(f"Waiting for approval at {auth.verification_uri} (code {auth.user_code})", wait, "Ctrl-C to stop"):
             tokens = await self.poll(ctx, disc, reg, auth, key)
         ctx.report("token", f"access token received{' (DPoP-bound)' if tokens.dpop_key else ''}{' with a refresh token' if tokens.refresh_token else ''}")
@@ -67,7 +67,7 @@ class DeviceCodeGrant:
 
     async def poll(self, ctx: Context, disc: Discovered, reg: ClientRegistration, auth: DeviceAuthorization, key: DpopKey | None) -> Tokens:
         """Poll every ``interval`` seconds (+5 on slow_down) until tokens, a final error, or the code's expiry (RFC 8628 §3.5)."""
-        deadline = self.clock() + min(auth.expires_in, self.opts.timeout if self.opts.timeout > 0 else auth.expires_in)
+        deadline = self.clock() + min(auth.expires_in, self.opts.browser.wait if self.opts.browser.wait > 0 else auth.expires_in)
         interval = auth.interval
         ctx.report("device", f"waiting for approval (polling every {interval:g} s, the code expires in {auth.expires_in:g} s)")
         while True:
@@ -75,7 +75,7 @@ class DeviceCodeGrant:
                 raise AuthorizationDenied(
                     "The device code expired (or the wait timed out) before the user approved it.",
                     code="login.device-expired",
-                    hint="Run atoms-auth login --grant device-code again and enter the code sooner (--timeout sets how long to wait).",
+                    hint="Run atoms-auth login --grant device-code again and enter the code sooner (--wait sets how long to wait).",
                     spec="RFC 8628 §3.5",
                 )
             self.polls.append(interval)

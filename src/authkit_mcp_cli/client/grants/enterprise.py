@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.context import Context, LoginOptions, PrivateKeyJwtOptions, send
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
 from authkit_mcp_cli.client.grants.jwt_bearer import assertion_audience, exchange_assertion
 from authkit_mcp_cli.discovery import Discovered, fetch_as_metadata
@@ -36,13 +36,14 @@ class EnterpriseGrant:
 
     def __post_init__(self) -> None:
         """Options are checked, and the ID token read, when the grant is built: before any request."""
-        require(self.opts, FLAG, "idp_issuer", "idp_client_id", "id_token", "client_id")
+        idp = self.opts.enterprise
+        require(FLAG, idp_issuer=idp.idp_issuer, idp_client_id=idp.idp_client_id, id_token=idp.id_token, client_id=self.opts.client_id)
         check_client_options(self.opts, FLAG)
-        self.id_token = read_jwt(self.opts.id_token or "", "--id-token")
+        self.id_token = read_jwt(idp.id_token or "", "--id-token")
 
     async def obtain(self, ctx: Context, disc: Discovered, scope: str | None) -> tuple[ClientRegistration, Tokens]:
         opts = self.opts
-        idp_issuer = opts.idp_issuer or ""
+        idp_issuer = opts.enterprise.idp_issuer or ""
         metadata, metadata_url = await fetch_as_metadata(ctx.client, idp_issuer, ctx.policy)
         token_endpoint = metadata.get("token_endpoint")
         if not isinstance(token_endpoint, str) or not is_absolute_http_url(token_endpoint) or not (is_secure_url(token_endpoint) or ctx.policy.allow_insecure):
@@ -53,7 +54,7 @@ class EnterpriseGrant:
             ctx.report("warning", f"the IdP lists grant_types_supported {grants} without token-exchange; trying it anyway")
 
         # leg 1: ID token -> ID-JAG at the IdP (RFC 8693)
-        idp_client = confidential_client(ctx, metadata, idp_issuer, replace(opts, client_id=opts.idp_client_id, client_secret=opts.idp_client_secret, private_key=None), at="at the IdP")
+        idp_client = confidential_client(ctx, metadata, idp_issuer, replace(opts, client_id=opts.enterprise.idp_client_id, client_secret=opts.enterprise.idp_client_secret, private_key_jwt=PrivateKeyJwtOptions()), at="at the IdP")
         request = token_exchange_request(token_endpoint, idp_client, subject_token=self.id_token, audience=disc.issuer, resource=disc.resource, scope=scope)
         ctx.report("token-exchange", f"RFC 8693 at {token_endpoint}: the ID token ({describe_claims(self.id_token)}) for an ID-JAG with audience {disc.issuer}, resource {disc.resource}")
         status, body = await send(ctx, request)

@@ -66,9 +66,9 @@ class JwtBearerGrant:
 
     def __post_init__(self) -> None:
         """Options are checked, and the assertion read, when the grant is built: before any request."""
-        require(self.opts, FLAG, "assertion")
+        require(FLAG, assertion=self.opts.jwt_bearer.assertion)
         check_client_options(self.opts, FLAG)
-        self.assertion = read_jwt(self.opts.assertion or "", "--assertion")
+        self.assertion = read_jwt(self.opts.jwt_bearer.assertion or "", "--assertion")
 
     async def obtain(self, ctx: Context, disc: Discovered, scope: str | None) -> tuple[ClientRegistration, Tokens]:
         reg = confidential_client(ctx, disc.metadata, disc.issuer, self.opts)
