@@ -3,8 +3,9 @@
 --help, and the exit-code table); the README's exit-code table (both from
 errors.EXIT_CODE_MEANINGS / COMMAND_EXIT_CODES, the data every --help epilog is
 rendered from); the check catalogue as data for `doctor --list-checks`
-(src/authkit_mcp_cli/check_catalogue.json); and the shell completion scripts
-shipped in the package (src/authkit_mcp_cli/completions/).
+(src/authkit_mcp_cli/check_catalogue.json); and the shell completion scripts,
+shipped in the package (src/authkit_mcp_cli/completions/) and at the top
+(completions/, where packagers look).
 
     python scripts/docs.py --write   # regenerate (make docs)
     python scripts/docs.py --check   # exit 1 when anything is stale (a test runs this)
@@ -113,13 +114,17 @@ def main(argv: list[str]) -> int:
         stale.append(str(check_listing.CATALOGUE_FILE.relative_to(ROOT)))
         if write:
             check_listing.CATALOGUE_FILE.write_text(catalogue, encoding="utf-8")
+    # the package's copies (pip installs them; --install-completion reads them) and the top-level
+    # completions/ a packager looks for (the design's layout): the same scripts, both drift-tested
     for shell, name in SHELLS.items():
-        path = ROOT / "src" / "authkit_mcp_cli" / "completions" / name
         script = completion(shell)
-        if not path.exists() or path.read_text() != script:
-            stale.append(str(path.relative_to(ROOT)))
-            if write:
-                path.write_text(script)
+        for folder in (ROOT / "src" / "authkit_mcp_cli" / "completions", ROOT / "completions"):
+            path = folder / name
+            if not path.exists() or path.read_text() != script:
+                stale.append(str(path.relative_to(ROOT)))
+                if write:
+                    folder.mkdir(exist_ok=True)
+                    path.write_text(script)
     if stale and not write:
         print("stale: " + ", ".join(stale) + " (run make docs)", file=sys.stderr)
         return 1

@@ -16,6 +16,13 @@ def test_readme_command_reference_and_completions_are_current():
     assert proc.returncode == 0, proc.stderr
 
 
+def test_the_top_level_completions_are_the_packaged_ones():
+    """The design's layout has completions/ at the top (where packagers look); make docs writes both."""
+    for name in ("atoms-auth.bash", "_atoms-auth", "atoms-auth.fish"):
+        top, packaged = ROOT / "completions" / name, COMPLETIONS / name
+        assert top.read_text() == packaged.read_text() and "atoms-auth" in top.read_text()
+
+
 def _shim(tmp_path):
     shim = tmp_path / "atoms-auth"
     shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m authkit_mcp_cli \"$@\"\n")

@@ -1,0 +1,1 @@
+complete --command atoms-auth --no-files --arguments "(env _ATOMS_AUTH_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) atoms-auth)" --condition "env _ATOMS_AUTH_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) atoms-auth"
