@@ -81,7 +81,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
 
         flow: list[str] = []
 
-        async def step(name: str, proved: str, action) -> Any:
+        async def step(name: str, proved: str, action: Callable[[], Awaitable[tuple[str, Any]]]) -> Any:
             flow.clear()
             started = time.perf_counter()
             try:
@@ -101,7 +101,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             ctx = Context(client=client, store=Store(home), http=http)
             target = Target(server_url=info.mcp_url, authkit_domain=None)
 
-            async def run_doctor():
+            async def run_doctor() -> tuple[str, Any]:
                 diagnosis = await diagnose(target, list(CATALOGUE), timeout=10, client=ctx.client)  # traced like every other leg
                 counts = {s: sum(1 for r in diagnosis.results if r.status is s) for s in Status}
                 bad = [f"{r.check.id}: {r.message}" for r in diagnosis.results if r.status in (Status.FAIL, Status.ERROR, Status.WARN)]
@@ -118,7 +118,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
                 await run_grant(grant, ctx, info.mcp_url, step, interactive=interactive, automated_browser=browser)
                 return result
 
-            async def run_register():
+            async def run_register() -> tuple[str, Any]:
                 from authkit_mcp_cli.discovery import discover
 
                 disc = await discover(ctx.client, info.mcp_url, ctx.policy)
@@ -130,7 +130,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
 
             opts = LoginOptions(client_name="atoms-auth demo", browser=BrowserOptions(open_browser=interactive, automate=None if interactive else browser, wait=300 if interactive else 30))
 
-            async def run_login():
+            async def run_login() -> tuple[str, Any]:
                 session = await login(ctx, info.mcp_url, opts)
                 leg = "in your browser" if interactive else "browser leg automated: an HTTP client followed the redirects and the development AS auto-approved"
                 return f"token for {session.resource}, scope {session.tokens.scope} ({leg})", session
@@ -139,7 +139,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             if session is None:
                 return result
 
-            async def run_call():
+            async def run_call() -> tuple[str, Any]:
                 out = await with_session(info.mcp_url, session.tokens.access_token, lambda c: call_tool(c, "whoami", {}), http=ctx.http)
                 claims = out.get("structuredContent") or {}
                 return f"whoami: sub {claims.get('sub')}, aud {claims.get('aud')}, scopes {' '.join(claims.get('scopes') or [])}", out
@@ -147,7 +147,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
             if await step("call", "an authenticated MCP tools/call with the bearer token, verified by the server against the AS's keys", run_call) is None:
                 return result
 
-            async def run_refresh():
+            async def run_refresh() -> tuple[str, Any]:
                 new = await refresh(ctx, session, force=True)
                 if not new.tokens.refresh_token or new.tokens.refresh_token == session.tokens.refresh_token:
                     raise AtomsAuthError("the refresh token did not rotate")

@@ -13,12 +13,15 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.session import Session
 
 BOLD, GREEN, YELLOW, RED, RESET = "\x1b[1m", "\x1b[1;32m", "\x1b[1;33m", "\x1b[1;31m", "\x1b[0m"
 
 
-def secret_view(session) -> dict[str, Any]:
+def secret_view(session: Session) -> dict[str, Any]:
     return {
         "access_token": session.tokens.access_token,
         "refresh_token": session.tokens.refresh_token,
@@ -58,7 +61,7 @@ def print_line(text: str, *, bold: int = 0, style: str = BOLD, stream: TextIO | 
     out.write((f"{style}{head}{RESET}" if head and styled(out) else head) + tail + "\n")
 
 
-def print_token_info(info: dict[str, Any], session=None) -> None:
+def print_token_info(info: dict[str, Any], session: Session | None = None) -> None:
     rows = [
         ("server", info["server"]),
         ("resource", info["resource"] + (" (an origin or path prefix of the server URL: the token is also good at every resource under it)" if info.get("broader_audience") else "")),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.mcp_wire import LogLine
 
 
 @with_option_groups
@@ -64,12 +67,12 @@ def call(
 
         grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 
-    async def operation(client):
+    async def operation(client: Any) -> Any:
         if tool:
             return await call_tool(client, tool, args)
         return await list_tools(client)
 
-    async def run():
+    async def run() -> Any:
         # progress (refresh, step-up, login) goes to stderr even with --json: stdout stays one document
         async with client_context(http, reveal=reveal) as ctx:
             result, _ = await call_mcp(ctx, server_url, operation, wire=wire, opts=opts, allow_login=login, on_log=_print_log_line)
@@ -88,7 +91,7 @@ def call(
     raise typer.Exit(1 if tool and result.get("isError") else 0)
 
 
-def _print_log_line(line) -> None:
+def _print_log_line(line: LogLine) -> None:
     """A server's notifications/message on stderr (already escaped; markup off, so it cannot style the terminal)."""
     from authkit_mcp_cli.console import stderr_console
     from authkit_mcp_cli.safe_text import bounded

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authkit_mcp_cli.commands import options
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.demo import Step
 
 
 def demo(
@@ -47,7 +50,7 @@ def demo(
         raise UsageError(f"--grant {grant} is not a flow the demo shows.", code="usage.demo-grant", hint=f"Use one of {', '.join(GRANT_NAMES)}.")
     out = stdout_console()
 
-    def show(step) -> None:
+    def show(step: Step) -> None:
         if json_output:
             return
         mark = "[bold green]PASS[/]" if step.ok else "[bold red]FAIL[/]"

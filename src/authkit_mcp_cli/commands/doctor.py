@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from authkit_mcp_cli.commands import options
+
+if TYPE_CHECKING:
+    import asyncio
+    import ssl
+    from collections.abc import Mapping
+    from contextlib import AbstractContextManager
+
+    from rich.console import Console
+
+    from authkit_mcp_cli.checks.model import Check
+    from authkit_mcp_cli.config import Target
+    from authkit_mcp_cli.doctor import Diagnosis
+    from authkit_mcp_cli.reports.common import ServerReport
 
 
 def _complete_check_id(incomplete: str) -> list[str]:
@@ -159,14 +172,14 @@ def doctor(
     raise typer.Exit(formats.exit_code(reports, strict=strict))
 
 
-def _spinner(console):
+def _spinner(console: Console) -> AbstractContextManager[Any]:
     """The 'Probing…' spinner on a terminal; elsewhere nothing (not even rich's live display imported)."""
     import contextlib
 
     return console.status("Probing…", spinner="dots") if console.is_terminal else contextlib.nullcontext()
 
 
-def _tls_context():
+def _tls_context() -> asyncio.Future[ssl.SSLContext]:
     from authkit_mcp_cli.doctor import tls_context
 
     return tls_context()
@@ -186,14 +199,14 @@ def _check_many(fmt: str, *, login: bool) -> None:
         )
 
 
-def _server_reports(diagnoses) -> list:
+def _server_reports(diagnoses: list[Diagnosis]) -> list[ServerReport]:
     """Each server's results and what its report names: the canonical URL (when the typed one differed
     only in form: server.url), the AS it found; json also counts the requests."""
     from authkit_mcp_cli.reports.common import ServerReport
 
     reports = []
     for d in diagnoses:
-        extra = {"requests": d.evidence.request_count}
+        extra: dict[str, Any] = {"requests": d.evidence.request_count}
         if d.evidence.typed_server:
             extra["typed_server"] = d.evidence.typed_server
         reports.append(ServerReport(d.results, d.evidence.target.server_url, d.evidence.as_issuer, extra))
@@ -236,7 +249,7 @@ def _format(report_format: str | None, *, json_output: bool) -> str:
     return "json" if json_output else (report_format or "text")
 
 
-async def _diagnose_with_login(target, checks, env, *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind):
+async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping[str, str], *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind: str | None) -> Diagnosis:
     """doctor --login: one client (and one trace) for the probes and the login, which reports its steps on stderr."""
     from authkit_mcp_cli.checks.token_probe import LoginPlan
     from authkit_mcp_cli.commands._client import client_context, login_options

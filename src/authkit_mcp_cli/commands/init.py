@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from authkit_mcp_cli.commands import options
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.checks.model import Result as CheckResult
+    from authkit_mcp_cli.errors import UsageError
 
 
 def init(
@@ -68,7 +73,7 @@ def init(
         if missing:
             raise _missing_flags(missing, defaults, yes=yes)
 
-    def ask(flag: str, question: str, env_name: str, validate=None) -> str:
+    def ask(flag: str, question: str, env_name: str, validate: Callable[[str], str | None] | None = None) -> str:
         value = given[flag]
         return value if value is not None else ask_text(question, flag=f"{flag}", env=env_name, default=defaults[flag], yes=yes, validate=validate)
 
@@ -134,7 +139,7 @@ ENV_API_KEY = "WORKOS_API_KEY"
 HIDDEN = "(set, not shown)"
 
 
-def _missing_flags(missing: list[str], defaults: dict[str, str | None], *, yes: bool):
+def _missing_flags(missing: list[str], defaults: dict[str, str | None], *, yes: bool) -> UsageError:
     """Every flag init still needs without a terminal, in one error (issue #15 item 9)."""
     from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES
     from authkit_mcp_cli.errors import UsageError
@@ -204,7 +209,7 @@ def _check_domain(domain: str, timeout: float) -> dict:
     # init sets up AuthKit (it writes FASTMCP_SERVER_AUTH=...AuthKitProvider): the configuration says so
     diagnosis = asyncio.run(diagnose(target, [c for c in CATALOGUE if c.id.startswith(("as.", "authkit."))], timeout=timeout, as_kind="atoms-auth init (AuthKit setup)"))
 
-    def row(r) -> dict:
+    def row(r: CheckResult) -> dict[str, Any]:
         return {"id": r.check.id, "status": r.status.value, "message": r.message, "fix": r.fix}
 
     return {

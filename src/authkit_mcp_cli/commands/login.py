@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.session import Session
 
 
 @with_option_groups
@@ -72,7 +75,7 @@ def login(
 
     grant_obj = grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 
-    async def run():
+    async def run() -> tuple[Session, list[dict[str, Any]] | None]:
         async with client_context(http, reveal=reveal, quiet=False) as ctx:
             session = await run_login(ctx, server_url, opts, grant=grant_obj)
             tools = None

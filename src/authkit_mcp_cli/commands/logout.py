@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.logout import LogoutResult, Revocation
+    from authkit_mcp_cli.client.session import Session
+    from authkit_mcp_cli.errors import RemoteDetail, RemoteRefused
 
 
 @with_option_groups
@@ -84,21 +89,21 @@ def logout(
     raise typer.Exit(0)
 
 
-def _revoke_all(sessions, http: options.HttpOptions) -> list:
+def _revoke_all(sessions: list[Session], http: options.HttpOptions) -> list[LogoutResult]:
     """Revoke at the AS (RFC 7009) and forget, one stored login after another, with one HTTP client."""
     import asyncio
 
     from authkit_mcp_cli.client.logout import logout as run_logout
     from authkit_mcp_cli.commands._client import client_context
 
-    async def run():
+    async def run() -> list[LogoutResult]:
         async with client_context(http, quiet=True) as ctx:
             return [await run_logout(ctx, s) for s in sessions]
 
     return asyncio.run(run())
 
 
-def _not_revoked(results):
+def _not_revoked(results: list[LogoutResult]) -> RemoteRefused:
     """The ``logout.not-revoked`` error: which tokens the AS did not revoke, and until when they stay valid."""
     from authkit_mcp_cli.errors import RemoteRefused
 
@@ -113,7 +118,7 @@ def _not_revoked(results):
     )
 
 
-def _remote(revocation):
+def _remote(revocation: Revocation) -> RemoteDetail | None:
     from authkit_mcp_cli.errors import RemoteDetail
 
     return RemoteDetail(status=revocation.status, error=revocation.error, error_description=revocation.error_description) if revocation.status else None

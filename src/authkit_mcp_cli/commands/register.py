@@ -3,12 +3,15 @@ ID Metadata Documents (write one to host, or check a hosted one)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.http import Exchange
 
 DEFAULT_REDIRECT = "http://127.0.0.1:3000/oauth/callback"  # the integration guide's example
 
@@ -67,7 +70,7 @@ def register(
 
     server_url, authkit = target.server_url, target.authkit_domain
 
-    async def run():
+    async def run() -> Any:
         async with client_context(http, reveal=reveal, quiet=json_output) as ctx:
             if server_url is None:
                 issuer = str(authkit)
@@ -131,7 +134,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
     from authkit_mcp_cli.commands._client import client_context
     from authkit_mcp_cli.http import exchange
 
-    async def fetch():
+    async def fetch() -> Exchange:
         async with client_context(http, quiet=True) as ctx:
             return await exchange(ctx.client, "GET", url, policy=ctx.policy, headers={"Accept": "application/json"}, follow_redirects=False)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authkit_mcp_cli.commands import options
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.server.app import ServeInfo
 
 
 class LogLevel(StrEnum):
@@ -79,7 +82,7 @@ def serve(
     console = stderr_console()
     console.soft_wrap = True  # URLs in the banner must stay on one line
 
-    def banner(info) -> None:
+    def banner(info: ServeInfo) -> None:
         console.print(f"[bold]atoms-auth serve[/] listening ({'stateless' if cfg.stateless else 'sessions'}, {cfg.workers} worker{'s' if cfg.workers > 1 else ''})")
         console.print(f"  MCP endpoint         {info.mcp_url}")
         console.print(f"  Resource metadata    {info.prm_url}")

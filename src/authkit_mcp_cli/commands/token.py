@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands._help import typer_app
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.client.session import Session
 
 app = typer_app(help="Inspect or refresh stored tokens.", no_args_is_help=True)
 
@@ -66,7 +71,7 @@ def refresh(
     from authkit_mcp_cli.commands._client import client_context, stored_session
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
 
-    async def run():
+    async def run() -> tuple[Session, str | None]:
         async with client_context(http, reveal=reveal, quiet=json_output) as ctx:
             session = stored_session(ctx, server)
             old_refresh = session.tokens.refresh_token
