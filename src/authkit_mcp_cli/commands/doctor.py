@@ -9,7 +9,7 @@ import typer
 from authkit_mcp_cli.commands import options
 
 if TYPE_CHECKING:
-    import asyncio
+    import concurrent.futures
     import ssl
     from collections.abc import Mapping
     from contextlib import AbstractContextManager
@@ -120,7 +120,6 @@ def doctor(
 
     fmt = _format(report_format, json_output=json_output)
     checks = select_checks(check or [])
-    import asyncio
     from pathlib import Path
 
     from authkit_mcp_cli.checks.as_kind import configured_kind
@@ -179,7 +178,7 @@ def _spinner(console: Console) -> AbstractContextManager[Any]:
     return console.status("Probing…", spinner="dots") if console.is_terminal else contextlib.nullcontext()
 
 
-def _tls_context() -> asyncio.Future[ssl.SSLContext]:
+def _tls_context() -> concurrent.futures.Future[ssl.SSLContext]:
     from authkit_mcp_cli.doctor import tls_context
 
     return tls_context()
