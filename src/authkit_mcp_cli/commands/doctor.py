@@ -120,6 +120,7 @@ def doctor(
 
     fmt = _format(report_format, json_output=json_output)
     checks = select_checks(check or [])
+    import asyncio
     from pathlib import Path
 
     from authkit_mcp_cli.checks.as_kind import configured_kind
