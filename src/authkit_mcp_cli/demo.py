@@ -23,7 +23,8 @@ from authkit_mcp_cli import oauth
 from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
-from authkit_mcp_cli.client.context import BrowserOptions
+from authkit_mcp_cli.client.context import BrowserOptions, Countdown
+from authkit_mcp_cli.client.waiting import quiet_countdown
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.errors import AtomsAuthError
@@ -67,7 +68,7 @@ def automated_browser(http: HttpSession) -> Callable[[str], Awaitable[None]]:
     return follow
 
 
-async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None, grant: str = "authorization-code") -> DemoResult:
+async def run_demo(*, interactive: bool = False, home: Path | None = None, trace_path: Path | None = None, on_step: Callable[[Step], None] = lambda s: None, grant: str = "authorization-code", countdown: Countdown = quiet_countdown) -> DemoResult:
     result = DemoResult(grant=grant)
     cfg = ServeConfig(port=0, required_scopes=LOCAL_REQUIRED_SCOPES, admin_scope=LOCAL_ADMIN_SCOPE, auto_approve=not interactive)
     with contextlib.ExitStack() as stack:
@@ -98,7 +99,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
         http = HttpSession(HttpPolicy(timeout=15), trace=trace)
         browser = automated_browser(http)
         async with http.client() as client:
-            ctx = Context(client=client, store=Store(home), http=http)
+            ctx = Context(client=client, store=Store(home), http=http, countdown=countdown)
             target = Target(server_url=info.mcp_url, authkit_domain=None)
 
             async def run_doctor() -> tuple[str, Any]:

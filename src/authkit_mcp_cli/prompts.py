@@ -10,9 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-import typer
-
-from authkit_mcp_cli.errors import ExitCode, UsageError
+from authkit_mcp_cli.errors import UsageError
 
 
 def interactive() -> bool:
@@ -22,7 +20,7 @@ def interactive() -> bool:
 def _answer(question) -> object:
     value = question.ask()  # returns None on Ctrl-C
     if value is None:
-        raise typer.Exit(ExitCode.INTERRUPTED)
+        raise KeyboardInterrupt  # the command boundary makes it exit 130, as everywhere
     return value
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import stat
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -48,7 +48,8 @@ def _slug(*parts: str) -> str:
 class Store:
     def __init__(self, home: Path | None = None, *, warn=None) -> None:
         self.home = home or default_home()
-        self.warn = warn or (lambda message: sys.stderr.write(f"warning: {message}\n"))
+        # the library never prints (docs/architecture.md): a command hands in where warnings go; without one they are logged
+        self.warn = warn or logging.getLogger("atoms_auth.store").warning
 
     # --- layout -----------------------------------------------------------
 

@@ -7,6 +7,7 @@ library never imports a command)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "authkit_mcp_cli"
@@ -143,3 +144,22 @@ def test_test_modules_have_unique_basenames():
     tests = Path(__file__).resolve().parents[1]
     names = Counter(p.name for p in tests.rglob("test_*.py") if "node_modules" not in p.parts)
     assert [name for name, n in names.items() if n > 1] == []
+
+
+# Where output and exits may happen: the commands (and the CLI root around them), the console helpers
+# they print through, the report renderers (they write to the console or file a command hands in),
+# and serve's logging (a server's own log lines). Everything else reports through what it is given.
+MAY_PRINT = ("commands/", "cli.py", "__main__.py", "console.py", "reports/", "server/logs.py", "server/runner.py")
+PRINTS = re.compile(r"(?<![\w.])print\(|sys\.(stdout|stderr)\.write|typer\.Exit|sys\.exit\(|raise SystemExit|(stderr|stdout)_console\(\)")
+
+
+def test_nothing_below_commands_prints_or_exits():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith(MAY_PRINT):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if PRINTS.search(line.split("#", 1)[0]):
+                offenders.append(f"{rel}:{number}: {line.strip()}")
+    assert offenders == [], "\n".join(offenders)

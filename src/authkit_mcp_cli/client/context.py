@@ -5,9 +5,11 @@ progress reporting, and the login settings. Plain data; no I/O here but
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from authkit_mcp_cli.client.waiting import quiet_countdown
 from authkit_mcp_cli.http import HttpPolicy, HttpSession, exchange
 from authkit_mcp_cli.oauth import HttpRequest
 from authkit_mcp_cli.store import Store
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     import httpx
 
 Reporter = Callable[[str, str], None]  # (step, detail); library code reports, it never prints
+Countdown = Callable[[str, float, "str | None"], AbstractAsyncContextManager[None]]  # (what, seconds, hint): a wait shown to a person
 
 
 def _silent(step: str, detail: str) -> None:
@@ -29,6 +32,7 @@ class Context:
     store: Store
     http: HttpSession = field(default_factory=HttpSession)  # the policy and trace; makes the MCP SDK's client too
     report: Reporter = _silent
+    countdown: Countdown = quiet_countdown  # a command hands in the terminal's (commands._waiting)
 
     @property
     def policy(self) -> HttpPolicy:

@@ -163,6 +163,11 @@ def _stdin_lines() -> Callable[[], str | None] | None:
     return read_line
 
 
+def store_warning(message: str) -> None:
+    """The store's warnings (a file or folder readable by others, a corrupt record set aside) on stderr."""
+    sys.stderr.write(f"warning: {message}\n")
+
+
 class LocalContext:
     """Just the credential store: what token show and logout (with nothing to revoke) run with, so
     they build no HTTP client and import no httpx (issue #16 item 2)."""
@@ -170,7 +175,7 @@ class LocalContext:
     def __init__(self, store: Store | None = None) -> None:
         from authkit_mcp_cli.store import Store
 
-        self.store = store or Store()
+        self.store = store or Store(warn=store_warning)
 
 
 def stored_session(ctx: HasStore, server: str | None) -> Session:
@@ -240,7 +245,9 @@ async def client_context(http: HttpOptions, *, reveal: bool = False, quiet: bool
     client = LazyClient(session.client)
     try:
         # an httpx.AsyncClient once used (LazyClient forwards every attribute)
-        yield Context(client=client, store=Store(), http=session, report=reporter(quiet))  # type: ignore[arg-type]
+        from authkit_mcp_cli.commands._waiting import countdown  # the terminal's spinner with the time left
+
+        yield Context(client=client, store=Store(warn=store_warning), http=session, report=reporter(quiet), countdown=countdown)  # type: ignore[arg-type]
     finally:
         try:
             await client.aclose()

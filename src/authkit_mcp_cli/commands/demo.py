@@ -61,7 +61,9 @@ def demo(
 
     if not json_output:
         stderr_console().print("Starting atoms-auth serve with its local DEVELOPMENT authorization server on 127.0.0.1…", highlight=False)
-    result = asyncio.run(run_demo(interactive=interactive, home=Path(home) if home else None, trace_path=Path(trace) if trace else None, on_step=show, grant=grant))
+    from authkit_mcp_cli.commands._waiting import countdown  # an interactive demo waits for your browser
+
+    result = asyncio.run(run_demo(interactive=interactive, home=Path(home) if home else None, trace_path=Path(trace) if trace else None, on_step=show, grant=grant, countdown=countdown))
     if json_output:
         typer.echo(json.dumps({"ok": result.ok, "mcp_url": result.mcp_url, "grant": result.grant, "steps": [s.__dict__ for s in result.steps]}, indent=2))
     else:

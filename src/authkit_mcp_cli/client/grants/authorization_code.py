@@ -26,7 +26,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.preflight import check_authorization_request
 from authkit_mcp_cli.client.registration import CALLBACK_PATH, pick_client, register_new, stored_callback_port
 from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
-from authkit_mcp_cli.client.waiting import countdown, stdin_is_terminal
+from authkit_mcp_cli.client.waiting import stdin_is_terminal
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import AuthorizationDenied, RemoteRefused, UsageError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
@@ -169,7 +169,7 @@ async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackRec
         waiters.append(asyncio.ensure_future(_unless_no_browser(browser, url)))
     hint = "paste the redirect URL, or Ctrl-C" if opts.browser.paste is not None else None if opts.browser.automate is not None else "no browser? Ctrl-C, then login --no-browser"
     try:
-        async with countdown("Waiting for the sign-in in the browser", opts.browser.wait, hint):
+        async with ctx.countdown("Waiting for the sign-in in the browser", opts.browser.wait, hint):
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.client.registration import advertised_auth_methods, pick_auth_method
 from authkit_mcp_cli.client.token_request import bound_tokens, dpop_key_for, send_with_proof
-from authkit_mcp_cli.client.waiting import countdown
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_registration_response, registration_request
@@ -60,7 +59,7 @@ class DeviceCodeGrant:
         if self.opts.browser.automate is not None:  # an automated leg (demo, tests) approves on the page
             asyncio.ensure_future(self.opts.browser.automate(auth.verification_uri_complete or auth.verification_uri))
         wait = min(auth.expires_in, self.opts.browser.wait if self.opts.browser.wait > 0 else auth.expires_in)
-        async with countdown(f"Waiting for approval at {auth.verification_uri} (code {auth.user_code})", wait, "Ctrl-C to stop"):
+        async with ctx.countdown(f"Waiting for approval at {auth.verification_uri} (code {auth.user_code})", wait, "Ctrl-C to stop"):
             tokens = await self.poll(ctx, disc, reg, auth, key)
         ctx.report("token", f"access token received{' (DPoP-bound)' if tokens.dpop_key else ''}{' with a refresh token' if tokens.refresh_token else ''}")
         return reg, tokens
