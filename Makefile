@@ -104,7 +104,7 @@ bench: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_ST
 	$(PY) benchmarks/memory.py
 	$(PY) benchmarks/dpop_store.py
 
-# docs/cli.md (every --help), the README's exit-code table, and the packaged completion scripts.
+# docs/cli.md (every --help), docs/errors.md (every error code), the README's exit-code table, and the packaged completion scripts.
 docs: $(PY_STAMP)
 	$(PY) scripts/docs.py --write
 

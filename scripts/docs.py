@@ -2,7 +2,8 @@
 """Generated documentation: docs/cli.md, the command reference (every command's
 --help, and the exit-code table); the README's exit-code table (both from
 errors.EXIT_CODE_MEANINGS / COMMAND_EXIT_CODES, the data every --help epilog is
-rendered from); the check catalogue as data for `doctor --list-checks`
+rendered from); docs/errors.md, every error code with its meaning and exit code
+(from error_codes.ErrorCode); the check catalogue as data for `doctor --list-checks`
 (src/authkit_mcp_cli/check_catalogue.json); and the shell completion scripts,
 shipped in the package (src/authkit_mcp_cli/completions/) and at the top
 (completions/, where packagers look).
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 CLI_DOC = ROOT / "docs" / "cli.md"
+ERRORS_DOC = ROOT / "docs" / "errors.md"
 CODES_START, CODES_END = "<!-- exit-codes:start -->", "<!-- exit-codes:end -->"
 CODES_HEADING = "## Exit codes"
 COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"]]
@@ -72,6 +74,28 @@ def exit_code_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def error_code_reference() -> str:
+    """docs/errors.md, whole: every ErrorCode, its exit code(s) and meaning."""
+    from authkit_mcp_cli.error_codes import ErrorCode
+
+    lines = [
+        "# atoms-auth error codes\n",
+        "Every failing command ends with one stable dotted code: the last line of the message on stderr "
+        '(`code: as.insecure`), or `error.code` in the `--json` error document (`{"schema": 1, "error": '
+        '{"code", "message", "hint", "spec", "url", "remote"}}`). Programs may branch on these codes; the '
+        "message is for people and may change. The exit column is the exit code a command ends with "
+        "([exit codes](../README.md#exit-codes)).\n",
+        "Generated from `error_codes.ErrorCode` by `make docs` (`scripts/docs.py`); a test fails when it drifts.\n",
+        "| code | exit | meaning |",
+        "|---|---:|---|",
+    ]
+    for code in sorted(ErrorCode, key=str):
+        exits = ", ".join(str(e) for e in code.exit_codes)
+        meaning = code.meaning.replace("|", "\\|")  # a table cell
+        lines.append(f"| `{code}` | {exits} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
 def readme_with_codes(text: str, table: str) -> str:
     """The exit-code table between its markers; without them, a new section before the command reference."""
     if CODES_START in text and CODES_END in text:
@@ -106,6 +130,11 @@ def main(argv: list[str]) -> int:
         if write:
             CLI_DOC.parent.mkdir(exist_ok=True)
             CLI_DOC.write_text(reference)
+    errors_doc = error_code_reference()
+    if not ERRORS_DOC.exists() or ERRORS_DOC.read_text() != errors_doc:
+        stale.append("docs/errors.md")
+        if write:
+            ERRORS_DOC.write_text(errors_doc)
     from authkit_mcp_cli import check_listing
     from authkit_mcp_cli.checks.catalogue import CATALOGUE
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 SCRIPTS = {"bash": "atoms-auth.bash", "zsh": "_atoms-auth", "fish": "atoms-auth.fish"}
@@ -43,7 +44,7 @@ def check_shell(shell: str | None) -> str:
     raise UsageError(
         f"cannot tell which shell to install completion for: scripts exist for {', '.join(SCRIPTS)}, and {detected}",
         hint="name the shell: atoms-auth --install-completion bash (or zsh, fish)",
-        code="usage.completion-shell",
+        code=ErrorCode.USAGE_COMPLETION_SHELL,
     )
 
 

@@ -22,6 +22,7 @@ from authkit_mcp_cli.answers import describe_attempt as describe_attempt
 from authkit_mcp_cli.answers import first_usable as first_usable
 from authkit_mcp_cli.answers import usable_document as usable_document
 from authkit_mcp_cli.challenge import Challenges
+from authkit_mcp_cli.error_codes import ErrorCode, network_code
 from authkit_mcp_cli.errors import NetworkError, ProtocolError
 from authkit_mcp_cli.http import Exchange, HttpPolicy, exchange
 from authkit_mcp_cli.legacy_discovery import DEFAULT_ENDPOINTS, find_legacy_as
@@ -160,7 +161,7 @@ def network_error(ex: Exchange, what: str) -> NetworkError:
     """A failed exchange as a NetworkError coded ``network.<kind>`` (``too_large`` -> ``network.too-large``)."""
     kind = ex.error_kind or "connect"
     hint = NETWORK_HINTS.get(kind, "Check the URL, that the server is running, and your network.")
-    return NetworkError(f"{what}: {ex.error}.", code="network." + kind.replace("_", "-"), hint=hint, url=ex.url)
+    return NetworkError(f"{what}: {ex.error}.", code=network_code(kind), hint=hint, url=ex.url)
 
 
 async def probe_challenge(client: httpx.AsyncClient, server_url: str, policy: HttpPolicy) -> Challenges:
@@ -204,7 +205,7 @@ async def fetch_prm(client: httpx.AsyncClient, server_url: str, challenge: Chall
         "No protected-resource metadata found. Tried: " + "; ".join(tried) + "." + unguarded,
         absent=absent,
         tried=tried,
-        code="prm.not-found",
+        code=ErrorCode.PRM_NOT_FOUND,
         hint=f"Run atoms-auth doctor --server {server_url}.",
         spec=SPEC_PRM,
         url=server_url,
@@ -215,28 +216,28 @@ def check_prm(prm: dict[str, Any], server_url: str, prm_url: str) -> str:
     """The canonical resource; refuse metadata for another resource (RFC 9728 §3.3) or naming no AS."""
     resource, why = prm_resource(prm, server_url, prm_url)
     if resource is None:
-        raise ProtocolError(f"The protected-resource metadata at {prm_url} has no resource.", code="prm.resource-missing", spec="RFC 9728 §2", url=prm_url)
+        raise ProtocolError(f"The protected-resource metadata at {prm_url} has no resource.", code=ErrorCode.PRM_RESOURCE_MISSING, spec="RFC 9728 §2", url=prm_url)
     if why is not None:
         raise ProtocolError(
             f"The protected-resource metadata is for {resource!r}, which {why} compared with {server_url!r}; a client must not use it.",
-            code="prm.resource-mismatch",
+            code=ErrorCode.PRM_RESOURCE_MISMATCH,
             hint="The server must publish its own URL as resource (no trailing slash).",
             spec="RFC 9728 §3.3; RFC 8707",
             url=prm_url,
         )
     if not authorization_servers(prm):
-        raise ProtocolError("The protected-resource metadata names no authorization_servers.", code="prm.no-authorization-servers", spec="RFC 9728 §2", url=prm_url)
+        raise ProtocolError("The protected-resource metadata names no authorization_servers.", code=ErrorCode.PRM_NO_AUTHORIZATION_SERVERS, spec="RFC 9728 §2", url=prm_url)
     return resource
 
 
 async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: HttpPolicy) -> tuple[dict[str, Any], str]:
     """The first usable AS metadata among :func:`as_metadata_candidates` (asked one by one, in order), checked against ``issuer``."""
     if not is_absolute_http_url(issuer):
-        raise ProtocolError(f"The authorization server {issuer!r} is not an absolute URL.", code="as.invalid-issuer", spec="RFC 9728 §2")
+        raise ProtocolError(f"The authorization server {issuer!r} is not an absolute URL.", code=ErrorCode.AS_INVALID_ISSUER, spec="RFC 9728 §2")
     if not is_secure_url(issuer) and not policy.allow_insecure:
         raise ProtocolError(
             f"The authorization server {issuer} is not https.",
-            code="as.insecure",
+            code=ErrorCode.AS_INSECURE,
             hint="Use https (or --allow-http for a trusted test setup).",
             spec="MCP 2026-07-28 Security Considerations",
             url=issuer,
@@ -252,7 +253,7 @@ async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: Http
             # RFC 8414 §3.3: such a document must not be used, and the next URL is not tried either
             raise ProtocolError(
                 f"The metadata at {url} names issuer {doc.get('issuer')!r}, not {issuer!r}; it must not be used.{issuer_difference(doc.get('issuer'), issuer)}",
-                code="as.issuer-mismatch",
+                code=ErrorCode.AS_ISSUER_MISMATCH,
                 hint="The server's protected-resource metadata must list the AS's issuer exactly (no trailing slash).",
                 spec="RFC 8414 §3.3",
                 url=url,
@@ -260,7 +261,7 @@ async def fetch_as_metadata(client: httpx.AsyncClient, issuer: str, policy: Http
         return doc, url
     raise ProtocolError(
         f"No authorization server metadata for {issuer}. Tried: " + "; ".join(tried) + ".",
-        code="as.metadata-not-found",
+        code=ErrorCode.AS_METADATA_NOT_FOUND,
         hint=f"Run atoms-auth doctor --authkit-domain {issuer}.",
         spec=SPEC_AS,
         url=issuer,
@@ -278,7 +279,7 @@ def check_as_metadata(metadata: dict[str, Any], *, allow_insecure: bool, browser
     if not isinstance(methods, list) or "S256" not in methods:
         raise ProtocolError(
             "The authorization server does not advertise PKCE S256 (code_challenge_methods_supported); MCP clients must refuse to proceed.",
-            code="as.pkce-unsupported",
+            code=ErrorCode.AS_PKCE_UNSUPPORTED,
             hint="Advertise code_challenge_methods_supported: [\"S256\"] in the AS metadata.",
             spec="MCP 2026-07-28 Authorization: Authorization Code Protection",
         )
@@ -290,9 +291,9 @@ def check_endpoints(metadata: dict[str, Any], *, allow_insecure: bool, names: tu
     for name in names:
         value = metadata.get(name)
         if not isinstance(value, str) or not is_absolute_http_url(value):
-            raise ProtocolError(f"The AS metadata has no usable {name}.", code="as.endpoint-missing", spec="RFC 8414 §2")
+            raise ProtocolError(f"The AS metadata has no usable {name}.", code=ErrorCode.AS_ENDPOINT_MISSING, spec="RFC 8414 §2")
         if not is_secure_url(value) and not allow_insecure:
-            raise ProtocolError(f"The AS's {name} {value} is not https.", code="as.insecure", hint="Use https (or --allow-http).", spec="OAuth 2.1 §1.5", url=value)
+            raise ProtocolError(f"The AS's {name} {value} is not https.", code=ErrorCode.AS_INSECURE, hint="Use https (or --allow-http).", spec="OAuth 2.1 §1.5", url=value)
 
 
 async def discover(

@@ -14,6 +14,7 @@ from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Check, Result, run_check
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, Target
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 if TYPE_CHECKING:  # the rest loads when doctor runs: --list-checks needs only the catalogue (issue 16 item 2)
@@ -38,7 +39,7 @@ def select_checks(ids: list[str]) -> list[Check]:
     known = {c.id: c for c in CATALOGUE}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise UsageError(f"Unknown check id(s): {', '.join(unknown)}.", code="usage.unknown-check", hint="See atoms-auth doctor --list-checks for the catalogue.")
+        raise UsageError(f"Unknown check id(s): {', '.join(unknown)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK, hint="See atoms-auth doctor --list-checks for the catalogue.")
     return [c for c in CATALOGUE if c.id in ids]
 
 
@@ -46,7 +47,7 @@ def require_target(target: Target) -> None:
     if not target.server_url and not target.authkit_domain:
         raise UsageError(
             "Nothing to check: no MCP server and no authorization server given.",
-            code="usage.no-target",
+            code=ErrorCode.USAGE_NO_TARGET,
             hint=f"Pass --server https://host/api/mcp and/or --authkit-domain https://your-env.authkit.app, or set {ENV_BASE_URL} / {ENV_AUTHKIT_DOMAIN} (environment or .env).",
         )
 

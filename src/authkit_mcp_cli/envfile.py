@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.private_file import create_new, refuse_link, unwritable
 
@@ -30,7 +31,7 @@ def render(existing: str, values: dict[str, str]) -> str:
     """Replace the lines of keys we set, append the others; keep everything else as it was."""
     for key, value in values.items():
         if "${" in value:  # python-dotenv expands ${VAR} in every kind of value: it cannot round-trip
-            raise UsageError(f"The value for {key} contains '${{', which python-dotenv (and so the MCP server) would expand as a variable.", code="usage.env-value", hint="Write the value without '${'.")
+            raise UsageError(f"The value for {key} contains '${{', which python-dotenv (and so the MCP server) would expand as a variable.", code=ErrorCode.USAGE_ENV_VALUE, hint="Write the value without '${'.")
     lines = existing.splitlines()
     done: set[str] = set()
     out = []
@@ -67,7 +68,7 @@ def write(path: Path, values: dict[str, str]) -> Path | None:
         try:
             existing = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"Could not read {path}: {getattr(exc, 'strerror', None) or exc}.", code="usage.unreadable-file", hint="Name a readable UTF-8 text file with --output.") from None
+            raise UsageError(f"Could not read {path}: {getattr(exc, 'strerror', None) or exc}.", code=ErrorCode.USAGE_UNREADABLE_FILE, hint="Name a readable UTF-8 text file with --output.") from None
     text = render(existing, values)  # a value it refuses leaves no backup behind
     if path.exists():
         backup = _backup(path, existing)
@@ -103,4 +104,4 @@ def _backup(path: Path, text: str) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         return backup
-    raise UsageError(f"Could not find a free name for the backup of {path}.", code="usage.unsafe-path", hint=f"Remove old {path.name}.bak-* files.")
+    raise UsageError(f"Could not find a free name for the backup of {path}.", code=ErrorCode.USAGE_UNSAFE_PATH, hint=f"Remove old {path.name}.bak-* files.")

@@ -12,8 +12,9 @@
 An exception outside this tree is a bug in atoms-auth: the CLI exits 70
 (EX_SOFTWARE) for it, so CI can tell a crash from a finding.
 
-``code`` is stable and meant for programs (``--json`` prints it); ``message``
-is for people. What a remote said is kept apart from what we concluded, in
+``code`` is stable and meant for programs (``--json`` prints it): an
+:class:`~authkit_mcp_cli.error_codes.ErrorCode` (each listed with its meaning in
+docs/errors.md; ``ExitCode`` lives there too); ``message`` is for people. What a remote said is kept apart from what we concluded, in
 :class:`RemoteDetail` (RFC 6749 §5.2, RFC 7591 §3.2.2, RFC 6750 §3), so code
 branches on ``exc.remote.error == "invalid_grant"``, never on prose.
 
@@ -28,20 +29,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
-class ExitCode:
-    """The documented exit codes (README, ``--help``)."""
-
-    OK = 0
-    FINDINGS = 1
-    USAGE = 2
-    NETWORK = 3
-    PROTOCOL = 4
-    DENIED = 5
-    SOFTWARE = 70  # a bug in atoms-auth (sysexits.h EX_SOFTWARE)
-    INTERRUPTED = 130
-    PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a command whose reader went away
-
+from authkit_mcp_cli.error_codes import ErrorCode, ExitCode
 
 # The one exit-code table (issue #15 item 6): what each code means in general, and which codes each
 # command can return, in its own words. Every --help epilog (commands.help.exit_codes_epilog) and the
@@ -149,13 +137,13 @@ class AtomsAuthError(Exception):
     """Base error: what happened (message), how to fix it (hint), where the rule comes from (spec)."""
 
     exit_code = ExitCode.FINDINGS
-    default_code = "error"
+    default_code = ErrorCode.ERROR
 
     def __init__(
         self,
         message: str,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         hint: str | None = None,
         spec: str | None = None,
         url: str | None = None,
@@ -185,34 +173,34 @@ class UsageError(AtomsAuthError):
     """Bad command-line input or configuration."""
 
     exit_code = ExitCode.USAGE
-    default_code = "usage.invalid"
+    default_code = ErrorCode.USAGE_INVALID
 
 
 class NetworkError(AtomsAuthError):
     """The remote could not be reached: DNS, TCP, TLS, timeout, size cap."""
 
     exit_code = ExitCode.NETWORK
-    default_code = "network.failed"
+    default_code = ErrorCode.NETWORK_FAILED
 
 
 class ProtocolError(AtomsAuthError):
     """The remote answered, but not as the protocol requires."""
 
     exit_code = ExitCode.PROTOCOL
-    default_code = "protocol.violation"
+    default_code = ErrorCode.PROTOCOL_VIOLATION
 
 
 class ChallengeParseError(ProtocolError):
     """A WWW-Authenticate value that does not follow RFC 9110 §11.6.1."""
 
-    default_code = "challenge.malformed"
+    default_code = ErrorCode.CHALLENGE_MALFORMED
 
 
 class RemoteRefused(AtomsAuthError):
     """The remote understood and refused (an OAuth error response, a Bearer challenge)."""
 
     exit_code = ExitCode.FINDINGS
-    default_code = "oauth.remote-error"
+    default_code = ErrorCode.OAUTH_REMOTE_ERROR
 
     @property
     def error(self) -> str | None:
@@ -234,7 +222,7 @@ class AuthChallenge(RemoteRefused):
     Made by ``challenge.Challenges.refusal``, which reads every challenge by one rule; ``www_authenticate``
     keeps the header values as received, so discovery can read them again (``Challenges.read``)."""
 
-    default_code = "mcp.auth-challenge"
+    default_code = ErrorCode.MCP_AUTH_CHALLENGE
 
     def __init__(
         self,
@@ -266,4 +254,4 @@ class AuthorizationDenied(AtomsAuthError):
     """The user or the AS denied, cancelled, or the flow timed out."""
 
     exit_code = ExitCode.DENIED
-    default_code = "authorization.denied"
+    default_code = ErrorCode.AUTHORIZATION_DENIED

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 SPEC = "MCP 2026-07-28 Client Registration (credentials bound to their issuer); RFC 9700 §4.4"
@@ -37,7 +38,7 @@ class IssuerBinding:
         raise UsageError(
             f"{server_url} names {others} as its authorization server, but client {self.client_id} belongs to {self.issuer} ({self.source}); "
             "atoms-auth stopped before sending that server anything: a client's credentials are valid only at the authorization server that issued them.",
-            code="login.client-issuer-mismatch",
+            code=ErrorCode.LOGIN_CLIENT_ISSUER_MISMATCH,
             hint=f"If {server_url} really uses {others}, log in with a client registered there (drop --client-id to register one dynamically, or pass that AS's client and --authkit-domain); "
             f"if it should use {self.issuer}, fix the server's protected-resource metadata (authorization_servers).",
             spec=SPEC,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from authkit_mcp_cli.answers import JSON_HEADERS, describe_attempt, usable_document
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError
 from authkit_mcp_cli.http import HttpPolicy, exchange
 from authkit_mcp_cli.urls import as_metadata_urls, origin
@@ -66,7 +67,7 @@ async def find_legacy_as(client: httpx.AsyncClient, server_url: str, policy: Htt
                 continue
             raise ProtocolError(
                 f"No protected-resource metadata ({why}), so the server's origin {base} would be its authorization server (2025-03-26), but its metadata could not be read: {tried[-1]}.",
-                code="as.metadata-not-found",
+                code=ErrorCode.AS_METADATA_NOT_FOUND,
                 hint=f"Serve RFC 9728 metadata for {server_url}, or RFC 8414 metadata at {base}/.well-known/oauth-authorization-server. Run atoms-auth doctor --server {server_url}.",
                 spec=SPEC_LEGACY,
                 url=url,
@@ -74,7 +75,7 @@ async def find_legacy_as(client: httpx.AsyncClient, server_url: str, policy: Htt
         if not origin_is_issuer(doc, base):
             raise ProtocolError(
                 f"The metadata at {url} names issuer {doc.get('issuer')!r}, not the origin {base!r} it was fetched from; it must not be used.",
-                code="as.issuer-mismatch",
+                code=ErrorCode.AS_ISSUER_MISMATCH,
                 hint="A server without protected-resource metadata must be its own authorization server; publish PRM naming the real AS instead.",
                 spec="RFC 8414 §3.3; " + SPEC_LEGACY,
                 url=url,

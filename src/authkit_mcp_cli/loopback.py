@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, UsageError
 
 MAX_REQUEST_BYTES = 16 * 1024
@@ -48,7 +49,7 @@ class LoopbackReceiver:
         try:
             self._server = await asyncio.start_server(self._handle, host="127.0.0.1", port=self.requested_port, reuse_address=True)
         except OSError as exc:
-            raise UsageError(f"Cannot listen for the OAuth callback on 127.0.0.1:{self.requested_port}: {exc.strerror or exc}.", code="login.port-busy", hint="Use another --port, or stop what is using it.") from None
+            raise UsageError(f"Cannot listen for the OAuth callback on 127.0.0.1:{self.requested_port}: {exc.strerror or exc}.", code=ErrorCode.LOGIN_PORT_BUSY, hint="Use another --port, or stop what is using it.") from None
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -78,7 +79,7 @@ class LoopbackReceiver:
         try:
             return await asyncio.wait_for(asyncio.shield(self._result), timeout)
         except TimeoutError:
-            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", code="login.callback-timeout", hint="Finish signing in in the browser sooner, or raise --wait (seconds to wait for the browser); without a browser here, --no-browser and paste the redirect URL.") from None
+            raise AuthorizationDenied(f"No authorization response within {timeout:g} s.", code=ErrorCode.LOGIN_CALLBACK_TIMEOUT, hint="Finish signing in in the browser sooner, or raise --wait (seconds to wait for the browser); without a browser here, --no-browser and paste the redirect URL.") from None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

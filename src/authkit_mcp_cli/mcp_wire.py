@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import httpx2
 
 from authkit_mcp_cli.challenge import Challenges
+from authkit_mcp_cli.error_codes import ErrorCode, network_code
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 from authkit_mcp_cli.http import HttpSession
 from authkit_mcp_cli.safe_text import escape_control, excerpt
@@ -133,7 +134,7 @@ def http_error(failure: HttpFailure, server_url: str) -> RemoteRefused:
         hint = "The server failed on this request: check its logs."
     else:
         hint = "The server refused the request itself (not the token): check the server URL, the --wire mode and the tool's arguments."
-    return RemoteRefused(message + ".", code="mcp.http-error", hint=hint, spec=SPEC_TRANSPORT + "; RFC 6750 §3.1", url=failure.url, remote=remote)
+    return RemoteRefused(message + ".", code=ErrorCode.MCP_HTTP_ERROR, hint=hint, spec=SPEC_TRANSPORT + "; RFC 6750 §3.1", url=failure.url, remote=remote)
 
 
 async def with_session(
@@ -189,18 +190,18 @@ async def with_session(
 
             kind, text = describe_transport_error(cause, server_url, httpx2)
             hint = NETWORK_HINTS.get(kind, "Check the URL, that the server is running, and your network.")
-            raise NetworkError(f"The MCP server {server_url} could not be reached: {text}.", code="network." + kind.replace("_", "-"), hint=hint, url=server_url) from None
+            raise NetworkError(f"The MCP server {server_url} could not be reached: {text}.", code=network_code(kind), hint=hint, url=server_url) from None
         from mcp.shared.exceptions import MCPError
 
         if isinstance(cause, MCPError):
             raise RemoteRefused(
                 f"The MCP server answered with JSON-RPC error {cause.code}: {escape_control(cause.message)}.",
-                code="mcp.jsonrpc-error",
+                code=ErrorCode.MCP_JSONRPC_ERROR,
                 hint="The server refused the request: check the tool's name and arguments (atoms-auth call lists the tools).",
                 spec="JSON-RPC 2.0 §5.1; " + SPEC_TRANSPORT,
                 url=server_url,
             ) from None
-        raise ProtocolError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code="mcp.transport-failed", url=server_url, spec=SPEC_TRANSPORT) from None
+        raise ProtocolError(f"The MCP request to {server_url} failed: {type(cause).__name__}: {cause}.", code=ErrorCode.MCP_TRANSPORT_FAILED, url=server_url, spec=SPEC_TRANSPORT) from None
 
 
 def _dpop_key(jwk: dict[str, str]) -> DpopKey:
@@ -252,7 +253,7 @@ async def call_tool(client: Any, name: str, arguments: dict[str, Any]) -> dict[s
         offered = ", ".join(escape_control(t["name"]) for t in tools) or "none"
         raise RemoteRefused(
             f"The MCP server has no tool {escape_control(name)!r}; it offers: {offered}.",
-            code="mcp.unknown-tool",
+            code=ErrorCode.MCP_UNKNOWN_TOOL,
             hint=f"Pick one of: {offered} (atoms-auth call without --tool lists them with their descriptions).",
             spec="MCP 2026-07-28 Server Features: Tools (tools/list)",
         )

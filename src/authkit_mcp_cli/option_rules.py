@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
-
-CONFLICTING_OPTIONS = "usage.conflicting-options"
 
 
 def mutually_exclusive(given: Mapping[str, object], reason: str, *, hint: str | None = None) -> None:
@@ -23,11 +22,11 @@ def mutually_exclusive(given: Mapping[str, object], reason: str, *, hint: str | 
     "--a and --b cannot be combined: {reason}."."""
     present = [name for name, value in given.items() if value]
     if len(present) > 1:
-        raise UsageError(f"{' and '.join(present)} cannot be combined: {reason}.", code=CONFLICTING_OPTIONS, hint=hint or f"Pass only one of {', '.join(present)}.")
+        raise UsageError(f"{' and '.join(present)} cannot be combined: {reason}.", code=ErrorCode.USAGE_CONFLICTING_OPTIONS, hint=hint or f"Pass only one of {', '.join(present)}.")
 
 
 def needs(option: str, value: object, required: str, present: object, reason: str | None = None) -> None:
     """``option`` (given when ``value`` is truthy) only with ``required`` (given when ``present`` is), else
     "--a needs --b: {reason}."."""
     if value and not present:
-        raise UsageError(f"{option} needs {required}{': ' + reason if reason else ''}.", code=CONFLICTING_OPTIONS, hint=f"Pass {required} too, or leave out {option}.")
+        raise UsageError(f"{option} needs {required}{': ' + reason if reason else ''}.", code=ErrorCode.USAGE_CONFLICTING_OPTIONS, hint=f"Pass {required} too, or leave out {option}.")

@@ -16,21 +16,20 @@ import errno
 import os
 import stat
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-UNSAFE_PATH = "usage.unsafe-path"
-UNWRITABLE = "usage.unwritable-file"
 
 
 def _refuse(path: str, what: str, why: str, hint: str) -> UsageError:
-    return UsageError(f"Refusing to write {what} {path}: {why}.", code=UNSAFE_PATH, hint=hint)
+    return UsageError(f"Refusing to write {what} {path}: {why}.", code=ErrorCode.USAGE_UNSAFE_PATH, hint=hint)
 
 
 def unwritable(path: str, what: str, exc: OSError) -> UsageError:
     """An OS error writing a file the user named, as a usage error (exit 2), not a crash."""
-    return UsageError(f"Could not write {what} {path}: {exc.strerror or exc}.", code=UNWRITABLE, hint="Name a file in a directory you can write.")
+    return UsageError(f"Could not write {what} {path}: {exc.strerror or exc}.", code=ErrorCode.USAGE_UNWRITABLE_FILE, hint="Name a file in a directory you can write.")
 
 
 def _link_error(path: str, what: str) -> UsageError:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 ENV_HOME = "ATOMS_AUTH_HOME"
@@ -140,7 +141,7 @@ class Store:
                         break
                     except BlockingIOError:
                         if time.monotonic() > deadline:
-                            raise UsageError(f"Another atoms-auth process holds {lock_path} for more than {timeout:g} s.", code="store.locked", hint="Wait for it to finish, or remove the lock file if no atoms-auth process is running.") from None
+                            raise UsageError(f"Another atoms-auth process holds {lock_path} for more than {timeout:g} s.", code=ErrorCode.STORE_LOCKED, hint="Wait for it to finish, or remove the lock file if no atoms-auth process is running.") from None
                         time.sleep(0.05)
                 try:
                     current = os.stat(lock_path).st_ino

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.capped import kib
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import MAX_TRACED_BODY, TracedExchange, TraceWriter
 from authkit_mcp_cli.urls import is_secure_url
@@ -54,7 +55,7 @@ def _classes(lib: ModuleType) -> tuple[type, type]:
                     self._record.error = f"response body larger than {kib(self._max)} (stopped reading)"
                     raise NetworkError(
                         f"{self._record.method} {self._record.url}: the response body is larger than {kib(self._max)}; atoms-auth stopped reading.",
-                        code="network.too-large",
+                        code=ErrorCode.NETWORK_TOO_LARGE,
                         url=self._record.url,
                         hint="The remote sent far more than an MCP or OAuth message needs; check the URL.",
                     )
@@ -89,7 +90,7 @@ def _classes(lib: ModuleType) -> tuple[type, type]:
             if not self._allow_insecure and not is_secure_url(url):
                 raise NetworkError(
                     f"Refused to send a request over plain http to a non-loopback host ({url}).",
-                    code="network.insecure",
+                    code=ErrorCode.NETWORK_INSECURE,
                     url=url,
                     hint="Use https, or --allow-http for a trusted test setup.",
                     spec="OAuth 2.1 §1.5; MCP 2026-07-28 Security Considerations",

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from authkit_mcp_cli import store
 from authkit_mcp_cli.cli import app
-from authkit_mcp_cli.commands._boundary import error_document
+from authkit_mcp_cli.commands._json_error import error_document
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, ChallengeParseError, ExitCode, NetworkError, ProtocolError, RemoteDetail, RemoteRefused
 
 runner = CliRunner()

@@ -12,6 +12,7 @@ from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.client.policy import ActionFailed, Challenged, Expired, Fail, Outcome, Refresh, ReLogin, RetryState, StepUp, decide
 from authkit_mcp_cli.client.server_error import explained, failed_on_token, probe_without_token
 from authkit_mcp_cli.client.session import Session, load_session
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.mcp_wire import LogLine, with_session
 
@@ -94,7 +95,7 @@ async def call_mcp(
         outcome = None
         if isinstance(action, Fail):
             # a token the server failed on was never refused with a 401: say what was seen, not a refusal
-            raise server_failure if server_failure is not None and action.error.code == "mcp.token-rejected" else action.error
+            raise server_failure if server_failure is not None and action.error.code == ErrorCode.MCP_TOKEN_REJECTED else action.error
         if isinstance(action, Refresh) and state.session is not None:
             try:
                 state = state.refreshed_to(await refresh(ctx, state.session, force=True))

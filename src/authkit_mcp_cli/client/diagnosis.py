@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from authkit_mcp_cli.as_kind import is_authkit
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.redact import decode_jwt_unverified
 
@@ -67,7 +68,7 @@ def token_rejected(session: Session, challenge: AuthChallenge, *, resource: str 
     compared = "; ".join(facts)
     return RemoteRefused(
         f"The MCP server refused the access token {which} for it: {said}. {compared[0].upper()}{compared[1:]}. Likely cause: {cause}.",
-        code="mcp.token-rejected",
+        code=ErrorCode.MCP_TOKEN_REJECTED,
         hint=hint,
         spec=SPEC,
         url=challenge.url,

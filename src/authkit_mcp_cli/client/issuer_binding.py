@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.issuers import SPEC, IssuerBinding
 
@@ -66,7 +67,7 @@ def binding_for(opts: LoginOptions, store: Store) -> IssuerBinding | None:
     raise UsageError(
         f"Client {opts.client_id} is a pre-registered client, but atoms-auth does not know which authorization server issued it ({found}); "
         "its credentials are sent only to that server, never to whichever one an MCP server names.",
-        code="login.client-issuer-unknown",
+        code=ErrorCode.LOGIN_CLIENT_ISSUER_UNKNOWN,
         hint=f"Name the authorization server the client was registered with: --authkit-domain https://<issuer> (or {ENV_AUTHKIT_DOMAIN} in the environment or .env); "
         "or drop --client-id (and WORKOS_CLIENT_ID) to register a client with the server's authorization server.",
         spec=SPEC,

@@ -22,13 +22,14 @@ from dataclasses import dataclass, replace
 
 from authkit_mcp_cli.client.diagnosis import token_rejected
 from authkit_mcp_cli.client.session import Session, not_logged_in
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, AuthorizationDenied, RemoteRefused
 
 MAX_AUTHORIZATIONS = 3  # the conformance suite's bound on step-up
 MAX_LOGINS = 3  # in one run: first login, AS moves, one retry after a refusal
 SPEC_STEP_UP = "MCP 2026-07-28 Authorization: Step-Up Authorization Flow"
 # A failed refresh that a new login can repair (the others would fail again the same way).
-LOGIN_REPAIRS = frozenset({"login.grant-ended", "token.no-refresh-token"})
+LOGIN_REPAIRS = frozenset({ErrorCode.LOGIN_GRANT_ENDED, ErrorCode.TOKEN_NO_REFRESH_TOKEN})
 
 
 # --- what happened ----------------------------------------------------------
@@ -133,7 +134,7 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
             return Refresh()
         if _may_login_again(state):
             return ReLogin(reason="the token expired and there is no refresh token; logging in again")
-        return Fail(AuthorizationDenied("The stored access token has expired, and the AS issued no refresh token for this login.", code="login.expired", hint=f"Run atoms-auth login --server {state.server_url}, or pass --login."))
+        return Fail(AuthorizationDenied("The stored access token has expired, and the AS issued no refresh token for this login.", code=ErrorCode.LOGIN_EXPIRED, hint=f"Run atoms-auth login --server {state.server_url}, or pass --login."))
     challenge = outcome.challenge
     if session is None:
         if _may_login(state):
@@ -148,7 +149,7 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
             # credentials are bound to the AS that issued them; never reuse them with another
             if _may_login(state):
                 return ReLogin(outcome.issuer, f"the server now names {outcome.issuer} (was {session.issuer}): registering and logging in there", after_refusal=False)
-            return Fail(AuthorizationDenied(f"The server moved to authorization server {outcome.issuer} (the stored login is for {session.issuer}).", code="login.as-moved", hint=f"Run atoms-auth login --server {state.server_url}.", spec="MCP 2026-07-28 Authorization"))
+            return Fail(AuthorizationDenied(f"The server moved to authorization server {outcome.issuer} (the stored login is for {session.issuer}).", code=ErrorCode.LOGIN_AS_MOVED, hint=f"Run atoms-auth login --server {state.server_url}.", spec="MCP 2026-07-28 Authorization"))
         if state.fresh:
             return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=True))
         if session.tokens.refresh_token and not state.refreshed:
@@ -156,7 +157,7 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
         if _may_login_again(state):
             return ReLogin(reason="the token was refused; logging in again")
         return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=False))
-    return Fail(RemoteRefused(f"The MCP server refused the request: {challenge}.", code="mcp.forbidden", hint="The server refuses this user or client; atoms-auth token show explains the token.", url=challenge.url, remote=challenge.remote, spec="RFC 6750 §3.1"))
+    return Fail(RemoteRefused(f"The MCP server refused the request: {challenge}.", code=ErrorCode.MCP_FORBIDDEN, hint="The server refuses this user or client; atoms-auth token show explains the token.", url=challenge.url, remote=challenge.remote, spec="RFC 6750 §3.1"))
 
 
 def step_up_exhausted(state: RetryState, challenge: AuthChallenge) -> RemoteRefused:
@@ -171,7 +172,7 @@ def step_up_exhausted(state: RetryState, challenge: AuthChallenge) -> RemoteRefu
     missing = f"the AS did not grant {' '.join(refused)!r}" if refused else "the AS granted every scope asked, yet the server wants more"
     return RemoteRefused(
         f"The server still answers 403 insufficient_scope after {state.authorizations} authorizations: {said}. atoms-auth asked the AS for {asked or '(no scope)'!r} and got {granted or '(no scope)'!r}: {missing}.",
-        code="mcp.step-up-exhausted",
+        code=ErrorCode.MCP_STEP_UP_EXHAUSTED,
         hint="The AS does not grant the scope the server asks for: check the scopes the AS offers this client (for AuthKit, in the dashboard) and the server's required scopes"
         + ("; the challenge should name the scopes it needs (MCP Scope Selection Strategy)." if not challenge.scope else "."),
         spec=SPEC_STEP_UP,

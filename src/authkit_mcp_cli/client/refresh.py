@@ -9,12 +9,12 @@ import time
 from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.client.session import Session, save_session
 from authkit_mcp_cli.client.token_request import request_tokens
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, RemoteRefused
 from authkit_mcp_cli.oauth import refresh_token_request
 from authkit_mcp_cli.oauth.dpop import DpopKey
 
 SPEC = "RFC 6749 §6; MCP 2026-07-28 Authorization: Refresh Tokens"
-NO_REFRESH_TOKEN = "token.no-refresh-token"
 
 
 def no_refresh_token(session: Session) -> AtomsAuthError:
@@ -28,7 +28,7 @@ def no_refresh_token(session: Session) -> AtomsAuthError:
         until = f"The access token expired at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(expires))}."
     return AtomsAuthError(
         f"The AS issued no refresh token for this login, so there is nothing to refresh with. {until}",
-        code=NO_REFRESH_TOKEN,
+        code=ErrorCode.TOKEN_NO_REFRESH_TOKEN,
         hint=f"Run atoms-auth login --server {session.server_url} for a new access token (atoms-auth call --login does it when needed). Refresh tokens come only from an AS that offers the refresh_token grant, some only with the offline_access scope.",
         spec=SPEC + "; RFC 6749 §5.1 (refresh_token is optional)",
     )
@@ -56,7 +56,7 @@ async def refresh(ctx: Context, session: Session, *, force: bool = False) -> Ses
                 # RFC 6749 §5.2: the refresh token is expired, revoked, or was used twice
                 raise AuthorizationDenied(
                     f"{exc.message} The grant has ended.",
-                    code="login.grant-ended",
+                    code=ErrorCode.LOGIN_GRANT_ENDED,
                     hint=f"Run atoms-auth login --server {session.server_url}.",
                     spec="RFC 6749 §5.2; OAuth 2.1 §4.3.1",
                     url=exc.url,

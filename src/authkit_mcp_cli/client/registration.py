@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.discovery import Discovered
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, parse_registration_response, registration_request
 from authkit_mcp_cli.option_rules import mutually_exclusive
@@ -64,7 +65,7 @@ def choose_auth_method(metadata: dict[str, Any], explicit: str | None = None) ->
             return method, f"the AS lists token_endpoint_auth_methods_supported {listed} without none: registering a confidential client with {method}"
     raise UsageError(
         f"The authorization server lists only {listed} as token endpoint auth methods; atoms-auth can use {', '.join(KNOWN_METHODS)}.",
-        code="dcr.auth-method-unsupported",
+        code=ErrorCode.DCR_AUTH_METHOD_UNSUPPORTED,
         hint="Use a pre-registered client (--client-id/--client-secret) the AS lets authenticate with one of those, or ask the AS operator to allow none.",
         spec="RFC 8414 §2; RFC 7591 §2",
     )
@@ -75,7 +76,7 @@ async def register_dcr(ctx: Context, metadata: dict[str, Any], *, client_name: s
     if not isinstance(metadata.get("registration_endpoint"), str):
         raise UsageError(
             "The authorization server offers no dynamic client registration (no registration_endpoint).",
-            code="dcr.unsupported",
+            code=ErrorCode.DCR_UNSUPPORTED,
             hint="Use a pre-registered client (--client-id, or WORKOS_CLIENT_ID), a Client ID Metadata Document (--client-metadata-url), or enable DCR in the WorkOS dashboard (Connect -> Configuration).",
             spec="MCP 2026-07-28 Client Registration",
         )

@@ -15,6 +15,7 @@ import json
 from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.challenge import Challenges
 from authkit_mcp_cli.client.context import Context
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthChallenge, RemoteRefused
 from authkit_mcp_cli.http import exchange
 
@@ -23,7 +24,7 @@ PROBE_PROTOCOL = "2025-11-25"  # initialize is answered by servers of both gener
 
 def failed_on_token(error: RemoteRefused, token: str | None) -> bool:
     """A 5xx from the MCP endpoint, no challenge, on a request that carried a token."""
-    return error.code == "mcp.http-error" and token is not None and (error.status or 0) >= 500
+    return error.code == ErrorCode.MCP_HTTP_ERROR and token is not None and (error.status or 0) >= 500
 
 
 async def probe_without_token(ctx: Context, server_url: str) -> tuple[int | None, AuthChallenge | None]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.token import Tokens
@@ -72,7 +73,7 @@ class Session:
                 tokens=Tokens.from_json(data["tokens"]),
             )
         except (KeyError, TypeError) as exc:
-            raise UsageError(f"The stored login is incomplete ({exc}).", code="login.corrupt-record", hint="Run atoms-auth login again.") from None
+            raise UsageError(f"The stored login is incomplete ({exc}).", code=ErrorCode.LOGIN_CORRUPT_RECORD, hint="Run atoms-auth login again.") from None
 
 
 def save_session(ctx: HasStore, session: Session) -> None:
@@ -97,4 +98,4 @@ def require_session(ctx: HasStore, server_url: str) -> Session:
 
 
 def not_logged_in(server_url: str, why: str = "") -> AuthorizationDenied:
-    return AuthorizationDenied(f"Not logged in to {server_url}{why}.", code="login.not-logged-in", hint=f"Run atoms-auth login --server {server_url}.")
+    return AuthorizationDenied(f"Not logged in to {server_url}{why}.", code=ErrorCode.LOGIN_NOT_LOGGED_IN, hint=f"Run atoms-auth login --server {server_url}.")

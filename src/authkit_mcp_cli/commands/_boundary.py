@@ -13,7 +13,6 @@ instead, to show the traceback.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -21,12 +20,12 @@ from typing import Any, TypeVar
 
 import typer
 
+from authkit_mcp_cli.commands._json_error import write_error_document
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
-from authkit_mcp_cli.safe_text import escape_control, json_text
+from authkit_mcp_cli.safe_text import escape_control
 
 F = TypeVar("F", bound=Callable[..., Any])
-ERROR_SCHEMA = 1
-BUG_CODE = "internal.bug"
 
 
 def command_boundary(fn: F) -> F:
@@ -75,11 +74,6 @@ def _debug() -> bool:
     return bool(os.environ.get("ATOMS_AUTH_DEBUG"))
 
 
-def error_document(exc: AtomsAuthError) -> dict[str, Any]:
-    """``{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}``."""
-    return {"schema": ERROR_SCHEMA, "error": exc.to_json()}
-
-
 def report_error(exc: AtomsAuthError, *, as_json: bool) -> None:
     from authkit_mcp_cli.commands._help import sentence
 
@@ -88,8 +82,7 @@ def report_error(exc: AtomsAuthError, *, as_json: bool) -> None:
     exc.message = sentence(exc.message)
     exc.hint = sentence(exc.hint) if exc.hint else exc.hint
     if as_json:
-        sys.stdout.write(json_text(json.dumps(error_document(exc), indent=2, ensure_ascii=False)) + "\n")  # C1 escaped too (issue 14 item 10)
-        sys.stdout.flush()
+        write_error_document(exc)
         return
     from rich.markup import escape
 
@@ -109,8 +102,6 @@ def report_bug(exc: BaseException, *, as_json: bool) -> None:
     message = f"internal error: {type(exc).__name__}: {exc}"
     hint = "This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback."
     if as_json:
-        doc = {"schema": ERROR_SCHEMA, "error": {"code": BUG_CODE, "message": message, "hint": hint, "spec": None, "url": None, "remote": None}}
-        sys.stdout.write(json_text(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
-        sys.stdout.flush()
+        write_error_document(AtomsAuthError(message, code=ErrorCode.INTERNAL_BUG, hint=hint))
         return
-    sys.stderr.write(f"error: {escape_control(message)}\nfix: {hint}\ncode: {BUG_CODE}\n")  # the shape of every other error
+    sys.stderr.write(f"error: {escape_control(message)}\nfix: {hint}\ncode: {ErrorCode.INTERNAL_BUG}\n")  # the shape of every other error

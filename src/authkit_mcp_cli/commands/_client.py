@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from authkit_mcp_cli.error_codes import ErrorCode
+
 if TYPE_CHECKING:
     from authkit_mcp_cli.client.context import Context, LoginOptions
     from authkit_mcp_cli.client.session import HasStore, Session
@@ -115,7 +117,7 @@ def read_secret(flag: str) -> str:
         value = _read_line(stdin) if stdin is not None else ""
     value = value.rstrip("\r\n")
     if not value:
-        raise UsageError(f"{flag} - read nothing from stdin.", code="usage.secret-missing", hint=f"Pipe the secret in (e.g. {flag} - < secret.txt), or type it at the prompt on a terminal.")
+        raise UsageError(f"{flag} - read nothing from stdin.", code=ErrorCode.USAGE_SECRET_MISSING, hint=f"Pipe the secret in (e.g. {flag} - < secret.txt), or type it at the prompt on a terminal.")
     return value
 
 
@@ -192,8 +194,8 @@ def stored_session(ctx: HasStore, server: str | None) -> Session:
         if len(stored) == 1:
             return Session.from_record(stored[0][1])
         if not stored:
-            raise AuthorizationDenied("No stored logins.", code="login.not-logged-in", hint="Run atoms-auth login --server <URL>.")
-        raise UsageError(f"{len(stored)} logins are stored; say which with --server.", code="usage.ambiguous-login", hint="Servers: " + ", ".join(sorted({d.get('server_url', '?') for _, d in stored})))
+            raise AuthorizationDenied("No stored logins.", code=ErrorCode.LOGIN_NOT_LOGGED_IN, hint="Run atoms-auth login --server <URL>.")
+        raise UsageError(f"{len(stored)} logins are stored; say which with --server.", code=ErrorCode.USAGE_AMBIGUOUS_LOGIN, hint="Servers: " + ", ".join(sorted({d.get('server_url', '?') for _, d in stored})))
     return require_session(ctx, parse_target_url(server, what="MCP server URL", flag="--server"))
 
 

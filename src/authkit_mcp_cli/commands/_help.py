@@ -15,7 +15,6 @@ Only typer (already loaded for any command) is imported here: ``--help`` stays f
 from __future__ import annotations
 
 import inspect
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -27,10 +26,11 @@ from typer._click import exceptions as click_exc
 from typer._click import formatting as click_fmt
 from typer.core import TyperGroup, TyperOption
 
-from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode
+from authkit_mcp_cli.commands._json_error import write_error_document
+from authkit_mcp_cli.error_codes import ErrorCode
+from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode, UsageError
 
 JSON_ERRORS = 'With --json, a failing command prints one JSON document on stdout: {"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}.'
-CLI_USAGE_CODE = "usage.cli"
 _EXIT_SENTENCE = re.compile(r"\s*\bExit codes?\b[^.]*\.(?=\s|$)")  # a hand-written one inside a paragraph
 _DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?=\s|$)")
 
@@ -71,12 +71,10 @@ class ShapedUsageError(click_exc.UsageError):
 
     def show(self, file: Any = None) -> None:
         if self.as_json:
-            doc = {"schema": 1, "error": {"code": CLI_USAGE_CODE, "message": self.message, "hint": self.hint, "spec": None, "url": None, "remote": None}}
-            sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            write_error_document(UsageError(self.message, code=ErrorCode.USAGE_CLI, hint=self.hint))
             return
         err = file or sys.stderr
-        err.write(f"error: {self.message}\nfix: {self.hint}\ncode: {CLI_USAGE_CODE}\n")
+        err.write(f"error: {self.message}\nfix: {self.hint}\ncode: {ErrorCode.USAGE_CLI}\n")
         err.flush()
 
 

@@ -8,6 +8,7 @@ import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+from authkit_mcp_cli.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.mcp_wire import LogLine
@@ -56,9 +57,9 @@ def call(
     try:
         args = json.loads(arguments)
     except ValueError as exc:
-        raise UsageError(f"--arguments is not JSON: {exc}.", code="usage.arguments", hint='Pass a JSON object, e.g. --arguments \'{"text": "hi"}\'.') from None
+        raise UsageError(f"--arguments is not JSON: {exc}.", code=ErrorCode.USAGE_ARGUMENTS, hint='Pass a JSON object, e.g. --arguments \'{"text": "hi"}\'.') from None
     if not isinstance(args, dict):
-        raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
+        raise UsageError("--arguments must be a JSON object.", code=ErrorCode.USAGE_ARGUMENTS)
     env = load_environment()
     server_url = resolve_server(server, env)
     opts = login_options(env, flags, authkit_domain=authkit_domain, scope=scope)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.demo import Step
@@ -47,7 +48,7 @@ def demo(
 
     grant = grant.lower()
     if grant not in GRANT_NAMES:
-        raise UsageError(f"--grant {grant} is not a flow the demo shows.", code="usage.demo-grant", hint=f"Use one of {', '.join(GRANT_NAMES)}.")
+        raise UsageError(f"--grant {grant} is not a flow the demo shows.", code=ErrorCode.USAGE_DEMO_GRANT, hint=f"Use one of {', '.join(GRANT_NAMES)}.")
     out = stdout_console()
 
     def show(step: Step) -> None:

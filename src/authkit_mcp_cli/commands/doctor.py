@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -146,7 +147,7 @@ def doctor(
     if login and not target.server_url:
         from authkit_mcp_cli.errors import UsageError
 
-        raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code="usage.login-needs-server", hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
+        raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code=ErrorCode.USAGE_LOGIN_NEEDS_SERVER, hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
     if login:
         diagnoses = [
             asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, flags=options.LoginFlags(client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, no_browser=no_browser, wait=wait), as_kind=kind))
@@ -190,11 +191,11 @@ def _check_many(fmt: str, *, login: bool) -> None:
     from authkit_mcp_cli.errors import UsageError
 
     if login:
-        raise UsageError("--login checks one server: it logs in (perhaps in the browser) for that server.", code="usage.login-one-server", hint="Run doctor --login once per server; without --login, several --server are diagnosed at once.")
+        raise UsageError("--login checks one server: it logs in (perhaps in the browser) for that server.", code=ErrorCode.USAGE_LOGIN_ONE_SERVER, hint="Run doctor --login once per server; without --login, several --server are diagnosed at once.")
     if fmt == "html":
         raise UsageError(
             "--format html draws one server's flow per page; several --server were given.",
-            code="usage.html-one-server",
+            code=ErrorCode.USAGE_HTML_ONE_SERVER,
             hint="Run doctor --format html once per server (--output a file each), or use --format markdown, json or junit, which hold several servers.",
         )
 
@@ -245,7 +246,7 @@ def _format(report_format: str | None, *, json_output: bool) -> str:
     if json_output and report_format not in (None, "json"):
         from authkit_mcp_cli.errors import UsageError
 
-        raise UsageError(f"--json and --format {report_format} ask for two formats.", code="usage.format-conflict", hint="Pass one of them (--json is --format json).")
+        raise UsageError(f"--json and --format {report_format} ask for two formats.", code=ErrorCode.USAGE_FORMAT_CONFLICT, hint="Pass one of them (--json is --format json).")
     return "json" if json_output else (report_format or "text")
 
 

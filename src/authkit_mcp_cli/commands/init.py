@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from authkit_mcp_cli.commands import options
+from authkit_mcp_cli.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.checks.model import Result as CheckResult
@@ -99,7 +100,7 @@ def init(
         if check["failures"] and not (interactive() and not json_output and confirm("The AuthKit domain check failed. Write the .env anyway?", flag="--no-check", default=False)):
             raise AtomsAuthError(
                 f"The AuthKit domain check failed ({', '.join(r['id'] for r in check['failures'])}); {output} was not written.",
-                code="init.check-failed",
+                code=ErrorCode.INIT_CHECK_FAILED,
                 hint="Fix the AuthKit domain (the findings above say how), or pass --no-check to write it anyway.",
             )
 
@@ -116,7 +117,7 @@ def init(
         values[ENV_API_KEY] = api_key
     target_file = Path(output)
     if target_file.exists() and not confirm(f"{output} exists. Update it (a backup is kept)?", flag="--yes", default=False, yes=yes):
-        raise AtomsAuthError(f"{output} was not written: updating it was declined.", code="init.not-written", hint="Pass --output FILE to write another file, or --yes to update it (a backup is kept).")
+        raise AtomsAuthError(f"{output} was not written: updating it was declined.", code=ErrorCode.INIT_NOT_WRITTEN, hint="Pass --output FILE to write another file, or --yes to update it (a backup is kept).")
     backup = envfile.write(target_file, values)
     shown = {key: (HIDDEN if key == ENV_API_KEY else value) for key, value in values.items()}
     resource = base + mcp_path
@@ -150,7 +151,7 @@ def _missing_flags(missing: list[str], defaults: dict[str, str | None], *, yes: 
     hint = "Pass " + " ".join(f"{f} {examples[f]}" for f in missing) + " (or set " + ", ".join(names[f] for f in missing) + " in the environment or .env)"
     if with_default and not yes:
         hint += "; --yes takes the defaults of " + ", ".join(with_default)
-    return UsageError(f"Without a terminal to ask on, init needs {', '.join(missing)}.", code="usage.missing-options", hint=hint + ".")
+    return UsageError(f"Without a terminal to ask on, init needs {', '.join(missing)}.", code=ErrorCode.USAGE_MISSING_OPTIONS, hint=hint + ".")
 
 
 def domain_problem(text: str) -> str | None:
@@ -191,7 +192,7 @@ def origin(text: str, *, what: str, flag: str) -> str:
 
     problem = _origin_problem(text, what=what, flag=flag, example="https://your-env.authkit.app" if flag == "--authkit-domain" else "https://mcp.example.com")
     if problem:
-        raise UsageError(problem, code="usage.invalid-url", hint=f"Pass {flag} with an origin: scheme://host[:port].")
+        raise UsageError(problem, code=ErrorCode.USAGE_INVALID_URL, hint=f"Pass {flag} with an origin: scheme://host[:port].")
     parts = urlsplit(text.strip())
     return f"{parts.scheme}://{parts.netloc}"
 

@@ -8,6 +8,7 @@ import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+from authkit_mcp_cli.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.client.logout import LogoutResult, Revocation
@@ -51,7 +52,7 @@ def logout(
         try:
             sessions = [stored_session(local, server)]
         except AuthorizationDenied as exc:
-            if exc.code != "login.not-logged-in":
+            if exc.code != ErrorCode.LOGIN_NOT_LOGGED_IN:
                 raise
             sessions = []
             nothing.append(exc.message)
@@ -111,7 +112,7 @@ def _not_revoked(results: list[LogoutResult]) -> RemoteRefused:
     which = "; ".join(f"{res.server_url}: {r.message}" for res, r in failed)
     return RemoteRefused(
         f"The authorization server did not revoke {len(failed)} token(s); atoms-auth forgot them anyway, but the AS still accepts them until they expire. {which}.",
-        code="logout.not-revoked",
+        code=ErrorCode.LOGOUT_NOT_REVOKED,
         hint="If a token may have leaked, revoke it at the AS (its dashboard or admin API), or wait until it expires; a refused revocation of a confidential client's token may need the client secret (atoms-auth register --auth-method client_secret_post).",
         spec="RFC 7009 §2.2, §2.2.1",
         remote=_remote(failed[0][1]) if len(failed) == 1 else None,

@@ -9,6 +9,7 @@ import typer
 
 from authkit_mcp_cli.commands import options
 from authkit_mcp_cli.commands.option_groups import with_option_groups
+from authkit_mcp_cli.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.http import Exchange
@@ -66,7 +67,7 @@ def register(
 
     target = resolve_target(server, authkit_domain, load_environment())
     if not target.server_url and not target.authkit_domain:
-        raise UsageError("Nothing to register with.", code="usage.no-target", hint="Pass --server https://host/api/mcp (the AS is discovered) or --authkit-domain https://your-env.authkit.app.")
+        raise UsageError("Nothing to register with.", code=ErrorCode.USAGE_NO_TARGET, hint="Pass --server https://host/api/mcp (the AS is discovered) or --authkit-domain https://your-env.authkit.app.")
 
     server_url, authkit = target.server_url, target.authkit_domain
 
@@ -120,7 +121,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
 
     if not check:
         if not is_client_id_url(url):
-            raise UsageError(f"{url} cannot be a client_id: it must be an https URL with a path.", code="cimd.invalid-client-id", hint="e.g. https://example.com/oauth/client.json", spec="MCP 2026-07-28 Client Registration: Client ID Metadata Documents")
+            raise UsageError(f"{url} cannot be a client_id: it must be an https URL with a path.", code=ErrorCode.CIMD_INVALID_CLIENT_ID, hint="e.g. https://example.com/oauth/client.json", spec="MCP 2026-07-28 Client Registration: Client ID Metadata Documents")
         text = json.dumps(build_document(url, client_name=client_name, redirect_uris=redirects, scope=scope), indent=2) + "\n"
         if output:
             from authkit_mcp_cli.reports.output import write_report

@@ -17,6 +17,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523 §2.2
@@ -35,13 +36,13 @@ def load_private_key(path: str) -> PrivateKey:
     try:
         data = Path(path).expanduser().read_bytes()
     except OSError as exc:
-        raise UsageError(f"--private-key {path}: {exc.strerror or exc}.", code="usage.private-key", hint="Pass the PEM file of the key registered for this client.") from None
+        raise UsageError(f"--private-key {path}: {exc.strerror or exc}.", code=ErrorCode.USAGE_PRIVATE_KEY, hint="Pass the PEM file of the key registered for this client.") from None
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise UsageError(f"--private-key {path} is not an unencrypted PEM private key ({exc}).", code="usage.private-key", hint="Convert it with: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem") from None
+        raise UsageError(f"--private-key {path} is not an unencrypted PEM private key ({exc}).", code=ErrorCode.USAGE_PRIVATE_KEY, hint="Convert it with: openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem") from None
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
-        raise UsageError(f"--private-key {path} is a {type(key).__name__}; private_key_jwt needs an RSA, EC or Ed25519/Ed448 key.", code="usage.private-key")
+        raise UsageError(f"--private-key {path} is a {type(key).__name__}; private_key_jwt needs an RSA, EC or Ed25519/Ed448 key.", code=ErrorCode.USAGE_PRIVATE_KEY)
     return key
 
 
@@ -52,14 +53,14 @@ def signing_alg_for(key: PrivateKey, requested: str | None = None) -> str:
     elif isinstance(key, ec.EllipticCurvePrivateKey):
         alg = _EC_ALGS.get(key.curve.name)
         if alg is None:
-            raise UsageError(f"The EC key's curve {key.curve.name} has no JWS algorithm (P-256, P-384, P-521 do).", code="usage.private-key", spec="RFC 7518 §3.4")
+            raise UsageError(f"The EC key's curve {key.curve.name} has no JWS algorithm (P-256, P-384, P-521 do).", code=ErrorCode.USAGE_PRIVATE_KEY, spec="RFC 7518 §3.4")
         allowed = (alg,)
     else:
         allowed = _ALGS_FOR_KEY["okp"]
     if requested is None:
         return allowed[0]
     if requested not in allowed:
-        raise UsageError(f"--signing-alg {requested} does not fit the key (it can sign with {', '.join(allowed)}).", code="usage.signing-alg", spec="RFC 7518 §3.1")
+        raise UsageError(f"--signing-alg {requested} does not fit the key (it can sign with {', '.join(allowed)}).", code=ErrorCode.USAGE_SIGNING_ALG, spec="RFC 7518 §3.1")
     return requested
 
 

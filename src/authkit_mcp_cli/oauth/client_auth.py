@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 
@@ -78,7 +79,7 @@ def private_key_jwt_form(reg: ClientRegistration) -> dict[str, str]:
     if not (reg.private_key and reg.signing_alg and reg.assertion_audience):
         raise UsageError(
             f"The stored private_key_jwt client {reg.client_id} lacks its key file, algorithm or audience.",
-            code="login.corrupt-record",
+            code=ErrorCode.LOGIN_CORRUPT_RECORD,
             hint="Log in again with --grant client-credentials --private-key FILE.",
         )
     from authkit_mcp_cli.oauth.assertion import assertion_form, client_assertion, load_private_key  # pyjwt, cryptography: only here

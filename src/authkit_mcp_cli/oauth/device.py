@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, ProtocolError, RemoteRefused
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
 from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
@@ -44,7 +45,7 @@ def parse_device_authorization(status: int, body: bytes, *, url: str | None = No
     data = load_json(body)
     missing = [k for k in ("device_code", "user_code", "verification_uri") if not (isinstance(data, dict) and isinstance(data.get(k), str) and data[k])]
     if missing:
-        raise ProtocolError(f"The device authorization response lacks {', '.join(missing)}.", code="oauth.invalid-device-response", spec="RFC 8628 §3.2", url=url)
+        raise ProtocolError(f"The device authorization response lacks {', '.join(missing)}.", code=ErrorCode.OAUTH_INVALID_DEVICE_RESPONSE, spec="RFC 8628 §3.2", url=url)
     assert isinstance(data, dict)
     expires = data.get("expires_in")
     interval = data.get("interval")
@@ -88,10 +89,10 @@ def classify_poll(status: int, body: bytes, *, url: str | None = None) -> Poll:
     remote = refused.remote if isinstance(refused, RemoteRefused) else None
     if error == "access_denied":
         raise AuthorizationDenied(
-            "The user denied the device authorization (access_denied).", code="login.device-denied", hint="Run atoms-auth login --grant device-code again and approve on the verification page.", spec="RFC 8628 §3.5", url=url, remote=remote
+            "The user denied the device authorization (access_denied).", code=ErrorCode.LOGIN_DEVICE_DENIED, hint="Run atoms-auth login --grant device-code again and approve on the verification page.", spec="RFC 8628 §3.5", url=url, remote=remote
         )
     if error == "expired_token":
         raise AuthorizationDenied(
-            "The device code expired before the user approved it (expired_token).", code="login.device-expired", hint="Run atoms-auth login --grant device-code again and enter the code sooner.", spec="RFC 8628 §3.5", url=url, remote=remote
+            "The device code expired before the user approved it (expired_token).", code=ErrorCode.LOGIN_DEVICE_EXPIRED, hint="Run atoms-auth login --grant device-code again and enter the code sooner.", spec="RFC 8628 §3.5", url=url, remote=remote
         )
     raise refused

@@ -21,6 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from authkit_mcp_cli import base64url
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 ALG = "ES256"
@@ -69,7 +70,7 @@ class DpopKey:
     @classmethod
     def from_json(cls, data: Any) -> DpopKey:
         if not isinstance(data, dict) or data.get("kty") != "EC" or data.get("crv") != "P-256" or not all(isinstance(data.get(k), str) for k in ("x", "y", "d")):
-            raise UsageError("The stored DPoP key is not an EC P-256 private JWK.", code="login.corrupt-record", hint="Run atoms-auth login --dpop again.")
+            raise UsageError("The stored DPoP key is not an EC P-256 private JWK.", code=ErrorCode.LOGIN_CORRUPT_RECORD, hint="Run atoms-auth login --dpop again.")
         return cls({k: data[k] for k in ("kty", "crv", "x", "y", "d")})
 
 
@@ -137,7 +138,7 @@ def check_algs(metadata: dict[str, Any]) -> str | None:
     if isinstance(algs, list) and ALG not in algs:
         raise UsageError(
             f"The authorization server accepts DPoP proofs signed with {', '.join(map(str, algs)) or 'nothing'}, not {ALG}.",
-            code="usage.dpop-alg-unsupported",
+            code=ErrorCode.USAGE_DPOP_ALG_UNSUPPORTED,
             hint="atoms-auth signs DPoP proofs with ES256; log in without --dpop.",
             spec="RFC 9449 §5.1",
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError, RemoteDetail, RemoteRefused
 
 
@@ -41,11 +42,11 @@ def error_response(status: int, body: bytes, what: str, *, spec: str = "RFC 6749
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         remote = RemoteDetail.from_oauth_body(status, data, url)
         described = f" ({remote.error_description})" if remote.error_description else ""
-        return RemoteRefused(f"{what} was refused: {remote.error}{described} [HTTP {status}].", code="oauth.remote-error", spec=spec, url=url, remote=remote)
+        return RemoteRefused(f"{what} was refused: {remote.error}{described} [HTTP {status}].", code=ErrorCode.OAUTH_REMOTE_ERROR, spec=spec, url=url, remote=remote)
     snippet = body[:120].decode("utf-8", "replace").strip()
     return ProtocolError(
         f"{what} failed with HTTP {status} and no OAuth error body ({snippet!r}).",
-        code="oauth.unexpected-response",
+        code=ErrorCode.OAUTH_UNEXPECTED_RESPONSE,
         spec=spec,
         url=url,
         remote=RemoteDetail(status=status, url=url),

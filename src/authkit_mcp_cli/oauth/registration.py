@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.message import HttpRequest, error_response, load_json
@@ -35,13 +36,13 @@ def parse_registration_response(status: int, body: bytes, *, asked_method: str, 
         raise error_response(status, body, "Dynamic client registration", spec="RFC 7591 §3.2.2", url=url)
     data = load_json(body)
     if data is None:
-        raise ProtocolError("The registration endpoint answered with a body that is not JSON.", code="dcr.invalid-response", spec=SPEC_RESPONSE, url=url)
+        raise ProtocolError("The registration endpoint answered with a body that is not JSON.", code=ErrorCode.DCR_INVALID_RESPONSE, spec=SPEC_RESPONSE, url=url)
     if not isinstance(data, dict) or not isinstance(data.get("client_id"), str):
-        raise ProtocolError("The registration response has no client_id.", code="dcr.invalid-response", spec=SPEC_RESPONSE, url=url)
+        raise ProtocolError("The registration response has no client_id.", code=ErrorCode.DCR_INVALID_RESPONSE, spec=SPEC_RESPONSE, url=url)
     method = data.get("token_endpoint_auth_method") or asked_method
     secret = data.get("client_secret") if isinstance(data.get("client_secret"), str) else None
     if method in ("client_secret_basic", "client_secret_post") and not secret:
-        raise ProtocolError(f"The AS registered the client with {method} but returned no client_secret.", code="dcr.invalid-response", spec=SPEC_RESPONSE, url=url)
+        raise ProtocolError(f"The AS registered the client with {method} but returned no client_secret.", code=ErrorCode.DCR_INVALID_RESPONSE, spec=SPEC_RESPONSE, url=url)
     listed = data.get("redirect_uris")
     uris = [u for u in listed if isinstance(u, str)] if isinstance(listed, list) else []
     return ClientRegistration(client_id=data["client_id"], client_secret=secret, token_endpoint_auth_method=method, redirect_uris=tuple(uris), source="dcr"), data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteDetail, RemoteRefused
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
 from authkit_mcp_cli.oauth.message import HttpRequest, form_request, load_json
@@ -29,7 +30,7 @@ def parse_revocation_response(status: int, body: bytes, *, url: str | None = Non
     described = f" ({remote.error_description})" if remote.error_description else ""
     raise RemoteRefused(
         f"The revocation request was refused: {said}{described} [HTTP {status}].",
-        code="oauth.revocation-refused",
+        code=ErrorCode.OAUTH_REVOCATION_REFUSED,
         # §2.2.1: 503 means "try again later"; anything else is the AS's verdict on this request
         hint="The AS is unavailable; try again later." if status == 503 else "The tokens may still be valid until they expire.",
         spec="RFC 7009 §2.2.1",

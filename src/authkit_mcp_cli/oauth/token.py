@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
 from authkit_mcp_cli.oauth.message import HttpRequest, error_response, form_request, load_json
@@ -69,14 +70,14 @@ def parse_token_response(status: int, body: bytes, *, previous_refresh_token: st
         raise error_response(status, body, "The token request", url=url)
     data = load_json(body)
     if data is None:
-        raise ProtocolError("The token endpoint answered 200 with a body that is not JSON.", code="oauth.invalid-token-response", spec="RFC 6749 §5.1", url=url)
+        raise ProtocolError("The token endpoint answered 200 with a body that is not JSON.", code=ErrorCode.OAUTH_INVALID_TOKEN_RESPONSE, spec="RFC 6749 §5.1", url=url)
     if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
-        raise ProtocolError("The token response has no access_token.", code="oauth.invalid-token-response", spec="RFC 6749 §5.1", url=url)
+        raise ProtocolError("The token response has no access_token.", code=ErrorCode.OAUTH_INVALID_TOKEN_RESPONSE, spec="RFC 6749 §5.1", url=url)
     token_type = data.get("token_type")
     accepted = ("bearer", "dpop") if dpop else ("bearer",)
     if not isinstance(token_type, str) or token_type.lower() not in accepted:
         expected = "DPoP or Bearer" if dpop else "Bearer"
-        raise ProtocolError(f"The token response's token_type is {token_type!r}, not {expected}.", code="oauth.invalid-token-response", spec="RFC 6749 §5.1; RFC 6750" + ("; RFC 9449 §5" if dpop else ""), url=url)
+        raise ProtocolError(f"The token response's token_type is {token_type!r}, not {expected}.", code=ErrorCode.OAUTH_INVALID_TOKEN_RESPONSE, spec="RFC 6749 §5.1; RFC 6750" + ("; RFC 9449 §5" if dpop else ""), url=url)
     expires_in = data.get("expires_in")
     expires_at = time.time() + float(expires_in) if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) else None
     refresh = data.get("refresh_token") if isinstance(data.get("refresh_token"), str) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError
 from authkit_mcp_cli.oauth.client_auth import ClientRegistration, client_auth
 from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE
@@ -62,14 +63,14 @@ def parse_token_exchange_response(status: int, body: bytes, *, expected_type: st
         raise error_response(status, body, "The token exchange", spec="RFC 8693 §2.2.2; RFC 6749 §5.2", url=url)
     data = load_json(body)
     if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
-        raise ProtocolError("The token exchange response has no access_token (the issued token).", code="oauth.invalid-token-exchange-response", spec="RFC 8693 §2.2.1", url=url)
+        raise ProtocolError("The token exchange response has no access_token (the issued token).", code=ErrorCode.OAUTH_INVALID_TOKEN_EXCHANGE_RESPONSE, spec="RFC 8693 §2.2.1", url=url)
     issued_type = data.get("issued_token_type")
     if not isinstance(issued_type, str):
-        raise ProtocolError("The token exchange response has no issued_token_type.", code="oauth.invalid-token-exchange-response", spec="RFC 8693 §2.2.1", url=url)
+        raise ProtocolError("The token exchange response has no issued_token_type.", code=ErrorCode.OAUTH_INVALID_TOKEN_EXCHANGE_RESPONSE, spec="RFC 8693 §2.2.1", url=url)
     if issued_type != expected_type:
         raise ProtocolError(
             f"The IdP issued a {issued_type}, not the {expected_type} asked for.",
-            code="oauth.unexpected-token-type",
+            code=ErrorCode.OAUTH_UNEXPECTED_TOKEN_TYPE,
             hint="The IdP does not issue ID-JAGs for this client: check that enterprise-managed authorization is enabled for it at the IdP.",
             spec="RFC 8693 §2.2.1",
             url=url,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from authkit_mcp_cli.config import DEFAULT_HTTP_PATH, ENV_AUTHKIT_DOMAIN, ENV_BASE_URL, ENV_HTTP_PATH, ENV_REQUIRED_SCOPES
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.urls import is_loopback_host, parse_target_url
 
@@ -130,7 +131,7 @@ def resolve_serve_config(
         raise UsageError(
             f"Refusing to expose the development authorization server: {exposure}, and anyone who can reach it can sign in and get admin tokens.",
             hint="Listen on loopback (--host 127.0.0.1, the default), use your AuthKit domain (--authkit-domain), or pass --allow-public-dev-as if you really mean it.",
-            code="usage.public-dev-as",
+            code=ErrorCode.USAGE_PUBLIC_DEV_AS,
         )
     return ServeConfig(
         host=host,

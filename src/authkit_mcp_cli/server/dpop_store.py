@@ -24,6 +24,7 @@ import time
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.server.resp_client import RespClient, RespError
 
@@ -151,18 +152,18 @@ def check_store_url(url: str) -> str:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise UsageError(f"--store {shown!r} is not a valid URL (the port must be a number from 1 to 65535).", hint=hint, code="usage.store-url") from None
+        raise UsageError(f"--store {shown!r} is not a valid URL (the port must be a number from 1 to 65535).", hint=hint, code=ErrorCode.USAGE_STORE_URL) from None
     if parts.scheme not in STORE_SCHEMES:
-        raise UsageError(f"--store {shown!r}: the scheme must be redis:// or rediss://, not {parts.scheme or 'none'}.", hint=hint, code="usage.store-url")
+        raise UsageError(f"--store {shown!r}: the scheme must be redis:// or rediss://, not {parts.scheme or 'none'}.", hint=hint, code=ErrorCode.USAGE_STORE_URL)
     if not parts.hostname:
-        raise UsageError(f"--store {shown!r} names no host.", hint=hint, code="usage.store-url")
+        raise UsageError(f"--store {shown!r} names no host.", hint=hint, code=ErrorCode.USAGE_STORE_URL)
     if port == 0:
-        raise UsageError(f"--store {shown!r}: port 0 is not a server's port.", hint=hint, code="usage.store-url")
+        raise UsageError(f"--store {shown!r}: port 0 is not a server's port.", hint=hint, code=ErrorCode.USAGE_STORE_URL)
     db = parts.path.strip("/")
     if db and not (db.isdigit() and db.isascii()):
-        raise UsageError(f"--store {shown!r}: the path must be a database number such as /0, not /{db}.", hint=hint, code="usage.store-url")
+        raise UsageError(f"--store {shown!r}: the path must be a database number such as /0, not /{db}.", hint=hint, code=ErrorCode.USAGE_STORE_URL)
     if parts.query or parts.fragment:
-        raise UsageError(f"--store {shown!r}: options in the URL are not supported.", hint=hint, code="usage.store-url")
+        raise UsageError(f"--store {shown!r}: options in the URL are not supported.", hint=hint, code=ErrorCode.USAGE_STORE_URL)
     return url.strip()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Protocol
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -40,6 +41,6 @@ def grant_for(opts: LoginOptions) -> Grant:
     """The grant ``opts.grant`` names, built from the options."""
     target = GRANTS.get(opts.grant)
     if target is None:
-        raise UsageError(f"Unknown grant {opts.grant!r}.", code="usage.unknown-grant", hint="Known grants: " + ", ".join(sorted(GRANTS)) + ".")
+        raise UsageError(f"Unknown grant {opts.grant!r}.", code=ErrorCode.USAGE_UNKNOWN_GRANT, hint="Known grants: " + ", ".join(sorted(GRANTS)) + ".")
     module, factory = target.split(":")
     return getattr(importlib.import_module(module), factory)(opts)

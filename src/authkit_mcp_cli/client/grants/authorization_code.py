@@ -28,6 +28,7 @@ from authkit_mcp_cli.client.registration import CALLBACK_PATH, pick_client, regi
 from authkit_mcp_cli.client.token_request import dpop_key_for, request_tokens
 from authkit_mcp_cli.client.waiting import stdin_is_terminal
 from authkit_mcp_cli.discovery import Discovered
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, RemoteRefused, UsageError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
 from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, validate_callback
@@ -95,7 +96,7 @@ async def _after_refusal(ctx: Context, disc: Discovered, opts: LoginOptions, red
     if answer.remote and (answer.remote.status or 0) >= 500:
         raise RemoteRefused(
             f"The authorization endpoint failed before any sign-in: {answer.detail}.",
-            code="login.authorization-endpoint-error",
+            code=ErrorCode.LOGIN_AUTHORIZATION_ENDPOINT_ERROR,
             hint="The authorization server has a problem; try again later, or tell its operator.",
             spec="RFC 6749 §4.1.2.1",
             url=endpoint,
@@ -110,7 +111,7 @@ async def _after_refusal(ctx: Context, disc: Discovered, opts: LoginOptions, red
         hint = f"Check --client-id (is it registered with {disc.issuer}?) and that {redirect_uri} is one of its redirect URIs (--redirect-uri, --port); or drop --client-id to register dynamically."
     raise RemoteRefused(
         f"The authorization server does not accept client {reg.client_id} ({reg.source}) for this authorization request: {answer.detail}.",
-        code="login.client-unknown",
+        code=ErrorCode.LOGIN_CLIENT_UNKNOWN,
         hint=hint,
         spec="RFC 6749 §4.1.2.1",
         url=endpoint,
@@ -143,7 +144,7 @@ def _listen_address(ctx: Context, opts: LoginOptions, issuer: str) -> tuple[int,
         if not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
             raise UsageError(
                 f"--redirect-uri {opts.browser.redirect_uri} is not a loopback http URL atoms-auth can listen on.",
-                code="usage.redirect-uri",
+                code=ErrorCode.USAGE_REDIRECT_URI,
                 hint="Use http://127.0.0.1:<port>/oauth/callback; with --no-browser you can paste the final URL from any redirect.",
             )
         return parts.port or 80, parts.path or "/"
@@ -197,7 +198,7 @@ async def _unless_no_browser(browser: asyncio.Future[Any], url: str) -> str:
         await asyncio.Future()  # a browser is open, or a person is at the terminal: the listener decides
     raise AuthorizationDenied(
         f"No browser could be opened and stdin is not a terminal, so nobody can sign in at {url} (stopped at once instead of waiting for the timeout)",
-        code="login.no-browser",
+        code=ErrorCode.LOGIN_NO_BROWSER,
         hint="The URL works only while login waits: run login from a terminal and open it yourself, set BROWSER to a browser command, "
         "or use --no-browser and paste the final redirect URL on stdin; with no browser at all, --grant device-code.",
         spec="RFC 8252 §7.3",

@@ -13,6 +13,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, require
 from authkit_mcp_cli.client.token_request import dpop_key_for, received, request_tokens
 from authkit_mcp_cli.discovery import Discovered
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.grant_requests import client_credentials_request
@@ -31,7 +32,7 @@ class ClientCredentialsGrant:
         if not (self.opts.client_secret or self.opts.private_key_jwt.private_key):
             raise UsageError(
                 "--grant client-credentials needs the client's credential: --client-secret, or --private-key (private_key_jwt).",
-                code="usage.missing-option",
+                code=ErrorCode.USAGE_MISSING_OPTION,
                 hint="e.g. atoms-auth login --server URL --grant client-credentials --client-id ID --client-secret SECRET",
             )
         check_client_options(self.opts, FLAG)

@@ -12,6 +12,7 @@ from typing import Any
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.registration import SECRET_METHODS, advertised_auth_methods, secret_method
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.assertion import load_private_key, signing_alg_for
@@ -22,7 +23,7 @@ def require(grant_flag: str, **given: object) -> None:
     """Every option in ``given`` (its name in Python spelling -> its value) is set, else ``usage.missing-option`` naming them all."""
     missing = ["--" + n.replace("_", "-") for n, value in given.items() if not value]
     if missing:
-        raise UsageError(f"--grant {grant_flag} needs {' and '.join(missing)}.", code="usage.missing-option", hint=f"Run atoms-auth login --help; e.g. {EXAMPLES[grant_flag]}")
+        raise UsageError(f"--grant {grant_flag} needs {' and '.join(missing)}.", code=ErrorCode.USAGE_MISSING_OPTION, hint=f"Run atoms-auth login --help; e.g. {EXAMPLES[grant_flag]}")
 
 
 EXAMPLES = {
@@ -37,7 +38,7 @@ def check_client_options(opts: LoginOptions, grant_flag: str) -> None:
     key = opts.private_key_jwt
     mutually_exclusive({"--client-secret": opts.client_secret, "--private-key": key.private_key}, "they are two ways to authenticate the client")
     if (opts.client_secret or key.private_key) and not opts.client_id:
-        raise UsageError(f"--grant {grant_flag}: {'--private-key' if key.private_key else '--client-secret'} needs --client-id.", code="usage.missing-option")
+        raise UsageError(f"--grant {grant_flag}: {'--private-key' if key.private_key else '--client-secret'} needs --client-id.", code=ErrorCode.USAGE_MISSING_OPTION)
     needs("--signing-alg" if key.signing_alg else "--key-id", key.signing_alg or key.key_id, "--private-key", key.private_key, "they describe its assertions")
     if key.private_key:
         signing_alg_for(load_private_key(key.private_key), key.signing_alg)
@@ -89,9 +90,9 @@ def read_jwt(value: str, flag: str) -> str:
         try:
             text = Path(value).expanduser().read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{flag} {value}: {getattr(exc, 'strerror', None) or exc}.", code="usage.unreadable-file", hint=f"{flag} takes a file holding the JWT, or - to read it from stdin.") from None
+            raise UsageError(f"{flag} {value}: {getattr(exc, 'strerror', None) or exc}.", code=ErrorCode.USAGE_UNREADABLE_FILE, hint=f"{flag} takes a file holding the JWT, or - to read it from stdin.") from None
         where = value
     token = text.strip()
     if not token or any(c.isspace() for c in token):
-        raise UsageError(f"{flag}: {where} does not hold one JWT ({'empty' if not token else 'more than one word'}).", code="usage.invalid-assertion", hint=f"{flag} takes a file holding only the JWT, or - for stdin.")
+        raise UsageError(f"{flag}: {where} does not hold one JWT ({'empty' if not token else 'more than one word'}).", code=ErrorCode.USAGE_INVALID_ASSERTION, hint=f"{flag} takes a file holding only the JWT, or - for stdin.")
     return token

@@ -21,6 +21,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.client.registration import advertised_auth_methods, pick_auth_method
 from authkit_mcp_cli.client.token_request import bound_tokens, dpop_key_for, send_with_proof
 from authkit_mcp_cli.discovery import Discovered
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_registration_response, registration_request
 from authkit_mcp_cli.oauth.device import SLOW_DOWN_STEP, DeviceAuthorization, classify_poll, device_authorization_request, device_token_request, parse_device_authorization
@@ -44,7 +45,7 @@ class DeviceCodeGrant:
         if not isinstance(endpoint, str) or not endpoint:
             raise UsageError(
                 f"The authorization server {disc.issuer} does not offer the device authorization grant (no device_authorization_endpoint in its metadata).",
-                code="usage.device-code-unsupported",
+                code=ErrorCode.USAGE_DEVICE_CODE_UNSUPPORTED,
                 hint="Log in with the browser (--grant authorization-code, with --no-browser to paste the redirect over SSH).",
                 spec="RFC 8628 §4",
             )
@@ -73,7 +74,7 @@ class DeviceCodeGrant:
             if self.clock() + interval > deadline:
                 raise AuthorizationDenied(
                     "The device code expired (or the wait timed out) before the user approved it.",
-                    code="login.device-expired",
+                    code=ErrorCode.LOGIN_DEVICE_EXPIRED,
                     hint="Run atoms-auth login --grant device-code again and enter the code sooner (--wait sets how long to wait).",
                     spec="RFC 8628 §3.5",
                 )
@@ -100,7 +101,7 @@ class DeviceCodeGrant:
         if not isinstance(disc.metadata.get("registration_endpoint"), str):
             raise UsageError(
                 "The authorization server offers no dynamic client registration, and the device grant needs a client.",
-                code="dcr.unsupported",
+                code=ErrorCode.DCR_UNSUPPORTED,
                 hint="Pass a client registered for the device grant: --client-id (and --client-secret if it is confidential).",
                 spec="RFC 8628 §3.1; RFC 7591",
             )

@@ -19,6 +19,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions, PrivateKeyJwtO
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
 from authkit_mcp_cli.client.grants.jwt_bearer import assertion_audience, exchange_assertion
 from authkit_mcp_cli.discovery import Discovered, fetch_as_metadata
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError, RemoteRefused
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
@@ -47,7 +48,7 @@ class EnterpriseGrant:
         metadata, metadata_url = await fetch_as_metadata(ctx.client, idp_issuer, ctx.policy)
         token_endpoint = metadata.get("token_endpoint")
         if not isinstance(token_endpoint, str) or not is_absolute_http_url(token_endpoint) or not (is_secure_url(token_endpoint) or ctx.policy.allow_insecure):
-            raise ProtocolError(f"The IdP's metadata ({metadata_url}) has no usable https token_endpoint ({token_endpoint!r}).", code="as.endpoint-missing", spec="RFC 8414 §2", url=metadata_url)
+            raise ProtocolError(f"The IdP's metadata ({metadata_url}) has no usable https token_endpoint ({token_endpoint!r}).", code=ErrorCode.AS_ENDPOINT_MISSING, spec="RFC 8414 §2", url=metadata_url)
         ctx.report("discover", f"enterprise IdP {idp_issuer} (metadata {metadata_url}); token endpoint {token_endpoint}")
         grants = metadata.get("grant_types_supported")
         if isinstance(grants, list) and TOKEN_EXCHANGE not in grants:
@@ -77,7 +78,7 @@ def _check_id_jag(ctx: Context, token: str, disc: Discovered, client_id: str) ->
     if problem:  # never sent to an AS it was not issued for (RFC 7523 §3 item 3; issue #20 item 1)
         raise ProtocolError(
             f"The IdP's ID-JAG cannot be sent to {disc.issuer}: {problem}.",
-            code="login.assertion-audience",
+            code=ErrorCode.LOGIN_ASSERTION_AUDIENCE,
             hint=f"The exchange asked the IdP for an ID-JAG with audience {disc.issuer}; check the IdP's trust policy for this AS, or --idp-issuer.",
             spec="Identity Assertion JWT Authorization Grant (an ID-JAG's aud is the AS's issuer); RFC 7523 §3 item 3",
         )

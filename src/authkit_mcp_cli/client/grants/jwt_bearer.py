@@ -16,6 +16,7 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.credentials import check_client_options, confidential_client, read_jwt, require
 from authkit_mcp_cli.client.token_request import dpop_key_for, received, request_tokens
 from authkit_mcp_cli.discovery import Discovered
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.issuers import assertion_audience_problem
 from authkit_mcp_cli.oauth import ClientRegistration, Tokens
@@ -38,7 +39,7 @@ async def exchange_assertion(ctx: Context, disc: Discovered, reg: ClientRegistra
     if problem:  # RFC 7523 §3 item 3: never sent to an AS it does not name (issue #20 item 1)
         raise UsageError(
             f"Not sending {what} to {disc.issuer}: {problem}. An assertion is a credential for the authorization server it names; another one could replay it there.",
-            code="login.assertion-audience",
+            code=ErrorCode.LOGIN_ASSERTION_AUDIENCE,
             hint=f"Use an assertion whose aud is {disc.issuer} (or its token endpoint); if the server should use the AS the assertion names, fix its protected-resource metadata.",
             spec="RFC 7523 §3 item 3; MCP 2026-07-28 Client Registration",
         )
