@@ -163,3 +163,14 @@ def test_nothing_below_commands_prints_or_exits():
             if PRINTS.search(line.split("#", 1)[0]):
                 offenders.append(f"{rel}:{number}: {line.strip()}")
     assert offenders == [], "\n".join(offenders)
+
+
+def test_the_architecture_document_names_every_module():
+    """A newcomer finds every module in docs/architecture.md (issue #21): its file name, or its name as a word."""
+    doc = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if path.stem != "__init__" and not re.search(rf"\b{re.escape(path.stem)}(\.py)?\b", doc)
+    ]
+    assert missing == [], f"name these in docs/architecture.md: {missing}"
