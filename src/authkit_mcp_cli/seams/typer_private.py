@@ -76,20 +76,17 @@ def install_coercion_shortcut(shortcut: Callable[[Any, Any], Any]) -> bool:
     (nothing changed) when this typer has no such hook: ``_TyperParameter.get_runtime_param`` and
     ``typer._coercion``'s ``RuntimeParam`` and ``build_runtime_param``."""
     try:
-        from typer import _coercion
+        from typer._coercion import RuntimeParam, build_runtime_param
+        from typer.core import _TyperParameter as parameter
     except ImportError:
         return False
-    parameter = getattr(typer.core, "_TyperParameter", None)
-    runtime_param = getattr(_coercion, "RuntimeParam", None)
-    build = getattr(_coercion, "build_runtime_param", None)
-    if parameter is None or runtime_param is None or build is None or not hasattr(parameter, "get_runtime_param"):
+    if not hasattr(parameter, "get_runtime_param"):
         return False
     if getattr(parameter.get_runtime_param, "_atoms_auth", False):
         return True
-    typers_own: Callable[[Any], Any] = build
 
     @dataclass(frozen=True)
-    class Deferred(runtime_param):  # type: ignore[valid-type, misc]
+    class Deferred(RuntimeParam):
         descriptor: Any = None
         built: list[Any] = field(default_factory=list)  # typer's own RuntimeParam, once needed
 
@@ -98,7 +95,7 @@ def install_coercion_shortcut(shortcut: Callable[[Any, Any], Any]) -> bool:
             if done is not PASS:
                 return done
             if not self.built:
-                self.built.append(typers_own(self.descriptor))
+                self.built.append(build_runtime_param(self.descriptor))
             return self.built[0]._coerce_value(value, param=param, ctx=ctx)
 
     def get_runtime_param(self: Any) -> Any:
@@ -108,5 +105,5 @@ def install_coercion_shortcut(shortcut: Callable[[Any, Any], Any]) -> bool:
         return self._runtime_param
 
     get_runtime_param._atoms_auth = True  # type: ignore[attr-defined]
-    parameter.get_runtime_param = get_runtime_param
+    parameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
     return True
