@@ -23,11 +23,11 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 __all__ = ["HttpToolsProtocol", "should_upgrade", "unset_keepalive"]
 
 
-def _never_upgrade(protocol: Any) -> bool:
+def no_upgrade(protocol: Any) -> bool:
     return False
 
 
-def _nothing(protocol: Any) -> None:
+def leave_keepalive_timer(protocol: Any) -> None:
     return None
 
 
@@ -37,5 +37,5 @@ def private_method(name: str, fallback: Callable[[Any], Any]) -> Callable[[Any],
     return method if callable(method) else fallback
 
 
-should_upgrade: Callable[[Any], bool] = private_method("_should_upgrade", _never_upgrade)
-unset_keepalive: Callable[[Any], None] = private_method("_unset_keepalive_if_required", _nothing)
+should_upgrade: Callable[[Any], bool] = private_method("_should_upgrade", no_upgrade)
+unset_keepalive: Callable[[Any], None] = private_method("_unset_keepalive_if_required", leave_keepalive_timer)
