@@ -27,6 +27,7 @@ from authkit_mcp_cli.commands.login import login
 from authkit_mcp_cli.commands.logout import logout
 from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
+from authkit_mcp_cli.seams.typer_private import register_completion_classes
 
 install_plain_coercion()  # options left at their defaults skip typer's pydantic adapters (issue #16 item 2)
 # httpx's __init__ imports its own command-line tool (click, rich's progress and syntax, pygments:
@@ -72,9 +73,22 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+COMPLETION_UNAVAILABLE = f"shell completion needs typer's completion classes, which typer {typer.__version__} does not have"
+
+
+def _require_completion_classes() -> None:
+    """The shipped scripts call back into typer's completion classes: no script without them."""
+    if not register_completion_classes():
+        from authkit_mcp_cli.error_codes import ErrorCode
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError(COMPLETION_UNAVAILABLE, hint="install a typer release atoms-auth supports (pip install 'typer>=0.29,<0.30')", code=ErrorCode.USAGE_COMPLETION_UNAVAILABLE)
+
+
 def _install_completion(shell: str | None) -> None:
     if shell is None:
         return
+    _require_completion_classes()
     from authkit_mcp_cli.completion import install
 
     done = install(None if shell == "auto" else shell)
@@ -86,6 +100,7 @@ def _install_completion(shell: str | None) -> None:
 def _show_completion(shell: str | None) -> None:
     if shell is None:
         return
+    _require_completion_classes()
     from authkit_mcp_cli.completion import check_shell, script
 
     typer.echo(script(check_shell(None if shell == "auto" else shell)), nl=False)
@@ -127,10 +142,9 @@ def main() -> None:
     from authkit_mcp_cli.commands._boundary import report_bug, report_error
     from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
 
-    if "_ATOMS_AUTH_COMPLETE" in os.environ:  # a completion script calling back: typer's shell classes answer it
-        from typer._completion_classes import completion_init
-
-        completion_init()
+    if "_ATOMS_AUTH_COMPLETE" in os.environ and not register_completion_classes():  # a completion script calling back
+        sys.stderr.write(f"atoms-auth: {COMPLETION_UNAVAILABLE}\n")  # click's own classes would answer in another format
+        sys.exit(ExitCode.USAGE)
     try:
         app(prog_name="atoms-auth")
     except AtomsAuthError as exc:  # raised while options were parsed (a callback), not in a command

@@ -141,6 +141,7 @@ class ErrorCode(enum.StrEnum):
     USAGE_AMBIGUOUS_LOGIN = "usage.ambiguous-login", "Several logins are stored: --server must say which.", USAGE
     USAGE_ARGUMENTS = "usage.arguments", "--arguments is not a JSON object.", USAGE
     USAGE_COMPLETION_SHELL = "usage.completion-shell", "The shell to install completion for cannot be told.", USAGE
+    USAGE_COMPLETION_UNAVAILABLE = "usage.completion-unavailable", "This typer release lacks what the shipped completion scripts call back into.", USAGE
     USAGE_CONFLICTING_OPTIONS = "usage.conflicting-options", "Options that cannot be combined, or an option without the one it needs.", USAGE
     USAGE_DEMO_GRANT = "usage.demo-grant", "demo --grant names a flow the demo does not show.", USAGE
     USAGE_DEVICE_CODE_UNSUPPORTED = "usage.device-code-unsupported", "The AS does not offer the device authorization grant.", USAGE

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 
+from authkit_mcp_cli.seams import mcp_private
 from authkit_mcp_cli.server import app as app_module
 from authkit_mcp_cli.server.app import build_app
 from authkit_mcp_cli.server.config import resolve_serve_config
@@ -43,7 +44,7 @@ def _serve(issuer: str, *, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Itera
     def factory(base: str):
         with monkeypatch.context() as patch:
             if not fast:
-                patch.setattr(app_module, "StatelessJsonEndpoint", StreamableHTTPASGIApp)
+                patch.setattr(app_module, "stateless_endpoint", StreamableHTTPASGIApp)
             built["app"], built["info"] = build_app(cfg, int(base.rsplit(":", 1)[1]))
         return built["app"]
 
@@ -191,9 +192,11 @@ def test_the_2026_wire_and_other_methods_go_to_the_sdk(pair):
 
 
 def test_the_lifespan_state_the_fast_path_reads_is_the_sdks(pair):
-    """fast_path.py reads the session manager's private ``_lifespan_state`` (entered once by its
-    run()); an SDK release that renames it must fail here, not in production."""
+    """fast_path.py reads the session manager's private lifespan state (entered once by its run())
+    through seams.mcp_private; an SDK release that renames it must fail here (production falls back
+    to the SDK's own path: test_serve_private_names.py)."""
     fast, _ = _both(pair, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"mcp-protocol-version": LEGACY})
     assert fast.status_code == 200 and json.loads(fast.content) == {"jsonrpc": "2.0", "id": 1, "result": {}}
     manager = pair[4].manager
-    assert "_lifespan_state" in vars(manager) and manager._task_group is not None  # run() has entered the lifespan
+    assert mcp_private.LIFESPAN_STATE in vars(manager) and manager._task_group is not None  # run() has entered the lifespan
+    assert pair[4].lifespan_state(manager) is getattr(manager, mcp_private.LIFESPAN_STATE)

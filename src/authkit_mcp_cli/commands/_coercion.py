@@ -10,54 +10,32 @@ option), is returned as it is, which is what typer's adapter returns for
 them, as is a ``Literal`` option's value that is exactly one of its
 strings; anything else (a number typed on the command line, an Enum, a
 path, a list, a custom parser) goes through typer's own adapter, built on
-first use. Bool flags typer already skips. Only typer's private seam
-(``_TyperParameter.get_runtime_param``, ``_coercion.RuntimeParam``) is used,
-typer is pinned below 0.30, and when the seam is missing nothing changes.
+first use. Bool flags typer already skips. typer's private hook is reached
+only through ``seams.typer_private`` (typer is pinned below 0.30); when it is
+missing nothing changes: every value goes through typer's adapter.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin
+
+from authkit_mcp_cli.seams.typer_private import PASS, install_coercion_shortcut
 
 _PLAIN = (str, int, float)
 
 
 def install() -> bool:
-    """Patch typer's per-parameter coercion once; False when this typer has no such seam."""
-    try:
-        from typer import _coercion, core
-    except ImportError:  # pragma: no cover - another typer
-        return False
-    parameter = getattr(core, "_TyperParameter", None)
-    if parameter is None or not hasattr(parameter, "get_runtime_param") or not hasattr(_coercion, "RuntimeParam"):
-        return False  # pragma: no cover - another typer
-    if getattr(parameter.get_runtime_param, "_atoms_auth", False):
-        return True
+    """Put :func:`plain_value` before typer's per-parameter coercion once; False when this typer has no such hook."""
+    return install_coercion_shortcut(plain_value)
 
-    @dataclass(frozen=True)
-    class Deferred(_coercion.RuntimeParam):
-        descriptor: Any = None
-        built: list[Any] = field(default_factory=list)  # typer's own RuntimeParam, once needed
 
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            if is_plain(self.descriptor, value):
-                return value
-            if is_plain_list(self.descriptor, value):
-                return list(value)  # typer's adapter makes the same list of the same strings
-            if not self.built:
-                self.built.append(_coercion.build_runtime_param(self.descriptor))
-            return self.built[0]._coerce_value(value, param=param, ctx=ctx)
-
-    def get_runtime_param(self: Any) -> Any:
-        if self._runtime_param is None:
-            d = self.type_descriptor
-            self._runtime_param = Deferred(parameter_info=d.parameter_info, annotation=d.annotation, descriptor=d)
-        return self._runtime_param
-
-    get_runtime_param._atoms_auth = True  # type: ignore[attr-defined]
-    parameter.get_runtime_param = get_runtime_param
-    return True
+def plain_value(descriptor: Any, value: Any) -> Any:
+    """``value`` as typer's adapter would return it, when that needs no adapter; else ``PASS``."""
+    if is_plain(descriptor, value):
+        return value
+    if is_plain_list(descriptor, value):
+        return list(value)  # typer's adapter makes the same list of the same strings
+    return PASS
 
 
 def is_plain(descriptor: Any, value: Any) -> bool:

@@ -21,14 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer._click import core as click_core  # typer 0.29 vendors its click
-from typer._click import exceptions as click_exc
-from typer._click import formatting as click_fmt
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperGroup, TyperOption  # public: typer's documented way to customise a group
 
 from authkit_mcp_cli.commands._json_error import write_error_document
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode, UsageError
+from authkit_mcp_cli.seams import typer_private as typer_click  # typer 0.29 vendors its click; the seam reaches it
 
 JSON_ERRORS = 'With --json, a failing command prints one JSON document on stdout: {"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}.'
 _EXIT_SENTENCE = re.compile(r"\s*\bExit codes?\b[^.]*\.(?=\s|$)")  # a hand-written one inside a paragraph
@@ -59,7 +57,7 @@ def command_help(fn: Callable[..., Any]) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-class ShapedUsageError(click_exc.UsageError):
+class ShapedUsageError(typer_click.UsageError):
     """A click usage error that prints the way AtomsAuthError does (exit 2)."""
 
     exit_code = ExitCode.USAGE
@@ -78,8 +76,8 @@ class ShapedUsageError(click_exc.UsageError):
         err.flush()
 
 
-def shaped(exc: click_exc.UsageError, *, as_json: bool) -> click_exc.UsageError:
-    if isinstance(exc, (ShapedUsageError, click_exc.NoArgsIsHelpError)):
+def shaped(exc: typer_click.UsageError, *, as_json: bool) -> typer_click.UsageError:
+    if isinstance(exc, (ShapedUsageError, typer_click.NoArgsIsHelpError)):
         return exc
     message = sentence(exc.format_message().replace(": Value error, ", ": "))  # typer's converter prefix
     path = exc.ctx.command_path if exc.ctx is not None else "atoms-auth"
@@ -111,28 +109,28 @@ class AtomsGroup(TyperGroup):
 
     _as_json = False
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click_core.Context | None = None, **extra: Any) -> click_core.Context:
+    def make_context(self, info_name: str | None, args: list[str], parent: typer_click.Context | None = None, **extra: Any) -> typer_click.Context:
         if parent is None:  # the root: remember whether --json was asked anywhere on the line
             args = _completion_shell_optional(args)
             AtomsGroup._as_json = "--json" in args or "--format=json" in args or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except click_exc.UsageError as exc:
+        except typer_click.UsageError as exc:
             raise shaped(exc, as_json=AtomsGroup._as_json) from None
 
-    def invoke(self, ctx: click_core.Context) -> Any:
+    def invoke(self, ctx: typer_click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click_exc.UsageError as exc:
+        except typer_click.UsageError as exc:
             raise shaped(exc, as_json=AtomsGroup._as_json) from None
 
-    def get_command(self, ctx: click_core.Context, cmd_name: str) -> click_core.Command | None:
+    def get_command(self, ctx: typer_click.Context, cmd_name: str) -> typer_click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None:
             name_metavars(cmd, ctx)
         return cmd
 
-    def format_commands(self, ctx: click_core.Context, formatter: click_fmt.HelpFormatter) -> None:
+    def format_commands(self, ctx: typer_click.Context, formatter: typer_click.HelpFormatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
             cmd = self.get_command(ctx, name)
@@ -143,7 +141,7 @@ class AtomsGroup(TyperGroup):
                 formatter.write_dl(rows)
 
 
-def name_metavars(cmd: click_core.Command, ctx: click_core.Context) -> None:
+def name_metavars(cmd: typer_click.Command, ctx: typer_click.Context) -> None:
     """An option that takes a value and declares no metavar shows its own name (--host HOST), never the
     type (<str>, <list[str]>, <int range>); choices keep their list (issue #15 item 8)."""
     for param in cmd.params:

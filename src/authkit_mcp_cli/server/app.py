@@ -31,7 +31,7 @@ from authkit_mcp_cli.server.compat import MetadataForwarder
 from authkit_mcp_cli.server.config import ServeConfig
 from authkit_mcp_cli.server.dpop_proof import ProofChecker
 from authkit_mcp_cli.server.dpop_store import RedisReplayStore, StoreUnavailable, open_store, shown_store_url
-from authkit_mcp_cli.server.fast_path import StatelessJsonEndpoint
+from authkit_mcp_cli.server.fast_path import stateless_endpoint
 from authkit_mcp_cli.server.jwks import JwksCache
 from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher
@@ -95,7 +95,7 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeIn
         transport_security=_transport_security(cfg, origin, bound_port),
     )
     # --stateless: one POST is one JSON-RPC exchange, answered in its own task (fast_path.py)
-    endpoint = StatelessJsonEndpoint(mcp.session_manager) if cfg.stateless else StreamableHTTPASGIApp(mcp.session_manager)
+    endpoint = stateless_endpoint(mcp.session_manager) if cfg.stateless else StreamableHTTPASGIApp(mcp.session_manager)
     # DPoP replay and nonce state: per process, or shared through --store (RFC 9449 §11.1, §9)
     store = open_store(cfg.store)
     guarded = BearerGuard(endpoint, info=info, validator=validator, proofs=ProofChecker.for_resource(resource, store=store))

@@ -22,6 +22,11 @@ other methods, the 2026-07-28 wire (the SDK's own single-exchange entry),
 failed Host/Origin/Content-Type/Accept checks, oversized, unparseable or
 invalid bodies. Their answers are the SDK's by construction.
 tests/integration/test_serve_fast_path.py compares both paths' answers.
+
+The one private name it needs, the lifespan state the manager's ``run()``
+entered, comes through ``seams.mcp_private``; an SDK without it turns the
+fast path off (:func:`stateless_endpoint` logs so once): every request then
+takes the SDK's own ``handle_request``.
 """
 
 from __future__ import annotations
@@ -56,9 +61,12 @@ from mcp_types import (
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authkit_mcp_cli.seams.mcp_private import lifespan_state_reader
 
 log = logging.getLogger("mcp.shared.jsonrpc_dispatcher")  # where the SDK's dispatcher logs a handler's crash
+serve_log = logging.getLogger("atoms_auth.serve")
 
 JSON_HEADERS = (b"content-type", b"application/json")
 # what the stateless manager gives every message it dispatches (no back-channel, no session)
@@ -93,15 +101,28 @@ class SingleReplyContext:
         return None
 
 
+def stateless_endpoint(manager: StreamableHTTPSessionManager) -> ASGIApp:
+    """serve --stateless's MCP endpoint: the fast path, or the SDK's own handling when this SDK keeps its
+    lifespan state elsewhere (said once, here at start-up; the answers are the same, slower)."""
+    if lifespan_state_reader(manager) is None:
+        serve_log.warning("The --stateless fast path is off: this MCP SDK's session manager keeps no lifespan state it can read; every request takes the SDK's own path.")
+        return manager.handle_request
+    return StatelessJsonEndpoint(manager)
+
+
 class StatelessJsonEndpoint:
     """ASGI app for the MCP endpoint of a stateless, JSON-response session manager."""
 
     def __init__(self, manager: StreamableHTTPSessionManager) -> None:
         if not (manager.stateless and manager.json_response):
             raise ValueError("the single-exchange endpoint serves a stateless manager with JSON responses only")
+        read_lifespan_state = lifespan_state_reader(manager)
+        if read_lifespan_state is None:
+            raise ValueError("this MCP SDK's session manager keeps no lifespan state the endpoint can read")
         self.manager = manager
+        self.lifespan_state = read_lifespan_state  # lifespan_state(manager): what run() entered, once
         self.server = manager.app
-        self.sdk = manager.asgi_app  # the SDK's own path: body limit, era routing, transport
+        self.sdk = manager.handle_request  # the SDK's own path: body limit, era routing, transport
         self.security = TransportSecurityMiddleware(manager.security_settings)
         self.max_body = manager.max_request_body_size
 
@@ -126,7 +147,7 @@ class StatelessJsonEndpoint:
         if message is None:
             await self.sdk(scope, _replay(rest, receive), send)  # the SDK's own 4xx, byte for byte
             return
-        lifespan_state = self.manager._lifespan_state  # noqa: SLF001 - entered once by the manager's run(); pinned by test_serve_fast_path
+        lifespan_state = self.lifespan_state(self.manager)
         connection = Connection.from_envelope(version if version is not None else DEFAULT_NEGOTIATED_VERSION, None, None)
         metadata = ServerMessageMetadata(request_context=request, can_send_request=False)
         if not isinstance(message, JSONRPCRequest):

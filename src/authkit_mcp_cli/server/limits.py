@@ -52,7 +52,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from authkit_mcp_cli.seams.uvicorn_private import HttpToolsProtocol, should_upgrade, unset_keepalive
 
 PROTOCOL = "authkit_mcp_cli.server.limits:GuardedHttpToolsProtocol"
 DEFAULT_MAX_HEADER_BYTES = 32 * 1024
@@ -155,7 +155,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._fields_left = self._max_head - fields
         self._trailer_bytes = self._since_data = 0
         super().on_headers_complete()
-        if not (self.parser.should_upgrade() and self._should_upgrade()):  # an upgrade is another protocol's business
+        if not (self.parser.should_upgrade() and should_upgrade(self)):  # an upgrade is another protocol's business
             self._in_body = True
             self._arm(self._body_timeout, self._body_timed_out)
 
@@ -210,7 +210,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = self._in_body = False
         self._refused = True
         self._cancel_deadline()
-        self._unset_keepalive_if_required()
+        unset_keepalive(self)
         self.logger.warning(message, limit)
         if quiet:
             self.transport.write(response)
