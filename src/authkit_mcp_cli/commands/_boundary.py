@@ -21,11 +21,10 @@ from typing import Any, TypeVar
 
 import typer
 
-from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
+from authkit_mcp_cli.errors import ERROR_SCHEMA, AtomsAuthError, ExitCode, error_document, sentence
 from authkit_mcp_cli.safe_text import escape_control, json_text
 
 F = TypeVar("F", bound=Callable[..., Any])
-ERROR_SCHEMA = 1
 BUG_CODE = "internal.bug"
 
 
@@ -75,14 +74,7 @@ def _debug() -> bool:
     return bool(os.environ.get("ATOMS_AUTH_DEBUG"))
 
 
-def error_document(exc: AtomsAuthError) -> dict[str, Any]:
-    """``{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}``."""
-    return {"schema": ERROR_SCHEMA, "error": exc.to_json()}
-
-
 def report_error(exc: AtomsAuthError, *, as_json: bool) -> None:
-    from authkit_mcp_cli.commands._help import sentence
-
     # One shape everywhere (issue #15 item 7): error: what happened / fix: what to do / spec: only when
     # relevant / code:; a message built from a remote's sentence never ends in "..".
     exc.message = sentence(exc.message)

@@ -27,18 +27,11 @@ from typer._click import exceptions as click_exc
 from typer._click import formatting as click_fmt
 from typer.core import TyperGroup, TyperOption
 
-from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode
+from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode, sentence
 
 JSON_ERRORS = 'With --json, a failing command prints one JSON document on stdout: {"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}.'
 CLI_USAGE_CODE = "usage.cli"
 _EXIT_SENTENCE = re.compile(r"\s*\bExit codes?\b[^.]*\.(?=\s|$)")  # a hand-written one inside a paragraph
-_DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?=\s|$)")
-
-
-def sentence(text: str) -> str:
-    """One sentence as printed: no doubled period before a space or the end, a final period when none."""
-    text = _DOUBLE_PERIOD.sub(".", text.strip())
-    return text if text.endswith((".", "?", "!", ":")) else text + "."
 
 
 def _join(codes: dict[int, str]) -> str:
@@ -48,7 +41,7 @@ def _join(codes: dict[int, str]) -> str:
 def exit_codes_epilog(command: str | None = None) -> str:
     """The "Exit codes" paragraph of ``command``'s --help (None: the root page, every code)."""
     codes = EXIT_CODE_MEANINGS if command is None else COMMAND_EXIT_CODES[command]
-    tail = "" if command == "serve" else " " + JSON_ERRORS
+    tail = "" if command in ("serve", "mcp") else " " + JSON_ERRORS  # the two without --json
     return f"Exit codes: {_join(codes)}.{tail}"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from authkit_mcp_cli import __version__
+from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.checks.model import Result
 from authkit_mcp_cli.checks.root_cause import root_causes
 from authkit_mcp_cli.reports.common import ServerReport, summary
