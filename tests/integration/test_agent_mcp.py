@@ -25,10 +25,12 @@ from mcp.client.stdio import StdioServerParameters
 
 from peers.asgi import serve_asgi
 from peers.broken_server import Faults, build_broken_app
+from peers.oidc_as import NODE_DIR, PeerMissing, node_binary
 from peers.serve_app import serve_app
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
+INSPECTOR = NODE_DIR / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients" / "launcher" / "build" / "index.js"
 TOOLS = {"doctor", "list_checks", "explain_check", "token_status", "call"}
 FORMATTING = ("\x1b[", "[bold", "[/]", "│", "─", "✔", "✘")  # ANSI escapes, rich markup, table rules, status glyphs
 
@@ -297,3 +299,29 @@ def test_stdout_carries_only_json_rpc(home, broken):
     by_id = {d["id"]: d for d in docs if "id" in d}
     assert by_id[2]["result"]["isError"] is False and by_id[2]["result"]["structuredContent"]["reports"]
     assert by_id[3]["result"]["isError"] is True and by_id[3]["result"]["structuredContent"]["error"]["code"] == "usage.invalid"
+
+
+def inspector(home: Path, *method: str) -> dict[str, Any]:
+    """The MCP Inspector's CLI mode (tests/node, on Node 22) against `python -m authkit_mcp_cli mcp`; it passes
+    the server only the variables given with -e."""
+    try:
+        node = node_binary()
+    except PeerMissing as exc:
+        pytest.fail(str(exc))
+    if not INSPECTOR.exists():
+        pytest.fail(f"{INSPECTOR} is missing: run `make test` (npm ci in tests/node installs @modelcontextprotocol/inspector).")
+    passed = [arg for name in ("PYTHONPATH", "ATOMS_AUTH_HOME") if (value := _env(home).get(name)) for arg in ("-e", f"{name}={value}")]
+    command = [str(node), str(INSPECTOR), "--cli", *passed, sys.executable, "-m", "authkit_mcp_cli", "mcp", *method]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=home.parent, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return json.loads(proc.stdout)
+
+
+def test_the_inspector_lists_and_calls_the_tools(home):
+    listed = inspector(home, "--method", "tools/list")
+    by_name = {t["name"]: t for t in listed["tools"]}
+    assert set(by_name) == TOOLS
+    assert all(t["inputSchema"]["type"] == "object" and t["outputSchema"]["type"] == "object" and t["description"] for t in by_name.values())
+    assert by_name["doctor"]["annotations"]["readOnlyHint"] is True
+    explained = inspector(home, "--method", "tools/call", "--tool-name", "explain_check", "--tool-arg", "id=prm.resource")
+    assert explained["isError"] is False and explained["structuredContent"]["id"] == "prm.resource" and explained["structuredContent"]["level"] == "MUST"
