@@ -11,7 +11,7 @@ from typing import Any
 from mcp_types import CallToolResult
 
 from authkit_mcp_cli.agent.results import answer
-from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
+from authkit_mcp_cli.errors import AuthorizationDenied
 
 log = logging.getLogger("atoms-auth.mcp")
 HTTP_TIMEOUT = 15.0  # call's --http-timeout default
@@ -75,8 +75,6 @@ async def call(server: str, tool: str | None, arguments: dict[str, Any] | None) 
     from authkit_mcp_cli.urls import parse_target_url
 
     server_url = parse_target_url(server, what="MCP server URL", flag="--server")
-    if arguments is not None and not isinstance(arguments, dict):
-        raise UsageError("--arguments must be a JSON object.", code="usage.arguments")
     opts = _login_options(load_environment())
     steps: list[str] = []
 

@@ -19,7 +19,10 @@ BUG_CODE = "internal.bug"  # as the CLI's boundary (commands._boundary)
 
 
 def answer(structured: dict[str, Any], summary: str, *, is_error: bool = False) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=summary)], structured_content=structured, is_error=is_error)
+    """The summary's control and format characters (a remote's, quoted in a message) written as escapes, as on
+    the CLI's terminal: an agent may show it to a person. The structured content is JSON, as ``--json``."""
+    text = escape_control(summary, keep_newlines=True)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured, is_error=is_error)
 
 
 def error_lines(doc: dict[str, Any]) -> str:
@@ -31,7 +34,7 @@ def error_lines(doc: dict[str, Any]) -> str:
     if error.get("spec"):
         lines.append(f"spec: {error['spec']}")
     lines.append(f"code: {error['code']}")
-    return escape_control("\n".join(lines), keep_newlines=True)
+    return "\n".join(lines)
 
 
 def error_result(exc: AtomsAuthError) -> CallToolResult:
