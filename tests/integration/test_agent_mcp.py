@@ -125,9 +125,10 @@ def test_doctor_on_a_broken_and_a_correct_server_with_progress(home, broken, loc
         bad = await client.call_tool("doctor", {"server": broken}, progress_callback=on_progress)
         seen = len(progress)
         both = await client.call_tool("doctor", {"server": [broken, local.mcp_url]}, progress_callback=on_progress)
-        return bad, seen, both
+        as_only = await client.call_tool("doctor", {"authorization_server": local.issuer, "checks": ["as.discovery", "as.pkce", "challenge.status"]})
+        return bad, seen, both, as_only
 
-    bad, seen_for_one, both = run_agent(home, steps)
+    bad, seen_for_one, both, as_only = run_agent(home, steps)
     assert not bad.is_error
     (report,) = bad.structured_content["reports"]
     failed = {r["id"]: r for r in report["results"] if r["status"] == "fail"}
@@ -152,6 +153,11 @@ def test_doctor_on_a_broken_and_a_correct_server_with_progress(home, broken, loc
     assert second["target"]["authorization_server"] == local.issuer
     assert f"\n\n{local.mcp_url}: " in both.content[0].text  # one paragraph per server, in the order given
     assert any(m and m.startswith(f"checked {local.mcp_url}: ") for _, m in progress[seen_for_one:])
+
+    # only an authorization server: only its checks run, as doctor --authkit-domain
+    (as_report,) = as_only.structured_content["reports"]
+    assert not as_only.is_error and as_report["target"] == {"server": None, "authorization_server": local.issuer}
+    assert [(r["id"], r["status"]) for r in as_report["results"]] == [("as.discovery", "pass"), ("as.pkce", "pass")]
 
 
 def test_bad_input_is_an_error_result_with_the_clis_document_and_the_server_goes_on(home):

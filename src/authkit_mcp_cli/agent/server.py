@@ -85,7 +85,7 @@ def build() -> MCPServer:
         call` does: tools/list, or tools/call of one tool. It refreshes an expired or refused token (keeping
         the rotated refresh token) but never opens a browser: when a login or more scope is needed, the
         error result names the `atoms-auth login` command for the user to run. Use it to confirm a fix
-        with a real token."""
+        with a real token. A tool that fails on the server is not an error of this call: see result.isError."""
         return await guarded(lambda: logins.call(server, tool, arguments))
 
     return server
