@@ -331,3 +331,25 @@ def test_the_inspector_lists_and_calls_the_tools(home):
     assert by_name["doctor"]["annotations"]["readOnlyHint"] is True
     explained = inspector(home, "--method", "tools/call", "--tool-name", "explain_check", "--tool-arg", "id=prm.resource")
     assert explained["isError"] is False and explained["structuredContent"]["id"] == "prm.resource" and explained["structuredContent"]["level"] == "MUST"
+
+
+def test_an_agent_finds_the_failing_check_reads_the_fix_and_confirms_it(home):
+    """The issue's "done when": doctor finds the failing check, explain_check and the finding say what to
+    change, the server is changed, and doctor run again confirms the fix; one server process throughout."""
+    faults = Faults(wrong_resource=True)
+    with serve_asgi(lambda base: build_broken_app(base, faults)) as base:
+        url = base + "/api/mcp"
+
+        async def steps(client: Client) -> Any:
+            before = await client.call_tool("doctor", {"server": url})
+            failing = next(r for r in before.structured_content["reports"][0]["results"] if r["status"] == "fail" and "caused_by" not in r)
+            explained = await client.call_tool("explain_check", {"id": failing["id"]})
+            faults.wrong_resource = False  # the agent's edit: PRM now names the endpoint itself
+            after = await client.call_tool("doctor", {"server": url, "checks": [failing["id"]]})
+            return failing, explained, after
+
+        failing, explained, after = run_agent(home, steps)
+    assert failing["id"] == "prm.resource" and f"Set resource to exactly '{url}'" in failing["fix"]
+    assert explained.structured_content["fix"].startswith("Set `resource` to the exact MCP URL")
+    (report,) = after.structured_content["reports"]
+    assert [(r["id"], r["status"]) for r in report["results"]] == [("prm.resource", "pass")] and "No failures or warnings." in after.content[0].text
