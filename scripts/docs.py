@@ -25,7 +25,7 @@ CLI_DOC = ROOT / "docs" / "cli.md"
 ERRORS_DOC = ROOT / "docs" / "errors.md"
 CODES_START, CODES_END = "<!-- exit-codes:start -->", "<!-- exit-codes:end -->"
 CODES_HEADING = "## Exit codes"
-COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"]]
+COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"], ["mcp"]]
 SHELLS = {"bash": "atoms-auth.bash", "zsh": "_atoms-auth", "fish": "atoms-auth.fish"}
 
 
@@ -138,7 +138,7 @@ def main(argv: list[str]) -> int:
     from authkit_mcp_cli import check_listing
     from authkit_mcp_cli.checks.catalogue import CATALOGUE
 
-    catalogue = check_listing.generate(CATALOGUE)
+    catalogue = check_listing.generate(CATALOGUE, (ROOT / "docs" / "checks.md").read_text(encoding="utf-8"))
     if not check_listing.CATALOGUE_FILE.exists() or check_listing.CATALOGUE_FILE.read_text(encoding="utf-8") != catalogue:
         stale.append(str(check_listing.CATALOGUE_FILE.relative_to(ROOT)))
         if write:

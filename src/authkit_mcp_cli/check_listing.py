@@ -5,7 +5,8 @@ every check module, the evidence model and rich to print four columns. So the
 catalogue's id, level, title and spec are kept in a file next to
 this module (``check_catalogue.json``), generated from ``checks.catalogue`` by
 ``make docs`` (scripts/docs.py); a test fails when the file and the catalogue
-differ.
+differ. The same file carries each check's "what it checks" and "typical fix"
+from docs/checks.md's tables, for the agent's ``explain_check`` tool.
 """
 
 from __future__ import annotations
@@ -22,10 +23,22 @@ def load() -> list[dict[str, str]]:
     return json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))["checks"]
 
 
-def generate(catalogue: Any) -> str:
-    """check_catalogue.json's text for ``checks.catalogue.CATALOGUE``."""
-    rows = [{"id": c.id, "level": c.level.value, "title": c.title, "spec": c.spec} for c in catalogue]
+def generate(catalogue: Any, checks_doc: str = "") -> str:
+    """check_catalogue.json's text for ``checks.catalogue.CATALOGUE``, with docs/checks.md's
+    (``checks_doc``) "what it checks" and "typical fix" cells for each id it documents."""
+    documented = doc_rows(checks_doc)
+    rows = [{"id": c.id, "level": c.level.value, "title": c.title, "spec": c.spec, **documented.get(c.id, {})} for c in catalogue]
     return json.dumps({"checks": rows}, indent=1, ensure_ascii=False) + "\n"
+
+
+def doc_rows(checks_doc: str) -> dict[str, dict[str, str]]:
+    """docs/checks.md's table rows ``| `id` | LEVEL | what it checks | typical fix |`` by id."""
+    found: dict[str, dict[str, str]] = {}
+    for line in checks_doc.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        if line.startswith("| `") and len(cells) == 4:
+            found[cells[0].strip("`")] = {"checks": cells[2], "fix": cells[3]}
+    return found
 
 
 def select(ids: list[str]) -> list[dict[str, str]] | None:

@@ -25,6 +25,7 @@ from authkit_mcp_cli.commands.doctor import doctor
 from authkit_mcp_cli.commands.init import init
 from authkit_mcp_cli.commands.login import login
 from authkit_mcp_cli.commands.logout import logout
+from authkit_mcp_cli.commands.mcp import mcp
 from authkit_mcp_cli.commands.register import register
 from authkit_mcp_cli.commands.serve import serve
 from authkit_mcp_cli.seams.typer_private import register_completion_classes
@@ -127,7 +128,7 @@ def root(
 
 # Each page: the docstring without a hand-written "Exit codes" paragraph, and one epilog with only
 # that command's codes, from errors.COMMAND_EXIT_CODES (issue #15 item 6).
-for _command in (doctor, register, login, call, logout, serve, demo, init):
+for _command in (doctor, register, login, call, logout, serve, demo, init, mcp):
     app.command(help=command_help(_command), epilog=exit_codes_epilog(_command.__name__))(command_boundary(_command))
 for _info in token.app.registered_commands:  # token show / token refresh
     if _info.callback:

@@ -92,6 +92,7 @@ class ErrorCode(enum.StrEnum):
     LOGIN_GRANT_ENDED = "login.grant-ended", "The AS refused the refresh token (invalid_grant): the grant has ended.", DENIED
     LOGIN_NO_BROWSER = "login.no-browser", "No browser could be opened and stdin is not a terminal, so nobody can sign in.", DENIED
     LOGIN_NOT_LOGGED_IN = "login.not-logged-in", "No stored login for the server (or none at all).", DENIED
+    LOGIN_STEP_UP_NEEDED = "login.step-up-needed", "The server needs more scopes than the stored token holds, and this caller may not log in (agent mode): the hint names the login to run.", DENIED
     LOGIN_PORT_BUSY = "login.port-busy", "The loopback callback port is in use.", USAGE
     LOGOUT_NOT_REVOKED = "logout.not-revoked", "The AS did not revoke a token; atoms-auth forgot it anyway.", FINDINGS
     TOKEN_NO_REFRESH_TOKEN = "token.no-refresh-token", "The AS issued no refresh token for this login: nothing to refresh with.", FINDINGS

@@ -25,11 +25,16 @@ exit code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from authkit_mcp_cli.error_codes import ErrorCode, ExitCode
+
+ERROR_SCHEMA = 1  # the --json error document's (and the agent's error results') schema
+_DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?=\s|$)")
+
 
 # The one exit-code table (issue #15 item 6): what each code means in general, and which codes each
 # command can return, in its own words. Every --help epilog (commands.help.exit_codes_epilog) and the
@@ -99,6 +104,7 @@ COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
     },
     "serve": {0: "stopped", 2: "usage or configuration error (also: the port is in use)", **_ALWAYS},
     "demo": {0: "every step passed", 1: "a step failed", 2: "usage", **_ALWAYS},
+    "mcp": {0: "stopped (the client closed stdin)", 2: "usage", **_ALWAYS},
     "init": {
         0: "written",
         1: "nothing written: the AuthKit domain check failed, or overwriting was declined",
@@ -106,6 +112,21 @@ COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
         **_ALWAYS,
     },
 }
+
+
+def sentence(text: str) -> str:
+    """One sentence as printed: no doubled period before a space or the end, a final period when none."""
+    text = _DOUBLE_PERIOD.sub(".", text.strip())
+    return text if text.endswith((".", "?", "!", ":")) else text + "."
+
+
+def error_document(exc: AtomsAuthError) -> dict[str, Any]:
+    """``{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}``: what ``--json``
+    prints for a failed command and what the agent's tools return as an error result's structured content."""
+    doc = exc.to_json()
+    doc["message"] = sentence(exc.message)  # a message built from a remote's sentence never ends in ".."
+    doc["hint"] = sentence(exc.hint) if exc.hint else exc.hint
+    return {"schema": ERROR_SCHEMA, "error": doc}
 
 
 @dataclass(frozen=True)

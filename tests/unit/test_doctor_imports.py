@@ -59,12 +59,19 @@ def test_list_checks_loads_the_catalogue_only():
 
 def test_the_listed_catalogue_is_the_registry():
     """check_catalogue.json (what --list-checks prints without importing the checks) is generated from the
-    catalogue by make docs; this fails when a check is added, renamed or re-levelled without it."""
+    catalogue and docs/checks.md by make docs; this fails when a check is added, renamed or re-levelled, or
+    its documented row changed, without it. Every check carries what it checks and its typical fix (the
+    agent's explain_check)."""
+    from pathlib import Path
+
     from authkit_mcp_cli import check_listing
     from authkit_mcp_cli.checks.catalogue import CATALOGUE
 
-    assert check_listing.CATALOGUE_FILE.read_text(encoding="utf-8") == check_listing.generate(CATALOGUE)
-    assert [row["id"] for row in check_listing.load()] == [c.id for c in CATALOGUE]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert check_listing.CATALOGUE_FILE.read_text(encoding="utf-8") == check_listing.generate(CATALOGUE, doc)
+    rows = check_listing.load()
+    assert [row["id"] for row in rows] == [c.id for c in CATALOGUE]
+    assert all(row["checks"] and row["fix"] and "|" not in row["fix"] for row in rows)
 
 
 def test_list_checks_piped_into_head_ends_quietly():

@@ -99,6 +99,17 @@ def test_step_up_asks_for_the_union_of_scopes():
     assert union_scopes("a b", None, "b c", "") == "a b c"
 
 
+def test_without_step_up_more_scope_is_a_login_to_run_not_a_browser():
+    """The agent's call tool (allow_step_up=False): a 403 insufficient_scope names the login to run."""
+    state = RetryState.start(SERVER, session(scope="mcp:tools"), allow_login=False, allow_step_up=False)
+    action = decide(state, Challenged(challenge(403, "insufficient_scope", "mcp:tools mcp:admin")))
+    assert isinstance(action, Fail) and action.error.code == "login.step-up-needed" and action.error.exit_code == 5
+    assert action.error.hint == f"Run atoms-auth login --server {SERVER} --scope mcp:admin (a login in the browser with the scopes 'mcp:tools mcp:admin'), then call again."
+    assert "asks for 'mcp:tools mcp:admin'" in action.error.message and "has 'mcp:tools'" in action.error.message
+    # refreshing is no authorization: still done
+    assert decide(state, Challenged(challenge(401))) == Refresh()
+
+
 def test_step_up_is_bounded_to_three_authorizations():
     state = stored()  # the stored login is the first authorization
     asks = Challenged(challenge(403, "insufficient_scope", "mcp:admin"))

@@ -51,6 +51,7 @@ async def call_mcp(
     wire: str,
     opts: LoginOptions,
     allow_login: bool,
+    allow_step_up: bool = True,
     session: Session | None = None,
     on_log: Callable[[LogLine], None] | None = None,
 ) -> tuple[T, Session | None]:
@@ -59,11 +60,12 @@ async def call_mcp(
     Without a stored login the request goes out anonymously first: the server's
     own 401 (or 403) on the real request starts discovery, as the spec's flow
     begins, even on servers that guard only some methods. Server log
-    notifications go to ``on_log``.
+    notifications go to ``on_log``. ``allow_step_up=False`` (with
+    ``allow_login=False``): nothing here authorizes, so no browser opens.
     """
     fresh = session is not None
     session = session or load_session(ctx, server_url)
-    state = RetryState.start(server_url, session, allow_login=allow_login, fresh=fresh)
+    state = RetryState.start(server_url, session, allow_login=allow_login, fresh=fresh, allow_step_up=allow_step_up)
     outcome: Outcome | None = Expired() if session is not None and not fresh and session.tokens.expired() else None
     challenge: AuthChallenge | None = None
     disc: Discovered | None = None  # from the last challenge, when already looked up

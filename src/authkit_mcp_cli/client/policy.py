@@ -12,7 +12,9 @@ The rules (MCP 2026-07-28 Authorization; RFC 6750 §3.1):
   tokens as the AS issues them; retrying cannot help: ``mcp.token-rejected``;
 - 401 on a stored token: refresh once, else log in again (with ``--login``);
 - 403 ``insufficient_scope``: authorize again with the union of the scopes,
-  at most 3 authorizations in all ("Step-Up Authorization Flow");
+  at most 3 authorizations in all ("Step-Up Authorization Flow"); where no
+  browser may open (the agent's ``call`` tool), fail ``login.step-up-needed``
+  naming the login to run;
 - a failed refresh whose grant has ended: log in again (with ``--login``).
 """
 
@@ -106,10 +108,11 @@ class RetryState:
     logins: int = 0  # in this run
     authorizations: int = 0  # behind the current token; a stored login counts one
     asked: str | None = None  # the scopes the last step-up asked the AS for
+    allow_step_up: bool = True  # False: no authorization at all in this run (no browser may open)
 
     @classmethod
-    def start(cls, server_url: str, session: Session | None, *, allow_login: bool, fresh: bool = False) -> RetryState:
-        return cls(server_url, allow_login, session, fresh=fresh, authorizations=1 if session else 0)
+    def start(cls, server_url: str, session: Session | None, *, allow_login: bool, fresh: bool = False, allow_step_up: bool = True) -> RetryState:
+        return cls(server_url, allow_login, session, fresh=fresh, authorizations=1 if session else 0, allow_step_up=allow_step_up)
 
     def refreshed_to(self, session: Session) -> RetryState:
         return replace(self, session=session, fresh=True, refreshed=True)
@@ -141,6 +144,8 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
             return ReLogin(outcome.issuer, "not logged in; the server asks for authorization", after_refusal=False)
         return Fail(not_logged_in(state.server_url, f", and it asks for authorization ({challenge})"))
     if challenge.status == 403 and challenge.error == "insufficient_scope":
+        if not state.allow_step_up:
+            return Fail(step_up_needed(state, challenge))
         if state.authorizations >= MAX_AUTHORIZATIONS:
             return Fail(step_up_exhausted(state, challenge))
         return StepUp(union_scopes(session.tokens.scope, challenge.scope))
@@ -158,6 +163,22 @@ def decide(state: RetryState, outcome: Outcome) -> Action:
             return ReLogin(reason="the token was refused; logging in again")
         return Fail(token_rejected(session, challenge, resource=outcome.resource, fresh=False))
     return Fail(RemoteRefused(f"The MCP server refused the request: {challenge}.", code=ErrorCode.MCP_FORBIDDEN, hint="The server refuses this user or client; atoms-auth token show explains the token.", url=challenge.url, remote=challenge.remote, spec="RFC 6750 §3.1"))
+
+
+def step_up_needed(state: RetryState, challenge: AuthChallenge) -> AuthorizationDenied:
+    """``login.step-up-needed``: the server wants more scope than the stored token has, and this run may not authorize."""
+    held = state.session.tokens.scope if state.session else None
+    missing = [s for s in (challenge.scope or "").split() if s not in (held or "").split()]
+    flags = "".join(f" --scope {s}" for s in missing)
+    scopes = union_scopes(held, challenge.scope)
+    return AuthorizationDenied(
+        f"The server answers 403 insufficient_scope: it asks for {challenge.scope or '(no scope named)'!r}, and the stored token has {held!r}.",
+        code=ErrorCode.LOGIN_STEP_UP_NEEDED,
+        hint=f"Run atoms-auth login --server {state.server_url}{flags} (a login in the browser with the scopes {scopes!r}), then call again.",
+        spec=SPEC_STEP_UP,
+        url=challenge.url,
+        remote=challenge.remote,
+    )
 
 
 def step_up_exhausted(state: RetryState, challenge: AuthChallenge) -> RemoteRefused:

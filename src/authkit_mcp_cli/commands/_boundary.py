@@ -22,7 +22,7 @@ import typer
 
 from authkit_mcp_cli.commands._json_error import write_error_document
 from authkit_mcp_cli.error_codes import ErrorCode
-from authkit_mcp_cli.errors import AtomsAuthError, ExitCode
+from authkit_mcp_cli.errors import AtomsAuthError, ExitCode, sentence
 from authkit_mcp_cli.safe_text import escape_control
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,8 +75,6 @@ def _debug() -> bool:
 
 
 def report_error(exc: AtomsAuthError, *, as_json: bool) -> None:
-    from authkit_mcp_cli.commands._help import sentence
-
     # One shape everywhere (issue #15 item 7): error: what happened / fix: what to do / spec: only when
     # relevant / code:; a message built from a remote's sentence never ends in "..".
     exc.message = sentence(exc.message)

@@ -25,18 +25,11 @@ from typer.core import TyperGroup, TyperOption  # public: typer's documented way
 
 from authkit_mcp_cli.commands._json_error import write_error_document
 from authkit_mcp_cli.error_codes import ErrorCode
-from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode, UsageError
+from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS, ExitCode, UsageError, sentence
 from authkit_mcp_cli.seams import typer_private as typer_click  # typer 0.29 vendors its click; the seam reaches it
 
 JSON_ERRORS = 'With --json, a failing command prints one JSON document on stdout: {"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}.'
 _EXIT_SENTENCE = re.compile(r"\s*\bExit codes?\b[^.]*\.(?=\s|$)")  # a hand-written one inside a paragraph
-_DOUBLE_PERIOD = re.compile(r"(?<!\.)\.\.(?=\s|$)")
-
-
-def sentence(text: str) -> str:
-    """One sentence as printed: no doubled period before a space or the end, a final period when none."""
-    text = _DOUBLE_PERIOD.sub(".", text.strip())
-    return text if text.endswith((".", "?", "!", ":")) else text + "."
 
 
 def _join(codes: dict[int, str]) -> str:
@@ -46,7 +39,7 @@ def _join(codes: dict[int, str]) -> str:
 def exit_codes_epilog(command: str | None = None) -> str:
     """The "Exit codes" paragraph of ``command``'s --help (None: the root page, every code)."""
     codes = EXIT_CODE_MEANINGS if command is None else COMMAND_EXIT_CODES[command]
-    tail = "" if command == "serve" else " " + JSON_ERRORS
+    tail = "" if command in ("serve", "mcp") else " " + JSON_ERRORS  # the two without --json
     return f"Exit codes: {_join(codes)}.{tail}"
 
 

@@ -1,4 +1,5 @@
-"""The ``--json`` error document, written in one place.
+"""The ``--json`` error document, written in one place (the document itself: errors.error_document,
+which the agent's error results carry too).
 
 ``{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}`` on stdout: for an
 error from the tree (``_boundary``), a bug (``_boundary``, code ``internal.bug``) and the CLI
@@ -10,17 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
-from authkit_mcp_cli.errors import AtomsAuthError
+from authkit_mcp_cli.errors import AtomsAuthError, error_document
 from authkit_mcp_cli.safe_text import json_text
-
-ERROR_SCHEMA = 1
-
-
-def error_document(exc: AtomsAuthError) -> dict[str, Any]:
-    """``{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}``."""
-    return {"schema": ERROR_SCHEMA, "error": exc.to_json()}
 
 
 def write_error_document(exc: AtomsAuthError) -> None:

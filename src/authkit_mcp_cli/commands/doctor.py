@@ -201,17 +201,9 @@ def _check_many(fmt: str, *, login: bool) -> None:
 
 
 def _server_reports(diagnoses: list[Diagnosis]) -> list[ServerReport]:
-    """Each server's results and what its report names: the canonical URL (when the typed one differed
-    only in form: server.url), the AS it found; json also counts the requests."""
-    from authkit_mcp_cli.reports.common import ServerReport
+    from authkit_mcp_cli.reports.common import server_report
 
-    reports = []
-    for d in diagnoses:
-        extra: dict[str, Any] = {"requests": d.evidence.request_count}
-        if d.evidence.typed_server:
-            extra["typed_server"] = d.evidence.typed_server
-        reports.append(ServerReport(d.results, d.evidence.target.server_url, d.evidence.as_issuer, extra))
-    return reports
+    return [server_report(d) for d in diagnoses]
 
 
 def _list_checks(ids: list[str], fmt: str) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.checks.model import Result, Status
 from authkit_mcp_cli.checks.root_cause import network_failure
 from authkit_mcp_cli.errors import ExitCode
 from authkit_mcp_cli.safe_text import escape_control
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.doctor import Diagnosis
 
 STATUS_LABELS = {Status.PASS: "PASS", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "SKIP", Status.INFO: "INFO"}
 
@@ -35,6 +38,15 @@ class ServerReport:
 
     def meta(self, strict: bool) -> ReportMeta:
         return ReportMeta(server=self.server, authorization_server=self.authorization_server, strict=strict)
+
+
+def server_report(diagnosis: Diagnosis) -> ServerReport:
+    """One server's results and what its report names: the canonical URL (when the typed one differed
+    only in form: server.url), the AS it found; json also counts the requests."""
+    extra: dict[str, Any] = {"requests": diagnosis.evidence.request_count}
+    if diagnosis.evidence.typed_server:
+        extra["typed_server"] = diagnosis.evidence.typed_server
+    return ServerReport(diagnosis.results, diagnosis.evidence.target.server_url, diagnosis.evidence.as_issuer, extra)
 
 
 def exit_code(results: list[Result], *, strict: bool) -> int:
