@@ -204,7 +204,7 @@ def test_the_three_error_documents_come_from_one_writer_byte_for_byte():
     usage = _stdout(lambda: ShapedUsageError("No such option: --bogus.", "Run 'atoms-auth --help'.", as_json=True).show())
     assert usage == _expected("usage.cli", "No such option: --bogus.", "Run 'atoms-auth --help'.")
     bug = _stdout(lambda: report_bug(ValueError("boom"), as_json=True))
-    assert bug == _expected("internal.bug", "internal error: ValueError: boom", "This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback.")
+    assert bug == _expected("internal.bug", "internal error: ValueError: boom.", "This is a bug in atoms-auth; rerun with ATOMS_AUTH_DEBUG=1 and report the traceback.")
     error = _stdout(lambda: write_error_document(UsageError("Bad.", code=ErrorCode.USAGE_ARGUMENTS, hint="Fix.")))
     assert error == _expected("usage.arguments", "Bad.", "Fix.")
     assert json.loads(error) == error_document(UsageError("Bad.", code=ErrorCode.USAGE_ARGUMENTS, hint="Fix."))

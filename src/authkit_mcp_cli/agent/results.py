@@ -11,11 +11,11 @@ from typing import Any
 
 from mcp_types import CallToolResult, TextContent
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ERROR_SCHEMA, AtomsAuthError, error_document
 from authkit_mcp_cli.safe_text import escape_control
 
 log = logging.getLogger("atoms-auth.mcp")
-BUG_CODE = "internal.bug"  # as the CLI's boundary (commands._boundary)
 
 
 def answer(structured: dict[str, Any], summary: str, *, is_error: bool = False) -> CallToolResult:
@@ -47,7 +47,7 @@ def bug_result(exc: BaseException) -> CallToolResult:
     log.exception("atoms-auth bug")
     doc = {
         "schema": ERROR_SCHEMA,
-        "error": {"code": BUG_CODE, "message": f"internal error: {type(exc).__name__}: {exc}", "hint": "This is a bug in atoms-auth; its traceback is in the MCP server's log (stderr).", "spec": None, "url": None, "remote": None},
+        "error": {"code": ErrorCode.INTERNAL_BUG, "message": f"internal error: {type(exc).__name__}: {exc}", "hint": "This is a bug in atoms-auth; its traceback is in the MCP server's log (stderr).", "spec": None, "url": None, "remote": None},
     }
     return answer(doc, error_lines(doc), is_error=True)
 
