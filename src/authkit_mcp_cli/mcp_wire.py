@@ -74,9 +74,10 @@ class _BearerHook(httpx2.Auth):
     (RFC 9449 §7.1), retried once with the server's nonce on ``use_dpop_nonce`` (§9)."""
 
     def __init__(self, token: str | None, dpop: DpopKey | None = None) -> None:
+        from authkit_mcp_cli.oauth.dpop import DpopHandle
+
         self.token = token
-        self.dpop = dpop if token else None
-        self.nonce: str | None = None  # the resource server's latest DPoP-Nonce
+        self.dpop = DpopHandle.for_key(dpop) if dpop is not None and token else None  # the key, and the server's latest nonce
         self.challenge: AuthChallenge | None = None
         self.failure: HttpFailure | None = None
         self.requests = 0
@@ -87,27 +88,20 @@ class _BearerHook(httpx2.Auth):
         if self.dpop is None:
             request.headers["Authorization"] = f"Bearer {self.token}"
             return
-        from authkit_mcp_cli.oauth.dpop import proof
-
         request.headers["Authorization"] = f"DPoP {self.token}"
-        request.headers["DPoP"] = proof(self.dpop, request.method, str(request.url), access_token=self.token, nonce=self.nonce)
+        request.headers["DPoP"] = self.dpop.proof(request.method, str(request.url), access_token=self.token)
 
     async def async_auth_flow(self, request: httpx2.Request):
         self._authorize(request)
         self.requests += 1
         response = yield request
         if self.dpop is not None and response.headers.get("dpop-nonce"):
-            fresh = response.headers["dpop-nonce"]
             error = Challenges.read(response.status_code, response.headers.get_list("www-authenticate")).error
-            from authkit_mcp_cli.oauth.dpop import nonce_from
-
-            retry = nonce_from(response.status_code, b"", fresh, www_authenticate_error=error) is not None and fresh != self.nonce
-            self.nonce = fresh
-            if retry:  # RFC 9449 §9: once, with a new proof carrying the nonce
-                self._authorize(request)
+            if self.dpop.retry_with_nonce(str(request.url), response.status_code, b"", response.headers["dpop-nonce"], www_authenticate_error=error):
+                self._authorize(request)  # RFC 9449 §9: once, with a new proof carrying the nonce
                 self.requests += 1
                 response = yield request
-                self.nonce = response.headers.get("dpop-nonce") or self.nonce
+                self.dpop.retry_with_nonce(str(request.url), response.status_code, b"", response.headers.get("dpop-nonce"))  # keep a newer nonce
         if response.status_code in (401, 403):
             self.challenge = Challenges.read(response.status_code, response.headers.get_list("www-authenticate")).refusal(str(request.url))
         elif request.method == "POST":
