@@ -18,8 +18,9 @@ from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.client.token_request import request_tokens
 from authkit_mcp_cli.errors import ProtocolError, UsageError
 from authkit_mcp_cli.http import HttpPolicy, HttpSession
-from authkit_mcp_cli.oauth import HttpRequest, Tokens, parse_token_response
 from authkit_mcp_cli.oauth.dpop import DpopKey, ath, check_algs, htu, nonce_from, proof
+from authkit_mcp_cli.oauth.message import HttpRequest
+from authkit_mcp_cli.oauth.token import Tokens, parse_token_response
 
 
 def _verify(token: str) -> tuple[dict, dict]:

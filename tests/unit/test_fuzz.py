@@ -12,7 +12,9 @@ from world import AS, PRM_PATH, World, authkit_metadata, json_response, prm_docu
 from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.errors import AtomsAuthError
 from authkit_mcp_cli.loopback import callback_params_from_url
-from authkit_mcp_cli.oauth import parse_registration_response, parse_token_response, validate_callback
+from authkit_mcp_cli.oauth.callback import validate_callback
+from authkit_mcp_cli.oauth.registration import parse_registration_response
+from authkit_mcp_cli.oauth.token import parse_token_response
 from authkit_mcp_cli.urls import as_metadata_urls, prm_urls, resource_matches
 
 json_values = st.recursive(

@@ -13,7 +13,7 @@ import pytest
 
 from authkit_mcp_cli.errors import AuthorizationDenied, ProtocolError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
-from authkit_mcp_cli.oauth import validate_callback
+from authkit_mcp_cli.oauth.callback import validate_callback
 from authkit_mcp_cli.store import Store
 
 ISSUER = "https://as.example.com"

@@ -13,7 +13,7 @@ from authkit_mcp_cli.discovery import authorization_servers, describe_attempt
 from authkit_mcp_cli.http import Exchange
 
 if TYPE_CHECKING:
-    from authkit_mcp_cli.client import Session
+    from authkit_mcp_cli.client.session import Session
 
 # The MCP Inspector's origin: what a browser-based client sends.
 BROWSER_ORIGIN = "http://localhost:6274"

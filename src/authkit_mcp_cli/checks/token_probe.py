@@ -16,11 +16,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from authkit_mcp_cli.checks.evidence import TokenEvidence
-from authkit_mcp_cli.client import Context, LoginOptions, Session, load_session, login, refresh, save_session, send
+from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.login import login
+from authkit_mcp_cli.client.refresh import refresh
+from authkit_mcp_cli.client.session import Session, load_session, save_session
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.http import Exchange
-from authkit_mcp_cli.oauth import client_auth, parse_token_response, refresh_token_request
+from authkit_mcp_cli.oauth.client_auth import client_auth
 from authkit_mcp_cli.oauth.message import form_request, load_json
+from authkit_mcp_cli.oauth.token import parse_token_response, refresh_token_request
 from authkit_mcp_cli.redact import decode_jwt_unverified
 from authkit_mcp_cli.urls import origin
 

@@ -4,7 +4,7 @@ selection, one grant, and the stored session."""
 from __future__ import annotations
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
-from authkit_mcp_cli.client.grants import Grant, grant_for
+from authkit_mcp_cli.client.grants.registry import Grant, grant_for
 from authkit_mcp_cli.client.issuer_binding import binding_for
 from authkit_mcp_cli.client.session import Session, save_session
 from authkit_mcp_cli.discovery import Discovered, discover, select_scope

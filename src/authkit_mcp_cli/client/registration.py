@@ -24,7 +24,8 @@ from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration, parse_registration_response, registration_request
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.registration import parse_registration_response, registration_request
 from authkit_mcp_cli.option_rules import mutually_exclusive
 
 CALLBACK_PATH = "/oauth/callback"  # the path the integration guide registers

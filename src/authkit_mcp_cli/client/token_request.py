@@ -13,8 +13,9 @@ from typing import Any
 from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.discovery import network_error
 from authkit_mcp_cli.http import exchange
-from authkit_mcp_cli.oauth import HttpRequest, Tokens, parse_token_response
 from authkit_mcp_cli.oauth.dpop import DpopHandle, DpopKey, check_algs
+from authkit_mcp_cli.oauth.message import HttpRequest
+from authkit_mcp_cli.oauth.token import Tokens, parse_token_response
 
 
 def dpop_key_for(ctx: Context, opts: LoginOptions, metadata: dict[str, Any]) -> DpopKey | None:

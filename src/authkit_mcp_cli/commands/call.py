@@ -47,7 +47,7 @@ def call(
     import asyncio
     import json
 
-    from authkit_mcp_cli.client import call_mcp
+    from authkit_mcp_cli.client.call import call_mcp
     from authkit_mcp_cli.commands._client import client_context, login_options, resolve_server
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.errors import UsageError
@@ -64,7 +64,7 @@ def call(
     server_url = resolve_server(server, env)
     opts = login_options(env, flags, authkit_domain=authkit_domain, scope=scope)
     if login:
-        from authkit_mcp_cli.client.grants import grant_for
+        from authkit_mcp_cli.client.grants.registry import grant_for
 
         grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 

@@ -61,9 +61,10 @@ def login(
     import asyncio
     import json
 
-    from authkit_mcp_cli.client import call_mcp, describe_tokens
-    from authkit_mcp_cli.client import login as run_login
-    from authkit_mcp_cli.client.grants import grant_for
+    from authkit_mcp_cli.client.call import call_mcp
+    from authkit_mcp_cli.client.describe import describe_tokens
+    from authkit_mcp_cli.client.grants.registry import grant_for
+    from authkit_mcp_cli.client.login import login as run_login
     from authkit_mcp_cli.commands._client import client_context, login_options, resolve_server
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
     from authkit_mcp_cli.config import load_environment

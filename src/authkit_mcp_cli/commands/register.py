@@ -58,8 +58,7 @@ def register(
         raise typer.Exit(code)
     needs("--check", check, "--cimd-url", cimd_url, "it validates a hosted Client ID Metadata Document")
 
-    from authkit_mcp_cli.client import register_dcr
-    from authkit_mcp_cli.client.registration import pick_auth_method
+    from authkit_mcp_cli.client.registration import pick_auth_method, register_dcr
     from authkit_mcp_cli.commands._client import client_context
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.discovery import discover, discover_issuer

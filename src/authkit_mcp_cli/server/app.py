@@ -33,8 +33,8 @@ from authkit_mcp_cli.server.dpop_proof import ProofChecker
 from authkit_mcp_cli.server.dpop_store import RedisReplayStore, StoreUnavailable, open_store, shown_store_url
 from authkit_mcp_cli.server.fast_path import stateless_endpoint
 from authkit_mcp_cli.server.jwks import JwksCache
-from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher
+from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
 from authkit_mcp_cli.server.local_as.routes import CORS_PATHS as LOCAL_AS_CORS_PATHS
 from authkit_mcp_cli.server.local_as.routes import build_routes as local_as_routes
 from authkit_mcp_cli.server.resource import BearerGuard, ResourceInfo

@@ -31,8 +31,11 @@ from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, RemoteRefused, UsageError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
-from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, validate_callback
-from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer
+from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer, authorization_url
+from authkit_mcp_cli.oauth.callback import validate_callback
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.pkce import Pkce
+from authkit_mcp_cli.oauth.token import Tokens, code_token_request
 from authkit_mcp_cli.urls import is_loopback_host
 
 
