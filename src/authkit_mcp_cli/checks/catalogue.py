@@ -1,14 +1,14 @@
 """doctor's check catalogue: the check modules, listed here in catalogue order
-(authorization server, MCP server, doctor --login, AuthKit), each contributing
+(authorization server, MCP server, doctor --login, doctor --active, AuthKit), each contributing
 its ``CHECKS``. Ids are a public contract (README); ``check_catalogue.json``
 (``doctor --list-checks``) is generated from this list by ``make docs``."""
 
 from __future__ import annotations
 
-from authkit_mcp_cli.checks import as_checks, as_grants, authkit_checks, challenge_checks, login_checks, prm_checks, token_checks
+from authkit_mcp_cli.checks import active_checks, as_checks, as_grants, authkit_checks, challenge_checks, login_checks, prm_checks, token_checks
 from authkit_mcp_cli.checks.model import Check
 
-MODULES = (as_checks, as_grants, challenge_checks, prm_checks, token_checks, login_checks, authkit_checks)
+MODULES = (as_checks, as_grants, challenge_checks, prm_checks, token_checks, login_checks, active_checks, authkit_checks)
 
 
 def _join() -> list[Check]:

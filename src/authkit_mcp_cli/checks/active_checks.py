@@ -1,0 +1,229 @@
+"""doctor --active's checks (issue 22): what the MCP server and its authorization
+server DO with a real token and client (``active_probes`` gathers the answers).
+Without --active each skips and says how to run it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authkit_mcp_cli.checks import needs
+from authkit_mcp_cli.checks.evidence import Evidence, TokenEvidence
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
+from authkit_mcp_cli.checks.probes import Probe
+from authkit_mcp_cli.checks.registry import CheckList
+
+CHECKS = CheckList()
+check = CHECKS.check
+
+ACTIVE_HINT = "Needs doctor --active (it sends extra token and authorization requests, so it is not read-only)."
+SERVER = (Probe.TOKEN, Probe.ACTIVE_SERVER)
+AS = (Probe.TOKEN, Probe.ACTIVE_AS)
+
+
+def _active_server(ev: Evidence) -> tuple[TokenEvidence, dict[str, Any]] | Outcome:
+    te = needs.token(ev)
+    if isinstance(te, Outcome):
+        return skip(ACTIVE_HINT) if ev.token is None else te
+    if te.active_server is None:
+        return skip(ACTIVE_HINT)
+    return te, te.active_server
+
+
+def _active_as(ev: Evidence) -> tuple[TokenEvidence, dict[str, Any]] | Outcome:
+    te = needs.token(ev)
+    if isinstance(te, Outcome):
+        return skip(ACTIVE_HINT) if ev.token is None else te
+    if te.active_as is None:
+        return skip(ACTIVE_HINT)
+    if te.active_as.get("no_token_endpoint"):
+        return skip("The login's AS metadata has no token_endpoint to send token requests to.")
+    return te, te.active_as
+
+
+def _status(answer: dict[str, Any]) -> str:
+    return str(answer.get("error") or answer.get("status"))
+
+
+def _served(answer: dict[str, Any]) -> bool:
+    status = answer.get("status")
+    return isinstance(status, int) and 200 <= status < 300
+
+
+# --- the MCP server ----------------------------------------------------------------------
+
+
+@check(
+    "server.rejects-token-in-query",
+    "A token sent in the URL query (?access_token=) is refused",
+    Level.MUST,
+    "RFC 6750 §2.3; MCP 2026-07-28 Authorization: Token Requirements (Authorization header only)",
+    probes=SERVER,
+    needs=_active_server,
+)
+def rejects_token_in_query(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    answer = record["query"]
+    if _served(answer):
+        return problem(
+            f"The server accepted the access token in the URL query (?access_token=, HTTP {answer['status']}): tokens in URLs end up in logs, browser history and Referer headers.",
+            "Read the token only from the Authorization header (MCP: tokens MUST NOT be in the query string; RFC 6750 §2.3).",
+            answer=answer,
+        )
+    return ok(f"The token in the URL query, without an Authorization header, got {_status(answer)}.", answer=answer)
+
+
+@check(
+    "server.rejects-session-without-token",
+    "A request carrying only a session id (no token) is refused",
+    Level.MUST,
+    "MCP 2026-07-28 Security Best Practices: Session Hijacking; MCP Authorization: Token Requirements (every request)",
+    probes=SERVER,
+    needs=_active_server,
+)
+def rejects_session_without_token(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    session = record["session"]
+    init = session["initialize"]
+    if not _served(init):
+        return skip(f"The authenticated initialize got {_status(init)}, so there is no session to test (see server.accepts-token).", initialize=init)
+    if not session.get("session_id_issued"):
+        return skip("The server issued no Mcp-Session-Id (a stateless server): there is no session to hijack.", initialize=init)
+    alone = session["alone"]
+    if _served(alone):
+        return problem(
+            f"After an authenticated initialize, a request carrying only its Mcp-Session-Id and no token was served (HTTP {alone['status']}): anyone who learns a session id can use the session.",
+            "Authenticate every request, not the session: require the bearer token on each request and bind the session to the token's subject (MCP: sessions are not authentication).",
+            initialize=init,
+            alone=alone,
+        )
+    return ok(f"A request with the session id but no token got {_status(alone)}.", initialize=init, alone=alone)
+
+
+@check(
+    "server.rejects-expired-token",
+    "An expired access token signed by the AS is refused with 401",
+    Level.MUST,
+    "RFC 6750 §3.1 (invalid_token); RFC 9068 §4 (exp)",
+    probes=SERVER,
+    needs=_active_server,
+)
+def rejects_expired_token(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    expired = record["expired"]
+    if not expired.get("at_hand"):
+        return skip(f"Not tested: {expired['why']}. Run doctor --active again once the stored login's access token has expired.")
+    answer = expired["answer"]
+    if _served(answer) or answer.get("status") == 403:
+        return problem(
+            f"The server accepted an expired access token that the AS signed ({expired['source']}) with HTTP {answer['status']}: it does not check exp.",
+            "Refuse tokens whose exp has passed with 401 and error=\"invalid_token\" (RFC 6750 §3.1; RFC 9068 §4), allowing at most a small clock skew.",
+            source=expired["source"],
+            answer=answer,
+        )
+    if answer.get("status") != 401:
+        return problem(f"An expired access token got {_status(answer)}, not 401.", 'Answer an expired token with 401 and error="invalid_token" (RFC 6750 §3.1).', source=expired["source"], answer=answer)
+    return ok(f"An expired access token ({expired['source']}) got 401.", source=expired["source"], answer=answer)
+
+
+# --- the authorization server ---------------------------------------------------------------
+
+
+def _said(answer: dict[str, Any]) -> str:
+    if "failed" in answer:
+        return str(answer["failed"])
+    text = f"HTTP {answer['status']}"
+    if answer.get("error"):
+        text += f" error={answer['error']}"
+    if answer.get("error_description"):
+        text += f" ({answer['error_description']})"
+    return text
+
+
+@check(
+    "as.password-grant",
+    "The resource-owner password grant is not honoured",
+    Level.MUST,
+    "OAuth 2.1 (the password grant is removed); RFC 9700 §2.4",
+    probes=AS,
+    needs=_active_as,
+)
+def password_grant(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    answer = record["password"]
+    if answer.get("tokens_issued"):
+        return problem(
+            "The AS issued tokens for a password grant with a made-up user and password: it honours the resource-owner password grant and does not even check the credentials.",
+            "Turn the password grant off (OAuth 2.1 removed it; RFC 9700 §2.4): clients must use the authorization code flow with PKCE.",
+            answer=answer,
+        )
+    if answer.get("error") == "invalid_grant":
+        return problem(
+            "A password grant with a made-up user got invalid_grant, the answer to wrong credentials: the AS evaluates the resource-owner password grant, so a client holding a real password gets tokens.",
+            "Turn the password grant off, so it is answered with unsupported_grant_type (OAuth 2.1 removed it; RFC 9700 §2.4).",
+            answer=answer,
+        )
+    if answer.get("error") in ("unsupported_grant_type", "unauthorized_client"):
+        return ok(f"A password grant (made-up user) got {_said(answer)}.", answer=answer)
+    return skip(f"A password grant (made-up user) got {_said(answer)}: that does not say whether the grant is offered.", answer=answer)
+
+
+@check(
+    "as.refresh-invalid-grant",
+    "A bad or used refresh token gets invalid_grant",
+    Level.MUST,
+    "RFC 6749 §5.2; OAuth 2.1 §4.3.1",
+    probes=AS,
+    needs=_active_as,
+)
+def refresh_invalid_grant(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    answers = {"a refresh token the AS never issued": record["bad_refresh"]}
+    reused = record.get("reused")
+    if reused is not None and not reused.get("tokens_issued"):
+        answers["a refresh token already used"] = reused
+    wrong = {what: a for what, a in answers.items() if a.get("error") != "invalid_grant"}
+    evidence = {what.replace(" ", "_"): a for what, a in answers.items()}
+    if wrong:
+        return problem(
+            "; ".join(f"{what} got {_said(a)}, not invalid_grant" for what, a in wrong.items())
+            + ". Clients decide to log in again on exactly invalid_grant, so they retry or fail instead.",
+            'Answer an unknown, expired, revoked or used refresh token with HTTP 400 and {"error": "invalid_grant"} (RFC 6749 §5.2).',
+            **evidence,
+        )
+    return ok(" and ".join(answers) + " got invalid_grant" + ("" if reused is not None else " (no used refresh token to try: none was redeemed)") + ".", **evidence)
+
+
+@check(
+    "as.refresh-rotation",
+    "A used refresh token of a public client stops working (rotation)",
+    Level.MUST,
+    "OAuth 2.1 §4.3.1; RFC 9700 §4.14",
+    probes=AS,
+    needs=_active_as,
+)
+def refresh_rotation(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    te, record = found
+    reused = record.get("reused")
+    if reused is None:
+        return skip("No refresh token was redeemed (no refresh token was issued, or the refresh failed: see token.refresh), so none could be reused.")
+    if not record["public_client"]:
+        return skip("The login's client is confidential (it has a secret): OAuth 2.1 requires rotation or sender-constraining only for public clients.", reused=reused)
+    if record["sender_constrained"]:
+        return skip("The refresh token is sender-constrained (DPoP): rotation is not required.", reused=reused)
+    if reused.get("tokens_issued"):
+        return problem(
+            "A public client's refresh token still worked after it was used: the AS neither rotates refresh tokens nor binds them to the client, so a stolen refresh token works for as long as it lives.",
+            "Rotate refresh tokens for public clients (issue a new one with each refresh and invalidate the old one), or sender-constrain them with DPoP (OAuth 2.1 §4.3.1; RFC 9700 §4.14).",
+            reused=reused,
+        )
+    after = record.get("family_after_reuse")
+    if after is not None and after.get("tokens_issued"):
+        return problem(
+            f"A used refresh token was refused ({_said(reused)}), but the newest refresh token of the same grant still worked afterwards: reuse, the sign of a stolen token, does not end the token family.",
+            "When a used refresh token comes back, revoke the whole grant (RFC 9700 §4.14.2).",
+            status=Status.WARN,
+            reused=reused,
+            family_after_reuse=after,
+        )
+    ended = " and its reuse ended the grant (the newest refresh token was refused too, so the stored login will log in again)" if after is not None else ""
+    return ok(f"A used refresh token was refused ({_said(reused)}){ended}.", reused=reused, family_after_reuse=after)

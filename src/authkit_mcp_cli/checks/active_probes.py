@@ -1,0 +1,187 @@
+"""doctor --active's probes (issue 22): what the MCP server and its authorization
+server DO with the real token, login and client doctor --login obtained, not only
+what their documents say. Not read-only: extra token requests (a made-up
+password grant, a bad refresh token, a used one), and requests to the server
+with the token in the query, with a session id alone, with an expired token.
+
+Each probe records the answers (``TokenEvidence.active_server`` /
+``active_as``); ``active_checks`` judges them. Secrets never enter the
+evidence: URLs carrying the token are masked, tokens are not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from authkit_mcp_cli.checks.server_probes import post_initialize
+from authkit_mcp_cli.discovery import INITIALIZE, MCP_HEADERS
+from authkit_mcp_cli.http import Exchange
+from authkit_mcp_cli.redact import redact_url
+
+if TYPE_CHECKING:
+    from authkit_mcp_cli.checks.evidence import TokenEvidence
+    from authkit_mcp_cli.checks.gatherer import Gatherer
+    from authkit_mcp_cli.checks.token_probe import LoginPlan
+
+NOTICE = (
+    "doctor --active is NOT read-only: besides --login's login, refresh and token for another resource, it sends the server the token in the URL query, "
+    "a session id without the token and an expired token when one is at hand, and the authorization server extra token requests "
+    "(a password grant for a made-up user, a bad refresh token, a used refresh token, which may end the stored login) "
+    "and, when it refuses to refresh into another resource, a second authorization request."
+)
+EXPIRY_WAIT = 30.0  # the fresh token is waited out when it expires within this many seconds (issue 22)
+PING = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}).encode()
+
+
+def answer(ex: Exchange) -> dict[str, Any]:
+    """An exchange as evidence, its URL masked (the token may be in the query)."""
+    out = ex.to_evidence()
+    out["request"] = f"{ex.method} {redact_url(ex.url)}"
+    if ex.ok and ex.header("www-authenticate"):
+        out["www_authenticate"] = ex.header("www-authenticate")
+    return out
+
+
+def served(ex: Exchange) -> bool:
+    return ex.ok and ex.status is not None and 200 <= ex.status < 300
+
+
+def _active(g: Gatherer) -> tuple[LoginPlan, TokenEvidence] | None:
+    te = g.ev.token
+    if g.login is None or not g.login.active or te is None or te.session is None or not g.ev.target.server_url:
+        return None
+    return g.login, te
+
+
+# --- the MCP server ---------------------------------------------------------------------
+
+
+async def server(g: Gatherer) -> None:
+    if (found := _active(g)) is None:
+        return
+    _plan, te = found
+    assert te.session is not None and te.server_url
+    token = te.session.tokens.access_token
+    record: dict[str, Any] = {}
+    te.active_server = record
+    # RFC 6750 §2.3; MCP Authorization: Token Requirements (the Authorization header only)
+    sep = "&" if "?" in te.server_url else "?"
+    record["query"] = answer(await g.request("POST", te.server_url + sep + urlencode({"access_token": token}), MCP_HEADERS, INITIALIZE, follow=False))
+    record["session"] = await _session_alone(g, te.server_url, token)
+    record["expired"] = await _expired(g, te)
+
+
+async def _session_alone(g: Gatherer, server_url: str, token: str) -> dict[str, Any]:
+    """An authenticated initialize, then a ping carrying only its Mcp-Session-Id (MCP security best practices: session hijacking)."""
+    init = await post_initialize(g, server_url, {"Authorization": f"Bearer {token}", "X-Atoms-Auth-Probe": "session"})
+    out: dict[str, Any] = {"initialize": answer(init)}
+    session_id = init.header("mcp-session-id") if init.ok else None
+    if not served(init) or not session_id:
+        return out
+    out["session_id_issued"] = True
+    version = _negotiated_version(init) or json.loads(INITIALIZE)["params"]["protocolVersion"]
+    headers = {**MCP_HEADERS, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": version}
+    out["alone"] = answer(await g.request("POST", server_url, headers, PING, follow=False))
+    return out
+
+
+def _negotiated_version(ex: Exchange) -> str | None:
+    text = ex.body.decode("utf-8", "replace")
+    for line in text.splitlines() if (ex.header("content-type") or "").startswith("text/event-stream") else [text]:
+        data = line[5:] if line.startswith("data:") else line
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            continue
+        version = doc.get("result", {}).get("protocolVersion") if isinstance(doc, dict) and isinstance(doc.get("result"), dict) else None
+        if isinstance(version, str):
+            return version
+    return None
+
+
+async def _expired(g: Gatherer, te: TokenEvidence) -> dict[str, Any]:
+    """An expired access token the AS signed, when one is at hand (RFC 6750 §3.1; RFC 9068 §4)."""
+    assert te.session is not None and te.server_url
+    token, source = te.expired_token, te.expired_source
+    tokens = te.session.tokens
+    if token is None and tokens.expires_at is not None and tokens.expires_at - time.time() <= EXPIRY_WAIT:
+        await asyncio.sleep(max(0.0, tokens.expires_at - time.time()) + 1.0)
+        token, source = tokens.access_token, "the fresh access token, which expired within 30 s (waited out)"
+    if token is None:
+        expires = f"expires in {int(tokens.expires_at - time.time())} s" if tokens.expires_at else "has no expiry (expires_in absent)"
+        return {"at_hand": False, "why": f"no expired access token is at hand: none was stored for this server, and the fresh one {expires}"}
+    ex = await post_initialize(g, te.server_url, {"Authorization": f"Bearer {token}", "X-Atoms-Auth-Probe": "expired"})
+    return {"at_hand": True, "source": source, "answer": answer(ex)}
+
+
+# --- the authorization server -------------------------------------------------------------
+
+
+async def authorization_server(g: Gatherer) -> None:
+    if (found := _active(g)) is None:
+        return
+    plan, te = found
+    assert te.session is not None
+    record: dict[str, Any] = {"public_client": not te.session.registration.client_secret, "sender_constrained": bool(te.session.tokens.dpop_key)}
+    te.active_as = record
+    endpoint = te.session.metadata.get("token_endpoint")
+    if not isinstance(endpoint, str):
+        record["no_token_endpoint"] = True
+        return
+    record["token_endpoint"] = endpoint
+    # OAuth 2.1 removed the password grant (RFC 9700 §2.4): a made-up user, never real credentials
+    made_up = {"grant_type": "password", "username": f"atoms-auth-doctor-{secrets.token_hex(4)}@example.invalid", "password": secrets.token_urlsafe(12)}
+    record["password"] = await _token_request(plan, te, made_up)
+    resource = te.session.resource
+    # RFC 6749 §5.2: a refresh token the AS never issued is invalid_grant
+    record["bad_refresh"] = await _token_request(plan, te, {"grant_type": "refresh_token", "refresh_token": "atoms-auth-doctor-" + secrets.token_urlsafe(24), "resource": resource})
+    used = te.used_refresh_token
+    if used is None:
+        return
+    # OAuth 2.1 §4.3.1; RFC 9700 §4.14: a used refresh token must not work again (rotation), and its reuse should end the family
+    record["reused"] = await _token_request(plan, te, {"grant_type": "refresh_token", "refresh_token": used, "resource": resource})
+    latest = te.latest or te.session
+    if latest.tokens.refresh_token and latest.tokens.refresh_token != used:
+        after = await _token_request(plan, te, {"grant_type": "refresh_token", "refresh_token": latest.tokens.refresh_token, "resource": resource}, keep=True)
+        record["family_after_reuse"] = after
+
+
+async def _token_request(plan: LoginPlan, te: TokenEvidence, form: dict[str, str], *, keep: bool = False) -> dict[str, Any]:
+    """One token request as the login's client; the answer without its tokens. ``keep``: store what a
+    successful refresh returns, so the stored login stays usable."""
+    from dataclasses import replace
+
+    from authkit_mcp_cli.client import save_session, send
+    from authkit_mcp_cli.errors import AtomsAuthError
+    from authkit_mcp_cli.oauth import client_auth
+    from authkit_mcp_cli.oauth.message import form_request, load_json
+
+    assert te.session is not None
+    session = te.latest or te.session
+    request = form_request(session.metadata["token_endpoint"], form, client_auth(session.registration, form))
+    try:
+        status, body = await send(plan.ctx, request)
+    except AtomsAuthError as exc:
+        return {"failed": f"{exc.code}: {exc.message}"}
+    doc = load_json(body)
+    out: dict[str, Any] = {"request": f"POST {request.url} grant_type={form['grant_type']}", "status": status}
+    if isinstance(doc, dict):
+        out["error"] = doc.get("error") if isinstance(doc.get("error"), str) else None
+        out["error_description"] = doc.get("error_description") if isinstance(doc.get("error_description"), str) else None
+        out["tokens_issued"] = status == 200 and isinstance(doc.get("access_token"), str)
+    else:
+        out["tokens_issued"] = False
+    if keep and out["tokens_issued"] and isinstance(doc, dict):
+        refresh_token = doc.get("refresh_token") if isinstance(doc.get("refresh_token"), str) else session.tokens.refresh_token
+        expires_in = doc.get("expires_in")
+        tokens = replace(
+            session.tokens, access_token=doc["access_token"], refresh_token=refresh_token, expires_at=time.time() + expires_in if isinstance(expires_in, (int, float)) else None, obtained_at=time.time()
+        )
+        te.latest = session.with_tokens(tokens)
+        save_session(plan.ctx, te.latest)
+    return out
