@@ -116,7 +116,7 @@ def rejects_expired_token(ev: Evidence, found: tuple[TokenEvidence, dict[str, An
     if _served(answer) or answer.get("status") == 403:
         return problem(
             f"The server accepted an expired access token that the AS signed ({expired['source']}) with HTTP {answer['status']}: it does not check exp.",
-            "Refuse tokens whose exp has passed with 401 and error=\"invalid_token\" (RFC 6750 §3.1; RFC 9068 §4), allowing at most a small clock skew.",
+            'Refuse tokens whose exp has passed with 401 and error="invalid_token" (RFC 6750 §3.1; RFC 9068 §4), allowing at most a small clock skew.',
             source=expired["source"],
             answer=answer,
         )
@@ -185,8 +185,7 @@ def refresh_invalid_grant(ev: Evidence, found: tuple[TokenEvidence, dict[str, An
     evidence = {what.replace(" ", "_"): a for what, a in answers.items()}
     if wrong:
         return problem(
-            "; ".join(f"{what} got {_said(a)}, not invalid_grant" for what, a in wrong.items())
-            + ". Clients decide to log in again on exactly invalid_grant, so they retry or fail instead.",
+            "; ".join(f"{what} got {_said(a)}, not invalid_grant" for what, a in wrong.items()) + ". Clients decide to log in again on exactly invalid_grant, so they retry or fail instead.",
             'Answer an unknown, expired, revoked or used refresh token with HTTP 400 and {"error": "invalid_grant"} (RFC 6749 §5.2).',
             **evidence,
         )

@@ -35,6 +35,7 @@ NOTICE = (
     "and, when it refuses to refresh into another resource, a second authorization request."
 )
 EXPIRY_WAIT = 30.0  # the fresh token is waited out when it expires within this many seconds (issue 22)
+LEEWAY = 60.0  # an expired token is sent only once it is expired by more than the clock skew a server may allow
 PING = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "ping"}).encode()
 
 
@@ -104,17 +105,34 @@ def _negotiated_version(ex: Exchange) -> str | None:
     return None
 
 
+def _expiry(token: str, expires_at: float | None) -> float | None:
+    """When ``token`` expires: its exp claim when it is a JWT, else what the token response said."""
+    from authkit_mcp_cli.redact import decode_jwt_unverified
+
+    decoded = decode_jwt_unverified(token)
+    exp = decoded["claims"].get("exp") if decoded else None
+    return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else expires_at
+
+
 async def _expired(g: Gatherer, te: TokenEvidence) -> dict[str, Any]:
-    """An expired access token the AS signed, when one is at hand (RFC 6750 §3.1; RFC 9068 §4)."""
+    """An expired access token the AS signed, when one is at hand (RFC 6750 §3.1; RFC 9068 §4): expired by
+    more than the clock skew servers allow (serve allows 30 s, many libraries 60 s), so a refusal is due."""
     assert te.session is not None and te.server_url
-    token, source = te.expired_token, te.expired_source
+    token, source = None, None
+    stored_exp = _expiry(te.expired_token, te.expired_at) if te.expired_token is not None else None
+    if te.expired_token is not None and stored_exp is not None and stored_exp + LEEWAY < time.time():
+        token, source = te.expired_token, te.expired_source
     tokens = te.session.tokens
-    if token is None and tokens.expires_at is not None and tokens.expires_at - time.time() <= EXPIRY_WAIT:
-        await asyncio.sleep(max(0.0, tokens.expires_at - time.time()) + 1.0)
-        token, source = tokens.access_token, "the fresh access token, which expired within 30 s (waited out)"
+    fresh_exp = _expiry(tokens.access_token, tokens.expires_at)
+    if token is None and fresh_exp is not None and fresh_exp - time.time() <= EXPIRY_WAIT:
+        if g.login is not None:
+            g.login.ctx.report("active", f"the access token expires within {EXPIRY_WAIT:.0f} s: waiting until it has been expired for {LEEWAY:.0f} s (the clock skew servers may allow)")
+        await asyncio.sleep(max(0.0, fresh_exp + LEEWAY + 1.0 - time.time()))
+        token, source = tokens.access_token, f"the fresh access token, which expired within {EXPIRY_WAIT:.0f} s (waited out, plus {LEEWAY:.0f} s of allowed clock skew)"
     if token is None:
-        expires = f"expires in {int(tokens.expires_at - time.time())} s" if tokens.expires_at else "has no expiry (expires_in absent)"
-        return {"at_hand": False, "why": f"no expired access token is at hand: none was stored for this server, and the fresh one {expires}"}
+        expires = f"expires in {int(fresh_exp - time.time())} s" if fresh_exp else "has no known expiry"
+        stored = "the stored login's expired token is not yet past the allowed clock skew" if te.expired_token is not None else "none was stored for this server"
+        return {"at_hand": False, "why": f"no expired access token is at hand: {stored}, and the fresh one {expires}"}
     ex = await post_initialize(g, te.server_url, {"Authorization": f"Bearer {token}", "X-Atoms-Auth-Probe": "expired"})
     return {"at_hand": True, "source": source, "answer": answer(ex)}
 
@@ -179,9 +197,7 @@ async def _token_request(plan: LoginPlan, te: TokenEvidence, form: dict[str, str
     if keep and out["tokens_issued"] and isinstance(doc, dict):
         refresh_token = doc.get("refresh_token") if isinstance(doc.get("refresh_token"), str) else session.tokens.refresh_token
         expires_in = doc.get("expires_in")
-        tokens = replace(
-            session.tokens, access_token=doc["access_token"], refresh_token=refresh_token, expires_at=time.time() + expires_in if isinstance(expires_in, (int, float)) else None, obtained_at=time.time()
-        )
+        tokens = replace(session.tokens, access_token=doc["access_token"], refresh_token=refresh_token, expires_at=time.time() + expires_in if isinstance(expires_in, (int, float)) else None, obtained_at=time.time())
         te.latest = session.with_tokens(tokens)
         save_session(plan.ctx, te.latest)
     return out

@@ -93,7 +93,7 @@ def grant_types(ev: Evidence, disc: FoundAS) -> Outcome:
     }
     removed = [g for g in REMOVED_GRANTS if g in grants and raw is not None]
     if removed:
-        summary += f" Also advertised: {', '.join(removed)}, which OAuth 2.1 removed (see as.removed-grants)."
+        summary += f" Also listed: {', '.join(removed)} (see as.removed-grants)."
     missing = [g for g in ("authorization_code", "refresh_token") if g not in grants]
     if missing:
         return problem(
@@ -126,6 +126,13 @@ def removed_grants(ev: Evidence, disc: FoundAS) -> Outcome:
     if grants is None:
         return skip("grant_types_supported is not a list of strings (see as.grant-types).")
     removed = [g for g in REMOVED_GRANTS if g in grants]
+    response_types = _str_list(disc.metadata.get("response_types_supported"))
+    id_token_only = ""
+    if "implicit" in removed and response_types is not None and not any("token" in rt.split() for rt in response_types):
+        # OpenID Connect's implicit and hybrid flows (response_type id_token, code id_token) list implicit too,
+        # but without response_type token no access token is ever put in a URL (OAuth 2.1 removed that one)
+        removed.remove("implicit")
+        id_token_only = f" implicit is listed, but no response type in response_types_supported ({', '.join(response_types)}) returns an access token from the authorization endpoint: only OpenID Connect ID tokens, which OAuth 2.1 does not remove."
     if removed:
         return problem(
             f"grant_types_supported advertises {' and '.join(removed)}, which OAuth 2.1 removed: " + "; ".join(REMOVED_GRANTS[g] for g in removed) + ".",
@@ -133,6 +140,8 @@ def removed_grants(ev: Evidence, disc: FoundAS) -> Outcome:
             removed=removed,
             grant_types_supported=grants,
         )
+    if id_token_only:
+        return ok(f"password is not advertised;{id_token_only}", grant_types_supported=grants, response_types_supported=response_types)
     return ok(f"Neither implicit nor password is advertised (grant_types_supported: {', '.join(grants)}).")
 
 

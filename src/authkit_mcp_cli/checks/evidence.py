@@ -77,6 +77,7 @@ class TokenEvidence:
     used_refresh_token: str | None = None  # a refresh token already redeemed (token.refresh's first), for as.refresh-rotation; a secret
     expired_token: str | None = None  # an expired access token the AS signed, when one is at hand (doctor --active)
     expired_source: str | None = None  # where it came from
+    expired_at: float | None = None  # when it expired
     active_server: dict[str, Any] | None = None  # doctor --active: the server's answers (token in query, session alone, expired token)
     active_as: dict[str, Any] | None = None  # doctor --active: the AS's answers (password grant, bad and reused refresh tokens)
 

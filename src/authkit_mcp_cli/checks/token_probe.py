@@ -71,6 +71,7 @@ async def obtain(plan: LoginPlan, server_url: str, get_json: GetJson, metadata_f
         elif stored is not None:
             # an expired access token the AS signed: what server.rejects-expired-token sends (doctor --active)
             te.expired_token, te.expired_source = stored.tokens.access_token, "the stored login's expired access token"
+            te.expired_at = stored.tokens.expires_at
         if session is None and stored is not None and stored.tokens.refresh_token:
             try:
                 session, te.source = await refresh(ctx, stored, force=True), "stored login, refreshed"
@@ -179,7 +180,7 @@ async def _authorize_other_resource(plan: LoginPlan, te: TokenEvidence, session:
         _reg, tokens = await grant_for(plan.opts).obtain(ctx, replace(disc, resource=other), session.tokens.scope)
     except AtomsAuthError as exc:
         record["second_authorization"] = error_record(exc)
-        record["not_issued"] += f"; a second authorization request for it failed too: {exc.code}: {exc.message}"
+        record["not_issued"] += f"; a second authorization request for it failed too: {exc.code}: {exc.message.rstrip('.')}"
         return
     del record["not_issued"]
     record["via"] = "a second authorization request (the AS refused to refresh into another resource: invalid_target)"

