@@ -18,10 +18,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+from peers.active_corpus import broken_serve
 from peers.asgi import serve_asgi
 from peers.serve_app import serve_app
 
@@ -34,6 +34,7 @@ ACTIVE_IDS = (
     "as.password-grant",
     "as.refresh-invalid-grant",
     "as.refresh-rotation",
+    "as.refresh-reuse-ends-grant",
 )
 
 
@@ -60,8 +61,8 @@ def test_serve_with_its_own_as_raises_no_alarm_and_says_what_it_sends(doctor):
     with serve_app() as (info, _app):
         code, results, stderr = doctor("--server", info.mcp_url, "--active")
     assert stderr.splitlines()[0].startswith("doctor --active is NOT read-only"), stderr
-    assert alarms(results) == {}
-    for cid in ("server.rejects-token-in-query", "server.rejects-session-without-token", "as.password-grant", "as.refresh-invalid-grant", "as.refresh-rotation"):
+    assert alarms(results) == {} and set(ACTIVE_IDS) <= set(results)
+    for cid in ("server.rejects-token-in-query", "server.rejects-session-without-token", "as.password-grant", "as.refresh-invalid-grant", "as.refresh-rotation", "as.refresh-reuse-ends-grant"):
         assert results[cid]["status"] == "pass", (cid, results[cid]["message"])
     assert results["server.rejects-expired-token"]["status"] == "skip" and "no expired access token is at hand" in results["server.rejects-expired-token"]["message"]
     # serve's AS refuses to refresh into another resource, and to authorize one: the skip says both
@@ -97,3 +98,46 @@ def test_a_server_without_an_audience_check_fails_although_the_as_will_not_refre
         _, results, _ = doctor("--server", base + "/api/mcp", "--active")
     r = results["server.rejects-other-resource-token"]
     assert r["status"] == "fail" and "CRITICAL" in r["message"] and r["evidence"]["answer"]["status"] == 200, r["message"]
+
+
+# --- the corpus: one deviation each; its check fails, the others raise no alarm ---------------
+
+BROKEN = {
+    "query-token": ("server.rejects-token-in-query", "fail", "in the URL query"),
+    "session-auth": ("server.rejects-session-without-token", "fail", "only its Mcp-Session-Id and no token was served"),
+    "password": ("as.password-grant", "fail", "issued tokens for a password grant with a made-up user"),
+    "refresh-error": ("as.refresh-invalid-grant", "fail", "a refresh token the AS never issued got HTTP 400 error=invalid_request"),
+    "no-rotation": ("as.refresh-rotation", "fail", "still worked after it was used"),
+    "reuse-keeps-family": ("as.refresh-reuse-ends-grant", "warn", "does not end the token family"),
+}
+
+
+@pytest.mark.parametrize("deviation", list(BROKEN))
+def test_each_broken_peer_fails_its_check_and_only_that(doctor, deviation):
+    cid, status, said = BROKEN[deviation]
+    with broken_serve(deviation) as info:
+        _, results, _ = doctor("--server", info.mcp_url, "--active")
+    r = results[cid]
+    assert r["status"] == status and said in r["message"], (r["status"], r["message"])
+    assert r["fix"]
+    assert set(alarms(results)) == {cid}, alarms(results)
+
+
+def test_an_expired_token_is_refused_by_serve_and_accepted_by_a_server_that_ignores_exp(doctor):
+    """Tokens that live 5 s: doctor waits them out (plus the clock skew servers may allow) and sends one."""
+    import threading
+
+    outcomes: dict[str, dict] = {}
+
+    def run(name: str, *deviations: str) -> None:
+        with broken_serve("short-tokens", *deviations) as info:
+            outcomes[name] = doctor("--server", info.mcp_url, "--active", "--check", "server.rejects-expired-token", "--check", "token.obtained")[1]
+
+    threads = [threading.Thread(target=run, args=("right",)), threading.Thread(target=run, args=("broken", "expired-ok"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    right, broken = outcomes["right"]["server.rejects-expired-token"], outcomes["broken"]["server.rejects-expired-token"]
+    assert right["status"] == "pass" and right["evidence"]["answer"]["status"] == 401 and "waited out" in right["evidence"]["source"], right["message"]
+    assert broken["status"] == "fail" and "does not check exp" in broken["message"], broken["message"]

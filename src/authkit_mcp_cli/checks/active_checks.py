@@ -8,7 +8,7 @@ from typing import Any
 
 from authkit_mcp_cli.checks import needs
 from authkit_mcp_cli.checks.evidence import Evidence, TokenEvidence
-from authkit_mcp_cli.checks.model import Level, Outcome, Status, ok, problem, skip
+from authkit_mcp_cli.checks.model import Level, Outcome, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import CheckList
 
@@ -215,14 +215,34 @@ def refresh_rotation(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) 
             "Rotate refresh tokens for public clients (issue a new one with each refresh and invalidate the old one), or sender-constrain them with DPoP (OAuth 2.1 §4.3.1; RFC 9700 §4.14).",
             reused=reused,
         )
+    return ok(f"A used refresh token was refused ({_said(reused)}).", reused=reused)
+
+
+@check(
+    "as.refresh-reuse-ends-grant",
+    "Reusing a rotated refresh token ends the whole grant",
+    Level.SHOULD,
+    "RFC 9700 §4.14.2; OAuth 2.1 §4.3.1",
+    probes=AS,
+    needs=_active_as,
+)
+def refresh_reuse_ends_grant(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    reused = record.get("reused")
     after = record.get("family_after_reuse")
-    if after is not None and after.get("tokens_issued"):
+    if reused is None or after is None:
+        return skip("No refresh token was rotated (see token.refresh), so no reuse of a rotated one could be tried.")
+    if reused.get("tokens_issued"):
+        return skip("The used refresh token still worked (see as.refresh-rotation): it was not refused, so nothing ended.", reused=reused)
+    if after.get("tokens_issued"):
         return problem(
             f"A used refresh token was refused ({_said(reused)}), but the newest refresh token of the same grant still worked afterwards: reuse, the sign of a stolen token, does not end the token family.",
             "When a used refresh token comes back, revoke the whole grant (RFC 9700 §4.14.2).",
-            status=Status.WARN,
             reused=reused,
             family_after_reuse=after,
         )
-    ended = " and its reuse ended the grant (the newest refresh token was refused too, so the stored login will log in again)" if after is not None else ""
-    return ok(f"A used refresh token was refused ({_said(reused)}){ended}.", reused=reused, family_after_reuse=after)
+    return ok(
+        f"After the reuse of a rotated refresh token ({_said(reused)}), the newest one was refused too ({_said(after)}): the grant ended, so the stored login will log in again.",
+        reused=reused,
+        family_after_reuse=after,
+    )
