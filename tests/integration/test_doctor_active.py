@@ -35,6 +35,8 @@ ACTIVE_IDS = (
     "as.refresh-invalid-grant",
     "as.refresh-rotation",
     "as.refresh-reuse-ends-grant",
+    "as.redirect-exact",
+    "as.pkce-enforced",
 )
 
 
@@ -62,7 +64,7 @@ def test_serve_with_its_own_as_raises_no_alarm_and_says_what_it_sends(doctor):
         code, results, stderr = doctor("--server", info.mcp_url, "--active")
     assert stderr.splitlines()[0].startswith("doctor --active is NOT read-only"), stderr
     assert alarms(results) == {} and set(ACTIVE_IDS) <= set(results)
-    for cid in ("server.rejects-token-in-query", "server.rejects-session-without-token", "as.password-grant", "as.refresh-invalid-grant", "as.refresh-rotation", "as.refresh-reuse-ends-grant"):
+    for cid in ("server.rejects-token-in-query", "server.rejects-session-without-token", "as.password-grant", "as.refresh-invalid-grant", "as.refresh-rotation", "as.refresh-reuse-ends-grant", "as.redirect-exact", "as.pkce-enforced"):
         assert results[cid]["status"] == "pass", (cid, results[cid]["message"])
     assert results["server.rejects-expired-token"]["status"] == "skip" and "no expired access token is at hand" in results["server.rejects-expired-token"]["message"]
     # serve's AS refuses to refresh into another resource, and to authorize one: the skip says both
@@ -109,6 +111,8 @@ BROKEN = {
     "refresh-error": ("as.refresh-invalid-grant", "fail", "a refresh token the AS never issued got HTTP 400 error=invalid_request"),
     "no-rotation": ("as.refresh-rotation", "fail", "still worked after it was used"),
     "reuse-keeps-family": ("as.refresh-reuse-ends-grant", "warn", "does not end the token family"),
+    "redirect-prefix": ("as.redirect-exact", "fail", "a longer path"),
+    "no-pkce": ("as.pkce-enforced", "fail", "issued an authorization code for a request with no code_challenge and with code_challenge_method=plain"),
 }
 
 

@@ -17,7 +17,9 @@ Authorization-server deviations patch one method of the development AS in-proces
 - ``password``: the password grant is honoured (any user, any password);
 - ``refresh-error``: an unknown refresh token gets invalid_request, not invalid_grant;
 - ``no-rotation``: a used refresh token keeps working;
-- ``reuse-keeps-family``: reuse of a rotated refresh token is refused but the grant is not revoked.
+- ``reuse-keeps-family``: reuse of a rotated refresh token is refused but the grant is not revoked;
+- ``redirect-prefix``: redirect_uri is matched as a prefix of the registered one;
+- ``no-pkce``: an authorization request without PKCE (or with plain) is approved.
 
 ``short-tokens`` (not a deviation): access tokens live 5 s, so doctor has an expired one at hand.
 """
@@ -34,7 +36,7 @@ from authkit_mcp_cli.server.config import resolve_serve_config
 from peers.asgi import serve_asgi
 
 SERVER_DEVIATIONS = ("query-token", "session-auth", "no-prm-cors", "expired-ok")
-AS_DEVIATIONS = ("password", "refresh-error", "no-rotation", "reuse-keeps-family")
+AS_DEVIATIONS = ("password", "refresh-error", "no-rotation", "reuse-keeps-family", "redirect-prefix", "no-pkce")
 SHORT_LIFETIME = 5
 
 
@@ -130,6 +132,18 @@ def patch_as(local: Any, deviation: str) -> None:
         local._refresh = keep_working
     elif deviation == "reuse-keeps-family":
         local.revoke_family = lambda family: None
+    elif deviation == "redirect-prefix":
+        # the registered URI as a prefix: longer paths and prefix extensions pass too
+        local.redirect_uri_allowed = lambda client, uri: any(uri.startswith(r.split("?", 1)[0]) for r in client.redirect_uris)
+    elif deviation == "no-pkce":
+        start = local.start_authorization
+
+        def pkce_optional(client: Any, params: dict[str, str]) -> Any:
+            if not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
+                params = {**params, "code_challenge": "a" * 43, "code_challenge_method": "S256"}
+            return start(client, params)
+
+        local.start_authorization = pkce_optional
     elif deviation == "short-tokens":
         import jwt
 

@@ -246,3 +246,84 @@ def refresh_reuse_ends_grant(ev: Evidence, found: tuple[TokenEvidence, dict[str,
         reused=reused,
         family_after_reuse=after,
     )
+
+
+def _authorize(record: dict[str, Any], key: str) -> dict[str, dict[str, Any]] | Outcome:
+    if "authorize_skipped" in record:
+        return skip(f"No authorization request was sent: {record['authorize_skipped']}.")
+    return record[key]
+
+
+def _refused_kind(answer: dict[str, Any], registered: str) -> bool:
+    """Refused: an error status or page, or a redirect carrying an error to the registered URI (never elsewhere)."""
+    if answer.get("verdict") == "refused":
+        return True
+    location = answer.get("location") or ""
+    return bool(answer.get("error")) and location.split("?", 1)[0] == registered.split("?", 1)[0]
+
+
+@check(
+    "as.redirect-exact",
+    "An authorization request with an unregistered redirect_uri is refused, not redirected to",
+    Level.MUST,
+    "OAuth 2.1 §2.3.1 (exact match; loopback port excepted, RFC 8252 §7.3); RFC 9700 §4.1; RFC 6749 §4.1.2.1",
+    probes=AS,
+    needs=_active_as,
+)
+def redirect_exact(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    answers = _authorize(record, "redirect")
+    if isinstance(answers, Outcome):
+        return answers
+    registered = record["registered_redirect_uri"]
+    evidence = {"registered": registered, **{what.replace(" ", "_"): a for what, a in answers.items()}}
+    followed = {what: a for what, a in answers.items() if a.get("verdict") == "answered"}
+    if followed:
+        return problem(
+            f"The AS redirected to a redirect_uri that differs from the registered {registered}: "
+            + "; ".join(f"{what} ({a['location']})" + (" with a code" if a.get("code_issued") else "") for what, a in followed.items())
+            + ". Whoever controls such a URI receives the user's authorization code.",
+            "Compare redirect_uri with the registered URIs by exact string match (only a loopback URI's port may vary, RFC 8252 §7.3); answer a mismatch with an error page, never a redirect (RFC 6749 §4.1.2.1).",
+            **evidence,
+        )
+    failed = {what: a for what, a in answers.items() if "failed" in a}
+    if failed:
+        return skip("An authorization request failed: " + "; ".join(f"{what}: {a['failed']}" for what, a in failed.items()) + ".", **evidence)
+    undecided = [what for what, a in answers.items() if not _refused_kind(a, registered)]
+    if undecided:
+        return skip(
+            f"For {', '.join(undecided)} the AS answered with a page or a redirect to sign-in, not an error: it may check redirect_uri only after sign-in, which doctor does not do, so it cannot tell.",
+            **evidence,
+        )
+    return ok(f"Each redirect_uri differing from the registered one ({', '.join(answers)}) was refused.", **evidence)
+
+
+@check(
+    "as.pkce-enforced",
+    "An authorization request without PKCE (or with plain, when only S256 is advertised) yields no code",
+    Level.MUST,
+    "OAuth 2.1 §4.1.1, §4.1.3; RFC 7636 §4.4.1; MCP 2026-07-28 Authorization: Authorization Code Protection (PKCE MUST)",
+    probes=AS,
+    needs=_active_as,
+)
+def pkce_enforced(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    answers = _authorize(record, "pkce")
+    if isinstance(answers, Outcome):
+        return answers
+    registered = record["registered_redirect_uri"]
+    evidence: dict[str, Any] = {what.replace(" ", "_"): a for what, a in answers.items()}
+    coded = [what for what, a in answers.items() if a.get("code_issued")]
+    if coded:
+        return problem(
+            f"The AS issued an authorization code for a request with {' and with '.join(coded)}: it does not enforce PKCE, so an intercepted code can be redeemed.",
+            "Require code_challenge with code_challenge_method=S256 on every authorization request, and refuse plain unless advertised (OAuth 2.1 §4.1.1; MCP: PKCE is required).",
+            **evidence,
+        )
+    failed = {what: a for what, a in answers.items() if "failed" in a}
+    if failed:
+        return skip("An authorization request failed: " + "; ".join(f"{what}: {a['failed']}" for what, a in failed.items()) + ".", **evidence)
+    undecided = [what for what, a in answers.items() if not _refused_kind(a, registered)]
+    if undecided:
+        return skip(f"For the request with {', '.join(undecided)} the AS showed a page (sign-in or consent) before deciding; doctor does not sign in, so it cannot tell whether a code would follow.", **evidence)
+    return ok(f"Requests with {', '.join(answers)} were refused ({'; '.join(str(a.get('error') or a.get('detail')) for a in answers.values())}).", **evidence)

@@ -16,7 +16,7 @@ import json
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from authkit_mcp_cli.checks.server_probes import post_initialize
 from authkit_mcp_cli.discovery import INITIALIZE, MCP_HEADERS
@@ -156,6 +156,7 @@ async def authorization_server(g: Gatherer) -> None:
     made_up = {"grant_type": "password", "username": f"atoms-auth-doctor-{secrets.token_hex(4)}@example.invalid", "password": secrets.token_urlsafe(12)}
     record["password"] = await _token_request(plan, te, made_up)
     resource = te.session.resource
+    await _authorization_requests(plan, te, record)
     # RFC 6749 §5.2: a refresh token the AS never issued is invalid_grant
     record["bad_refresh"] = await _token_request(plan, te, {"grant_type": "refresh_token", "refresh_token": "atoms-auth-doctor-" + secrets.token_urlsafe(24), "resource": resource})
     used = te.used_refresh_token
@@ -167,6 +168,68 @@ async def authorization_server(g: Gatherer) -> None:
     if latest.tokens.refresh_token and latest.tokens.refresh_token != used:
         after = await _token_request(plan, te, {"grant_type": "refresh_token", "refresh_token": latest.tokens.refresh_token, "resource": resource}, keep=True)
         record["family_after_reuse"] = after
+
+
+def redirect_variants(registered: str) -> dict[str, str]:
+    """Redirect URIs that differ from the registered one in ways an exact match must refuse (OAuth 2.1 §2.3.1;
+    RFC 9700 §4.1); a loopback port change is allowed (RFC 8252 §7.3), so none changes only the port."""
+    parts = urlsplit(registered)
+    path = parts.path or "/"
+    return {
+        "a longer path": urlunsplit((parts.scheme, parts.netloc, path.rstrip("/") + "/atoms-auth-doctor", parts.query, "")),
+        "a prefix extension": urlunsplit((parts.scheme, parts.netloc, path + "atoms-auth-doctor" if path.endswith("/") else path + "-atoms-auth-doctor", parts.query, "")),
+        "another host": urlunsplit(("https", "atoms-auth-doctor.invalid", path, parts.query, "")),
+    }
+
+
+async def _authorization_requests(plan: LoginPlan, te: TokenEvidence, record: dict[str, Any]) -> None:
+    """Authorization requests as the login's client, never followed and never signed in to: a wrong redirect_uri
+    (as.redirect-exact), no code_challenge and a plain one (as.pkce-enforced). A code in an answer is never exchanged."""
+    from authkit_mcp_cli.oauth.pkce import Pkce
+
+    assert te.session is not None
+    session = te.session
+    endpoint = session.metadata.get("authorization_endpoint")
+    registered = session.registration.redirect_uris[0] if session.registration.redirect_uris else None
+    if not isinstance(endpoint, str) or registered is None:
+        record["authorize_skipped"] = "the login's client has no registered redirect URI doctor knows" if isinstance(endpoint, str) else "the AS metadata has no authorization_endpoint"
+        return
+    pkce = Pkce.new()
+    base = {"response_type": "code", "client_id": session.registration.client_id, "state": secrets.token_urlsafe(16), "resource": session.resource}
+    if session.tokens.scope:
+        base["scope"] = session.tokens.scope
+
+    async def ask(params: dict[str, str], redirect_uri: str) -> dict[str, Any]:
+        from authkit_mcp_cli.client.preflight import ACCEPT
+        from authkit_mcp_cli.http import exchange
+        from authkit_mcp_cli.oauth.authorize import classify_authorization_answer
+
+        url = endpoint + ("&" if urlsplit(endpoint).query else "?") + urlencode(params)
+        ex = await exchange(plan.ctx.client, "GET", url, policy=plan.ctx.policy, headers={"Accept": ACCEPT}, follow_redirects=False)
+        out: dict[str, Any] = {"request": f"GET {redact_url(url)}"}
+        if not ex.ok:
+            out["failed"] = ex.error
+            return out
+        answer = classify_authorization_answer(ex.status or 0, ex.header("location"), ex.body, url=url, redirect_uri=redirect_uri)
+        location = ex.header("location")
+        target = urljoin(url, location) if location and ex.status in (301, 302, 303, 307, 308) else None
+        back = dict(parse_qsl(urlsplit(target).query)) if target else {}
+        out.update(
+            status=ex.status,
+            verdict=answer.verdict,  # refused / answered (straight to redirect_uri) / accepted (a page, or a redirect elsewhere)
+            detail=answer.detail,
+            location=redact_url(target) if target else None,
+            code_issued=answer.verdict == "answered" and "code" in back,
+            error=back.get("error") or (answer.remote.error if answer.remote else None),
+        )
+        return out
+
+    record["registered_redirect_uri"] = registered
+    record["redirect"] = {what: await ask({**base, "redirect_uri": uri, "code_challenge": pkce.challenge, "code_challenge_method": "S256"}, uri) for what, uri in redirect_variants(registered).items()}
+    record["pkce"] = {"no code_challenge": await ask({**base, "redirect_uri": registered}, registered)}
+    methods = session.metadata.get("code_challenge_methods_supported")
+    if isinstance(methods, list) and "plain" not in methods:
+        record["pkce"]["code_challenge_method=plain (not advertised)"] = await ask({**base, "redirect_uri": registered, "code_challenge": pkce.verifier, "code_challenge_method": "plain"}, registered)
 
 
 async def _token_request(plan: LoginPlan, te: TokenEvidence, form: dict[str, str], *, keep: bool = False) -> dict[str, Any]:
