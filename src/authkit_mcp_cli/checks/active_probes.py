@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 
 NOTICE = (
     "doctor --active is NOT read-only: besides --login's login, refresh and token for another resource, it sends the server the token in the URL query, "
-    "a session id without the token and an expired token when one is at hand, and the authorization server extra token requests "
-    "(a password grant for a made-up user, a bad refresh token, a used refresh token, which may end the stored login) "
-    "and, when it refuses to refresh into another resource, a second authorization request."
+    "a session id without the token and an expired token when one is at hand; it sends the authorization server, as the login's client (it registers none of its own), "
+    "authorization requests it never follows (wrong redirect_uri, no PKCE), extra token requests (a password grant for a made-up user, a bad refresh token, "
+    "a used refresh token, whose reuse may end the stored login) and, when the AS refuses to refresh into another resource, a second authorization request for one."
 )
 EXPIRY_WAIT = 30.0  # the fresh token is waited out when it expires within this many seconds (issue 22)
 LEEWAY = 60.0  # an expired token is sent only once it is expired by more than the clock skew a server may allow
