@@ -145,3 +145,13 @@ def test_an_expired_token_is_refused_by_serve_and_accepted_by_a_server_that_igno
     right, broken = outcomes["right"]["server.rejects-expired-token"], outcomes["broken"]["server.rejects-expired-token"]
     assert right["status"] == "pass" and right["evidence"]["answer"]["status"] == 401 and "waited out" in right["evidence"]["source"], right["message"]
     assert broken["status"] == "fail" and "does not check exp" in broken["message"], broken["message"]
+
+
+def test_read_only_prm_cors_passes_on_serve_and_warns_when_the_metadata_has_no_cors_header(doctor):
+    with serve_app() as (info, _app):
+        _, right, _ = doctor("--server", info.mcp_url, "--check", "prm.cors")
+    assert right["prm.cors"]["status"] == "pass", right["prm.cors"]["message"]
+    with broken_serve("no-prm-cors") as info:
+        _, broken, _ = doctor("--server", info.mcp_url, "--check", "prm.cors")
+    r = broken["prm.cors"]
+    assert r["status"] == "warn" and "no Access-Control-Allow-Origin" in r["message"] and "MCP Inspector" in r["message"], r["message"]
