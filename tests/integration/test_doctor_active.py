@@ -155,3 +155,37 @@ def test_read_only_prm_cors_passes_on_serve_and_warns_when_the_metadata_has_no_c
         _, broken, _ = doctor("--server", info.mcp_url, "--check", "prm.cors")
     r = broken["prm.cors"]
     assert r["status"] == "warn" and "no Access-Control-Allow-Origin" in r["message"] and "MCP Inspector" in r["message"], r["message"]
+
+
+# --- the other real peers: no false alarm (or a finding that is true of the peer, said why) ----
+
+
+def test_the_typescript_sdk_example_raises_one_true_finding(doctor):
+    """Opaque tokens, no refresh tokens: the refresh probes skip with the reason. One finding is true of
+    this peer: its demo AS answers a refresh token it never issued with HTTP 500 server_error (its
+    in-memory provider throws), where RFC 6749 §5.2 requires invalid_grant."""
+    from peers.ts_example import run_ts_example
+
+    with run_ts_example() as peer:
+        _, results, _ = doctor("--server", peer.mcp_url, "--active")
+    active = {cid: (results[cid]["status"], results[cid]["message"]) for cid in ACTIVE_IDS}
+    assert {cid: v for cid, v in active.items() if v[0] in ("fail", "warn", "error")}.keys() == {"as.refresh-invalid-grant"}, active
+    r = results["as.refresh-invalid-grant"]
+    assert r["evidence"]["a_refresh_token_the_AS_never_issued"]["status"] == 500 and "server_error" in r["message"], r["message"]
+    assert results["as.refresh-rotation"]["status"] == "skip" and "No refresh token was redeemed" in results["as.refresh-rotation"]["message"]
+    assert results["as.password-grant"]["status"] == "pass" and results["server.rejects-token-in-query"]["status"] == "pass", active
+
+
+def test_fastmcp_in_memory_provider_raises_no_false_alarm(doctor):
+    """FastMCP's InMemoryOAuthProvider makes doctor's client confidential (client_secret_post): the rotation
+    checks skip, saying rotation is required only for public clients; its odd password-grant answer
+    (invalid_request, not unsupported_grant_type) skips too, since it does not say whether the grant is offered."""
+    from peers.fastmcp_peer import run_fastmcp_peer
+
+    with run_fastmcp_peer() as peer:
+        _, results, _ = doctor("--server", peer.mcp_url, "--active")
+    active = {cid: (results[cid]["status"], results[cid]["message"]) for cid in ACTIVE_IDS}
+    assert {cid: v for cid, v in active.items() if v[0] in ("fail", "warn", "error")} == {}
+    assert results["as.refresh-invalid-grant"]["status"] == "pass", active["as.refresh-invalid-grant"]
+    for cid in ("as.refresh-rotation", "as.refresh-reuse-ends-grant"):
+        assert results[cid]["status"] == "skip" and "confidential" in results[cid]["message"], active[cid]

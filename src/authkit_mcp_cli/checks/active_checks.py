@@ -232,6 +232,8 @@ def refresh_reuse_ends_grant(ev: Evidence, found: tuple[TokenEvidence, dict[str,
     after = record.get("family_after_reuse")
     if reused is None or after is None:
         return skip("No refresh token was rotated (see token.refresh), so no reuse of a rotated one could be tried.")
+    if not record["public_client"] or record["sender_constrained"]:
+        return skip("The login's client is confidential or its refresh token sender-constrained: reuse detection (RFC 9700 §4.14.2) is required only for public clients' plain refresh tokens.", reused=reused, family_after_reuse=after)
     if reused.get("tokens_issued"):
         return skip("The used refresh token still worked (see as.refresh-rotation): it was not refused, so nothing ended.", reused=reused)
     if after.get("tokens_issued"):
