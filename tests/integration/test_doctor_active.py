@@ -189,3 +189,41 @@ def test_fastmcp_in_memory_provider_raises_no_false_alarm(doctor):
     assert results["as.refresh-invalid-grant"]["status"] == "pass", active["as.refresh-invalid-grant"]
     for cid in ("as.refresh-rotation", "as.refresh-reuse-ends-grant"):
         assert results[cid]["status"] == "skip" and "confidential" in results[cid]["message"], active[cid]
+
+
+def mint_expired(info, app) -> tuple[str, float]:
+    """An access token serve's development AS signed for this server, expired 200 s ago."""
+    import time
+
+    import jwt
+
+    local = app.state.local_as
+    now = int(time.time())
+    claims = {"iss": local.issuer, "sub": "doctor-test", "aud": info.resource, "client_id": "kept", "scope": "mcp:tools", "iat": now - 900, "nbf": now - 900, "exp": now - 200, "jti": "kept-token"}
+    return jwt.encode(claims, local._key, algorithm="RS256", headers={"kid": local.kid, "typ": "at+jwt"}), float(now - 200)
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_kept_expired_token_is_used_by_the_next_active_run(doctor, tmp_path, broken):
+    """doctor --active keeps the last token it used per server; once it has expired, the next run sends it."""
+    from authkit_mcp_cli.checks import kept_token
+    from authkit_mcp_cli.store import Store
+
+    with serve_app() as (info, app):
+        if broken:
+            app.state.validator.leeway = 24 * 3600
+        _, first, _ = doctor("--server", info.mcp_url, "--active", "--check", "server.rejects-expired-token")
+        store = Store(tmp_path / "home")
+        kept = kept_token.load(store, info.mcp_url)
+        assert kept is not None and first["server.rejects-expired-token"]["status"] == "skip"  # the fresh token lives an hour
+        _, second, _ = doctor("--server", info.mcp_url, "--active", "--check", "server.rejects-expired-token")
+        r = second["server.rejects-expired-token"]
+        assert r["status"] == "skip" and "the token kept from an earlier doctor --active run is the one in use" in r["message"], r["message"]
+        kept_token.keep(store, info.mcp_url, *mint_expired(info, app))
+        _, third, _ = doctor("--server", info.mcp_url, "--active", "--check", "server.rejects-expired-token")
+    r = third["server.rejects-expired-token"]
+    assert r["evidence"]["source"] == "the access token an earlier doctor --active run used"
+    if broken:
+        assert r["status"] == "fail" and "does not check exp" in r["message"], r["message"]
+    else:
+        assert r["status"] == "pass" and r["evidence"]["answer"]["status"] == 401, r["message"]

@@ -65,8 +65,17 @@ def _active(g: Gatherer) -> tuple[LoginPlan, TokenEvidence] | None:
 async def server(g: Gatherer) -> None:
     if (found := _active(g)) is None:
         return
-    _plan, te = found
+    plan, te = found
     assert te.session is not None and te.server_url
+    if te.expired_token is None:  # the token an earlier doctor --active run kept for this server
+        from authkit_mcp_cli.checks import kept_token
+
+        kept = kept_token.load(plan.ctx.store, te.server_url)
+        if kept is not None and kept[0] != te.session.tokens.access_token:
+            te.expired_token, te.expired_at = kept
+            te.expired_source = "the access token an earlier doctor --active run used"
+        elif kept is not None:
+            te.expired_source = "the token kept from an earlier doctor --active run is the one in use"
     token = te.session.tokens.access_token
     record: dict[str, Any] = {}
     te.active_server = record
@@ -75,6 +84,10 @@ async def server(g: Gatherer) -> None:
     record["query"] = answer(await g.request("POST", te.server_url + sep + urlencode({"access_token": token}), MCP_HEADERS, INITIALIZE, follow=False))
     record["session"] = await _session_alone(g, te.server_url, token)
     record["expired"] = await _expired(g, te)
+    from authkit_mcp_cli.checks import kept_token
+
+    newest = (te.latest or te.session).tokens
+    kept_token.keep(plan.ctx.store, te.server_url, newest.access_token, _expiry(newest.access_token, newest.expires_at))
 
 
 async def _session_alone(g: Gatherer, server_url: str, token: str) -> dict[str, Any]:
@@ -131,7 +144,10 @@ async def _expired(g: Gatherer, te: TokenEvidence) -> dict[str, Any]:
         token, source = tokens.access_token, f"the fresh access token, which expired within {EXPIRY_WAIT:.0f} s (waited out, plus {LEEWAY:.0f} s of allowed clock skew)"
     if token is None:
         expires = f"expires in {int(fresh_exp - time.time())} s" if fresh_exp else "has no known expiry"
-        stored = "the stored login's expired token is not yet past the allowed clock skew" if te.expired_token is not None else "none was stored for this server"
+        if te.expired_token is not None:
+            stored = f"{te.expired_source} has not been expired for {LEEWAY:.0f} s yet"
+        else:
+            stored = te.expired_source or "no earlier token is kept for this server"
         return {"at_hand": False, "why": f"no expired access token is at hand: {stored}, and the fresh one {expires}"}
     ex = await post_initialize(g, te.server_url, {"Authorization": f"Bearer {token}", "X-Atoms-Auth-Probe": "expired"})
     return {"at_hand": True, "source": source, "answer": answer(ex)}
