@@ -37,6 +37,7 @@ ACTIVE_IDS = (
     "as.refresh-reuse-ends-grant",
     "as.redirect-exact",
     "as.pkce-enforced",
+    "as.code-single-use",
 )
 
 
@@ -48,6 +49,7 @@ def doctor(tmp_path):
         proc = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", *args], capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
         assert "Traceback" not in proc.stderr, proc.stderr
         doc = json.loads(proc.stdout)
+        assert "results" in doc, (doc, proc.stderr[-2000:])
         for r in doc["results"]:
             assert (r["level"], r["status"]) not in (("MUST", "warn"), ("SHOULD", "fail"), ("INFO", "warn"), ("INFO", "fail")), r
         return proc.returncode, {r["id"]: r for r in doc["results"]}, proc.stderr
@@ -64,7 +66,17 @@ def test_serve_with_its_own_as_raises_no_alarm_and_says_what_it_sends(doctor):
         code, results, stderr = doctor("--server", info.mcp_url, "--active")
     assert stderr.splitlines()[0].startswith("doctor --active is NOT read-only"), stderr
     assert alarms(results) == {} and set(ACTIVE_IDS) <= set(results)
-    for cid in ("server.rejects-token-in-query", "server.rejects-session-without-token", "as.password-grant", "as.refresh-invalid-grant", "as.refresh-rotation", "as.refresh-reuse-ends-grant", "as.redirect-exact", "as.pkce-enforced"):
+    for cid in (
+        "server.rejects-token-in-query",
+        "server.rejects-session-without-token",
+        "as.password-grant",
+        "as.refresh-invalid-grant",
+        "as.refresh-rotation",
+        "as.refresh-reuse-ends-grant",
+        "as.redirect-exact",
+        "as.pkce-enforced",
+        "as.code-single-use",
+    ):
         assert results[cid]["status"] == "pass", (cid, results[cid]["message"])
     assert results["server.rejects-expired-token"]["status"] == "skip" and "no expired access token is at hand" in results["server.rejects-expired-token"]["message"]
     # serve's AS refuses to refresh into another resource, and to authorize one: the skip says both
@@ -112,6 +124,8 @@ BROKEN = {
     "no-rotation": ("as.refresh-rotation", "fail", "still worked after it was used"),
     "reuse-keeps-family": ("as.refresh-reuse-ends-grant", "warn", "does not end the token family"),
     "redirect-prefix": ("as.redirect-exact", "fail", "a longer path"),
+    "code-reuse": ("as.code-single-use", "fail", "redeemed twice"),
+    "verifier-ignored": ("as.pkce-enforced", "fail", "an authorization code sent without verifier"),
     "no-pkce": ("as.pkce-enforced", "fail", "issued an authorization code for a request with no code_challenge and with code_challenge_method=plain"),
 }
 

@@ -19,7 +19,9 @@ Authorization-server deviations patch one method of the development AS in-proces
 - ``no-rotation``: a used refresh token keeps working;
 - ``reuse-keeps-family``: reuse of a rotated refresh token is refused but the grant is not revoked;
 - ``redirect-prefix``: redirect_uri is matched as a prefix of the registered one;
-- ``no-pkce``: an authorization request without PKCE (or with plain) is approved.
+- ``no-pkce``: an authorization request without PKCE (or with plain) is approved;
+- ``code-reuse``: an authorization code redeems more than once;
+- ``verifier-ignored``: the token endpoint does not check code_verifier.
 
 ``short-tokens`` (not a deviation): access tokens live 5 s, so doctor has an expired one at hand.
 """
@@ -36,7 +38,7 @@ from authkit_mcp_cli.server.config import resolve_serve_config
 from peers.asgi import serve_asgi
 
 SERVER_DEVIATIONS = ("query-token", "session-auth", "no-prm-cors", "expired-ok")
-AS_DEVIATIONS = ("password", "refresh-error", "no-rotation", "reuse-keeps-family", "redirect-prefix", "no-pkce")
+AS_DEVIATIONS = ("password", "refresh-error", "no-rotation", "reuse-keeps-family", "redirect-prefix", "no-pkce", "code-reuse", "verifier-ignored")
 SHORT_LIFETIME = 5
 
 
@@ -144,6 +146,30 @@ def patch_as(local: Any, deviation: str) -> None:
             return start(client, params)
 
         local.start_authorization = pkce_optional
+    elif deviation == "code-reuse":
+        exchange_code = local._exchange_code
+
+        def reusable(client: Any, form: dict[str, str], jkt: str | None = None) -> dict[str, Any]:
+            response = exchange_code(client, form, jkt)
+            code = local.codes.get(form.get("code") or "")
+            if code is not None:
+                code.used = False
+            return response
+
+        local._exchange_code = reusable
+    elif deviation == "verifier-ignored":
+        from authkit_mcp_cli.oauth.pkce import s256
+
+        exchange_code = local._exchange_code
+
+        def unverified(client: Any, form: dict[str, str], jkt: str | None = None) -> dict[str, Any]:
+            code = local.codes.get(form.get("code") or "")
+            form = {**form, "code_verifier": form.get("code_verifier") or "v" * 43}
+            if code is not None:
+                code.code_challenge = s256(form["code_verifier"])
+            return exchange_code(client, form, jkt)
+
+        local._exchange_code = unverified
     elif deviation == "short-tokens":
         import jwt
 

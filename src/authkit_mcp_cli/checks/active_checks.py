@@ -316,6 +316,15 @@ def pkce_enforced(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> 
     registered = record["registered_redirect_uri"]
     evidence: dict[str, Any] = {what.replace(" ", "_"): a for what, a in answers.items()}
     coded = [what for what, a in answers.items() if a.get("code_issued")]
+    redemption = record.get("code") or {}
+    loose = [what.replace("_", " ") for what in ("without_verifier", "wrong_verifier") if (redemption.get(what) or {}).get("tokens_issued")]
+    evidence["code_redemption"] = redemption
+    if loose:
+        return problem(
+            f"The token endpoint issued tokens for an authorization code sent {' and '.join(loose)}: it does not verify PKCE, so an intercepted code can be redeemed.",
+            "Verify code_verifier against the code's code_challenge on every code redemption, and refuse a missing one (OAuth 2.1 §4.1.3; RFC 7636 §4.6).",
+            **evidence,
+        )
     if coded:
         return problem(
             f"The AS issued an authorization code for a request with {' and with '.join(coded)}: it does not enforce PKCE, so an intercepted code can be redeemed.",
@@ -329,3 +338,30 @@ def pkce_enforced(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> 
     if undecided:
         return skip(f"For the request with {', '.join(undecided)} the AS showed a page (sign-in or consent) before deciding; doctor does not sign in, so it cannot tell whether a code would follow.", **evidence)
     return ok(f"Requests with {', '.join(answers)} were refused ({'; '.join(str(a.get('error') or a.get('detail')) for a in answers.values())}).", **evidence)
+
+
+@check(
+    "as.code-single-use",
+    "An authorization code redeems once",
+    Level.MUST,
+    "OAuth 2.1 §4.1.3; RFC 6749 §4.1.2",
+    probes=AS,
+    needs=_active_as,
+)
+def code_single_use(ev: Evidence, found: tuple[TokenEvidence, dict[str, Any]]) -> Outcome:
+    _te, record = found
+    if "authorize_skipped" in record:
+        return skip(f"No authorization request was sent: {record['authorize_skipped']}.")
+    redemption = record.get("code") or {}
+    if "no_code" in redemption:
+        return skip(f"No code to redeem twice: {redemption['no_code']}; doctor does not sign in for a second code.", request=redemption.get("request"))
+    right, again = redemption["right_verifier"], redemption["again"]
+    if not right.get("tokens_issued"):
+        return skip(f"The code was not redeemed with the right code_verifier ({_said(right)}; the AS may burn a code on a failed attempt), so a second redemption could not be tried.", **redemption)
+    if again.get("tokens_issued"):
+        return problem(
+            "The same authorization code was redeemed twice: both times the token endpoint issued tokens, so an intercepted code stays usable after the client redeemed it.",
+            "Mark a code used on its first redemption and refuse it afterwards with invalid_grant; revoke the tokens issued from it (OAuth 2.1 §4.1.3; RFC 6749 §4.1.2).",
+            **redemption,
+        )
+    return ok(f"The code redeemed once; the second redemption got {_said(again)}.", **redemption)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 NOTICE = (
     "doctor --active is NOT read-only: besides --login's login, refresh and token for another resource, it sends the server the token in the URL query, "
     "a session id without the token and an expired token when one is at hand; it sends the authorization server, as the login's client (it registers none of its own), "
-    "authorization requests it never follows (wrong redirect_uri, no PKCE), extra token requests (a password grant for a made-up user, a bad refresh token, "
+    "authorization requests it never follows (wrong redirect_uri, no PKCE), a code it redeems without, with a wrong and twice with the right code_verifier when the AS issues one without a page, extra token requests (a password grant for a made-up user, a bad refresh token, "
     "a used refresh token, whose reuse may end the stored login) and, when the AS refuses to refresh into another resource, a second authorization request for one."
 )
 EXPIRY_WAIT = 30.0  # the fresh token is waited out when it expires within this many seconds (issue 22)
@@ -246,6 +246,34 @@ async def _authorization_requests(plan: LoginPlan, te: TokenEvidence, record: di
     methods = session.metadata.get("code_challenge_methods_supported")
     if isinstance(methods, list) and "plain" not in methods:
         record["pkce"]["code_challenge_method=plain (not advertised)"] = await ask({**base, "redirect_uri": registered, "code_challenge": pkce.verifier, "code_challenge_method": "plain"}, registered)
+    record["code"] = await _code_redemptions(plan, te, endpoint, {**base, "redirect_uri": registered, "state": secrets.token_urlsafe(16)}, registered)
+
+
+async def _code_redemptions(plan: LoginPlan, te: TokenEvidence, endpoint: str, base: dict[str, str], registered: str) -> dict[str, Any]:
+    """A correct authorization request; when the AS answers it with a code at once (it approves without a
+    page), that code is sent to the token endpoint without a code_verifier, with a wrong one, with the right
+    one, and once more (OAuth 2.1 §4.1.3: PKCE verified, a code redeemed once). Nothing is stored."""
+    from authkit_mcp_cli.client.preflight import ACCEPT
+    from authkit_mcp_cli.http import exchange
+    from authkit_mcp_cli.oauth.pkce import Pkce
+
+    pkce = Pkce.new()
+    url = endpoint + ("&" if urlsplit(endpoint).query else "?") + urlencode({**base, "code_challenge": pkce.challenge, "code_challenge_method": "S256"})
+    ex = await exchange(plan.ctx.client, "GET", url, policy=plan.ctx.policy, headers={"Accept": ACCEPT}, follow_redirects=False)
+    location = ex.header("location") if ex.ok and ex.status in (301, 302, 303, 307, 308) else None
+    target = urljoin(url, location) if location else None
+    back = dict(parse_qsl(urlsplit(target).query)) if target and target.split("?", 1)[0] == registered.split("?", 1)[0] else {}
+    code = back.get("code")
+    out: dict[str, Any] = {"request": f"GET {redact_url(url)}", "authorization_status": ex.status}
+    if not code:
+        out["no_code"] = f"the AS answered HTTP {ex.status or ex.error} (a sign-in or consent page, or a redirect elsewhere), not a code at once"
+        return out
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": registered, "resource": te.session.resource if te.session else ""}
+    out["without_verifier"] = await _token_request(plan, te, form)
+    out["wrong_verifier"] = await _token_request(plan, te, {**form, "code_verifier": Pkce.new().verifier})
+    out["right_verifier"] = await _token_request(plan, te, {**form, "code_verifier": pkce.verifier})
+    out["again"] = await _token_request(plan, te, {**form, "code_verifier": pkce.verifier})
+    return out
 
 
 async def _token_request(plan: LoginPlan, te: TokenEvidence, form: dict[str, str], *, keep: bool = False) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def doctor(
             "--active",
             help=(
                 "Implies --login, and also proves what the server and its authorization server DO (server.rejects-token-in-query, server.rejects-session-without-token, "
-                "server.rejects-expired-token, as.password-grant, as.refresh-invalid-grant, as.refresh-rotation, as.refresh-reuse-ends-grant, as.redirect-exact, as.pkce-enforced). NOT read-only: it sends the server the token in the URL query, "
+                "server.rejects-expired-token, as.password-grant, as.refresh-invalid-grant, as.refresh-rotation, as.refresh-reuse-ends-grant, as.redirect-exact, as.pkce-enforced, as.code-single-use). NOT read-only: it sends the server the token in the URL query, "
                 "a session id without the token and an expired token when one is at hand; it sends the authorization server authorization requests it never follows (a wrong redirect_uri, no PKCE) and extra token requests (a password grant for a made-up user, "
                 "a bad and a used refresh token, which may end the stored login) and, when the AS will not refresh into another resource, a second authorization request. One server only."
             ),
