@@ -241,3 +241,13 @@ def test_a_kept_expired_token_is_used_by_the_next_active_run(doctor, tmp_path, b
         assert r["status"] == "fail" and "does not check exp" in r["message"], r["message"]
     else:
         assert r["status"] == "pass" and r["evidence"]["answer"]["status"] == 401, r["message"]
+
+
+def test_active_is_opt_in_one_server_only_and_its_help_says_what_it_sends(tmp_path):
+    env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "COLUMNS": "200"}
+    many = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--server", "http://127.0.0.1:9/a", "--server", "http://127.0.0.1:9/b", "--active"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert many.returncode == 2 and "--active checks one server" in many.stdout + many.stderr, (many.stdout, many.stderr)
+    assert "Traceback" not in many.stderr
+    help_text = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--help"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60).stdout
+    flat = " ".join(help_text.replace("│", " ").split())
+    assert "--active" in flat and "Implies --login" in flat and "NOT read-only" in flat and "made-up user" in flat
