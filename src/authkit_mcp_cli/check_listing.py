@@ -18,16 +18,20 @@ from typing import Any
 CATALOGUE_FILE = Path(__file__).with_name("check_catalogue.json")
 
 
-def load() -> list[dict[str, str]]:
+def load() -> list[dict[str, Any]]:
     """Every check, in catalogue order, as {id, level, title, spec}."""
     return json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))["checks"]
 
 
 def generate(catalogue: Any, checks_doc: str = "") -> str:
     """check_catalogue.json's text for ``checks.catalogue.CATALOGUE``, with docs/checks.md's
-    (``checks_doc``) "what it checks" and "typical fix" cells for each id it documents."""
+    (``checks_doc``) "what it checks" and "typical fix" cells for each id it documents, and the
+    conformance suite's requirement ids where a check has them."""
     documented = doc_rows(checks_doc)
-    rows = [{"id": c.id, "level": c.level.value, "title": c.title, "spec": c.spec, **documented.get(c.id, {})} for c in catalogue]
+    rows = [
+        {"id": c.id, "level": c.level.value, "title": c.title, "spec": c.spec, **({"requirements": list(c.requirements)} if c.requirements else {}), **documented.get(c.id, {})}
+        for c in catalogue
+    ]
     return json.dumps({"checks": rows}, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -41,7 +45,7 @@ def doc_rows(checks_doc: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def select(ids: list[str]) -> list[dict[str, str]] | None:
+def select(ids: list[str]) -> list[dict[str, Any]] | None:
     """The rows for ``ids`` (all when empty); None when an id is unknown (the caller reports it)."""
     rows = load()
     if not ids:
@@ -52,12 +56,12 @@ def select(ids: list[str]) -> list[dict[str, str]] | None:
     return [row for row in rows if row["id"] in ids]
 
 
-def as_json(rows: list[dict[str, str]]) -> str:
+def as_json(rows: list[dict[str, Any]]) -> str:
     """The --list-checks --json document (schema 1)."""
-    return json.dumps({"schema": 1, "checks": [{"id": r["id"], "title": r["title"], "level": r["level"], "spec": r["spec"]} for r in rows]}, indent=2)
+    return json.dumps({"schema": 1, "checks": [{"id": r["id"], "title": r["title"], "level": r["level"], "spec": r["spec"], "requirements": r.get("requirements", [])} for r in rows]}, indent=2)
 
 
-def as_lines(rows: list[dict[str, str]]) -> list[str]:
+def as_lines(rows: list[dict[str, Any]]) -> list[str]:
     """One aligned line per check, nothing padded at the end (pipes and CI logs)."""
     id_width = max((len(r["id"]) for r in rows), default=0)
     title_width = max((len(r["title"]) for r in rows), default=0)

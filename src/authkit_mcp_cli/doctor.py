@@ -53,10 +53,10 @@ def require_target(target: Target) -> None:
 
 
 def applicable(checks: list[Check], target: Target) -> list[Check]:
-    """With only an AS given, only AS checks run (issue #2)."""
+    """With only an AS given, only AS checks run (issue #2), and not doctor --active's, which act as the login's client for a server."""
     if target.server_url:
         return checks
-    return [c for c in checks if c.area in ("as", "authkit")]
+    return [c for c in checks if c.area in ("as", "authkit") and Probe.ACTIVE_AS not in c.probes]
 
 
 def probes_for(checks: list[Check]) -> set[Probe]:

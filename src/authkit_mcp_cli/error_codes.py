@@ -139,6 +139,7 @@ class ErrorCode(enum.StrEnum):
     STORE_LOCKED = "store.locked", "Another atoms-auth process holds the token store's lock.", USAGE
 
     # Usage: bad flags, files or configuration
+    USAGE_ACTIVE_ONE_SERVER = "usage.active-one-server", "doctor --active checks one server (it logs in and sends extra token requests).", USAGE
     USAGE_AMBIGUOUS_LOGIN = "usage.ambiguous-login", "Several logins are stored: --server must say which.", USAGE
     USAGE_ARGUMENTS = "usage.arguments", "--arguments is not a JSON object.", USAGE
     USAGE_COMPLETION_SHELL = "usage.completion-shell", "The shell to install completion for cannot be told.", USAGE

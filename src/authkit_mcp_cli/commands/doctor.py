@@ -75,6 +75,18 @@ def doctor(
             help="Also obtain a real token as login does and check it and what the server does with it (token.*, server.accepts-token, server.rejects-other-resource-token). NOT read-only: it may open the browser, stores the login, and refreshes it.",
         ),
     ] = False,
+    active: Annotated[
+        bool,
+        typer.Option(
+            "--active",
+            help=(
+                "Implies --login, and also proves what the server and its authorization server DO (server.rejects-token-in-query, server.rejects-session-without-token, "
+                "server.rejects-expired-token, as.password-grant, as.refresh-invalid-grant, as.refresh-rotation, as.refresh-reuse-ends-grant, as.redirect-exact, as.pkce-enforced, as.code-single-use). NOT read-only: it sends the server the token in the URL query, "
+                "a session id without the token and an expired token when one is at hand; it sends the authorization server authorization requests it never follows (a wrong redirect_uri, no PKCE) and extra token requests (a password grant for a made-up user, "
+                "a bad and a used refresh token, which may end the stored login) and, when the AS will not refresh into another resource, a second authorization request. One server only."
+            ),
+        ),
+    ] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="With --login: log in again even when a valid login for this server is stored.")] = False,
     no_browser: options.NoBrowser = False,
     wait: options.Wait = 300.0,
@@ -95,7 +107,7 @@ def doctor(
     server's metadata), and checks both against the MCP authorization spec
     (2026-07-28). Every finding comes with a fix.
 
-    Read-only, except with --login: then doctor also obtains a real token
+    Read-only, except with --login or --active: then doctor also obtains a real token
     the way login does (a stored valid login is reused unless --fresh),
     checks its audience, issuer, signature, lifetime and scopes, uses it, asks
     for a token for another resource and refreshes it.
@@ -116,7 +128,7 @@ def doctor(
     # httpx imports its own command line (httpx._main) when click, rich and pygments are installed: pygments'
     # lexers and rich.syntax, ~40% of httpx's import time and ~6 MB that doctor never uses (issue 16 items 1, 4).
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    tls = None if list_checks or login else _tls_context()  # the CA file loads in a thread while the rest imports
+    tls = None if list_checks or login or active else _tls_context()  # the CA file loads in a thread while the rest imports
     from authkit_mcp_cli.doctor import select_checks
 
     fmt = _format(report_format, json_output=json_output)
@@ -141,6 +153,12 @@ def doctor(
             from authkit_mcp_cli.prompts import ask_text
 
             targets = [target] = [resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})]
+    if active and len(targets) > 1:
+        from authkit_mcp_cli.error_codes import ErrorCode
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError("--active checks one server: it logs in and sends extra token requests for that server.", code=ErrorCode.USAGE_ACTIVE_ONE_SERVER, hint="Run doctor --active once per server.")
+    login = login or active
     if len(targets) > 1:
         _check_many(fmt, login=login)
     kind = configured_kind(None if as_kind == "auto" else as_kind, env)
@@ -148,9 +166,13 @@ def doctor(
         from authkit_mcp_cli.errors import UsageError
 
         raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code=ErrorCode.USAGE_LOGIN_NEEDS_SERVER, hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
+    if active:  # the first line doctor --active prints: what it sends
+        from authkit_mcp_cli.checks.active_probes import NOTICE
+
+        stderr_console().print(NOTICE, highlight=False, soft_wrap=True, markup=False)
     if login:
         diagnoses = [
-            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, flags=options.LoginFlags(client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, no_browser=no_browser, wait=wait), as_kind=kind))
+            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, flags=options.LoginFlags(client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, no_browser=no_browser, wait=wait), as_kind=kind, active=active))
         ]
     else:
         with _spinner(stderr_console()):
@@ -242,7 +264,7 @@ def _format(report_format: str | None, *, json_output: bool) -> str:
     return "json" if json_output else (report_format or "text")
 
 
-async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping[str, str], *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind: str | None) -> Diagnosis:
+async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping[str, str], *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind: str | None, active: bool = False) -> Diagnosis:
     """doctor --login: one client (and one trace) for the probes and the login, which reports its steps on stderr."""
     from authkit_mcp_cli.checks.token_probe import LoginPlan
     from authkit_mcp_cli.commands._client import client_context, login_options
@@ -250,4 +272,4 @@ async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping
 
     opts = login_options(env, flags, authkit_domain=target.authkit_domain)
     async with client_context(options.HttpOptions(timeout=timeout, trace=trace)) as ctx:
-        return await diagnose(target, checks, timeout=timeout, client=ctx.client, login=LoginPlan(ctx, opts, fresh=fresh), as_kind=as_kind)
+        return await diagnose(target, checks, timeout=timeout, client=ctx.client, login=LoginPlan(ctx, opts, fresh=fresh, active=active), as_kind=as_kind)
