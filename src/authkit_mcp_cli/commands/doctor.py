@@ -30,11 +30,12 @@ def _complete_check_id(incomplete: str) -> list[str]:
 
 
 AsKind = Literal["auto", "authkit", "generic"]
-ReportFormat = Literal["text", "json", "junit", "markdown", "html"]
+ReportFormat = Literal["text", "json", "junit", "markdown", "html", "sarif"]
 FORMAT_HELP = (
     "Report format: text (a table), json (schema 1, as --json), junit (JUnit XML, one testcase per check, for CI test views), "
     "markdown (summary table and a Mermaid diagram of the flow, for job summaries and PR comments), "
-    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks)."
+    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks), "
+    "sarif (SARIF 2.1.0 for GitHub code scanning: one rule per check, a result per failure or warning, info too with --verbose)."
 )
 
 
@@ -57,7 +58,7 @@ def doctor(
     server: Servers = None,
     authkit_domain: options.AuthkitDomain = None,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON document on stdout and nothing else there.")] = False,
-    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html", help=FORMAT_HELP, show_default=False)] = None,
+    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html|sarif", help=FORMAT_HELP, show_default=False)] = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False),

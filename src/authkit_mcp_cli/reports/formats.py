@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from authkit_mcp_cli.reports.common import ServerReport
 
-FORMATS = ("text", "json", "junit", "markdown", "html")
+FORMATS = ("text", "json", "junit", "markdown", "html", "sarif")
 
 
 def render(fmt: str, reports: list[ServerReport], *, strict: bool, verbose: bool = False) -> str:
@@ -46,6 +46,10 @@ def render(fmt: str, reports: list[ServerReport], *, strict: bool, verbose: bool
         from authkit_mcp_cli.reports import markdown
 
         return markdown.render(one.results, one.meta(strict)) if one else markdown.render_many(reports, strict=strict)
+    if fmt == "sarif":
+        from authkit_mcp_cli.reports import sarif
+
+        return sarif.render(reports, verbose=verbose)
     if fmt == "html":
         from authkit_mcp_cli.reports import html
 
