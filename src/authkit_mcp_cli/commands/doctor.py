@@ -30,6 +30,7 @@ def _complete_check_id(incomplete: str) -> list[str]:
 
 
 AsKind = Literal["auto", "authkit", "generic"]
+FailOn = Literal["fail", "warn", "never"]
 ReportFormat = Literal["text", "json", "junit", "markdown", "html", "sarif"]
 FORMAT_HELP = (
     "Report format: text (a table), json (schema 1, as --json), junit (JUnit XML, one testcase per check, for CI test views), "
@@ -63,7 +64,11 @@ def doctor(
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False),
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code (the same as --fail-on warn).")] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", metavar="fail|warn|never", help="Which findings make the exit code 1: fail (FAIL or ERROR; the default), warn (WARN too, as --strict), never (exit 0 with findings; an unreachable server still exits 3).", show_default=False),
+    ] = None,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
@@ -121,6 +126,8 @@ def doctor(
     from authkit_mcp_cli.doctor import select_checks
 
     fmt = _format(report_format, json_output=json_output)
+    fail_mode = _fail_on(fail_on, strict=strict)
+    strict = fail_mode == "warn"  # the reports' "warnings count as failures"
     checks = select_checks(check or [])
     import asyncio
     from pathlib import Path
@@ -171,7 +178,7 @@ def doctor(
     else:
         text = formats.render(fmt, reports, strict=strict, verbose=verbose)
         typer.echo(text, nl=not text.endswith("\n"))
-    raise typer.Exit(formats.exit_code(reports, strict=strict))
+    raise typer.Exit(formats.exit_code(reports, strict=strict, fail_on=fail_mode))
 
 
 def _spinner(console: Console) -> AbstractContextManager[Any]:
@@ -232,6 +239,15 @@ def _list_checks(ids: list[str], fmt: str) -> None:
 
         for line in check_listing.as_lines(rows):
             print_line(line)
+
+
+def _fail_on(fail_on: str | None, *, strict: bool) -> str:
+    """--strict is --fail-on warn; with another --fail-on it is a contradiction, not a choice."""
+    if strict and fail_on not in (None, "warn"):
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError(f"--strict and --fail-on {fail_on} ask for two exit-code rules.", code=ErrorCode.USAGE_CONFLICTING_OPTIONS, hint="Pass one of them (--strict is --fail-on warn).")
+    return "warn" if strict else (fail_on or "fail")
 
 
 def _format(report_format: str | None, *, json_output: bool) -> str:

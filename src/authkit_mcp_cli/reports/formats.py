@@ -70,6 +70,6 @@ def show(console: Console, reports: list[ServerReport], *, strict: bool, verbose
         text.render_many(console, reports, strict=strict, verbose=verbose)
 
 
-def exit_code(reports: list[ServerReport], *, strict: bool) -> int:
+def exit_code(reports: list[ServerReport], *, strict: bool, fail_on: str | None = None) -> int:
     """The worst (highest) of the servers' exit codes: 3 unreachable > 1 findings > 0; independent of the format."""
-    return max((common.exit_code(r.results, strict=strict) for r in reports), default=0)
+    return max((common.exit_code(r.results, strict=strict, fail_on=fail_on) for r in reports), default=0)
