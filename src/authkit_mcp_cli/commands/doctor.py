@@ -69,6 +69,15 @@ def doctor(
         FailOn | None,
         typer.Option("--fail-on", metavar="fail|warn|never", help="Which findings make the exit code 1: fail (FAIL or ERROR; the default), warn (WARN too, as --strict), never (exit 0 with findings; an unreachable server still exits 3).", show_default=False),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="REPORT.json",
+            help="Compare with a previous doctor --json report (one server or several), matching findings by server URL and check id: the report lists new, resolved and unchanged findings, and the exit code counts only new ones.",
+            show_default=False,
+        ),
+    ] = None,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
@@ -128,6 +137,7 @@ def doctor(
     fmt = _format(report_format, json_output=json_output)
     fail_mode = _fail_on(fail_on, strict=strict)
     strict = fail_mode == "warn"  # the reports' "warnings count as failures"
+    previous = _baseline(baseline)
     checks = select_checks(check or [])
     import asyncio
     from pathlib import Path
@@ -166,6 +176,8 @@ def doctor(
     from authkit_mcp_cli.reports import formats
 
     reports = _server_reports(diagnoses)
+    if previous is not None and baseline:
+        _compare(reports, previous, baseline)
     if fmt == "text" and not output:
         formats.show(out, reports, strict=strict, verbose=verbose)
     elif output and output != "-":
@@ -239,6 +251,23 @@ def _list_checks(ids: list[str], fmt: str) -> None:
 
         for line in check_listing.as_lines(rows):
             print_line(line)
+
+
+def _baseline(path: str | None) -> dict[str, dict[str, str]] | None:
+    """--baseline's findings, read before any request (a bad file is a usage error)."""
+    if not path:
+        return None
+    from authkit_mcp_cli.reports import baseline
+
+    return baseline.load(path)
+
+
+def _compare(reports: list[ServerReport], previous: dict[str, dict[str, str]], path: str) -> None:
+    from authkit_mcp_cli.reports import baseline
+
+    for r in reports:
+        r.baseline = baseline.compare(r, previous, path)
+        r.extra["baseline"] = r.baseline.to_json()
 
 
 def _fail_on(fail_on: str | None, *, strict: bool) -> str:

@@ -15,6 +15,7 @@ from authkit_mcp_cli.safe_text import escape_control
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.doctor import Diagnosis
+    from authkit_mcp_cli.reports.baseline import Diff
 
 STATUS_LABELS = {Status.PASS: "PASS", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "SKIP", Status.INFO: "INFO"}
 
@@ -34,7 +35,8 @@ class ServerReport:
     results: list[Result]
     server: str | None
     authorization_server: str | None
-    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server
+    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server, baseline
+    baseline: Diff | None = None  # doctor --baseline: this server's findings against the previous report
 
     def meta(self, strict: bool) -> ReportMeta:
         return ReportMeta(server=self.server, authorization_server=self.authorization_server, strict=strict)

@@ -87,10 +87,10 @@ def _rule(row: dict[str, str], docs_url: str | None) -> dict[str, Any]:
     return rule
 
 
-def _result(r: Result, server: str | None, rule_index: int) -> dict[str, Any]:
+def _result(r: Result, server: str | None, rule_index: int, state: str | None = None) -> dict[str, Any]:
     text = r.message + (f"\nFix: {r.fix}" if r.fix and r.status is not Status.INFO else "") + f"\nServer: {server or 'unknown'}"
     logical: dict[str, Any] = {"fullyQualifiedName": server or "unknown", "kind": "resource"}
-    return {
+    doc: dict[str, Any] = {
         "ruleId": r.check.id,
         "ruleIndex": rule_index,
         "level": _LEVELS[r.status],
@@ -104,6 +104,16 @@ def _result(r: Result, server: str | None, rule_index: int) -> dict[str, Any]:
         "partialFingerprints": {FINGERPRINT: fingerprint(server, r.check.id)},
         "properties": {"server": server, "status": r.status.value, "spec": r.check.spec, "evidence": r.evidence},
     }
+    if state:
+        doc["baselineState"] = state  # doctor --baseline (SARIF 2.1.0 §3.27.24)
+    return doc
+
+
+def _state(report: ServerReport, r: Result) -> str | None:
+    """new or unchanged since the baseline, for a finding (a note is none)."""
+    if report.baseline is None or r.status is Status.INFO:
+        return None
+    return "new" if any(f.id == r.check.id for f in report.baseline.new) else "unchanged"
 
 
 def findings(results: list[Result], *, verbose: bool) -> list[Result]:
@@ -121,7 +131,7 @@ def docs_url() -> str | None:
 def to_log(reports: list[ServerReport], *, verbose: bool = False, docs: str | None = None) -> dict[str, Any]:
     rows = check_listing.load()
     index = {row["id"]: i for i, row in enumerate(rows)}
-    results = [_result(r, report.server, index[r.check.id]) for report in reports for r in findings(report.results, verbose=verbose) if r.check.id in index]
+    results = [_result(r, report.server, index[r.check.id], _state(report, r)) for report in reports for r in findings(report.results, verbose=verbose) if r.check.id in index]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
