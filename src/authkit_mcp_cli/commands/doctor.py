@@ -78,6 +78,15 @@ def doctor(
             show_default=False,
         ),
     ] = None,
+    bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle",
+            metavar="FILE.zip",
+            help="Also write an evidence bundle for a bug report: the report as JSON and Markdown, the trace (secrets masked) also as HAR 1.2, each metadata document as fetched, the versions, the command line without secrets, and a README.txt.",
+            show_default=False,
+        ),
+    ] = None,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
@@ -142,6 +151,9 @@ def doctor(
     import asyncio
     from pathlib import Path
 
+    evidence = _Evidence(bundle, trace)
+    trace = evidence.trace_path
+
     from authkit_mcp_cli.checks.as_kind import configured_kind
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.console import stderr_console, stdout_console
@@ -172,12 +184,15 @@ def doctor(
         ]
     else:
         with _spinner(stderr_console()):
-            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls))
+            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls, documents=evidence.documents))
     from authkit_mcp_cli.reports import formats
 
     reports = _server_reports(diagnoses)
     if previous is not None and baseline:
         _compare(reports, previous, baseline)
+    code = formats.exit_code(reports, strict=strict, fail_on=fail_mode)
+    if bundle:
+        evidence.write(reports, strict=strict, code=code)
     if fmt == "text" and not output:
         formats.show(out, reports, strict=strict, verbose=verbose)
     elif output and output != "-":
@@ -190,7 +205,7 @@ def doctor(
     else:
         text = formats.render(fmt, reports, strict=strict, verbose=verbose)
         typer.echo(text, nl=not text.endswith("\n"))
-    raise typer.Exit(formats.exit_code(reports, strict=strict, fail_on=fail_mode))
+    raise typer.Exit(code)
 
 
 def _spinner(console: Console) -> AbstractContextManager[Any]:
@@ -251,6 +266,51 @@ def _list_checks(ids: list[str], fmt: str) -> None:
 
         for line in check_listing.as_lines(rows):
             print_line(line)
+
+
+class _Evidence:
+    """--bundle's inputs: the trace (the user's --trace, else a temporary file) and the metadata documents as fetched."""
+
+    def __init__(self, bundle: str | None, trace: str | None) -> None:
+        from authkit_mcp_cli.trace import FetchedDocument
+
+        self.bundle = bundle
+        self.documents: list[FetchedDocument] | None = [] if bundle else None
+        self.temporary: str | None = None
+        if bundle and not trace:
+            import tempfile
+
+            self.temporary = tempfile.mkdtemp(prefix="atoms-auth-bundle-")
+            trace = f"{self.temporary}/trace.jsonl"
+        self.trace_path = trace
+
+    def write(self, reports: list[ServerReport], *, strict: bool, code: int) -> None:
+        import shutil
+        import sys
+        from pathlib import Path
+
+        from authkit_mcp_cli.console import stderr_console
+        from authkit_mcp_cli.reports import bundle, common, formats
+
+        assert self.bundle and self.trace_path
+        try:
+            trace_text = Path(self.trace_path).read_text(encoding="utf-8")
+        finally:
+            if self.temporary:
+                shutil.rmtree(self.temporary, ignore_errors=True)
+        summary = "; ".join(f"{r.server or r.authorization_server}: {common.summary_line(r.results)}" for r in reports)
+        data = bundle.build(
+            reports,
+            report_json=formats.render("json", reports, strict=strict),
+            report_markdown=formats.render("markdown", reports, strict=strict),
+            trace_text=trace_text,
+            documents=self.documents,
+            argv=["atoms-auth", *sys.argv[1:]],
+            exit_code=code,
+            summary=summary,
+        )
+        bundle.write(self.bundle, data)
+        stderr_console().print(f"Wrote the evidence bundle to {self.bundle}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _baseline(path: str | None) -> dict[str, dict[str, str]] | None:
