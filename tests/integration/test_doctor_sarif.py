@@ -110,3 +110,15 @@ def test_fingerprints_are_stable_across_runs_and_distinct_per_server_and_check(t
     assert first == again and first  # same servers, same checks: the same fingerprints
     assert len({f for _, _, f in first}) == len(first)  # each (server, check) its own
     assert {s for s, _, _ in first} == {a + "/api/mcp", b + "/api/mcp"}  # several servers, one run
+
+
+def test_client_profile_results_get_rules_of_their_own_and_still_validate(broken_base, tmp_path):
+    path = tmp_path / "profile.sarif"
+    path.write_text(doctor("--server", broken_base + "/api/mcp", "--format", "sarif", "--profile", "inspector", "--profile", "cursor").stdout, encoding="utf-8")
+    assert validate(path, tmp_path) == []
+    run = json.loads(path.read_text(encoding="utf-8"))["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules["profile.cursor.registration"]["properties"]["helpPath"] == "docs/usage.md#client-profiles"
+    assert "github.com" in rules["profile.cursor.registration"]["properties"]["spec"]  # the rule's public source
+    for r in run["results"]:
+        assert run["tool"]["driver"]["rules"][r["ruleIndex"]]["id"] == r["ruleId"]

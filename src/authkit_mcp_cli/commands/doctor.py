@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -31,6 +32,16 @@ def _complete_check_id(incomplete: str) -> list[str]:
 
 AsKind = Literal["auto", "authkit", "generic"]
 FailOn = Literal["fail", "warn", "never"]
+
+
+class ClientProfile(StrEnum):
+    """--profile's clients: client_profiles.json's (a test keeps them equal). typer takes a list of an Enum, not of a Literal."""
+
+    CLAUDE = "claude"
+    CHATGPT = "chatgpt"
+    VSCODE = "vscode"
+    CURSOR = "cursor"
+    INSPECTOR = "inspector"
 ReportFormat = Literal["text", "json", "junit", "markdown", "html", "sarif"]
 FORMAT_HELP = (
     "Report format: text (a table), json (schema 1, as --json), junit (JUnit XML, one testcase per check, for CI test views), "
@@ -84,6 +95,15 @@ def doctor(
             "--bundle",
             metavar="FILE.zip",
             help="Also write an evidence bundle for a bug report: the report as JSON and Markdown, the trace (secrets masked) also as HAR 1.2, each metadata document as fetched, the versions, the command line without secrets, and a README.txt.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        list[ClientProfile] | None,
+        typer.Option(
+            "--profile",
+            metavar="claude|chatgpt|vscode|cursor|inspector",
+            help="Also check what this MCP client's known behaviour needs (how it registers, the redirect URIs it sends, browser CORS), each rule citing its public source: profile.<client>.* results (repeatable; docs/usage.md, Client profiles).",
             show_default=False,
         ),
     ] = None,
@@ -188,6 +208,11 @@ def doctor(
     from authkit_mcp_cli.reports import formats
 
     reports = _server_reports(diagnoses)
+    if profile:
+        from authkit_mcp_cli.client_profiles import evaluate
+
+        for r in reports:
+            r.results.extend(result for name in dict.fromkeys(profile) for result in evaluate(name.value, r.results))
     if previous is not None and baseline:
         _compare(reports, previous, baseline)
     code = formats.exit_code(reports, strict=strict, fail_on=fail_mode)

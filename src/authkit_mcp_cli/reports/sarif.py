@@ -66,8 +66,15 @@ def artifact_path(server: str | None) -> str:
 
 
 def help_path(row: dict[str, str]) -> str:
-    """The check's section of docs/checks.md, relative to the repository root."""
+    """The check's section of docs/checks.md (a client profile's rule: docs/usage.md's), relative to the repository root."""
+    if row.get("doc"):
+        return row["doc"]
     return f"{CHECKS_DOC}#{row.get('section') or 'the-check-catalogue'}"
+
+
+def _extra_row(r: Result) -> dict[str, str]:
+    """A rule for a result the catalogue does not list (a client profile's)."""
+    return {"id": r.check.id, "title": r.check.title, "level": r.check.level.value, "spec": r.check.spec, "checks": r.check.title, "fix": r.fix or "", "doc": "docs/usage.md#client-profiles"}
 
 
 def _rule(row: dict[str, str], docs_url: str | None) -> dict[str, Any]:
@@ -83,7 +90,7 @@ def _rule(row: dict[str, str], docs_url: str | None) -> dict[str, Any]:
         "properties": {"tags": [row["id"].split(".", 1)[0], row["level"]], "spec": row["spec"], "helpPath": path},
     }
     if docs_url:
-        rule["helpUri"] = docs_url.rstrip("/") + "/" + path.removeprefix("docs/")
+        rule["helpUri"] = docs_url.rstrip("/") + "/" + path.removeprefix("docs/")  # docs_url names docs/
     return rule
 
 
@@ -130,6 +137,11 @@ def docs_url() -> str | None:
 
 def to_log(reports: list[ServerReport], *, verbose: bool = False, docs: str | None = None) -> dict[str, Any]:
     rows = check_listing.load()
+    known = {row["id"] for row in rows}
+    for r in (r for report in reports for r in report.results):  # outside the catalogue (doctor --profile): a rule of its own
+        if r.check.id not in known:
+            known.add(r.check.id)
+            rows.append(_extra_row(r))
     index = {row["id"]: i for i, row in enumerate(rows)}
     results = [_result(r, report.server, index[r.check.id], _state(report, r)) for report in reports for r in findings(report.results, verbose=verbose) if r.check.id in index]
     run: dict[str, Any] = {
