@@ -306,6 +306,10 @@ class _Evidence:
             import tempfile
 
             self.temporary = tempfile.mkdtemp(prefix="atoms-auth-bundle-")
+            import atexit
+            import shutil
+
+            atexit.register(shutil.rmtree, self.temporary, True)  # also when the run ends in an error before write()
             trace = f"{self.temporary}/trace.jsonl"
         self.trace_path = trace
 
