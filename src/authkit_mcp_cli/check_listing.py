@@ -36,13 +36,25 @@ def generate(catalogue: Any, checks_doc: str = "") -> str:
 
 
 def doc_rows(checks_doc: str) -> dict[str, dict[str, str]]:
-    """docs/checks.md's table rows ``| `id` | LEVEL | what it checks | typical fix |`` by id."""
+    """docs/checks.md's table rows ``| `id` | LEVEL | what it checks | typical fix |`` by id, with the
+    anchor of the ``##`` section each is in (``section``: SARIF's helpUri, docs/checks.md#section)."""
     found: dict[str, dict[str, str]] = {}
+    section = ""
     for line in checks_doc.splitlines():
+        if line.startswith("## "):
+            section = heading_anchor(line[3:])
         cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
         if line.startswith("| `") and len(cells) == 4:
-            found[cells[0].strip("`")] = {"checks": cells[2], "fix": cells[3]}
+            found[cells[0].strip("`")] = {"checks": cells[2], "fix": cells[3], "section": section}
     return found
+
+
+def heading_anchor(heading: str) -> str:
+    """The anchor GitHub (and most Markdown renderers) give a heading: lower case, punctuation
+    other than ``-`` and ``_`` dropped, each space a ``-`` (``With a real token (`doctor --login`)``
+    is ``with-a-real-token-doctor---login``)."""
+    kept = "".join(ch for ch in heading.strip().lower() if ch.isalnum() or ch in " -_")
+    return kept.replace(" ", "-")
 
 
 def select(ids: list[str]) -> list[dict[str, Any]] | None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the rest loads when doctor runs: --list-checks needs only t
 
     from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
+    from authkit_mcp_cli.trace import FetchedDocument
 
 
 @dataclass
@@ -112,6 +113,7 @@ async def diagnose_many(
     trace_path: Path | None = None,
     as_kind: str | None = None,
     verify: ssl.SSLContext | Future[ssl.SSLContext] | None = None,
+    documents: list[FetchedDocument] | None = None,
 ) -> list[Diagnosis]:
     """``diagnose`` each target at once (one trace, one TLS context, one forged-token key), in the order given.
 
@@ -128,7 +130,7 @@ async def diagnose_many(
         require_target(target)
     if isinstance(verify, Future):
         verify = await asyncio.wrap_future(verify)
-    trace = TraceWriter(str(trace_path)) if trace_path else None
+    trace = TraceWriter(str(trace_path), documents=documents) if trace_path else None  # documents: --bundle's metadata as fetched
     # doctor only reads, so it probes plain-http targets too (as.https and server.https report them)
     http = HttpSession(HttpPolicy(timeout=timeout, allow_insecure=True), trace=trace, verify=verify or True)
     stranger = StrangerKey()

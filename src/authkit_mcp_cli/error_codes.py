@@ -142,6 +142,8 @@ class ErrorCode(enum.StrEnum):
     USAGE_ACTIVE_ONE_SERVER = "usage.active-one-server", "doctor --active checks one server (it logs in and sends extra token requests).", USAGE
     USAGE_AMBIGUOUS_LOGIN = "usage.ambiguous-login", "Several logins are stored: --server must say which.", USAGE
     USAGE_ARGUMENTS = "usage.arguments", "--arguments is not a JSON object.", USAGE
+    USAGE_BASELINE_INVALID = "usage.baseline-invalid", "doctor --baseline names a file that is not a doctor --json report.", USAGE
+    USAGE_BASELINE_UNREADABLE = "usage.baseline-unreadable", "doctor --baseline names a file that cannot be read.", USAGE
     USAGE_COMPLETION_SHELL = "usage.completion-shell", "The shell to install completion for cannot be told.", USAGE
     USAGE_COMPLETION_UNAVAILABLE = "usage.completion-unavailable", "This typer release lacks what the shipped completion scripts call back into.", USAGE
     USAGE_CONFLICTING_OPTIONS = "usage.conflicting-options", "Options that cannot be combined, or an option without the one it needs.", USAGE

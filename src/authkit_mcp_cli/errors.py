@@ -54,8 +54,8 @@ _ALWAYS = {code: EXIT_CODE_MEANINGS[code] for code in (ExitCode.SOFTWARE, ExitCo
 ALWAYS_CODES = frozenset(_ALWAYS)  # every command can end so; per-command wording leaves them out
 COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
     "doctor": {
-        0: "no FAIL or ERROR (with --strict: no WARN either)",
-        1: "a FAIL or ERROR (with --strict: a WARN)",
+        0: "no finding --fail-on counts (default FAIL or ERROR; --strict: WARN too; --baseline: new ones only)",
+        1: "a finding --fail-on counts",
         2: "usage or configuration error",
         3: "the server cannot be reached at all",
         **_ALWAYS,

@@ -45,10 +45,20 @@ class TracedExchange:
     elapsed_ms: float = 0.0
 
 
+@dataclass(frozen=True)
+class FetchedDocument:
+    """A metadata document exactly as the server sent it (doctor --bundle): a GET of a /.well-known/ URL that answered 200."""
+
+    url: str
+    content_type: str | None
+    body: bytes
+
+
 class TraceWriter:
-    def __init__(self, path: str, *, reveal: bool = False) -> None:
+    def __init__(self, path: str, *, reveal: bool = False, documents: list[FetchedDocument] | None = None) -> None:
         self.path = path
         self.reveal = reveal
+        self.documents = documents  # when a list, each metadata document fetched is added to it, as fetched
         self._lock = threading.Lock()
         # never through a symlink, never left readable by others: a trace may hold tokens (--reveal)
         fd = open_private(path, what="the trace")
@@ -66,6 +76,8 @@ class TraceWriter:
 
     def record(self, ex: TracedExchange) -> None:
         entry = self.entry(ex)
+        if self.documents is not None and ex.method == "GET" and ex.status == 200 and ex.response_body and "/.well-known/" in ex.url.split("?", 1)[0]:
+            self.documents.append(FetchedDocument(redact_url(ex.url), _header(ex.response_headers, "content-type"), ex.response_body))
         with self._lock:
             if self._file.closed:  # a stream closed after the command ended: nothing to add
                 return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -30,11 +31,23 @@ def _complete_check_id(incomplete: str) -> list[str]:
 
 
 AsKind = Literal["auto", "authkit", "generic"]
-ReportFormat = Literal["text", "json", "junit", "markdown", "html"]
+FailOn = Literal["fail", "warn", "never"]
+
+
+class ClientProfile(StrEnum):
+    """--profile's clients: client_profiles.json's (a test keeps them equal). typer takes a list of an Enum, not of a Literal."""
+
+    CLAUDE = "claude"
+    CHATGPT = "chatgpt"
+    VSCODE = "vscode"
+    CURSOR = "cursor"
+    INSPECTOR = "inspector"
+ReportFormat = Literal["text", "json", "junit", "markdown", "html", "sarif"]
 FORMAT_HELP = (
     "Report format: text (a table), json (schema 1, as --json), junit (JUnit XML, one testcase per check, for CI test views), "
     "markdown (summary table and a Mermaid diagram of the flow, for job summaries and PR comments), "
-    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks)."
+    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks), "
+    "sarif (SARIF 2.1.0 for GitHub code scanning: one rule per check, a result per failure or warning, info too with --verbose)."
 )
 
 
@@ -57,12 +70,43 @@ def doctor(
     server: Servers = None,
     authkit_domain: options.AuthkitDomain = None,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON document on stdout and nothing else there.")] = False,
-    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html", help=FORMAT_HELP, show_default=False)] = None,
+    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html|sarif", help=FORMAT_HELP, show_default=False)] = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False),
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code (the same as --fail-on warn).")] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", metavar="fail|warn|never", help="Which findings make the exit code 1: fail (FAIL or ERROR; the default), warn (WARN too, as --strict), never (exit 0 with findings; an unreachable server still exits 3).", show_default=False),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="REPORT.json",
+            help="Compare with a previous doctor --json report (one server or several), matching findings by server URL and check id: the report lists new, resolved and unchanged findings, and the exit code counts only new ones.",
+            show_default=False,
+        ),
+    ] = None,
+    bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle",
+            metavar="FILE.zip",
+            help="Also write an evidence bundle for a bug report: the report as JSON and Markdown, the trace (secrets masked) also as HAR 1.2, each metadata document as fetched, the versions, the command line without secrets, and a README.txt.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        list[ClientProfile] | None,
+        typer.Option(
+            "--profile",
+            metavar="claude|chatgpt|vscode|cursor|inspector",
+            help="Also check what this MCP client's known behaviour needs (how it registers, the redirect URIs it sends, browser CORS), each rule citing its public source: profile.<client>.* results (repeatable; docs/usage.md, Client profiles).",
+            show_default=False,
+        ),
+    ] = None,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
@@ -132,9 +176,15 @@ def doctor(
     from authkit_mcp_cli.doctor import select_checks
 
     fmt = _format(report_format, json_output=json_output)
+    fail_mode = _fail_on(fail_on, strict=strict)
+    strict = fail_mode == "warn"  # the reports' "warnings count as failures"
+    previous = _baseline(baseline)
     checks = select_checks(check or [])
     import asyncio
     from pathlib import Path
+
+    evidence = _Evidence(bundle, trace)
+    trace = evidence.trace_path
 
     from authkit_mcp_cli.checks.as_kind import configured_kind
     from authkit_mcp_cli.config import load_environment, resolve_target
@@ -176,10 +226,20 @@ def doctor(
         ]
     else:
         with _spinner(stderr_console()):
-            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls))
+            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls, documents=evidence.documents))
     from authkit_mcp_cli.reports import formats
 
     reports = _server_reports(diagnoses)
+    if profile:
+        from authkit_mcp_cli.client_profiles import evaluate
+
+        for r in reports:
+            r.results.extend(result for name in dict.fromkeys(profile) for result in evaluate(name.value, r.results))
+    if previous is not None and baseline:
+        _compare(reports, previous, baseline)
+    code = formats.exit_code(reports, strict=strict, fail_on=fail_mode)
+    if bundle:
+        evidence.write(reports, strict=strict, code=code)
     if fmt == "text" and not output:
         formats.show(out, reports, strict=strict, verbose=verbose)
     elif output and output != "-":
@@ -192,7 +252,7 @@ def doctor(
     else:
         text = formats.render(fmt, reports, strict=strict, verbose=verbose)
         typer.echo(text, nl=not text.endswith("\n"))
-    raise typer.Exit(formats.exit_code(reports, strict=strict))
+    raise typer.Exit(code)
 
 
 def _spinner(console: Console) -> AbstractContextManager[Any]:
@@ -253,6 +313,81 @@ def _list_checks(ids: list[str], fmt: str) -> None:
 
         for line in check_listing.as_lines(rows):
             print_line(line)
+
+
+class _Evidence:
+    """--bundle's inputs: the trace (the user's --trace, else a temporary file) and the metadata documents as fetched."""
+
+    def __init__(self, bundle: str | None, trace: str | None) -> None:
+        from authkit_mcp_cli.trace import FetchedDocument
+
+        self.bundle = bundle
+        self.documents: list[FetchedDocument] | None = [] if bundle else None
+        self.temporary: str | None = None
+        if bundle and not trace:
+            import tempfile
+
+            self.temporary = tempfile.mkdtemp(prefix="atoms-auth-bundle-")
+            import atexit
+            import shutil
+
+            atexit.register(shutil.rmtree, self.temporary, True)  # also when the run ends in an error before write()
+            trace = f"{self.temporary}/trace.jsonl"
+        self.trace_path = trace
+
+    def write(self, reports: list[ServerReport], *, strict: bool, code: int) -> None:
+        import shutil
+        import sys
+        from pathlib import Path
+
+        from authkit_mcp_cli.console import stderr_console
+        from authkit_mcp_cli.reports import bundle, common, formats
+
+        assert self.bundle and self.trace_path
+        try:
+            trace_text = Path(self.trace_path).read_text(encoding="utf-8")
+        finally:
+            if self.temporary:
+                shutil.rmtree(self.temporary, ignore_errors=True)
+        summary = "; ".join(f"{r.server or r.authorization_server}: {common.summary_line(r.results)}" for r in reports)
+        data = bundle.build(
+            reports,
+            report_json=formats.render("json", reports, strict=strict),
+            report_markdown=formats.render("markdown", reports, strict=strict),
+            trace_text=trace_text,
+            documents=self.documents,
+            argv=["atoms-auth", *sys.argv[1:]],
+            exit_code=code,
+            summary=summary,
+        )
+        bundle.write(self.bundle, data)
+        stderr_console().print(f"Wrote the evidence bundle to {self.bundle}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _baseline(path: str | None) -> dict[str, dict[str, str]] | None:
+    """--baseline's findings, read before any request (a bad file is a usage error)."""
+    if not path:
+        return None
+    from authkit_mcp_cli.reports import baseline
+
+    return baseline.load(path)
+
+
+def _compare(reports: list[ServerReport], previous: dict[str, dict[str, str]], path: str) -> None:
+    from authkit_mcp_cli.reports import baseline
+
+    for r in reports:
+        r.baseline = baseline.compare(r, previous, path)
+        r.extra["baseline"] = r.baseline.to_json()
+
+
+def _fail_on(fail_on: str | None, *, strict: bool) -> str:
+    """--strict is --fail-on warn; with another --fail-on it is a contradiction, not a choice."""
+    if strict and fail_on not in (None, "warn"):
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError(f"--strict and --fail-on {fail_on} ask for two exit-code rules.", code=ErrorCode.USAGE_CONFLICTING_OPTIONS, hint="Pass one of them (--strict is --fail-on warn).")
+    return "warn" if strict else (fail_on or "fail")
 
 
 def _format(report_format: str | None, *, json_output: bool) -> str:

@@ -15,6 +15,7 @@ from authkit_mcp_cli.safe_text import escape_control
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.doctor import Diagnosis
+    from authkit_mcp_cli.reports.baseline import Diff
 
 STATUS_LABELS = {Status.PASS: "PASS", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "SKIP", Status.INFO: "INFO"}
 
@@ -34,7 +35,8 @@ class ServerReport:
     results: list[Result]
     server: str | None
     authorization_server: str | None
-    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server
+    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server, baseline
+    baseline: Diff | None = None  # doctor --baseline: this server's findings against the previous report
 
     def meta(self, strict: bool) -> ReportMeta:
         return ReportMeta(server=self.server, authorization_server=self.authorization_server, strict=strict)
@@ -49,12 +51,23 @@ def server_report(diagnosis: Diagnosis) -> ServerReport:
     return ServerReport(diagnosis.results, diagnosis.evidence.target.server_url, diagnosis.evidence.as_issuer, extra)
 
 
-def exit_code(results: list[Result], *, strict: bool) -> int:
-    """0 clean; 1 findings; 3 when the target could not be reached at all (design.md, errors.ExitCode.NETWORK)."""
+FAIL_ON = ("fail", "warn", "never")
+
+
+def failing(status: Status, fail_on: str) -> bool:
+    """Whether a finding of ``status`` fails the run under ``--fail-on``: fail (FAIL, ERROR), warn (WARN too), never."""
+    if fail_on == "never":
+        return False
+    return status in (Status.FAIL, Status.ERROR) or (fail_on == "warn" and status is Status.WARN)
+
+
+def exit_code(results: list[Result], *, strict: bool, fail_on: str | None = None) -> int:
+    """0 clean; 1 findings (those ``fail_on`` counts: default fail, ``strict`` is warn); 3 when the target
+    could not be reached at all, whatever ``fail_on`` says: nothing was checked (design.md, errors.ExitCode.NETWORK)."""
     if network_failure(results):
         return ExitCode.NETWORK
-    bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
-    return ExitCode.FINDINGS if any(r.status in bad and not r.consequence for r in results) else ExitCode.OK
+    mode = fail_on or ("warn" if strict else "fail")
+    return ExitCode.FINDINGS if any(failing(r.status, mode) and not r.consequence for r in results) else ExitCode.OK
 
 
 def summary(results: list[Result]) -> dict[str, int]:

@@ -17,8 +17,8 @@ from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.root_cause import root_causes
 from authkit_mcp_cli.reports.common import ServerReport, exit_code, summary, summary_line
 
-AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit"}
-AREA_NOUNS = {"as": "authorization server", "authkit": "AuthKit", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "token"}
+AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit", "profile": "Client profiles (--profile)"}
+AREA_NOUNS = {"as": "authorization server", "authkit": "AuthKit", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "token", "profile": "client profile"}
 STYLES = {
     Status.PASS: ("PASS", "green"),
     Status.WARN: ("WARN", "yellow"),
