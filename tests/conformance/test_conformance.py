@@ -25,7 +25,8 @@ import pytest
 
 from peers.oidc_as import NODE_DIR, PeerMissing, node_binary
 
-pytestmark = pytest.mark.integration
+# a whole suite run: its own subprocess deadline is 600 s, so the test's is beyond it
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 HERE = Path(__file__).resolve().parent
 ADAPTER = HERE / "atoms-auth-client"
