@@ -96,7 +96,8 @@ def test_serve_refuses_the_development_as_on_a_public_interface(tmp_path, args, 
 
 
 def test_serve_with_allow_public_dev_as_prints_a_warning_banner(tmp_path):
-    proc, url, stderr = start_serve("--host", "0.0.0.0", "--allow-public-dev-as", cwd=tmp_path)
+    # a public --base-url asks for the flag as a public --host does, while serve still listens on loopback only
+    proc, url, stderr = start_serve("--base-url", "https://mcp.example.com", "--allow-public-dev-as", cwd=tmp_path)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=15)
     err = stderr.finish()

@@ -129,7 +129,7 @@ def test_a_dns_failure_in_register_cimd_check_is_the_network_code(home, monkeypa
     real = socket.getaddrinfo
 
     def resolver(host, *args, **kwargs):  # the resolver answers "no such name" for this host only (RFC 6761 .invalid)
-        if host == "cimd.example.invalid":
+        if host in ("cimd.example.invalid", b"cimd.example.invalid"):  # anyio asks with the IDNA-encoded bytes
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return real(host, *args, **kwargs)
 
