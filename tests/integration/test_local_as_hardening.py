@@ -27,9 +27,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authkit_mcp_cli.oauth.dpop import DpopKey, proof
+from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
 from authkit_mcp_cli.server.config import trusted_proxies
 from authkit_mcp_cli.server.local_as import device as device_module
-from authkit_mcp_cli.server.local_as.device import GRANT_TYPE as DEVICE_GRANT
 from authkit_mcp_cli.server.local_as.model import OAuthError
 from peers.asgi import serve_asgi
 from peers.processes import PeerProcess
