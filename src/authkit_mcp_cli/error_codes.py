@@ -137,6 +137,7 @@ class ErrorCode(enum.StrEnum):
     PRM_RESOURCE_MISSING = "prm.resource-missing", "The protected-resource metadata has no resource.", PROTOCOL
 
     STORE_LOCKED = "store.locked", "Another atoms-auth process holds the token store's lock.", USAGE
+    STORE_UNWRITABLE = "store.unwritable", "The credential store's directory (ATOMS_AUTH_HOME) cannot be created or written.", USAGE
 
     # Usage: bad flags, files or configuration
     USAGE_AMBIGUOUS_LOGIN = "usage.ambiguous-login", "Several logins are stored: --server must say which.", USAGE

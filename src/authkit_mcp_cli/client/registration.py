@@ -105,11 +105,27 @@ class Chosen:
     fresh: bool
 
 
+def save_registration(ctx: Context, issuer: str, reg: ClientRegistration, raw: dict[str, Any], *, reveal: bool = False) -> str:
+    """Store a registration the AS has already made; when the store cannot take it, the error carries the
+    client id (and the secret, masked unless ``reveal``) so the registration is not lost (issue #24 item 1)."""
+    try:
+        return str(ctx.store.save_client(issuer, {**reg.to_json(), "registration_response": raw}))
+    except UsageError as exc:
+        if exc.code != ErrorCode.STORE_UNWRITABLE:
+            raise
+        from authkit_mcp_cli.redact import mask
+
+        secret = f", client_secret {reg.client_secret if reveal else mask(reg.client_secret)}" if reg.client_secret else ""
+        exc.message = f"The client was registered with {issuer} (client_id {reg.client_id}{secret}) but could not be saved. {exc.message}"
+        exc.hint = f"{exc.hint} Then pass --client-id {reg.client_id} to use this registration, or register again."
+        raise
+
+
 async def register_new(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> ClientRegistration:
     """A fresh dynamic registration for this login, stored per AS issuer (replacing the stored one)."""
     method = pick_auth_method(ctx, disc.metadata, opts.auth_method)
     reg, raw = await register_dcr(ctx, disc.metadata, client_name=opts.client_name, redirect_uris=[redirect_uri], application_type="native", auth_method=method, scope=None)
-    ctx.store.save_client(disc.issuer, {**reg.to_json(), "registration_response": raw})
+    save_registration(ctx, disc.issuer, reg, raw)
     ctx.report("register", f"dynamic client registration: client {reg.client_id} ({reg.token_endpoint_auth_method})")
     return reg
 

@@ -59,7 +59,7 @@ def register(
     needs("--check", check, "--cimd-url", cimd_url, "it validates a hosted Client ID Metadata Document")
 
     from authkit_mcp_cli.client import register_dcr
-    from authkit_mcp_cli.client.registration import pick_auth_method
+    from authkit_mcp_cli.client.registration import pick_auth_method, save_registration
     from authkit_mcp_cli.commands._client import client_context
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.discovery import discover, discover_issuer
@@ -73,6 +73,8 @@ def register(
 
     async def run() -> Any:
         async with client_context(http, reveal=reveal, quiet=json_output) as ctx:
+            if not no_save:
+                ctx.store.require_writable()  # before the AS creates a client that could not be kept (issue #24 item 1)
             if server_url is None:
                 issuer = str(authkit)
                 metadata, _ = await discover_issuer(ctx.client, issuer, ctx.policy)
@@ -82,7 +84,7 @@ def register(
                 ctx.report("discover", f"authorization server {issuer}")
             method = pick_auth_method(ctx, metadata, auth_method)
             reg, raw = await register_dcr(ctx, metadata, client_name=client_name, redirect_uris=redirects, application_type=application_type, auth_method=method, scope=scope)
-            saved = None if no_save else str(ctx.store.save_client(issuer, {**reg.to_json(), "registration_response": raw}))
+            saved = None if no_save else save_registration(ctx, issuer, reg, raw, reveal=reveal)
             return issuer, reg, raw, saved, method
 
     issuer, reg, raw, saved, method = asyncio.run(run())
