@@ -39,6 +39,12 @@ class SafeConsole(Console):
         # segment's text is content, and content gets no C0/C1 controls but newline and tab.
         return super()._render_buffer(segment if segment.control else Segment(escape_control(segment.text, keep_newlines=True), segment.style) for segment in buffer)
 
+    def on_broken_pipe(self) -> None:
+        # rich's default exits 1 here, which reads as a finding; the reader went away (``| head``), and
+        # every command ends quietly with 141 for that: the error boundary turns this into it (issue #24 item 7).
+        self.quiet = True
+        raise BrokenPipeError
+
 
 def columns_from_env() -> int | None:
     """``COLUMNS`` when it is a positive integer."""

@@ -62,3 +62,38 @@ def test_install_completion_into_an_unwritable_home_is_a_usage_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert str(home) in proc.stderr and "code: usage.unwritable-file" in proc.stderr
     assert "bug" not in proc.stderr
+
+
+# --- item 7: a reader that goes away (| head) is a quiet 141 for every command ---
+
+
+def run_into_closed_pipe(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """The command with its stdout's reader gone before the first byte (what ``| head -0`` does)."""
+    full = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    return proc.wait(timeout=120), err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("--version",),
+        ("doctor", "--help"),
+        ("doctor", "--list-checks"),
+        ("doctor", "--server", "{mcp}"),
+        ("doctor", "--server", "{mcp}", "--json"),
+        ("register", "--server", "{mcp}"),
+        ("register", "--server", "{mcp}", "--json"),
+        ("login", "--server", "{mcp}", "--no-verify"),
+        ("demo",),
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_a_closed_pipe_is_a_quiet_141(local, tmp_path, args):
+    code, err = run_into_closed_pipe(*(a.format(mcp=local.mcp_url) for a in args), env={"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": str(Path(__file__).resolve().parents[1] / "conformance" / "browser")})
+    assert code == 141, err
+    assert "Traceback" not in err and "error:" not in err and "Exception" not in err, err
