@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from peers.serve_app import serve_app
@@ -97,3 +99,89 @@ def test_a_closed_pipe_is_a_quiet_141(local, tmp_path, args):
     code, err = run_into_closed_pipe(*(a.format(mcp=local.mcp_url) for a in args), env={"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": str(Path(__file__).resolve().parents[1] / "conformance" / "browser")})
     assert code == 141, err
     assert "Traceback" not in err and "error:" not in err and "Exception" not in err, err
+
+
+# --- items 3 and 5: a paste on a terminal, answered at once when wrong ---
+
+
+class Terminal:
+    """The CLI on a pseudo-terminal that a test can read from and type into."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 400, 0, 0))
+        self.proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", *args], stdin=follower, stdout=follower, stderr=follower, env={**os.environ, "TERM": "xterm-256color", **env}, close_fds=True)
+        os.close(follower)
+        self.out = ""
+
+    def read_until(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = re.search(pattern, self.out)
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not seen in:\n{self.out}")
+            ready, _, _ = select.select([self.leader], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(self.leader, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    raise AssertionError(f"{pattern!r} not seen before the end:\n{self.out}")
+                self.out += ANSI.sub("", data.decode("utf-8", "replace")).replace("\r", "")
+
+    def type(self, line: str) -> None:
+        os.write(self.leader, line.encode() + b"\n")
+
+    def close(self) -> int:
+        try:
+            return self.proc.wait(timeout=60)
+        finally:
+            os.close(self.leader)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def redirect_after_sign_in(authorize_url: str) -> str:
+    """What the browser's address bar shows once serve's auto-approving AS has answered."""
+    answer = httpx.get(authorize_url, follow_redirects=False, timeout=10)
+    assert answer.status_code in (302, 303), answer.text
+    return answer.headers["location"]
+
+
+@pytest.mark.parametrize("no_browser", [False, True], ids=["browser-fails-to-open", "--no-browser"])
+def test_on_a_terminal_a_paste_finishes_the_login_and_a_wrong_one_is_answered_at_once(local, tmp_path, no_browser):
+    args = ["login", "--server", local.mcp_url, "--wait", "60", "--no-verify", *(["--no-browser"] if no_browser else [])]
+    term = Terminal(args, {"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": "false", "NO_COLOR": "1"})
+    try:
+        url = term.read_until(r"(http://127\.0\.0\.1:\d+/\S*authorize\?\S+)").group(1)
+        if no_browser:
+            term.read_until(r"paste the final redirect URL from the browser's address bar here")
+        else:  # item 5: the hint says what happened (no browser opened) and that a paste still works here
+            term.read_until(r"no browser could be opened: open the URL above in a browser \(any machine\), sign in, then paste")
+        assert "no browser here" not in term.out and "Ctrl-C and run again" not in term.out
+        redirect = redirect_after_sign_in(url)
+        term.type("https://example.com/some/other/page?x=1")
+        term.read_until(r"That is not the redirect to http://127\.0\.0\.1:\d+/oauth/callback")
+        term.type(redirect.split("&state=")[0])  # cut short: state lost
+        term.read_until(r"no state parameter: it looks cut short")
+        callback = redirect.split("?")[0]
+        term.type(f"{callback}?error=access_denied&state=from-another-login")
+        term.read_until(r"carries error=access_denied, but not this login's state")
+        term.type(redirect)
+        term.read_until(r"access token received")
+        assert term.close() == 0, term.out
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()

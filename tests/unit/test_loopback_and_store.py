@@ -215,3 +215,29 @@ def test_a_registration_the_store_cannot_keep_is_reported_with_its_client_id(tmp
     with pytest.raises(UsageError) as revealed:
         save_registration(ctx, "https://as.example", reg, {"client_id": "client-123"}, reveal=True)
     assert "s3cr3t-value-xyz" in revealed.value.message
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        ("https://as.example/login?next=1", "not the redirect to http://127.0.0.1:5000/oauth/callback"),
+        ("hello", "not a URL"),
+        ("http://127.0.0.1:5000/oauth/callback?code=abc", "no state parameter"),
+        ("http://127.0.0.1:5000/oauth/callback?code=abc&state=st", "state is not this login's"),
+        ("http://127.0.0.1:5000/oauth/callback?error=access_denied&state=other", "carries error=access_denied"),
+        ("http://127.0.0.1:5000/oauth/callback?state=st4te", "no code"),
+    ],
+)
+def test_a_wrong_paste_is_named(pasted, says):
+    """Issue #24 item 3: what is wrong with a pasted redirect URL, instead of a silent wait."""
+    from authkit_mcp_cli.loopback import paste_problem
+
+    problem = paste_problem(pasted, "http://127.0.0.1:5000/oauth/callback", "st4te")
+    assert problem and says in problem, problem
+
+
+@pytest.mark.parametrize("pasted", ["http://127.0.0.1:5000/oauth/callback?code=abc&state=st4te", "http://localhost:5000/oauth/callback?error=access_denied&state=st4te", "?code=abc&state=st4te"])
+def test_this_logins_response_goes_to_the_receiver(pasted):
+    from authkit_mcp_cli.loopback import paste_problem
+
+    assert paste_problem(pasted, "http://127.0.0.1:5000/oauth/callback", "st4te") is None

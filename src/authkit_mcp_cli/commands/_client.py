@@ -74,7 +74,7 @@ def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: 
         authkit_domain=domain,
         authkit_domain_source=domain_source,
         dpop=flags.dpop,
-        browser=BrowserOptions(port=flags.port, redirect_uri=redirect_uri, open_browser=not flags.no_browser, paste=_stdin_lines() if flags.no_browser else None, wait=flags.wait),
+        browser=BrowserOptions(port=flags.port, redirect_uri=redirect_uri, open_browser=not flags.no_browser, paste=_stdin_lines() if flags.no_browser or _stdin_is_terminal() else None, wait=flags.wait),
         private_key_jwt=PrivateKeyJwtOptions(private_key=flags.private_key, signing_alg=flags.signing_alg, key_id=flags.key_id),
         jwt_bearer=JwtBearerOptions(assertion=flags.assertion),
         enterprise=EnterpriseOptions(
@@ -133,6 +133,14 @@ def _read_line(stream: Any) -> str:
             break
         data.extend(byte)
     return data.decode("utf-8", "replace")
+
+
+def _stdin_is_terminal() -> bool:
+    """On a terminal a pasted redirect URL is read beside the callback, so a login whose browser is on
+    another machine (SSH) finishes without starting over (issue #24 item 5)."""
+    from authkit_mcp_cli.client.waiting import stdin_is_terminal
+
+    return stdin_is_terminal()
 
 
 def _stdin_lines() -> Callable[[], str | None] | None:
