@@ -116,6 +116,7 @@ class ErrorCode(enum.StrEnum):
     NETWORK_REFUSED = "network.refused", "The connection was refused: nothing listens on that port.", NETWORK
     NETWORK_TIMEOUT = "network.timeout", "No complete answer within --timeout.", NETWORK
     NETWORK_TLS = "network.tls", "The TLS handshake or the certificate check failed.", NETWORK
+    NETWORK_PLAIN_HTTP = "network.plain-http", "An https:// URL names a port that speaks plain HTTP (no TLS there).", NETWORK
     NETWORK_TOO_LARGE = "network.too-large", "The response body exceeded its size cap; atoms-auth stopped reading.", NETWORK
 
     # OAuth messages (RFC 6749, 8628, 8693, 7009, 9207)

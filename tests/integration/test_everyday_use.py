@@ -185,3 +185,19 @@ def test_on_a_terminal_a_paste_finishes_the_login_and_a_wrong_one_is_answered_at
     finally:
         if term.proc.poll() is None:
             term.proc.kill()
+
+
+# --- item 4: https:// to a port that speaks plain HTTP ---
+
+
+def test_https_to_a_plain_http_port_says_use_http_once(local, tmp_path):
+    wrong = local.mcp_url.replace("http://", "https://")
+    login = run_cli("login", "--server", wrong, env={"ATOMS_AUTH_HOME": str(tmp_path / "home")})
+    assert login.returncode == 3, login.stderr
+    assert "this port speaks http, not https" in login.stderr and "use http://" in login.stderr
+    assert "certificate" not in login.stderr and "code: network.plain-http" in login.stderr
+    doctor = run_cli("doctor", "--server", wrong)
+    assert doctor.returncode == 3, doctor.stdout + doctor.stderr  # unreachable: the network exit code
+    root = next(line for line in doctor.stdout.splitlines() if line.startswith("Root cause"))
+    assert root.count("speaks http") == 1 and "WRONG_VERSION_NUMBER" not in root, root
+    assert "certificate" not in doctor.stdout and "use http://" in doctor.stdout
