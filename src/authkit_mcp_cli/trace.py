@@ -45,13 +45,20 @@ class TracedExchange:
     elapsed_ms: float = 0.0
 
 
+# ``--trace -`` (or /dev/stderr, a symlink open_private would refuse): each exchange on stderr as it ends, like curl -v
+TO_STDERR = ("-", "/dev/stderr")
+
+
 class TraceWriter:
     def __init__(self, path: str, *, reveal: bool = False) -> None:
         self.path = path
         self.reveal = reveal
         self._lock = threading.Lock()
-        # never through a symlink, never left readable by others: a trace may hold tokens (--reveal)
-        fd = open_private(path, what="the trace")
+        if path in TO_STDERR:
+            fd = os.dup(2)  # its own descriptor: closing the trace leaves stderr open
+        else:
+            # never through a symlink, never left readable by others: a trace may hold tokens (--reveal)
+            fd = open_private(path, what="the trace")
         self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
 
     def close(self) -> None:

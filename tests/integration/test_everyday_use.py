@@ -201,3 +201,21 @@ def test_https_to_a_plain_http_port_says_use_http_once(local, tmp_path):
     root = next(line for line in doctor.stdout.splitlines() if line.startswith("Root cause"))
     assert root.count("speaks http") == 1 and "WRONG_VERSION_NUMBER" not in root, root
     assert "certificate" not in doctor.stdout and "use http://" in doctor.stdout
+
+
+# --- item 10: --trace - is live HTTP on stderr, like curl -v ---
+
+
+@pytest.mark.parametrize("where", ["-", "/dev/stderr"])
+def test_trace_to_stderr_shows_each_exchange_redacted(local, tmp_path, where):
+    env = {"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": str(Path(__file__).resolve().parents[1] / "conformance" / "browser")}
+    proc = run_cli("login", "--server", local.mcp_url, "--trace", where, "--json", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    traced = [json.loads(line) for line in proc.stderr.splitlines() if line.startswith('{"time"')]
+    assert any(t["method"] == "POST" and t["url"].endswith("/token") for t in traced), proc.stderr
+    assert not (tmp_path / "-").exists()
+    (record,) = (tmp_path / "home" / "tokens").glob("*.json")
+    access = json.loads(record.read_text())["tokens"]["access_token"]
+    assert access not in proc.stderr  # redacted, as in a trace file
+    doctor = run_cli("doctor", "--server", local.mcp_url, "--trace", where, cwd=tmp_path)
+    assert '"method": "POST"' in doctor.stderr and "Summary" in doctor.stdout

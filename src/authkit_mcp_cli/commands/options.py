@@ -52,7 +52,7 @@ ConfiguredAuthkitDomain = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
-Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted.", show_default=False)]
+Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted; - (or /dev/stderr) writes each to stderr as it happens.", show_default=False)]
 # --timeout is the HTTP deadline in every command; the wait for the user is --wait.
 Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
 # The name login, call, register, logout and token refresh used for --timeout until 0.x: hidden, warned, for one release.
