@@ -95,6 +95,7 @@ class ErrorCode(enum.StrEnum):
     LOGIN_STEP_UP_NEEDED = "login.step-up-needed", "The server needs more scopes than the stored token holds, and this caller may not log in (agent mode): the hint names the login to run.", DENIED
     LOGIN_PORT_BUSY = "login.port-busy", "The loopback callback port is in use.", USAGE
     LOGOUT_NOT_REVOKED = "logout.not-revoked", "The AS did not revoke a token; atoms-auth forgot it anyway.", FINDINGS
+    TOKEN_PRINT_TO_TERMINAL = "token.print-to-terminal", "token print was asked to show the access token on a terminal without --reveal.", USAGE
     TOKEN_NO_REFRESH_TOKEN = "token.no-refresh-token", "The AS issued no refresh token for this login: nothing to refresh with.", FINDINGS
 
     # The MCP server

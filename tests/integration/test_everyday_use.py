@@ -219,3 +219,36 @@ def test_trace_to_stderr_shows_each_exchange_redacted(local, tmp_path, where):
     assert access not in proc.stderr  # redacted, as in a trace file
     doctor = run_cli("doctor", "--server", local.mcp_url, "--trace", where, cwd=tmp_path)
     assert '"method": "POST"' in doctor.stderr and "Summary" in doctor.stdout
+
+
+# --- item 11: token list (gh auth status) and token print (gh auth token) ---
+
+BROWSER = str(Path(__file__).resolve().parents[1] / "conformance" / "browser")
+
+
+def test_token_list_shows_every_login_and_token_print_gives_the_token_alone(local, tmp_path):
+    env = {"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": BROWSER}
+    empty = run_cli("token", "list", "--json", env=env)
+    assert empty.returncode == 0 and json.loads(empty.stdout) == {"schema": 1, "logins": []}
+    assert run_cli("login", "--server", local.mcp_url, "--no-verify", env=env).returncode == 0
+    (record,) = (tmp_path / "home" / "tokens").glob("*.json")
+    access = json.loads(record.read_text())["tokens"]["access_token"]
+
+    listed = run_cli("token", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    for row in (local.mcp_url, f"issuer  {local.issuer}", f"audience  {local.resource}", "scope  ", "expires  ", "grant  authorization_code"):
+        assert row in listed.stdout, listed.stdout
+    assert access not in listed.stdout
+    doc = json.loads(run_cli("token", "list", "--json", env=env).stdout)
+    (login,) = doc["logins"]
+    assert doc["schema"] == 1 and login["server"] == local.mcp_url and login["grant_type"] == "authorization_code" and access not in json.dumps(doc)
+
+    printed = run_cli("token", "print", env=env)  # into a pipe: the token alone, one line
+    assert printed.returncode == 0 and printed.stdout == access + "\n", printed.stderr
+
+    term = Terminal(["token", "print"], {**env, "NO_COLOR": "1"})
+    term.read_until(r"code: token\.print-to-terminal")
+    assert term.close() == 2 and access not in term.out
+    term = Terminal(["token", "print", "--reveal"], {**env, "NO_COLOR": "1"})
+    term.read_until(re.escape(access))
+    assert term.close() == 0

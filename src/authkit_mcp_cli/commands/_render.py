@@ -86,6 +86,11 @@ def print_token_info(info: dict[str, Any], session: Session | None = None) -> No
                 print_row(name, value, RED)
 
 
+def expiry_text(expires_at: float | None) -> str:
+    """When the access token expires, and how long from now (or how long ago)."""
+    return _expiry(expires_at) or ""
+
+
 def _expiry(expires_at: float | None) -> str | None:
     if expires_at is None:
         return "not stated by the AS"
