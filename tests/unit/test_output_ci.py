@@ -146,5 +146,6 @@ def test_help_is_not_wrapped_into_a_pipe_and_honours_columns():
     assert summary.rstrip().endswith("token, proof."), summary  # the paragraph on one line
     assert not any(line != line.rstrip() for line in piped.splitlines())
     narrow = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--help"], capture_output=True, text=True, env={**env, "COLUMNS": "60"}, timeout=60).stdout
-    long_lines = [line for line in narrow.splitlines() if len(line) > 60 and " " in line.strip()[:60]]
+    examples = narrow.split("Examples:")[1].split("Exit codes:")[0].splitlines()  # command lines are shown whole, to copy
+    long_lines = [line for line in narrow.splitlines() if len(line) > 60 and " " in line.strip()[:60] and line not in examples]
     assert len(long_lines) <= 3, long_lines  # only unbreakable words (URLs, variable names) may overflow

@@ -33,6 +33,9 @@ def secret_view(session: Session) -> dict[str, Any]:
 def styled(stream: TextIO) -> bool:
     """Style as rich would: on a terminal (or FORCE_COLOR), never with NO_COLOR or TERM=dumb."""
     env = os.environ
+    choice = env.get("ATOMS_AUTH_COLOR")  # --color (console.COLOR_ENV); rich is not loaded for this
+    if choice in ("always", "never"):
+        return choice == "always"
     if env.get("NO_COLOR") or env.get("TERM", "").lower() in ("dumb", "unknown"):
         return False
     if env.get("FORCE_COLOR"):
