@@ -19,6 +19,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -103,6 +104,25 @@ class TraceWriter:
             "elapsed_ms": round(ex.elapsed_ms, 1),
             "jwts": jwts,
         }
+
+
+class ExchangeLines(TraceWriter):
+    """``-v``: each exchange as one line handed to ``say`` (method, redacted URL, status or error, time), and
+    to ``also`` (a --trace file) in full; the command decides where the line goes."""
+
+    def __init__(self, say: Callable[[str], None], *, also: TraceWriter | None = None) -> None:  # no file of its own
+        self.path, self.reveal, self._lock = "", False, threading.Lock()
+        self._say, self._also = say, also
+
+    def close(self) -> None:
+        if self._also is not None:
+            self._also.close()
+
+    def record(self, ex: TracedExchange) -> None:
+        if self._also is not None:
+            self._also.record(ex)
+        outcome = str(ex.status) if ex.status is not None else f"failed: {ex.error}"
+        self._say(f"{ex.method} {redact_url(ex.url)} -> {outcome} ({ex.elapsed_ms:.0f} ms)")
 
 
 def _iso_ms(t: float) -> str:

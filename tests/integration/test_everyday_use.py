@@ -252,3 +252,42 @@ def test_token_list_shows_every_login_and_token_print_gives_the_token_alone(loca
     term = Terminal(["token", "print", "--reveal"], {**env, "NO_COLOR": "1"})
     term.read_until(re.escape(access))
     assert term.close() == 0
+
+
+# --- item 8: one vocabulary across commands ---
+
+
+def test_call_takes_the_one_stored_login_and_lists_several(local, tmp_path):
+    env = {"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": BROWSER}
+    assert run_cli("login", "--server", local.mcp_url, "--no-verify", "--quiet", env=env).returncode == 0
+    listed = run_cli("call", "--json", env=env)  # no --server: the one stored login
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    assert doc["schema"] == 1 and {t["name"] for t in doc["tools"]} == {"whoami", "admin_echo"}
+    with serve_app() as (other, _app):
+        assert run_cli("login", "--server", other.mcp_url, "--no-verify", env=env).returncode == 0
+        several = run_cli("call", env=env)
+    assert several.returncode == 2 and "code: usage.ambiguous-login" in several.stderr
+    assert local.mcp_url in several.stderr and other.mcp_url in several.stderr
+
+
+def test_verbose_shows_each_exchange_and_quiet_shows_no_progress(local, tmp_path):
+    env = {"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": BROWSER}
+    loud = run_cli("login", "--server", local.mcp_url, "-v", env=env)
+    assert loud.returncode == 0, loud.stderr
+    assert re.search(r"http POST http://127\.0\.0\.1:\d+/\S*token -> 200 \(\d+ ms\)", loud.stderr), loud.stderr
+    quiet = run_cli("token", "refresh", "-q", env=env)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    both = run_cli("call", "-v", "-q", env=env)
+    assert both.returncode == 2 and "code: usage.conflicting-options" in both.stderr
+
+
+def test_login_takes_the_auth_method_values_register_takes(local, tmp_path):
+    env = {"ATOMS_AUTH_HOME": str(tmp_path / "home"), "BROWSER": BROWSER}
+    login = run_cli("login", "--server", local.mcp_url, "--auth-method", "none", "--no-verify", "--json", env=env)
+    assert login.returncode == 0, login.stderr
+    assert json.loads(login.stdout)["schema"] == 1
+    for command in ("login", "register"):
+        assert "none (a public client), client_secret_post or client_secret_basic" in re.sub(r"\s+", " ", run_cli(command, "--help").stdout)
+    conflict = run_cli("login", "--server", local.mcp_url, "--auth-method", "none", "--client-id", "x", "--client-secret", "-", env=env)
+    assert conflict.returncode == 2 and "code: usage.conflicting-options" in conflict.stderr

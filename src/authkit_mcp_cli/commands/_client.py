@@ -53,6 +53,25 @@ def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
     return resolve_target(answer, None, {}).server_url or ""
 
 
+def server_or_stored(server: str | None, env: Mapping[str, str]) -> str:
+    """--server, else the environment's, else the one stored login's server (issue #24 item 8: as token
+    and logout do); several stored: say which, listing them; none: asked for on a terminal."""
+    from authkit_mcp_cli.config import resolve_target
+
+    if server is None and resolve_target(None, None, env).server_url is None:
+        from authkit_mcp_cli.store import Store
+
+        stored = Store(warn=store_warning).all_tokens()
+        servers = sorted({str(d["server_url"]) for _, d in stored if isinstance(d.get("server_url"), str)})
+        if len(servers) == 1:
+            return servers[0]
+        if len(servers) > 1:
+            from authkit_mcp_cli.errors import UsageError
+
+            raise UsageError(f"{len(servers)} logins are stored; say which with --server.", code=ErrorCode.USAGE_AMBIGUOUS_LOGIN, hint="Servers: " + ", ".join(servers))
+    return resolve_server(server, env)
+
+
 def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: str | None, scope: list[str] | None = None, redirect_uri: str | None = None, client_name: str = "atoms-auth") -> LoginOptions:
     """The login settings from a command's ``flags``, flags before the environment: the client
     (WORKOS_CLIENT_ID, ATOMS_AUTH_CLIENT_SECRET, ATOMS_AUTH_CLIENT_METADATA_URL), the configured AS,
@@ -62,6 +81,10 @@ def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: 
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
     domain, domain_source = configured_domain(authkit_domain, env)  # the flag, else the guide's variable
+    if flags.auth_method == "none" and flags.client_secret:
+        from authkit_mcp_cli.option_rules import mutually_exclusive
+
+        mutually_exclusive({"--auth-method none": True, "--client-secret": True}, "a public client (none) sends no secret")
     return LoginOptions(
         client_id=flags.client_id or env.get(ENV_CLIENT_ID) or None,
         client_secret=secret_value(flags.client_secret, flag="--client-secret", env_name=ENV_CLIENT_SECRET, env=env),
@@ -251,13 +274,18 @@ async def client_context(http: HttpOptions, *, reveal: bool = False, quiet: bool
     from authkit_mcp_cli.trace import TraceWriter
 
     writer = TraceWriter(str(Path(http.trace)), reveal=reveal) if http.trace else None
+    report = reporter(quiet or http.quiet)
+    if http.verbose:  # -v: one line per exchange, beside a --trace file when there is one (issue #24 item 8)
+        from authkit_mcp_cli.trace import ExchangeLines
+
+        writer = ExchangeLines(lambda line: reporter(False)("http", line), also=writer)
     session = HttpSession(HttpPolicy(timeout=http.timeout, allow_insecure=http.allow_http), trace=writer)
     client = LazyClient(session.client)
     try:
         # an httpx.AsyncClient once used (LazyClient forwards every attribute)
         from authkit_mcp_cli.commands._waiting import countdown  # the terminal's spinner with the time left
 
-        yield Context(client=client, store=Store(warn=store_warning), http=session, report=reporter(quiet), countdown=countdown)  # type: ignore[arg-type]
+        yield Context(client=client, store=Store(warn=store_warning), http=session, report=report, countdown=countdown)  # type: ignore[arg-type]
     finally:
         try:
             await client.aclose()

@@ -124,7 +124,7 @@ def init(
     steps = dashboard_steps(resource)
     if json_output:
         doc = {"schema": 1, "written": str(target_file), "backup": str(backup) if backup else None, "values": shown, "resource": resource, "check": check, "next_steps": steps}
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({"schema": 1, **doc}, indent=2, ensure_ascii=False))
         raise typer.Exit(0)
     # plain lines (commands._render): no rich for what --no-check writes (issue #16 item 2)
     print_line(f"wrote {target_file}" + (f" (previous version kept as {backup.name})" if backup else ""), bold=len("wrote"), style=GREEN)

@@ -92,7 +92,7 @@ def login(
         doc = {"logged_in": True, **info, "verified": tools is not None, "tools": [t["name"] for t in tools] if tools is not None else None}
         if reveal:
             doc["secrets"] = secret_view(session)
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps({"schema": 1, **doc}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
     raise typer.Exit(0)

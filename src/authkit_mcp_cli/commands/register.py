@@ -24,7 +24,7 @@ def register(
     client_name: Annotated[str, typer.Option("--client-name", metavar="NAME", help="Name shown on the consent screen.")] = "atoms-auth",
     redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri", metavar="URL", help=f"Redirect URI (repeatable). Default: {DEFAULT_REDIRECT}.", show_default=False)] = None,
     application_type: Annotated[options.ApplicationType, typer.Option("--application-type", help="native (loopback redirects, any port) or web.")] = "native",
-    auth_method: Annotated[options.AuthMethod | None, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic. Default: none when the AS lists it (or lists nothing), else client_secret_post, else client_secret_basic, as the AS lists them.", show_default=False)] = None,
+    auth_method: Annotated[options.AuthMethod | None, typer.Option("--auth-method", help="Client authentication at the token endpoint: none (a public client), client_secret_post or client_secret_basic. Default: none when the AS lists it (or lists nothing), else client_secret_post, else client_secret_basic, as the AS lists them.", show_default=False)] = None,
     scope: Annotated[str | None, typer.Option("--scope", metavar="SCOPES", help="Scopes to register (space separated).", show_default=False)] = None,
     cimd_url: Annotated[str | None, typer.Option("--cimd-url", metavar="URL", help="Write a Client ID Metadata Document for this https URL instead of registering (with --check: fetch and validate the hosted one).", show_default=False)] = None,
     check: Annotated[bool, typer.Option("--check", help="With --cimd-url: fetch the hosted document and validate it.")] = False,
@@ -94,7 +94,7 @@ def register(
     secret = reg.client_secret if reveal or not reg.client_secret else mask(reg.client_secret)
     if json_output:
         shown = {k: (v if reveal or k not in ("client_secret", "registration_access_token") or not isinstance(v, str) else mask(v)) for k, v in raw.items()}
-        typer.echo(json.dumps({"issuer": issuer, "client_id": reg.client_id, "client_secret": secret, "token_endpoint_auth_method": reg.token_endpoint_auth_method, "differences": differences, "saved_to": saved, "response": shown}, indent=2))
+        typer.echo(json.dumps({"schema": 1, "issuer": issuer, "client_id": reg.client_id, "client_secret": secret, "token_endpoint_auth_method": reg.token_endpoint_auth_method, "differences": differences, "saved_to": saved, "response": shown}, indent=2))
         raise typer.Exit(0)
     from rich.markup import escape
 
@@ -153,7 +153,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
         doc, err = ex.json()
         problems = [err] if err else document_problems(url, doc)
     if json_output:
-        typer.echo(json.dumps({"url": url, "valid": not problems, "problems": problems}, indent=2))
+        typer.echo(json.dumps({"schema": 1, "url": url, "valid": not problems, "problems": problems}, indent=2))
     else:
         from authkit_mcp_cli.console import stdout_console
 

@@ -101,7 +101,7 @@ def show(
     info = describe_tokens(session)
     if json_output:
         doc = {**info, **({"secrets": secret_view(session)} if reveal else {})}
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps({"schema": 1, **doc}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
         print_binding(info)
@@ -150,7 +150,7 @@ def refresh(
     info = describe_tokens(session)
     info["refresh_token_rotated"] = bool(session.tokens.refresh_token and session.tokens.refresh_token != old_refresh)
     if json_output:
-        typer.echo(json.dumps({**info, **({"secrets": secret_view(session)} if reveal else {})}, indent=2))
+        typer.echo(json.dumps({"schema": 1, **info, **({"secrets": secret_view(session)} if reveal else {})}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
         print_binding(info)
