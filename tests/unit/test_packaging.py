@@ -7,9 +7,9 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 import authkit_mcp_cli
 from authkit_mcp_cli import http
