@@ -291,3 +291,20 @@ def test_login_takes_the_auth_method_values_register_takes(local, tmp_path):
         assert "none (a public client), client_secret_post or client_secret_basic" in re.sub(r"\s+", " ", run_cli(command, "--help").stdout)
     conflict = run_cli("login", "--server", local.mcp_url, "--auth-method", "none", "--client-id", "x", "--client-secret", "-", env=env)
     assert conflict.returncode == 2 and "code: usage.conflicting-options" in conflict.stderr
+
+
+# --- item 13: the format from -o's extension, several -o in one run ---
+
+
+def test_doctor_writes_each_output_in_the_format_its_extension_names(local, tmp_path):
+    proc = run_cli("doctor", "--server", local.mcp_url, "-o", "r.md", "-o", "r.xml", "-o", "r.json", "-o", "r.html", cwd=tmp_path)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert (tmp_path / "r.md").read_text().lstrip().startswith("#")
+    assert "<testsuite" in (tmp_path / "r.xml").read_text()
+    assert json.loads((tmp_path / "r.json").read_text())["schema"] == 1
+    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html")
+    assert "Summary:" in proc.stdout  # the text report for the CI log
+    for name, fmt in (("r.md", "markdown"), ("r.xml", "junit"), ("r.json", "json"), ("r.html", "html")):
+        assert f"Wrote the {fmt} report to {name}" in proc.stderr
+    unknown = run_cli("doctor", "--server", local.mcp_url, "-o", "report.bin", cwd=tmp_path)
+    assert unknown.returncode == 2 and "does not say which format" in unknown.stderr
