@@ -3,7 +3,7 @@
 An error's ``code`` (``--json`` prints it, the text form ends with ``code: ...``) is an
 :class:`ErrorCode` member. A member is a ``str`` (``StrEnum``): it compares equal to its dotted
 string and is serialised as it, so programs and tests read ``"as.insecure"`` as before. Each
-member is declared with what it means and the exit code(s) it ends a command with; ``make docs``
+member is declared with what it means and the exit codes it ends a command with; ``make docs``
 lists them in docs/errors.md. To add a code: add a member here, with its meaning and exit code,
 and run ``make docs``. A string is never passed as ``code=`` (tests/unit/test_error_codes.py).
 

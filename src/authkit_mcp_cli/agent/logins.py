@@ -82,7 +82,7 @@ async def call(server: str, tool: str | None, arguments: dict[str, Any] | None) 
         return answer(doc, text)
     tools = [{"name": t["name"], "description": t.get("description")} for t in result]
     names = ", ".join(t["name"] for t in tools) or "none"
-    return answer({"server": server_url, "tools": tools, "refreshed": refreshed}, f"{server_url} accepted the stored token and offers {len(tools)} tool(s): {names}.")
+    return answer({"server": server_url, "tools": tools, "refreshed": refreshed}, f"{server_url} accepted the stored token and offers {len(tools)} {'tool' if len(tools) == 1 else 'tools'}: {names}.")
 
 
 def _login_options(env: Any) -> Any:

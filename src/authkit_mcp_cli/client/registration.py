@@ -26,6 +26,7 @@ from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.oauth import ClientRegistration, parse_registration_response, registration_request
 from authkit_mcp_cli.option_rules import mutually_exclusive
+from authkit_mcp_cli.words import auth_method_words
 
 CALLBACK_PATH = "/oauth/callback"  # the path the integration guide registers
 SECRET_METHODS = ("client_secret_post", "client_secret_basic")  # in order of preference (see above)
@@ -126,7 +127,7 @@ async def register_new(ctx: Context, disc: Discovered, opts: LoginOptions, redir
     method = pick_auth_method(ctx, disc.metadata, opts.auth_method)
     reg, raw = await register_dcr(ctx, disc.metadata, client_name=opts.client_name, redirect_uris=[redirect_uri], application_type="native", auth_method=method, scope=None)
     save_registration(ctx, disc.issuer, reg, raw)
-    ctx.report("register", f"dynamic client registration: client {reg.client_id} ({reg.token_endpoint_auth_method})")
+    ctx.report("register", f"dynamic client registration: client {reg.client_id} ({auth_method_words(reg.token_endpoint_auth_method)})")
     return reg
 
 
@@ -135,7 +136,7 @@ async def pick_client(ctx: Context, disc: Discovered, opts: LoginOptions, redire
     if opts.client_id:
         mutually_exclusive({"--client-id": opts.client_id, "--new-client": opts.new_client}, "--new-client registers a client dynamically")
         method = secret_method(opts, advertised_auth_methods(disc.metadata)) if opts.client_secret else "none"
-        ctx.report("register", f"pre-registered client {opts.client_id} ({method})")
+        ctx.report("register", f"pre-registered client {opts.client_id} ({auth_method_words(method)})")
         return Chosen(ClientRegistration(opts.client_id, opts.client_secret, method, (redirect_uri,), "pre-registered"), fresh=False)
     if opts.client_metadata_url and not opts.new_client and disc.metadata.get("client_id_metadata_document_supported") is True:
         ctx.report("register", f"Client ID Metadata Document {opts.client_metadata_url}")

@@ -23,7 +23,7 @@ def call(
     login: Annotated[bool, typer.Option("--login", help="Log in (browser) when there is no usable token.")] = False,
     json_output: options.Json = False,
     wire: options.Wire = "auto",
-    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request when logging in (repeatable).")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scopes to request when logging in (repeatable).")] = None,
     *,
     flags: options.LoginFlags,
     reveal: options.Reveal = False,

@@ -68,6 +68,7 @@ def login(
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.mcp_wire import list_tools
+    from authkit_mcp_cli.words import plural
 
     env = load_environment()
     server_url = resolve_server(server, env)
@@ -83,7 +84,7 @@ def login(
                 # the proof goes through the retry policy: a refused new token ends in mcp.token-rejected
                 tools, stepped_up = await call_mcp(ctx, server_url, list_tools, wire=wire, opts=opts, allow_login=False, session=session)
                 session = stepped_up or session
-                ctx.report("verify", f"authenticated MCP request succeeded: {len(tools)} tool(s): {', '.join(t['name'] for t in tools)}")
+                ctx.report("verify", f"authenticated MCP request succeeded: {plural(len(tools), 'tool')}: {', '.join(t['name'] for t in tools)}")
             return session, tools
 
     session, tools = asyncio.run(run())

@@ -79,7 +79,7 @@ ClientSecret = Annotated[
 ClientMetadataUrl = Annotated[str | None, typer.Option("--client-metadata-url", metavar="URL", help="This client's hosted Client ID Metadata Document, used when the AS supports CIMD. Default: $ATOMS_AUTH_CLIENT_METADATA_URL.", show_default=False)]
 Port = Annotated[int | None, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
 NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser, and read the final redirect URL pasted on stdin (SSH). On a terminal a paste is read beside the callback anyway.")]
-Scopes = Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
+Scopes = Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scopes to request (repeatable), added to what the server asks for.")]
 ClientAuthMethod = Annotated[
     AuthMethod | None,
     typer.Option(
