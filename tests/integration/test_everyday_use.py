@@ -308,3 +308,14 @@ def test_doctor_writes_each_output_in_the_format_its_extension_names(local, tmp_
         assert f"Wrote the {fmt} report to {name}" in proc.stderr
     unknown = run_cli("doctor", "--server", local.mcp_url, "-o", "report.bin", cwd=tmp_path)
     assert unknown.returncode == 2 and "does not say which format" in unknown.stderr
+
+
+def test_one_code_for_one_mistake_across_commands(tmp_path):
+    """A URL that is not one is usage.invalid-url, and no server at all is usage.no-target, in every command."""
+    env = {"ATOMS_AUTH_HOME": str(tmp_path / "home")}
+    for command in (["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"]):
+        bad = run_cli(*command, "--server", "notaurl", env=env)
+        assert bad.returncode == 2 and "code: usage.invalid-url" in bad.stderr, (command, bad.stderr)
+    for command in (["doctor"], ["register"], ["login"], ["call"]):
+        missing = run_cli(*command, env=env)
+        assert missing.returncode == 2 and "code: usage.no-target" in missing.stderr, (command, missing.stderr)

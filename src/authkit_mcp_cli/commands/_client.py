@@ -49,7 +49,7 @@ def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
         return target.server_url
     from authkit_mcp_cli.prompts import ask_text
 
-    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL)
+    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL, missing=ErrorCode.USAGE_NO_TARGET)
     return resolve_target(answer, None, {}).server_url or ""
 
 
