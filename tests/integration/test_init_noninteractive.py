@@ -110,3 +110,15 @@ def test_a_bare_authkit_domain_is_taken_as_https(tmp_path):
     proc = init(tmp_path, "--authkit-domain", "decent-hymn-17.authkit.app", "--base-url", "https://mcp.example.com", "--path", "/api/mcp", "--scopes", "", "--no-check", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["values"]["FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN"] == "https://decent-hymn-17.authkit.app"
+
+
+def test_an_unreachable_domain_shows_why(tmp_path):
+    """Issue #24 item 14: offline, the check says the cause (here a refused connection; DNS alike), not only 'could not be reached'."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = init(tmp_path, "--authkit-domain", f"http://127.0.0.1:{port}", "--base-url", "https://mcp.example.com", "--path", "/api/mcp", "--scopes", "")
+    assert proc.returncode == 1, proc.stderr
+    assert f"connection to 127.0.0.1:{port} refused" in proc.stdout + proc.stderr

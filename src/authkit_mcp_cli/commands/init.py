@@ -222,7 +222,9 @@ def _check_domain(domain: str, timeout: float) -> dict:
     diagnosis = asyncio.run(diagnose(target, [c for c in CATALOGUE if c.id.startswith(("as.", "authkit."))], timeout=timeout, as_kind="atoms-auth init (AuthKit setup)"))
 
     def row(r: CheckResult) -> dict[str, Any]:
-        return {"id": r.check.id, "status": r.status.value, "message": r.message, "fix": r.fix}
+        # a root cause (the domain cannot be reached) says why: the DNS failure, a refused connection (issue #24 item 14)
+        message = r.cause.message if r.cause is not None and r.cause.kind != "failed" else r.message
+        return {"id": r.check.id, "status": r.status.value, "message": message, "fix": r.fix}
 
     return {
         "passed": sum(r.status is Status.PASS for r in diagnosis.results),
