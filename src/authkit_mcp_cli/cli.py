@@ -36,6 +36,13 @@ install_plain_coercion()  # options left at their defaults skip typer's pydantic
 # most of httpx's import time) when those are installed; atoms-auth never runs it, and httpx falls
 # back to a stub when the import fails (issue #16 item 2)
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _help_width() -> dict[str, int]:
     """--help wraps at $COLUMNS when set, at the terminal's width on one, and not at all into a pipe or a
     CI log (issue #15 §1): click's default is 80 columns whatever the output."""
@@ -44,6 +51,8 @@ def _help_width() -> dict[str, int]:
         width = int(columns)
     elif sys.stdout.isatty():
         width = os.get_terminal_size(sys.stdout.fileno()).columns
+    elif _stderr_is_terminal():  # `--help | less`: a pager shows it on the terminal, at its width (issue #24 item 12)
+        width = os.get_terminal_size(sys.stderr.fileno()).columns
     else:
         width = 100_000
     return {"terminal_width": width, "max_content_width": width}
