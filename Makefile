@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 NODE_DIR := tests/node
 PY_STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-runtime
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 # FastMCP (PyPI) lives in its own virtualenv: it pins its own mcp. The benchmark's baseline
 # (benchmarks/serve_throughput.py) and the tests' FastMCP peer (tests/peers/fastmcp_peer.py) share it.
@@ -73,8 +74,16 @@ $(FASTMCP_STAMP): | prerequisites
 
 install: prerequisites $(PY_STAMP)
 
+# What the demo runs on and nothing more: atoms-auth and its runtime dependencies, no test or
+# lint tools (issue #24 item 17). `make test` adds those to the same virtualenv.
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
 # The whole story offline: serve with its development AS, then doctor, register, login, call, refresh.
-demo: install
+demo: prerequisites $(DEMO_STAMP)
 	$(VENV)/bin/atoms-auth demo
 
 test: prerequisites system-prerequisites $(PY_STAMP) $(NODE_STAMP) $(FASTMCP_STAMP) lint

@@ -40,7 +40,7 @@ def select_checks(ids: list[str]) -> list[Check]:
     known = {c.id: c for c in CATALOGUE}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise UsageError(f"Unknown check id(s): {', '.join(unknown)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK, hint="See atoms-auth doctor --list-checks for the catalogue.")
+        raise UsageError(f"Unknown check {'id' if len(unknown) == 1 else 'ids'}: {', '.join(unknown)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK, hint="See atoms-auth doctor --list-checks for the catalogue.")
     return [c for c in CATALOGUE if c.id in ids]
 
 

@@ -87,6 +87,8 @@ COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
         **_ALWAYS,
     },
     "token show": {0: "shown", 2: "usage (several logins stored: say which with --server)", 5: "not logged in", **_ALWAYS},
+    "token list": {0: "listed (also when nothing is stored)", 2: "usage", **_ALWAYS},
+    "token print": {0: "printed", 2: "usage (several logins stored: say which with --server; a terminal without --reveal)", 5: "not logged in", **_ALWAYS},
     "token refresh": {
         0: "refreshed",
         1: "the AS refused, or there is no refresh token",

@@ -42,7 +42,7 @@ def test_bash_completion_end_to_end(tmp_path):
     lines = dict(line.split(":", 1) for line in proc.stdout.splitlines())
     assert lines["A"] == "doctor"
     assert "as.pkce" in lines["B"].split() and all(c.startswith("as.p") for c in lines["B"].split())  # check ids, completed from the catalogue
-    assert set(lines["C"].split()) == {"show", "refresh"}
+    assert set(lines["C"].split()) == {"show", "refresh", "list", "print"}
 
 
 def test_zsh_completion_end_to_end(tmp_path):

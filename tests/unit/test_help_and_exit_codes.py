@@ -42,7 +42,7 @@ def test_the_root_page_shows_the_whole_table_once():
 
 
 def test_every_command_has_an_entry_and_only_documented_codes():
-    registered = {c.callback.__name__ for c in app.registered_commands if c.callback} | {"token show", "token refresh"}
+    registered = {c.callback.__name__ for c in app.registered_commands if c.callback} | {"token show", "token refresh", "token list", "token print"}
     assert registered == set(COMMAND_EXIT_CODES)
     for codes in COMMAND_EXIT_CODES.values():
         assert set(codes) <= set(EXIT_CODE_MEANINGS) and {0, 2, 70, 130, 141} <= set(codes)
@@ -212,7 +212,7 @@ def test_the_readme_table_is_rendered_from_the_same_data():
             if c not in ALWAYS_CODES:
                 assert f"{c} {m}" in reference, (name, c, m)
     assert "docs/cli.md" in table
-    assert "| 5 | authorization denied, cancelled or timed out, or not logged in | `login`, `call`, `token show`, `token refresh` |" in table
+    assert "| 5 | authorization denied, cancelled or timed out, or not logged in | `login`, `call`, `token show`, `token print`, `token refresh` |" in table
     readme = docs.readme_with_codes("# x\n\n## Configuration\n", table)  # a README without the markers gets the section before Configuration
     assert readme.index("## Exit codes") < readme.index("## Configuration") and docs.readme_with_codes(readme, table) == readme
     assert table in docs.command_reference()  # docs/cli.md carries the same table

@@ -50,4 +50,4 @@ def _unknown(ids: list[str]) -> None:
     from authkit_mcp_cli.doctor import select_checks
 
     select_checks(ids)  # raises usage.unknown-check with the CLI's message and fix
-    raise UsageError(f"Unknown check id(s): {', '.join(ids)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK)  # not reached
+    raise UsageError(f"Unknown check {'id' if len(ids) == 1 else 'ids'}: {', '.join(ids)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK)  # not reached

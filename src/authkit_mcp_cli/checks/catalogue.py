@@ -19,7 +19,7 @@ def _join() -> list[Check]:
     ids = [c.id for c in checks]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ValueError(f"duplicate check id(s) {', '.join(duplicates)}")
+        raise ValueError(f"duplicate check ids: {', '.join(duplicates)}")
     return checks
 
 

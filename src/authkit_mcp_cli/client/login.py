@@ -14,6 +14,7 @@ from authkit_mcp_cli.urls import broader_audience
 
 async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None, grant: Grant | None = None) -> Session:
     """Discover, obtain tokens with the grant ``opts.grant`` names, and store the login."""
+    ctx.store.require_writable()  # before any request that registers a client or spends a code (issue #24 item 1)
     binding = binding_for(opts, ctx.store)  # a pre-registered client goes only to its own AS (issue #20)
     if disc is None:
         disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain, browser_flow=opts.browser_flow, binding=binding)

@@ -72,8 +72,15 @@ def doctor(
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON document on stdout and nothing else there.")] = False,
     report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html|sarif", help=FORMAT_HELP, show_default=False)] = None,
     output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False),
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log. "
+            "The format comes from the extension (.html, .md, .xml for junit, .json, .txt) unless --format names it; repeatable: -o r.md -o r.xml writes both from one run.",
+            show_default=False,
+        ),
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code (the same as --fail-on warn).")] = False,
     fail_on: Annotated[
@@ -179,6 +186,7 @@ def doctor(
     fail_mode = _fail_on(fail_on, strict=strict)
     strict = fail_mode == "warn"  # the reports' "warnings count as failures"
     previous = _baseline(baseline)
+    written = _outputs(output or [], report_format or ("json" if json_output else None))
     checks = select_checks(check or [])
     import asyncio
     from pathlib import Path
@@ -211,6 +219,8 @@ def doctor(
     login = login or active
     if len(targets) > 1:
         _check_many(fmt, login=login)
+        for _path, file_fmt in written:
+            _check_many(file_fmt, login=login)
     kind = configured_kind(None if as_kind == "auto" else as_kind, env)
     if login and not target.server_url:
         from authkit_mcp_cli.errors import UsageError
@@ -240,17 +250,18 @@ def doctor(
     code = formats.exit_code(reports, strict=strict, fail_on=fail_mode)
     if bundle:
         evidence.write(reports, strict=strict, code=code)
-    if fmt == "text" and not output:
-        formats.show(out, reports, strict=strict, verbose=verbose)
-    elif output and output != "-":
+    files = [(path, file_fmt) for path, file_fmt in written if path != "-"]
+    to_stdout = next((file_fmt for path, file_fmt in written if path == "-"), None if files else fmt)
+    for path, file_fmt in files:
         from authkit_mcp_cli.reports.output import write_report
 
-        write_report(output, formats.render(fmt, reports, strict=strict, verbose=verbose))
-        formats.show(out, reports, strict=strict, verbose=verbose)  # stdout shows the text report, for the CI log
+        write_report(path, formats.render(file_fmt, reports, strict=strict, verbose=verbose))
         servers = f" ({len(reports)} servers)" if len(reports) > 1 else ""
-        stderr_console().print(f"Wrote the {fmt} report{servers} to {output}", highlight=False, soft_wrap=True)
+        stderr_console().print(f"Wrote the {file_fmt} report{servers} to {path}", highlight=False, soft_wrap=True)
+    if to_stdout is None or to_stdout == "text":
+        formats.show(out, reports, strict=strict, verbose=verbose)  # with files written: the text report, for the CI log
     else:
-        text = formats.render(fmt, reports, strict=strict, verbose=verbose)
+        text = formats.render(to_stdout, reports, strict=strict, verbose=verbose)
         typer.echo(text, nl=not text.endswith("\n"))
     raise typer.Exit(code)
 
@@ -388,6 +399,29 @@ def _fail_on(fail_on: str | None, *, strict: bool) -> str:
 
         raise UsageError(f"--strict and --fail-on {fail_on} ask for two exit-code rules.", code=ErrorCode.USAGE_CONFLICTING_OPTIONS, hint="Pass one of them (--strict is --fail-on warn).")
     return "warn" if strict else (fail_on or "fail")
+
+
+# -o's extension names the format (issue #24 item 13); --format decides for a name without one of these
+EXTENSION_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".json": "json", ".txt": "text", ".sarif": "sarif"}
+
+
+def _outputs(paths: list[str], explicit: str | None) -> list[tuple[str, str]]:
+    """(path, format) for each -o: --format with a single -o (as before), else the extension, else --format."""
+    from pathlib import PurePath
+
+    from authkit_mcp_cli.errors import UsageError
+    from authkit_mcp_cli.reports import formats
+
+    chosen = []
+    for path in paths:
+        by_name = EXTENSION_FORMATS.get(PurePath(path).suffix.lower()) if path != "-" else "text"  # stdout: text unless --format
+        fmt = explicit if explicit and (len(paths) == 1 or by_name is None) else by_name or explicit
+        if fmt is None:
+            raise UsageError(f"-o {path}: the name does not say which format to write.", code=ErrorCode.USAGE_INVALID, hint=f"Name it with one of {', '.join(EXTENSION_FORMATS)}, or pass --format.")
+        if fmt not in formats.FORMATS:
+            raise UsageError(f"-o {path}: this atoms-auth writes no {fmt} report.", code=ErrorCode.USAGE_INVALID, hint=f"Use one of {', '.join(formats.FORMATS)}.")
+        chosen.append((path, fmt))
+    return chosen
 
 
 def _format(report_format: str | None, *, json_output: bool) -> str:

@@ -92,8 +92,10 @@ def counts(results: list[Result]) -> dict[Status, int]:
 
 def summary_line(results: list[Result]) -> str:
     n = counts(results)
-    words = ((Status.FAIL, "failed"), (Status.ERROR, "errors"), (Status.WARN, "warnings"), (Status.PASS, "passed"), (Status.SKIP, "skipped"), (Status.INFO, "info"))
-    parts = [f"{n[s]} {word}" for s, word in words if n[s]]
+    from authkit_mcp_cli.words import plural
+
+    words = ((Status.FAIL, "failed"), (Status.ERROR, "error"), (Status.WARN, "warning"), (Status.PASS, "passed"), (Status.SKIP, "skipped"), (Status.INFO, "info"))
+    parts = [plural(n[s], word) for s, word in words if n[s]]
     followed = sum(1 for r in results if consequence(r))
     if followed:
         parts.append(f"{followed} only follow from a root cause")

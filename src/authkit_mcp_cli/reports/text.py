@@ -65,7 +65,9 @@ def render(console: Console, results: list[Result], *, server: str | None, autho
             table.add_row(Text(text, style=style), label, finding)
         console.print(table)
     counts = summary(results)
-    line = ", ".join(f"{n} {name}" for name, n in (("passed", counts["pass"]), ("warnings", counts["warn"]), ("failed", counts["fail"]), ("errors", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
+    from authkit_mcp_cli.words import plural
+
+    line = ", ".join(plural(n, name) for name, n in (("passed", counts["pass"]), ("warning", counts["warn"]), ("failed", counts["fail"]), ("error", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
     folded = sum(1 for r in results if r.consequence)
     if folded:
         line += f" (and {folded} that only follow from the root cause, not counted)"
