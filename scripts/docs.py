@@ -25,7 +25,7 @@ CLI_DOC = ROOT / "docs" / "cli.md"
 ERRORS_DOC = ROOT / "docs" / "errors.md"
 CODES_START, CODES_END = "<!-- exit-codes:start -->", "<!-- exit-codes:end -->"
 CODES_HEADING = "## Exit codes"
-COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"], ["mcp"]]
+COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "list"], ["token", "print"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"], ["mcp"]]
 SHELLS = {"bash": "atoms-auth.bash", "zsh": "_atoms-auth", "fish": "atoms-auth.fish"}
 
 

@@ -13,47 +13,20 @@ findings; one that cannot be reached still exits 3.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from authkit_mcp_cli.checks.model import Status
 from authkit_mcp_cli.checks.root_cause import network_failure
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ExitCode, UsageError
-from authkit_mcp_cli.reports.common import failing
+from authkit_mcp_cli.reports.common import Diff, Finding, failing
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.reports.common import ServerReport
 
 FINDINGS = (Status.FAIL.value, Status.ERROR.value, Status.WARN.value)
 Baseline = dict[str, dict[str, str]]  # server URL -> check id -> status of each finding
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    status: str
-    was: str | None = None  # unchanged: the baseline's status
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, **({"was": self.was} if self.was else {})}
-
-
-@dataclass
-class Diff:
-    """One server's findings against the baseline."""
-
-    source: str
-    new: list[Finding] = field(default_factory=list)
-    resolved: list[Finding] = field(default_factory=list)
-    unchanged: list[Finding] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"file": self.source, **{name: [f.to_json() for f in getattr(self, name)] for name in ("new", "resolved", "unchanged")}}
-
-    def summary(self) -> str:
-        return f"{len(self.new)} new, {len(self.resolved)} resolved, {len(self.unchanged)} unchanged"
 
 
 def load(path: str) -> Baseline:

@@ -15,7 +15,6 @@ from authkit_mcp_cli.safe_text import escape_control
 
 if TYPE_CHECKING:
     from authkit_mcp_cli.doctor import Diagnosis
-    from authkit_mcp_cli.reports.baseline import Diff
 
 STATUS_LABELS = {Status.PASS: "PASS", Status.WARN: "WARN", Status.FAIL: "FAIL", Status.ERROR: "ERROR", Status.SKIP: "SKIP", Status.INFO: "INFO"}
 
@@ -26,6 +25,33 @@ class ReportMeta:
     authorization_server: str | None
     strict: bool = False
     version: str = __version__
+
+
+# doctor --baseline's comparison of one server (reports/baseline.py makes it; the formats show it)
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    status: str
+    was: str | None = None  # unchanged: the baseline's status
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, **({"was": self.was} if self.was else {})}
+
+
+@dataclass
+class Diff:
+    """One server's findings against the baseline."""
+
+    source: str
+    new: list[Finding] = field(default_factory=list)
+    resolved: list[Finding] = field(default_factory=list)
+    unchanged: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.source, **{name: [f.to_json() for f in getattr(self, name)] for name in ("new", "resolved", "unchanged")}}
+
+    def summary(self) -> str:
+        return f"{len(self.new)} new, {len(self.resolved)} resolved, {len(self.unchanged)} unchanged"
 
 
 @dataclass
