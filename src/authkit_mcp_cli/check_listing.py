@@ -68,9 +68,14 @@ def select(ids: list[str]) -> list[dict[str, Any]] | None:
     return [row for row in rows if row["id"] in ids]
 
 
+def as_document(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``doctor --list-checks --json``'s document (and the agent's list_checks result): schema 1, each check's id,
+    title, level, spec and the conformance suite's requirement ids."""
+    return {"schema": 1, "checks": [{"id": r["id"], "title": r["title"], "level": r["level"], "spec": r["spec"], "requirements": r.get("requirements", [])} for r in rows]}
+
+
 def as_json(rows: list[dict[str, Any]]) -> str:
-    """The --list-checks --json document (schema 1)."""
-    return json.dumps({"schema": 1, "checks": [{"id": r["id"], "title": r["title"], "level": r["level"], "spec": r["spec"], "requirements": r.get("requirements", [])} for r in rows]}, indent=2)
+    return json.dumps(as_document(rows), indent=2)
 
 
 def as_lines(rows: list[dict[str, Any]]) -> list[str]:

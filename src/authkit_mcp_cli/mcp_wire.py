@@ -34,7 +34,7 @@ from authkit_mcp_cli.http import HttpSession
 from authkit_mcp_cli.safe_text import escape_control, excerpt
 
 if TYPE_CHECKING:  # DPoP (pyjwt, cryptography) loads only for a DPoP-bound token (issue #16 item 2)
-    from authkit_mcp_cli.oauth.dpop import DpopKey
+    from authkit_mcp_cli.oauth.dpop import DpopHandle, DpopKey
 
 __all__ = ["WIRE_MODES", "AuthChallenge", "LogLine", "Wire", "call_tool", "list_tools", "with_session"]
 
@@ -74,10 +74,12 @@ class _BearerHook(httpx2.Auth):
     (RFC 9449 §7.1), retried once with the server's nonce on ``use_dpop_nonce`` (§9)."""
 
     def __init__(self, token: str | None, dpop: DpopKey | None = None) -> None:
-        from authkit_mcp_cli.oauth.dpop import DpopHandle
-
         self.token = token
-        self.dpop = DpopHandle.for_key(dpop) if dpop is not None and token else None  # the key, and the server's latest nonce
+        self.dpop: DpopHandle | None = None  # the key, and the server's latest nonce
+        if dpop is not None and token:
+            from authkit_mcp_cli.oauth.dpop import DpopHandle  # pyjwt and cryptography load only for a bound token
+
+            self.dpop = DpopHandle.for_key(dpop)
         self.challenge: AuthChallenge | None = None
         self.failure: HttpFailure | None = None
         self.requests = 0

@@ -214,7 +214,6 @@ def doctor(
 
             targets = [target] = [resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})]
     if active and len(targets) > 1:
-        from authkit_mcp_cli.error_codes import ErrorCode
         from authkit_mcp_cli.errors import UsageError
 
         raise UsageError("--active checks one server: it logs in and sends extra token requests for that server.", code=ErrorCode.USAGE_ACTIVE_ONE_SERVER, hint="Run doctor --active once per server.")
