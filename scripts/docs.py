@@ -25,7 +25,7 @@ CLI_DOC = ROOT / "docs" / "cli.md"
 ERRORS_DOC = ROOT / "docs" / "errors.md"
 CODES_START, CODES_END = "<!-- exit-codes:start -->", "<!-- exit-codes:end -->"
 CODES_HEADING = "## Exit codes"
-COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"], ["mcp"]]
+COMMANDS = [[], ["doctor"], ["register"], ["login"], ["call"], ["token", "show"], ["token", "list"], ["token", "print"], ["token", "refresh"], ["logout"], ["serve"], ["demo"], ["init"], ["mcp"]]
 SHELLS = {"bash": "atoms-auth.bash", "zsh": "_atoms-auth", "fish": "atoms-auth.fish"}
 
 
@@ -52,9 +52,9 @@ def command_reference() -> str:
 
 
 def exit_code_table() -> str:
-    """The README's exit-code table: one row per code with the commands that can return it, then each
-    command's own wording (the same text as its --help epilog)."""
-    from authkit_mcp_cli.errors import ALWAYS_CODES, COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
+    """The README's exit-code table: one row per code with the commands that can return it (each
+    command's own wording is its --help epilog, and docs/cli.md)."""
+    from authkit_mcp_cli.errors import COMMAND_EXIT_CODES, EXIT_CODE_MEANINGS
 
     lines = [
         "Generated from the table in `errors.py` that every `--help` epilog is rendered from (`make docs`).\n",
@@ -66,9 +66,7 @@ def exit_code_table() -> str:
         shown = "all" if len(commands) == len(COMMAND_EXIT_CODES) else ", ".join(f"`{c}`" for c in commands)
         lines.append(f"| {code} | {meaning} | {shown} |")
     lines.append("")
-    for name, codes in COMMAND_EXIT_CODES.items():
-        own = "; ".join(f"{code} {meaning}" for code, meaning in codes.items() if code not in ALWAYS_CODES)
-        lines.append(f"- `atoms-auth {name}`: {own}.")
+    lines.append("What each code means for each command is in its `--help` and in [docs/cli.md](docs/cli.md).")
     lines.append("")
     lines.append('With `--json`, a failing command prints one JSON document on stdout: `{"schema": 1, "error": {"code", "message", "hint", "spec", "url", "remote"}}`.')
     return "\n".join(lines) + "\n"

@@ -28,14 +28,14 @@ _PUBLIC = {
     "Discovered": "authkit_mcp_cli.discovery",
     "discover": "authkit_mcp_cli.discovery",
     # the client
-    "Context": "authkit_mcp_cli.client",
-    "LoginOptions": "authkit_mcp_cli.client",
-    "Session": "authkit_mcp_cli.client",
-    "call_mcp": "authkit_mcp_cli.client",
-    "load_session": "authkit_mcp_cli.client",
-    "login": "authkit_mcp_cli.client",
-    "logout": "authkit_mcp_cli.client",
-    "refresh": "authkit_mcp_cli.client",
+    "Context": "authkit_mcp_cli.client.context",
+    "LoginOptions": "authkit_mcp_cli.client.context",
+    "Session": "authkit_mcp_cli.client.session",
+    "call_mcp": "authkit_mcp_cli.client.call",
+    "load_session": "authkit_mcp_cli.client.session",
+    "login": "authkit_mcp_cli.client.login",
+    "logout": "authkit_mcp_cli.client.logout",
+    "refresh": "authkit_mcp_cli.client.refresh",
     # errors
     "AtomsAuthError": "authkit_mcp_cli.errors",
     "AuthChallenge": "authkit_mcp_cli.errors",
@@ -92,7 +92,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from authkit_mcp_cli.client import Context, LoginOptions, Session, call_mcp, load_session, login, logout, refresh
+    from authkit_mcp_cli.client.call import call_mcp
+    from authkit_mcp_cli.client.context import Context, LoginOptions
+    from authkit_mcp_cli.client.login import login
+    from authkit_mcp_cli.client.logout import logout
+    from authkit_mcp_cli.client.refresh import refresh
+    from authkit_mcp_cli.client.session import Session, load_session
     from authkit_mcp_cli.config import Target, resolve_target
     from authkit_mcp_cli.discovery import Discovered, discover
     from authkit_mcp_cli.doctor import Diagnosis, diagnose

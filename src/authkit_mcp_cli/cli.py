@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -18,6 +18,7 @@ from authkit_mcp_cli._version import __version__
 from authkit_mcp_cli.commands import token
 from authkit_mcp_cli.commands._boundary import command_boundary
 from authkit_mcp_cli.commands._coercion import install as install_plain_coercion
+from authkit_mcp_cli.commands._examples import examples_epilog
 from authkit_mcp_cli.commands._help import AtomsGroup, command_help, exit_codes_epilog
 from authkit_mcp_cli.commands.call import call
 from authkit_mcp_cli.commands.demo import demo
@@ -35,6 +36,13 @@ install_plain_coercion()  # options left at their defaults skip typer's pydantic
 # most of httpx's import time) when those are installed; atoms-auth never runs it, and httpx falls
 # back to a stub when the import fails (issue #16 item 2)
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr is not None and sys.stderr.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _help_width() -> dict[str, int]:
     """--help wraps at $COLUMNS when set, at the terminal's width on one, and not at all into a pipe or a
     CI log (issue #15 §1): click's default is 80 columns whatever the output."""
@@ -43,6 +51,8 @@ def _help_width() -> dict[str, int]:
         width = int(columns)
     elif sys.stdout.isatty():
         width = os.get_terminal_size(sys.stdout.fileno()).columns
+    elif _stderr_is_terminal():  # `--help | less`: a pager shows it on the terminal, at its width (issue #24 item 12)
+        width = os.get_terminal_size(sys.stderr.fileno()).columns
     else:
         width = 100_000
     return {"terminal_width": width, "max_content_width": width}
@@ -113,7 +123,8 @@ _SHELL_HELP = "bash, zsh or fish; left out, the shell $SHELL names"
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    color: Annotated[Literal["auto", "always", "never"], typer.Option("--color", help="Colour: auto (on a terminal, unless NO_COLOR is set), always, or never.")] = "auto",
     install_completion: Annotated[
         str | None,
         typer.Option("--install-completion", metavar="[SHELL]", callback=_install_completion, is_eager=True, expose_value=False, help=f"Install shell completion ({_SHELL_HELP}) and exit."),
@@ -124,16 +135,17 @@ def root(
     ] = None,
 ) -> None:
     """Diagnose and set up OAuth for remote MCP servers."""
+    os.environ["ATOMS_AUTH_COLOR"] = color  # console.COLOR_ENV, read when a console is made (rich is not loaded here)
 
 
 # Each page: the docstring without a hand-written "Exit codes" paragraph, and one epilog with only
 # that command's codes, from errors.COMMAND_EXIT_CODES (issue #15 item 6).
 for _command in (doctor, register, login, call, logout, serve, demo, init, mcp):
-    app.command(help=command_help(_command), epilog=exit_codes_epilog(_command.__name__))(command_boundary(_command))
+    app.command(help=command_help(_command), epilog=examples_epilog(_command.__name__) + exit_codes_epilog(_command.__name__))(command_boundary(_command))
 for _info in token.app.registered_commands:  # token show / token refresh
     if _info.callback:
         _info.help = command_help(_info.callback)
-        _info.epilog = exit_codes_epilog(f"token {_info.name}")
+        _info.epilog = examples_epilog(f"token {_info.name}") + exit_codes_epilog(f"token {_info.name}")
         _info.callback = command_boundary(_info.callback)
 app.add_typer(token.app, name="token")
 

@@ -52,6 +52,18 @@ def install(shell: str | None, home: Path | None = None) -> Installed:
     """Write the script where ``shell`` finds it; add one line to its start-up file when it needs one."""
     name = check_shell(shell)
     home = home or Path.home()
+    try:
+        return _install(name, home)
+    except OSError as exc:  # a read-only home: a configuration problem to name, not a crash (issue #24 item 1)
+        where = exc.filename or home
+        raise UsageError(
+            f"Could not install the {name} completion: {where}: {exc.strerror or exc}.",
+            code=ErrorCode.USAGE_UNWRITABLE_FILE,
+            hint=f"Make {where} writable, or print the script with atoms-auth --show-completion {name} and put it where your shell loads completions.",
+        ) from None
+
+
+def _install(name: str, home: Path) -> Installed:
     text = script(name)
     if name == "fish":  # fish loads ~/.config/fish/completions/<command>.fish by itself
         config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")

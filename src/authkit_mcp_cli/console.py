@@ -39,6 +39,12 @@ class SafeConsole(Console):
         # segment's text is content, and content gets no C0/C1 controls but newline and tab.
         return super()._render_buffer(segment if segment.control else Segment(escape_control(segment.text, keep_newlines=True), segment.style) for segment in buffer)
 
+    def on_broken_pipe(self) -> None:
+        # rich's default exits 1 here, which reads as a finding; the reader went away (``| head``), and
+        # every command ends quietly with 141 for that: the error boundary turns this into it (issue #24 item 7).
+        self.quiet = True
+        raise BrokenPipeError
+
 
 def columns_from_env() -> int | None:
     """``COLUMNS`` when it is a positive integer."""
@@ -46,9 +52,20 @@ def columns_from_env() -> int | None:
     return int(value) if value.isdigit() and int(value) > 0 else None
 
 
+COLOR_ENV = "ATOMS_AUTH_COLOR"  # set by --color (auto, always, never); read here and by commands._render
+
+
+def color_choice() -> str:
+    """--color's choice: always and never win over NO_COLOR and the terminal test; auto leaves both to decide."""
+    value = os.environ.get(COLOR_ENV, "auto")
+    return value if value in ("always", "never") else "auto"
+
+
 def make_console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
     """A console for stdout or stderr, as wide as the terminal, or unbounded when there is none."""
-    console = SafeConsole(stderr=stderr, highlight=False, soft_wrap=soft_wrap)
+    choice = color_choice()
+    colour: dict = {"no_color": True, "color_system": None} if choice == "never" else {"no_color": False, "color_system": "standard"} if choice == "always" else {}
+    console = SafeConsole(stderr=stderr, highlight=False, soft_wrap=soft_wrap, **colour)
     if not console.is_terminal and columns_from_env() is None:
         console.width = NO_WRAP_WIDTH
     return console

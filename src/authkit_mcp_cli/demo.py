@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authkit_mcp_cli import oauth
 from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.model import Status
-from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, register_dcr, send
-from authkit_mcp_cli.client.context import BrowserOptions, Countdown
+from authkit_mcp_cli.client.context import BrowserOptions, Context, Countdown, LoginOptions, send
+from authkit_mcp_cli.client.login import login
+from authkit_mcp_cli.client.refresh import refresh
+from authkit_mcp_cli.client.registration import register_dcr
 from authkit_mcp_cli.client.waiting import quiet_countdown
 from authkit_mcp_cli.config import Target
 from authkit_mcp_cli.doctor import diagnose
 from authkit_mcp_cli.errors import AtomsAuthError
 from authkit_mcp_cli.http import HttpPolicy, HttpSession
 from authkit_mcp_cli.mcp_wire import call_tool, with_session
+from authkit_mcp_cli.oauth.token import refresh_token_request
 from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
 from authkit_mcp_cli.store import Store
@@ -152,7 +154,7 @@ async def run_demo(*, interactive: bool = False, home: Path | None = None, trace
                 new = await refresh(ctx, session, force=True)
                 if not new.tokens.refresh_token or new.tokens.refresh_token == session.tokens.refresh_token:
                     raise AtomsAuthError("the refresh token did not rotate")
-                replay = oauth.refresh_token_request(session.metadata, session.registration, refresh_token=session.tokens.refresh_token or "", resource=session.resource)
+                replay = refresh_token_request(session.metadata, session.registration, refresh_token=session.tokens.refresh_token or "", resource=session.resource)
                 status, body = await send(ctx, replay)
                 if status != 400 or b"invalid_grant" not in body:
                     raise AtomsAuthError(f"the rotated-out refresh token was not refused (HTTP {status})")

@@ -19,14 +19,15 @@ from typing import Any
 
 import jwt
 
-from authkit_mcp_cli.client import Context, LoginOptions, login, refresh, send
-from authkit_mcp_cli.client.context import BrowserOptions
+from authkit_mcp_cli.client.context import BrowserOptions, Context, LoginOptions, send
+from authkit_mcp_cli.client.login import login
+from authkit_mcp_cli.client.refresh import refresh
 from authkit_mcp_cli.client.session import Session
 from authkit_mcp_cli.discovery import discover
 from authkit_mcp_cli.errors import AtomsAuthError
 from authkit_mcp_cli.mcp_wire import call_tool, with_session
-from authkit_mcp_cli.oauth import HttpRequest
 from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE as DEVICE_GRANT
+from authkit_mcp_cli.oauth.message import HttpRequest
 
 GRANT_NAMES = ("authorization-code", "client-credentials", "device-code", "dpop")
 Action = Callable[[], Awaitable[tuple[str, Any]]]

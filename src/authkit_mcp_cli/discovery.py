@@ -149,6 +149,7 @@ class Discovered:
 NETWORK_HINTS = {
     "dns": "Check the host name in the URL.",
     "refused": "Start the server, or fix the port in the URL.",
+    "plain_http": "This port speaks plain HTTP: use http:// in the URL (allowed on 127.0.0.1; elsewhere --allow-http, or put TLS in front).",
     "tls": "Fix the server's certificate (a tunnel such as cloudflared gives a valid one); for a private CA set SSL_CERT_FILE to its bundle.",
     "timeout": "The remote is slow or unreachable; raise --timeout to tell which.",
     "insecure": "Use https, or --allow-http for a trusted test setup.",

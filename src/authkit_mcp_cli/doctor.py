@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the rest loads when doctor runs: --list-checks needs only t
 
     from authkit_mcp_cli.checks.stranger_key import StrangerKey
     from authkit_mcp_cli.checks.token_probe import LoginPlan
+    from authkit_mcp_cli.trace import FetchedDocument
 
 
 @dataclass
@@ -39,7 +40,7 @@ def select_checks(ids: list[str]) -> list[Check]:
     known = {c.id: c for c in CATALOGUE}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise UsageError(f"Unknown check id(s): {', '.join(unknown)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK, hint="See atoms-auth doctor --list-checks for the catalogue.")
+        raise UsageError(f"Unknown check {'id' if len(unknown) == 1 else 'ids'}: {', '.join(unknown)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK, hint="See atoms-auth doctor --list-checks for the catalogue.")
     return [c for c in CATALOGUE if c.id in ids]
 
 
@@ -53,10 +54,10 @@ def require_target(target: Target) -> None:
 
 
 def applicable(checks: list[Check], target: Target) -> list[Check]:
-    """With only an AS given, only AS checks run (issue #2)."""
+    """With only an AS given, only AS checks run (issue #2), and not doctor --active's, which act as the login's client for a server."""
     if target.server_url:
         return checks
-    return [c for c in checks if c.area in ("as", "authkit")]
+    return [c for c in checks if c.area in ("as", "authkit") and Probe.ACTIVE_AS not in c.probes]
 
 
 def probes_for(checks: list[Check]) -> set[Probe]:
@@ -112,6 +113,7 @@ async def diagnose_many(
     trace_path: Path | None = None,
     as_kind: str | None = None,
     verify: ssl.SSLContext | Future[ssl.SSLContext] | None = None,
+    documents: list[FetchedDocument] | None = None,
 ) -> list[Diagnosis]:
     """``diagnose`` each target at once (one trace, one TLS context, one forged-token key), in the order given.
 
@@ -128,7 +130,7 @@ async def diagnose_many(
         require_target(target)
     if isinstance(verify, Future):
         verify = await asyncio.wrap_future(verify)
-    trace = TraceWriter(str(trace_path)) if trace_path else None
+    trace = TraceWriter(str(trace_path), documents=documents) if trace_path else None  # documents: --bundle's metadata as fetched
     # doctor only reads, so it probes plain-http targets too (as.https and server.https report them)
     http = HttpSession(HttpPolicy(timeout=timeout, allow_insecure=True), trace=trace, verify=verify or True)
     stranger = StrangerKey()

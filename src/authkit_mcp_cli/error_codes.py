@@ -3,7 +3,7 @@
 An error's ``code`` (``--json`` prints it, the text form ends with ``code: ...``) is an
 :class:`ErrorCode` member. A member is a ``str`` (``StrEnum``): it compares equal to its dotted
 string and is serialised as it, so programs and tests read ``"as.insecure"`` as before. Each
-member is declared with what it means and the exit code(s) it ends a command with; ``make docs``
+member is declared with what it means and the exit codes it ends a command with; ``make docs``
 lists them in docs/errors.md. To add a code: add a member here, with its meaning and exit code,
 and run ``make docs``. A string is never passed as ``code=`` (tests/unit/test_error_codes.py).
 
@@ -95,6 +95,7 @@ class ErrorCode(enum.StrEnum):
     LOGIN_STEP_UP_NEEDED = "login.step-up-needed", "The server needs more scopes than the stored token holds, and this caller may not log in (agent mode): the hint names the login to run.", DENIED
     LOGIN_PORT_BUSY = "login.port-busy", "The loopback callback port is in use.", USAGE
     LOGOUT_NOT_REVOKED = "logout.not-revoked", "The AS did not revoke a token; atoms-auth forgot it anyway.", FINDINGS
+    TOKEN_PRINT_TO_TERMINAL = "token.print-to-terminal", "token print was asked to show the access token on a terminal without --reveal.", USAGE
     TOKEN_NO_REFRESH_TOKEN = "token.no-refresh-token", "The AS issued no refresh token for this login: nothing to refresh with.", FINDINGS
 
     # The MCP server
@@ -116,6 +117,7 @@ class ErrorCode(enum.StrEnum):
     NETWORK_REFUSED = "network.refused", "The connection was refused: nothing listens on that port.", NETWORK
     NETWORK_TIMEOUT = "network.timeout", "No complete answer within --timeout.", NETWORK
     NETWORK_TLS = "network.tls", "The TLS handshake or the certificate check failed.", NETWORK
+    NETWORK_PLAIN_HTTP = "network.plain-http", "An https:// URL names a port that speaks plain HTTP (no TLS there).", NETWORK
     NETWORK_TOO_LARGE = "network.too-large", "The response body exceeded its size cap; atoms-auth stopped reading.", NETWORK
 
     # OAuth messages (RFC 6749, 8628, 8693, 7009, 9207)
@@ -137,10 +139,14 @@ class ErrorCode(enum.StrEnum):
     PRM_RESOURCE_MISSING = "prm.resource-missing", "The protected-resource metadata has no resource.", PROTOCOL
 
     STORE_LOCKED = "store.locked", "Another atoms-auth process holds the token store's lock.", USAGE
+    STORE_UNWRITABLE = "store.unwritable", "The credential store's directory (ATOMS_AUTH_HOME) cannot be created or written.", USAGE
 
     # Usage: bad flags, files or configuration
+    USAGE_ACTIVE_ONE_SERVER = "usage.active-one-server", "doctor --active checks one server (it logs in and sends extra token requests).", USAGE
     USAGE_AMBIGUOUS_LOGIN = "usage.ambiguous-login", "Several logins are stored: --server must say which.", USAGE
     USAGE_ARGUMENTS = "usage.arguments", "--arguments is not a JSON object.", USAGE
+    USAGE_BASELINE_INVALID = "usage.baseline-invalid", "doctor --baseline names a file that is not a doctor --json report.", USAGE
+    USAGE_BASELINE_UNREADABLE = "usage.baseline-unreadable", "doctor --baseline names a file that cannot be read.", USAGE
     USAGE_COMPLETION_SHELL = "usage.completion-shell", "The shell to install completion for cannot be told.", USAGE
     USAGE_COMPLETION_UNAVAILABLE = "usage.completion-unavailable", "This typer release lacks what the shipped completion scripts call back into.", USAGE
     USAGE_CONFLICTING_OPTIONS = "usage.conflicting-options", "Options that cannot be combined, or an option without the one it needs.", USAGE

@@ -54,8 +54,8 @@ _ALWAYS = {code: EXIT_CODE_MEANINGS[code] for code in (ExitCode.SOFTWARE, ExitCo
 ALWAYS_CODES = frozenset(_ALWAYS)  # every command can end so; per-command wording leaves them out
 COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
     "doctor": {
-        0: "no FAIL or ERROR (with --strict: no WARN either)",
-        1: "a FAIL or ERROR (with --strict: a WARN)",
+        0: "no finding --fail-on counts (default FAIL or ERROR; --strict: WARN too; --baseline: new ones only)",
+        1: "a finding --fail-on counts",
         2: "usage or configuration error",
         3: "the server cannot be reached at all",
         **_ALWAYS,
@@ -87,6 +87,8 @@ COMMAND_EXIT_CODES: dict[str, dict[int, str]] = {
         **_ALWAYS,
     },
     "token show": {0: "shown", 2: "usage (several logins stored: say which with --server)", 5: "not logged in", **_ALWAYS},
+    "token list": {0: "listed (also when nothing is stored)", 2: "usage", **_ALWAYS},
+    "token print": {0: "printed", 2: "usage (several logins stored: say which with --server; a terminal without --reveal)", 5: "not logged in", **_ALWAYS},
     "token refresh": {
         0: "refreshed",
         1: "the AS refused, or there is no refresh token",

@@ -26,6 +26,7 @@ from authkit_mcp_cli.errors import NetworkError
 from authkit_mcp_cli.trace import TraceWriter
 from authkit_mcp_cli.transport import describe_transport_error, policy_transport
 from authkit_mcp_cli.urls import is_secure_url
+from authkit_mcp_cli.words import plural
 
 if TYPE_CHECKING:  # httpx loads when a client is made: `call` with a stored token talks through the SDK's httpx2 only (issue #16 item 2)
     import ssl
@@ -103,7 +104,7 @@ class Exchange:
     def summary(self) -> str:
         if self.error:
             return f"{self.method} {self.url} -> {self.error}"
-        via = f" (after {len(self.redirects)} redirect(s))" if self.redirects else ""
+        via = f" (after {plural(len(self.redirects), 'redirect')})" if self.redirects else ""
         return f"{self.method} {self.url} -> {self.status}{via} in {self.elapsed_ms:.0f} ms"
 
     def to_evidence(self) -> dict[str, Any]:

@@ -122,6 +122,32 @@ class LoopbackReceiver:
             pass
 
 
+def paste_problem(pasted: str, redirect_uri: str, expected_state: str) -> str | None:
+    """What is wrong with a pasted redirect URL, said at once (issue #24 item 3), or None when it is
+    this login's authorization response (the receiver then validates it: RFC 6749 §4.1.2, RFC 9207)."""
+    text = pasted.strip()
+    expected = urlsplit(redirect_uri)
+    if "://" in text:
+        got = urlsplit(text)
+        loopback = got.hostname in ("127.0.0.1", "localhost", "::1")  # a pre-registered redirect may name localhost
+        if not loopback or (got.scheme, got.port or 80, got.path) != (expected.scheme, expected.port or 80, expected.path):
+            return f"That is not the redirect to {redirect_uri}: it goes to {got.scheme}://{got.netloc}{got.path}. After signing in, the address bar shows {redirect_uri}?code=...&state=...; paste that whole URL."
+    elif "=" not in text:
+        return f"That is not a URL: paste the whole address the browser shows after signing in ({redirect_uri}?code=...&state=...)."
+    params = callback_params_from_url(text)
+    state = params.get("state")
+    if "error" in params and state != expected_state:
+        described = f" ({params['error_description']})" if params.get("error_description") else ""
+        return f"That response carries error={params['error']}{described}, but not this login's state: it is from another login, so it is ignored. Paste the redirect that follows the URL printed above."
+    if not state:
+        return "That URL has no state parameter: it looks cut short. Copy the whole address from the browser's address bar."
+    if state != expected_state:
+        return "That URL's state is not this login's (a truncated URL, or one from an earlier login): it is ignored. Paste the redirect that follows the URL printed above."
+    if "error" not in params and not params.get("code"):
+        return "That URL has this login's state but no code: it looks cut short. Copy the whole address from the browser's address bar."
+    return None
+
+
 def callback_params_from_url(pasted: str) -> dict[str, str]:
     """Parameters of a redirect URL pasted by the user (--no-browser over SSH)."""
     pasted = pasted.strip()

@@ -34,7 +34,7 @@ from authkit_mcp_cli.http import HttpSession
 from authkit_mcp_cli.safe_text import escape_control, excerpt
 
 if TYPE_CHECKING:  # DPoP (pyjwt, cryptography) loads only for a DPoP-bound token (issue #16 item 2)
-    from authkit_mcp_cli.oauth.dpop import DpopKey
+    from authkit_mcp_cli.oauth.dpop import DpopHandle, DpopKey
 
 __all__ = ["WIRE_MODES", "AuthChallenge", "LogLine", "Wire", "call_tool", "list_tools", "with_session"]
 
@@ -75,8 +75,11 @@ class _BearerHook(httpx2.Auth):
 
     def __init__(self, token: str | None, dpop: DpopKey | None = None) -> None:
         self.token = token
-        self.dpop = dpop if token else None
-        self.nonce: str | None = None  # the resource server's latest DPoP-Nonce
+        self.dpop: DpopHandle | None = None  # the key, and the server's latest nonce
+        if dpop is not None and token:
+            from authkit_mcp_cli.oauth.dpop import DpopHandle  # pyjwt and cryptography load only for a bound token
+
+            self.dpop = DpopHandle.for_key(dpop)
         self.challenge: AuthChallenge | None = None
         self.failure: HttpFailure | None = None
         self.requests = 0
@@ -87,27 +90,20 @@ class _BearerHook(httpx2.Auth):
         if self.dpop is None:
             request.headers["Authorization"] = f"Bearer {self.token}"
             return
-        from authkit_mcp_cli.oauth.dpop import proof
-
         request.headers["Authorization"] = f"DPoP {self.token}"
-        request.headers["DPoP"] = proof(self.dpop, request.method, str(request.url), access_token=self.token, nonce=self.nonce)
+        request.headers["DPoP"] = self.dpop.proof(request.method, str(request.url), access_token=self.token)
 
     async def async_auth_flow(self, request: httpx2.Request):
         self._authorize(request)
         self.requests += 1
         response = yield request
         if self.dpop is not None and response.headers.get("dpop-nonce"):
-            fresh = response.headers["dpop-nonce"]
             error = Challenges.read(response.status_code, response.headers.get_list("www-authenticate")).error
-            from authkit_mcp_cli.oauth.dpop import nonce_from
-
-            retry = nonce_from(response.status_code, b"", fresh, www_authenticate_error=error) is not None and fresh != self.nonce
-            self.nonce = fresh
-            if retry:  # RFC 9449 §9: once, with a new proof carrying the nonce
-                self._authorize(request)
+            if self.dpop.retry_with_nonce(str(request.url), response.status_code, b"", response.headers["dpop-nonce"], www_authenticate_error=error):
+                self._authorize(request)  # RFC 9449 §9: once, with a new proof carrying the nonce
                 self.requests += 1
                 response = yield request
-                self.nonce = response.headers.get("dpop-nonce") or self.nonce
+                self.dpop.retry_with_nonce(str(request.url), response.status_code, b"", response.headers.get("dpop-nonce"))  # keep a newer nonce
         if response.status_code in (401, 403):
             self.challenge = Challenges.read(response.status_code, response.headers.get_list("www-authenticate")).refusal(str(request.url))
         elif request.method == "POST":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 
@@ -24,13 +25,13 @@ def _answer(question) -> object:
     return value
 
 
-def ask_text(message: str, *, flag: str, env: str | None = None, default: str | None = None, yes: bool = False, validate: Callable[[str], str | None] | None = None) -> str:
-    """The value from a prompt; ``--yes`` takes the default; no terminal: a usage error."""
+def ask_text(message: str, *, flag: str, env: str | None = None, default: str | None = None, yes: bool = False, validate: Callable[[str], str | None] | None = None, missing: ErrorCode = ErrorCode.USAGE_MISSING_OPTIONS) -> str:
+    """The value from a prompt; ``--yes`` takes the default; no terminal: a usage error coded ``missing``."""
     if yes and default is not None:
         return default
     if not interactive():
         where = f" or set {env}" if env else ""
-        raise UsageError(f"{message.rstrip('?: ')} is needed.", hint=f"Pass {flag}{where}" + (" (or --yes for the default)." if default is not None else "."))
+        raise UsageError(f"{message.rstrip('?: ')} is needed.", code=missing, hint=f"Pass {flag}{where}" + (" (or --yes for the default)." if default is not None else "."))
     import questionary
 
     def check(text: str) -> bool | str:

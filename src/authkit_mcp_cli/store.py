@@ -46,6 +46,18 @@ def _slug(*parts: str) -> str:
     return f"{host}-{digest}"
 
 
+def unwritable_home(home: Path, exc: OSError | str, *, after: str | None = None) -> UsageError:
+    """The store's directory cannot be written: a configuration error (exit 2) naming it and ``ATOMS_AUTH_HOME``,
+    not a crash. ``after``: what already happened at the remote that the user must not lose (a client id)."""
+    why = exc if isinstance(exc, str) else (exc.strerror or str(exc))
+    lead = f"{after} " if after else ""
+    return UsageError(
+        f"{lead}The credential store {home} cannot be written: {why}.",
+        code=ErrorCode.STORE_UNWRITABLE,
+        hint=f"Set {ENV_HOME} to a directory you can write (e.g. export {ENV_HOME}=~/.local/state/atoms-auth), or make {home} writable.",
+    )
+
+
 class Store:
     def __init__(self, home: Path | None = None, *, warn=None) -> None:
         self.home = home or default_home()
@@ -54,10 +66,26 @@ class Store:
 
     # --- layout -----------------------------------------------------------
 
+    def require_writable(self) -> None:
+        """Fail now, before any request with a side effect at a remote (a registration), when records could not be saved."""
+        for name in ("clients", "tokens"):
+            folder = self._dir(name)
+            try:
+                fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.")
+            except OSError as exc:
+                raise unwritable_home(self.home, exc) from None
+            os.close(fd)
+            os.unlink(probe)
+
     def _dir(self, name: str) -> Path:
         path = self.home / name
         for d in (self.home, path):
-            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except FileExistsError:  # a file where the directory should be
+                raise unwritable_home(self.home, f"{d} is not a directory") from None
+            except OSError as exc:
+                raise unwritable_home(self.home, exc) from None
             mode = stat.S_IMODE(d.stat().st_mode)
             if mode & 0o077:
                 os.chmod(d, 0o700)
@@ -94,7 +122,10 @@ class Store:
 
     def write(self, path: Path, data: dict[str, Any]) -> None:
         payload = json.dumps(data, indent=2, sort_keys=True).encode()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise unwritable_home(self.home, exc) from None
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "wb") as f:

@@ -19,6 +19,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -45,13 +46,30 @@ class TracedExchange:
     elapsed_ms: float = 0.0
 
 
+# ``--trace -`` (or /dev/stderr, a symlink open_private would refuse): each exchange on stderr as it ends, like curl -v
+TO_STDERR = ("-", "/dev/stderr")
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """A metadata document exactly as the server sent it (doctor --bundle): a GET of a /.well-known/ URL that answered 200."""
+
+    url: str
+    content_type: str | None
+    body: bytes
+
+
 class TraceWriter:
-    def __init__(self, path: str, *, reveal: bool = False) -> None:
+    def __init__(self, path: str, *, reveal: bool = False, documents: list[FetchedDocument] | None = None) -> None:
         self.path = path
         self.reveal = reveal
+        self.documents = documents  # when a list, each metadata document fetched is added to it, as fetched
         self._lock = threading.Lock()
-        # never through a symlink, never left readable by others: a trace may hold tokens (--reveal)
-        fd = open_private(path, what="the trace")
+        if path in TO_STDERR:
+            fd = os.dup(2)  # its own descriptor: closing the trace leaves stderr open
+        else:
+            # never through a symlink, never left readable by others: a trace may hold tokens (--reveal)
+            fd = open_private(path, what="the trace")
         self._file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
 
     def close(self) -> None:
@@ -66,6 +84,8 @@ class TraceWriter:
 
     def record(self, ex: TracedExchange) -> None:
         entry = self.entry(ex)
+        if self.documents is not None and ex.method == "GET" and ex.status == 200 and ex.response_body and "/.well-known/" in ex.url.split("?", 1)[0]:
+            self.documents.append(FetchedDocument(redact_url(ex.url), _header(ex.response_headers, "content-type"), ex.response_body))
         with self._lock:
             if self._file.closed:  # a stream closed after the command ended: nothing to add
                 return
@@ -96,6 +116,25 @@ class TraceWriter:
             "elapsed_ms": round(ex.elapsed_ms, 1),
             "jwts": jwts,
         }
+
+
+class ExchangeLines(TraceWriter):
+    """``-v``: each exchange as one line handed to ``say`` (method, redacted URL, status or error, time), and
+    to ``also`` (a --trace file) in full; the command decides where the line goes."""
+
+    def __init__(self, say: Callable[[str], None], *, also: TraceWriter | None = None) -> None:  # no file of its own
+        self.path, self.reveal, self._lock = "", False, threading.Lock()
+        self._say, self._also = say, also
+
+    def close(self) -> None:
+        if self._also is not None:
+            self._also.close()
+
+    def record(self, ex: TracedExchange) -> None:
+        if self._also is not None:
+            self._also.record(ex)
+        outcome = str(ex.status) if ex.status is not None else f"failed: {ex.error}"
+        self._say(f"{ex.method} {redact_url(ex.url)} -> {outcome} ({ex.elapsed_ms:.0f} ms)")
 
 
 def _iso_ms(t: float) -> str:

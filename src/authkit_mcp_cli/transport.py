@@ -156,10 +156,13 @@ def describe_transport_error(exc: BaseException, url: str, lib: ModuleType | Non
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
-    text = " ".join(str(e) for e in chain)
+    text = " ".join(dict.fromkeys(str(e) for e in chain))  # a chain often repeats one message: said once
     for e in chain:
         if isinstance(e, socket.gaierror) or "Name or service not known" in text or "nodename nor servname" in text or "Temporary failure in name resolution" in text:
             return "dns", f"DNS lookup for {host} failed (is the host name right?)"
+        if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+            # the first bytes back were not a TLS record: an https:// URL at a port that speaks plain HTTP
+            return "plain_http", f"{host}:{port} answered the TLS handshake in plain HTTP: this port speaks http, not https"
         if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
             return "tls", f"TLS certificate of {host} could not be verified: {_last_line(text)}"
         if isinstance(e, ssl.SSLError) or "SSL" in type(e).__name__:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
+from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
 
 PRM_WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -66,14 +67,15 @@ def parse_target_url(value: str, *, what: str, flag: str) -> str:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise UsageError(f"{what} {value!r} is not a valid URL: {exc}.", hint=f"Pass a full URL to {flag}, e.g. https://host/api/mcp.") from None
+        raise UsageError(f"{what} {value!r} is not a valid URL: {exc}.", code=ErrorCode.USAGE_INVALID_URL, hint=f"Pass a full URL to {flag}, e.g. https://host/api/mcp.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"{what} {value!r} is not an absolute http(s) URL.",
+            code=ErrorCode.USAGE_INVALID_URL,
             hint=f"Pass a full URL to {flag}, including https://.",
         )
     if parts.fragment:
-        raise UsageError(f"{what} {value!r} has a fragment (#...), which OAuth URLs must not have.", hint=f"Remove the fragment from {flag}.")
+        raise UsageError(f"{what} {value!r} has a fragment (#...), which OAuth URLs must not have.", code=ErrorCode.USAGE_INVALID_URL, hint=f"Remove the fragment from {flag}.")
     return value
 
 

@@ -76,7 +76,8 @@ def free_port() -> int:
 
 
 def untimed(report: dict[str, Any]) -> str:
-    return re.sub(r"\bin \d+ ms\b", "in N ms", json.dumps({k: v for k, v in report.items() if k != "requests"}, sort_keys=True))
+    text = json.dumps({k: v for k, v in report.items() if k != "requests"}, sort_keys=True)
+    return re.sub(r'"elapsed_ms": [\d.]+', '"elapsed_ms": N', re.sub(r"\bin \d+ ms\b", "in N ms", text))
 
 
 def plain(structured: Any) -> None:
@@ -185,7 +186,7 @@ def test_bad_input_is_an_error_result_with_the_clis_document_and_the_server_goes
         assert result.structured_content == json.loads(proc.stdout), args  # the same message, fix and code as the CLI
         error = result.structured_content["error"]
         assert result.content[0].text.startswith(f"error: {error['message']}\n") and f"\ncode: {error['code']}" in result.content[0].text
-    assert not_url.structured_content["error"]["code"] == "usage.invalid" and unknown.structured_content["error"]["code"] == "usage.unknown-check"
+    assert not_url.structured_content["error"]["code"] == "usage.invalid-url" and unknown.structured_content["error"]["code"] == "usage.unknown-check"
 
     # an unreachable server: doctor's report says why (as doctor --json, which exits 3), flagged as an error
     assert unreachable.is_error
@@ -304,7 +305,7 @@ def test_stdout_carries_only_json_rpc(home, broken):
     assert progress and all(d["params"]["progressToken"] == "p1" for d in progress)
     by_id = {d["id"]: d for d in docs if "id" in d}
     assert by_id[2]["result"]["isError"] is False and by_id[2]["result"]["structuredContent"]["reports"]
-    assert by_id[3]["result"]["isError"] is True and by_id[3]["result"]["structuredContent"]["error"]["code"] == "usage.invalid"
+    assert by_id[3]["result"]["isError"] is True and by_id[3]["result"]["structuredContent"]["error"]["code"] == "usage.invalid-url"
 
 
 def inspector(home: Path, *method: str) -> dict[str, Any]:

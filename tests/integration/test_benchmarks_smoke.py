@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# a benchmark script, with its own 600 s subprocess deadline
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 

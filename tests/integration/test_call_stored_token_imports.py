@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from authkit_mcp_cli.oauth.token import Tokens
 from authkit_mcp_cli.store import Store
 from peers.asgi import serve_asgi
 from peers.key_as import KeyAS
+from peers.streams import LineReader
 
 pytestmark = pytest.mark.integration
 ATOMS_AUTH = str(Path(sys.executable).parent / "atoms-auth")
@@ -36,34 +36,18 @@ RUN_AND_LIST_MODULES = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "serve exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("serve did not start")
-
-
 def test_call_with_an_accepted_stored_token_loads_no_login_machinery(tmp_path):
     key_as = KeyAS()
     key_as.add_key("k1")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ATOMS_AUTH_", "FASTMCP_", "WORKOS_"))}
     with serve_asgi(key_as.app) as issuer:
-        port = free_port()
-        proc = subprocess.Popen([ATOMS_AUTH, "serve", "--port", str(port), "--authkit-domain", issuer, "--stateless", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        # port 0: serve binds and says where (no port picked here that another process could take first)
+        proc = subprocess.Popen([ATOMS_AUTH, "serve", "--port", "0", "--authkit-domain", issuer, "--stateless", "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         try:
-            wait_listening(port, proc)
-            url = f"http://127.0.0.1:{port}/api/mcp"
+            stderr = LineReader(proc.stderr)  # type: ignore[arg-type]
+            found = stderr.wait_for(r"Check it:\s+atoms-auth doctor --server (\S+)", timeout=60)
+            assert found, f"serve did not start: {stderr.text}"
+            url = found.group(1)
             token = key_as.token(key_as.claims(url, scope="", exp=int(time.time()) + 600))
             session = Session(url, url, issuer, {"issuer": issuer, "token_endpoint": issuer + "/oauth2/token"}, ClientRegistration("client-1"), Tokens(token, "Bearer", time.time() + 600))
             Store(tmp_path / "home").save_tokens(issuer, url, session.to_record())

@@ -9,13 +9,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from peers.serve_app import serve_app
+from peers.streams import paste_redirect
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
@@ -121,17 +121,13 @@ def test_no_browser_accepts_a_pasted_redirect_url(local, cli, tmp_path):
     env = {**os.environ, "ATOMS_AUTH_HOME": str(cli.home), "NO_COLOR": "1"}
     env.pop("BROWSER", None)
     proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "login", "--server", local.mcp_url, "--no-browser", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    url, seen, deadline = None, "", time.monotonic() + 30
-    while url is None and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        seen += line
-        match = re.search(r"open (http://\S+)", line)
-        if match:
-            url = match.group(1)
-    assert url, seen
-    redirect = httpx.get(url, follow_redirects=False).headers["location"]  # the AS's answer, as a browser elsewhere would see it
-    out, err = proc.communicate(input=redirect + "\n", timeout=60)
-    assert proc.returncode == 0, seen + err
+    try:
+        out, err = paste_redirect(proc, timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
     assert json.loads(out)["logged_in"] is True
 
 

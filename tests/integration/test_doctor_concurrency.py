@@ -84,11 +84,13 @@ def test_every_probe_starts_as_soon_as_its_inputs_exist(tmp_path):
         proc = doctor("--json", "--server", url, "--trace", str(trace))
     assert proc.returncode == 0, proc.stdout[-3000:]
     ex = exchanges(trace)
-    assert len(ex) == json.loads(proc.stdout)["requests"] == 17
+    assert len(ex) == json.loads(proc.stdout)["requests"] == 18  # prm.cors: the PRM again, with an Origin
     # Nothing waits for the canonical-URL answer (the path-inserted PRM): the challenge, the other PRM, CORS,
     # compatibility and malformed-credential probes all leave before it is back.
-    path_prm = next(e for e in ex if e["url"].endswith("/.well-known/oauth-protected-resource/api/mcp"))
-    first_wave = [e for e in ex if not follows_the_as_metadata(e)]
+    path_prm = next(e for e in ex if e["url"].endswith("/.well-known/oauth-protected-resource/api/mcp") and "origin" not in e["h"])
+    prm_cors = next(e for e in ex if e["url"].endswith("/.well-known/oauth-protected-resource/api/mcp") and "origin" in e["h"])
+    assert prm_cors["t0"] >= path_prm["t1"]  # prm.cors: the chosen PRM URL again, once it is known
+    first_wave = [e for e in ex if not follows_the_as_metadata(e) and e is not prm_cors]
     assert len(first_wave) == 10
     assert all(e["t0"] < path_prm["t1"] for e in first_wave), [(e["method"], e["url"], e["h"].get("authorization")) for e in first_wave if e["t0"] >= path_prm["t1"]]
     # The forged tokens (alg none, a stranger's key, HS256 with the AS's key, expired) leave together once the

@@ -33,6 +33,7 @@ from peers.asgi import serve_asgi
 from peers.oidc_as import run_oidc_as
 from peers.rejecting_rs import run_rejecting_server
 from peers.serve_app import serve_app
+from peers.streams import paste_redirect
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
@@ -280,26 +281,20 @@ def test_fastmcp_opaque_token_for_another_resource_is_not_blamed_on_the_server(d
 
 
 def test_no_browser_takes_the_pasted_redirect_url(tmp_path):
-    import re
-    import time
 
-    import httpx
 
     env = {**os.environ, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
     env.pop("BROWSER", None)
     with serve_app() as (info, _app):
         proc = subprocess.Popen([sys.executable, "-m", "authkit_mcp_cli", "doctor", "--json", "--server", info.mcp_url, "--login", "--no-browser", "--check", "token.obtained"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-        url, seen, deadline = None, "", time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            seen += line
-            if match := re.search(r"open (http://\S+)", line):
-                url = match.group(1)
-        assert url, seen
-        redirect = httpx.get(url, follow_redirects=False).headers["location"]  # what a browser elsewhere ends at
-        out, err = proc.communicate(input=redirect + "\n", timeout=60)
+        try:
+            out, err = paste_redirect(proc, timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     r = {x["id"]: x for x in json.loads(out)["results"]}["token.obtained"]
-    assert r["status"] == "pass" and "new login" in r["message"], seen + err
+    assert r["status"] == "pass" and "new login" in r["message"], err
 
 
 def test_client_id_is_used_as_login_uses_it(doctor, tmp_path):

@@ -37,7 +37,7 @@ def test_doctor_passes_every_as_check_against_oidc_provider(oidc_issuer):
     assert doc["schema"] == 1 and doc["target"] == {"server": None, "authorization_server": oidc_issuer}
     assert set(doc["summary"]) == {"pass", "warn", "fail", "error", "skip", "info"}
     as_results = {k: v for k, v in results.items() if k.startswith("as.")}
-    assert len(as_results) == 15 and all(v["status"] == "pass" for v in as_results.values())
+    assert len(as_results) == 16 and all(v["status"] == "pass" for v in as_results.values())
     # oidc-provider advertises DPoP (RFC 9449) with ES256; its device flow is off by default
     assert as_results["as.dpop"]["evidence"]["algs"] == ["ES256", "Ed25519", "EdDSA"]
     assert "including ES256" in as_results["as.dpop"]["message"]
@@ -45,7 +45,7 @@ def test_doctor_passes_every_as_check_against_oidc_provider(oidc_issuer):
     assert grants["evidence"]["offered"] == ["authorization_code", "refresh_token"] and grants["evidence"]["others"] == ["implicit"]
     assert grants["evidence"]["device_flow"] is False and "no device flow" in grants["message"]
     for r in doc["results"]:
-        assert set(r) == {"id", "title", "status", "level", "message", "fix", "spec", "evidence"}
+        assert set(r) == {"id", "title", "status", "level", "message", "fix", "spec", "requirements", "evidence"}
 
 
 def test_doctor_reports_oidc_providers_device_flow_and_dpop():

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from peers.pty_child import end_child
+
 pytestmark = pytest.mark.integration
 
 
@@ -55,26 +57,29 @@ def _interact(cwd, answers, timeout=40):
         os.environ.update({"NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "120", "LINES": "40"})
         os.execv(sys.executable, [sys.executable, "-m", "authkit_mcp_cli", "init", "--no-check"])
     screen = b""
-    pending = list(answers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is
-                os.write(fd, b"\x1b[1;1R")
-        if pending and pending[0][0].encode() in screen.split(b"\x1b[?25h")[-1] + screen[-400:]:
-            _, keys = pending.pop(0)
-            time.sleep(0.15)
-            os.write(fd, keys)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+    try:
+        pending = list(answers)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+                if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is
+                    os.write(fd, b"\x1b[1;1R")
+            if pending and pending[0][0].encode() in screen.split(b"\x1b[?25h")[-1] + screen[-400:]:
+                _, keys = pending.pop(0)
+                time.sleep(0.15)
+                os.write(fd, keys)
+    finally:
+        code = end_child(pid, fd)  # killed if it outlives the deadline: a hang fails, it does not block the run
+    assert code is not None, f"init did not exit: {screen[-2000:]!r}"
+    return code, screen.decode("utf-8", "replace")
 
 
 def test_interactive_prompts_in_a_pseudo_terminal(tmp_path):

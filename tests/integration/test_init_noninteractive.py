@@ -56,7 +56,7 @@ def test_yes_leaves_only_the_flag_without_a_default(tmp_path):
         ("--authkit-domain", f"{DOMAIN}{DOMAIN}", "holds a URL twice"),
         ("--authkit-domain", "https://decent-hymn-17.authkit.app.decent-hymn-17.authkit.app", "holds a URL twice"),
         ("--authkit-domain", f"{DOMAIN}/oauth2/authorize", "must be an origin"),
-        ("--authkit-domain", "decent-hymn-17.authkit.app", "not an absolute http(s) URL"),
+        ("--authkit-domain", "decent hymn.authkit.app", "not an absolute http(s) URL"),
         ("--base-url", "https://mcp.example.com/api/mcp", "the endpoint path goes in --path"),
         ("--base-url", "https://mcp.example.comhttps://mcp.example.com", "holds a URL twice"),
     ],
@@ -103,3 +103,22 @@ def test_a_declined_overwrite_without_yes_is_a_usage_error_and_keeps_the_file(tm
     proc = init(tmp_path, "--authkit-domain", DOMAIN, "--base-url", "https://mcp.example.com", "--path", "/api/mcp", "--scopes", "", "--no-check")
     assert proc.returncode == 2 and "--yes" in proc.stderr
     assert (tmp_path / ".env").read_text() == "KEEP=1\n"
+
+
+def test_a_bare_authkit_domain_is_taken_as_https(tmp_path):
+    """Issue #24 item 14: the dashboard shows name.authkit.app; typed as shown, it is https://name.authkit.app."""
+    proc = init(tmp_path, "--authkit-domain", "decent-hymn-17.authkit.app", "--base-url", "https://mcp.example.com", "--path", "/api/mcp", "--scopes", "", "--no-check", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["values"]["FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_AUTHKIT_DOMAIN"] == "https://decent-hymn-17.authkit.app"
+
+
+def test_an_unreachable_domain_shows_why(tmp_path):
+    """Issue #24 item 14: offline, the check says the cause (here a refused connection; DNS alike), not only 'could not be reached'."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = init(tmp_path, "--authkit-domain", f"http://127.0.0.1:{port}", "--base-url", "https://mcp.example.com", "--path", "/api/mcp", "--scopes", "")
+    assert proc.returncode == 1, proc.stderr
+    assert f"connection to 127.0.0.1:{port} refused" in proc.stdout + proc.stderr

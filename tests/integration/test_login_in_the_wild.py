@@ -37,6 +37,7 @@ from peers import oauth_flow as flow
 from peers.oidc_as import NODE_DIR, PeerMissing, node_binary
 from peers.processes import PeerProcess
 from peers.serve_app import serve_app
+from peers.streams import LineReader
 
 pytestmark = pytest.mark.integration
 BROWSER = Path(__file__).resolve().parents[1] / "conformance" / "browser"
@@ -179,18 +180,15 @@ def test_no_browser_exits_when_the_callback_arrives_with_stdin_open(fastmcp_peer
         cwd=tmp_path,
     )
     try:
-        url, seen, deadline = None, "", time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            seen += line
-            if match := re.search(r"open (http://\S+)", line):
-                url = match.group(1)
-        assert url, seen
+        stderr = LineReader(proc.stderr)  # never blocks past its deadline, unlike readline on the pipe
+        found = stderr.wait_for(r"open (http://\S+)", timeout=30)
+        assert found, stderr.text
+        url = found.group(1)
         signed_in = httpx.get(url, follow_redirects=True, timeout=10)  # the browser elsewhere: FastMCP redirects to the loopback listener
         assert signed_in.status_code == 200 and "Signed in" in signed_in.text
         began = time.monotonic()
         returncode = proc.wait(timeout=20)
-        assert returncode == 0 and time.monotonic() - began < 30, proc.stderr.read()  # not the 300 s wait (a 3x margin on a loaded machine)
+        assert returncode == 0 and time.monotonic() - began < 30, stderr.finish()  # not the 300 s wait (a 3x margin on a loaded machine)
         assert json.loads(proc.stdout.read())["logged_in"] is True
     finally:
         if proc.poll() is None:

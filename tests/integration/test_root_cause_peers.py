@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
 from typer.testing import CliRunner
 
 from authkit_mcp_cli.cli import app
+
+pytestmark = pytest.mark.integration  # the TypeScript SDK's example server, a real process
 
 
 def test_a_404_path_on_the_ts_example_server_is_not_an_mcp_endpoint(ts_example):

@@ -16,6 +16,7 @@ import time
 import httpx
 import pytest
 
+from peers.pty_child import end_child
 from peers.serve_app import serve_app
 
 pytestmark = pytest.mark.integration
@@ -96,22 +97,24 @@ def test_dash_on_a_terminal_is_a_hidden_prompt(tmp_path, served):
         os.environ.update({**CLEAN_ENV, "ATOMS_AUTH_HOME": str(tmp_path / "home"), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "200"})
         os.execv(sys.executable, [sys.executable, "-m", "authkit_mcp_cli", "login", "--server", info.mcp_url, "--grant", "client-credentials", "--authkit-domain", info.issuer, "--client-id", client["client_id"], "--client-secret", "-", "--json"])
     screen, sent = b"", False
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        if not sent and b"--client-secret (input hidden): " in screen:
-            os.write(fd, client["client_secret"].encode() + b"\r")
-            sent = True
-    _, status = os.waitpid(pid, 0)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+            if not sent and b"--client-secret (input hidden): " in screen:
+                os.write(fd, client["client_secret"].encode() + b"\r")
+                sent = True
+    finally:
+        code = end_child(pid, fd)  # killed if it outlives the deadline: a hang fails, it does not block the run
     text = screen.decode("utf-8", "replace")
-    assert sent and os.waitstatus_to_exitcode(status) == 0, text[-2000:]
+    assert sent and code == 0, text[-2000:]
     assert client["client_secret"] not in text  # not echoed, not printed
     assert '"logged_in": true' in text

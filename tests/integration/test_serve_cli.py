@@ -96,7 +96,8 @@ def test_serve_refuses_the_development_as_on_a_public_interface(tmp_path, args, 
 
 
 def test_serve_with_allow_public_dev_as_prints_a_warning_banner(tmp_path):
-    proc, url, stderr = start_serve("--host", "0.0.0.0", "--allow-public-dev-as", cwd=tmp_path)
+    # a public --base-url asks for the flag as a public --host does, while serve still listens on loopback only
+    proc, url, stderr = start_serve("--base-url", "https://mcp.example.com", "--allow-public-dev-as", cwd=tmp_path)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=15)
     err = stderr.finish()
@@ -156,3 +157,21 @@ def test_serve_logs_text_one_line_per_event_without_source_or_wrapping(tmp_path)
     assert not any(re.search(r"\.py:\d+", line) for line in lines)  # no source file and line
     post = next(line for line in lines if "POST /api/mcp" in line)
     assert "atoms_auth.access" in post and " 401 " in post and post.rstrip().endswith(" ms")
+
+
+def test_serve_banner_shows_the_listening_address_beside_the_public_url(tmp_path):
+    """Issue #24 item 15: behind a tunnel the public --base-url is not where the socket listens."""
+    proc, url, stderr = start_serve("--authkit-domain", "https://example-env.authkit.app", "--base-url", "https://mcp.example.com", cwd=tmp_path)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=15)
+    banner = stderr.finish()
+    assert url == "https://mcp.example.com/api/mcp"
+    assert re.search(r"Listening on\s+http://127\.0\.0\.1:\d+ \(public URL from --base-url: https://mcp\.example\.com\)", banner), banner
+
+
+def test_serve_banner_without_base_url_listens_where_the_endpoint_is(tmp_path):
+    proc, url, stderr = start_serve(cwd=tmp_path)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=15)
+    listen = re.search(r"Listening on\s+(http://\S+)", stderr.finish())
+    assert listen and url.startswith(listen.group(1) + "/")

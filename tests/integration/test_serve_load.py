@@ -21,9 +21,10 @@ from peers.asgi import serve_asgi
 from peers.key_as import KeyAS
 from peers.streams import LineReader
 
-pytestmark = [pytest.mark.integration, pytest.mark.load]
 LOAD = Path(__file__).resolve().parents[1] / "peers" / "load.py"
 SECONDS = float(os.environ.get("ATOMS_AUTH_LOAD_SECONDS", "20"))
+# the run, its own subprocess deadlines (SECONDS + 120, and startup), and margin
+pytestmark = [pytest.mark.integration, pytest.mark.load, pytest.mark.timeout(int(SECONDS) * 3 + 300)]
 MAX_RSS_GROWTH_MB = 60
 
 

@@ -79,8 +79,8 @@ def test_an_oversized_jwks_is_refused_not_buffered(mode):
         response = httpx.post(info.mcp_url, headers={**MCP_HEADERS, "Authorization": f"Bearer {token_for(huge, info.resource)}"}, content="{}", timeout=30)
         assert response.status_code == 401
         assert "larger than 256 KiB" in response.headers["www-authenticate"], response.headers["www-authenticate"]
-        assert time.monotonic() - started < 3  # serve stopped reading at the cap
-    assert huge.sent_chunks < TOTAL_CHUNKS
+        assert time.monotonic() - started < 30  # a bound on a hang only: the event below shows the cap
+    assert huge.sent_chunks < TOTAL_CHUNKS  # serve stopped reading at the cap, before the AS sent everything
 
 
 def test_oversized_forwarded_metadata_is_a_502():
@@ -89,7 +89,7 @@ def test_oversized_forwarded_metadata_is_a_502():
         origin = info.mcp_url.rsplit("/api/mcp", 1)[0]
         started = time.monotonic()
         response = httpx.get(origin + "/.well-known/oauth-authorization-server", timeout=30)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 30  # a bound on a hang only: the event below shows the cap
         assert response.status_code == 502
         assert "document too large" in json.loads(response.text)["error_description"]
     assert huge.sent_chunks < TOTAL_CHUNKS

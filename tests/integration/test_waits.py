@@ -46,7 +46,8 @@ def test_no_browser_and_no_terminal_ends_at_once_with_the_url(local, tmp_path):
     assert run.returncode == 5, run.stdout + run.stderr
     assert took < 20, f"waited {took:.0f} s"
     assert "Traceback" not in run.stderr
-    assert "no browser could be opened" in run.stderr
+    assert "no browser could be opened" in run.stderr.lower()
+    assert "open the URL above yourself" not in run.stderr  # no advice that the exit right after contradicts (issue #24 item 5)
     url = re.search(r"nobody can sign in at (http://\S+)", run.stderr)
     assert url and "/authorize?" in url.group(1) and "code_challenge=" in url.group(1), run.stderr
     assert "--no-browser" in run.stderr  # how to finish without a browser

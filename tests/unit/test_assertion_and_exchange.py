@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from authkit_mcp_cli.errors import ProtocolError, RemoteRefused, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.assertion import CLIENT_ASSERTION_TYPE, client_assertion_claims, describe_claims, load_private_key, signing_alg_for
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.grant_requests import client_credentials_request, jwt_bearer_request
 from authkit_mcp_cli.oauth.grant_types import JWT_BEARER as JWT_BEARER_GRANT
 from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE as TOKEN_EXCHANGE_GRANT

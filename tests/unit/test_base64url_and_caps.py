@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from authkit_mcp_cli import base64url
-from authkit_mcp_cli.capped import BodyTooLarge, read_capped
+from authkit_mcp_cli.capped import BodyTooLarge, kib, read_capped
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "authkit_mcp_cli"
 # server/dpop_proof.py keeps its own decode until the DPoP proof checker is rewritten (issue #21 item 3)
@@ -43,6 +43,13 @@ def test_read_capped_stops_at_the_cap_and_keeps_what_came_before():
     with pytest.raises(BodyTooLarge) as raised:
         asyncio.run(read_capped(_chunks(b"ab", b"cd", b"e"), 4))
     assert raised.value.head == b"abcd" and raised.value.limit == 4 and isinstance(raised.value, ValueError)
+
+
+def test_the_cap_is_named_in_whole_kib_and_the_error_says_what_happened():
+    assert kib(1024 * 1024) == "1024 KiB" and kib(1536) == "1 KiB"  # whole KiB, never "1.5 KiB"
+    refused = BodyTooLarge(2048)
+    assert str(refused) == "the body is larger than 2 KiB (stopped reading)" and refused.head == b""
+    assert str(BodyTooLarge(2048, b"ab", "the JWKS is too large")) == "the JWKS is too large"
 
 
 def _sources() -> dict[str, str]:

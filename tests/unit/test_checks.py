@@ -9,6 +9,7 @@ import httpx
 import pytest
 from world import AS, LOGIN_ONLY, ORIGIN, PRM_PATH, PRM_ROOT, SERVER, World, json_response
 
+from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.model import Status
 
 GUIDE_401 = 'Bearer error="unauthorized", error_description="Authorization needed", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"'
@@ -31,7 +32,8 @@ def test_as_only_runs_only_authorization_server_checks():
     world = World()
     results = world.run(server=None, authkit_domain=AS)
     assert {cid.split(".")[0] for cid in results} == {"as", "authkit"}
-    assert all(r.status is Status.PASS for cid, r in results.items() if cid != "as.dpop"), {k: r.message for k, r in results.items()}
+    assert all(r.status is Status.PASS for cid, r in results.items() if cid != "as.dpop" and cid not in LOGIN_ONLY), {k: r.message for k, r in results.items()}
+    assert not any(cid in results for cid in LOGIN_ONLY if cid.startswith("as."))  # doctor --active's as.* need a server
     assert results["as.dpop"].status is Status.INFO  # AuthKit does not advertise DPoP (optional)
     assert not any(req.url.host == "mcp.example.com" for req in world.requests)
 
@@ -661,3 +663,43 @@ def test_a_server_whose_resource_has_the_slash_is_told_so_and_not_followed():
     assert results["server.url"].status is Status.SKIP
     r = results["prm.resource"]
     assert r.status is Status.FAIL and "trailing slash" in r.message and f"Set resource to exactly {SERVER!r}" in r.fix
+
+
+# --- issue 22 §2: read-only doctor sees more ---------------------------------------------------
+
+
+def test_prm_cors_passes_when_the_metadata_answers_an_origin_and_fails_without_the_header():
+    world = World()
+    r = world.run(checks=[c for c in CATALOGUE if c.id == "prm.cors"])["prm.cors"]
+    assert r.status is Status.PASS and "Access-Control-Allow-Origin: *" in r.message
+    sent = [req for req in world.requests if req.headers.get("origin")]
+    assert [(req.method, str(req.url)) for req in sent] == [("GET", PRM_PATH)]  # one GET with an Origin, nothing else
+    world = World()
+    world.routes[("GET", PRM_PATH)] = lambda request: httpx.Response(200, json=world.prm)  # no CORS header
+    r = world.run()["prm.cors"]
+    assert r.status is Status.WARN and "no Access-Control-Allow-Origin" in r.message and PRM_PATH in r.message
+    assert "Access-Control-Allow-Origin: *" in r.fix
+
+
+@pytest.mark.parametrize(("listed", "named"), [(["password"], "password"), (["implicit"], "implicit"), (["implicit", "password"], "implicit and password")])
+def test_removed_grants_fail_when_advertised(listed, named):
+    world = World()
+    world.oauth_metadata["grant_types_supported"] = ["authorization_code", "refresh_token", *listed]
+    world.oauth_metadata["response_types_supported"] = ["code", "token"]
+    results = world.run(server=None, authkit_domain=AS)
+    r = results["as.removed-grants"]
+    assert r.status is Status.FAIL and f"advertises {named}, which OAuth 2.1 removed" in r.message, r.message
+    assert r.evidence["removed"] == named.split(" and ")
+    grants = results["as.grant-types"]
+    assert grants.status is Status.PASS and "see as.removed-grants" in grants.message  # named, one finding
+
+
+def test_removed_grants_pass_for_the_default_and_for_implicit_that_yields_only_id_tokens():
+    world = World()
+    del world.oauth_metadata["grant_types_supported"]
+    assert run_as(world, "as.removed-grants").status is Status.PASS  # RFC 8414's default is not an advertisement
+    world = World()
+    world.oauth_metadata["grant_types_supported"] = ["authorization_code", "implicit", "refresh_token"]
+    world.oauth_metadata["response_types_supported"] = ["code id_token", "code", "id_token", "none"]  # oidc-provider's defaults
+    r = run_as(world, "as.removed-grants")
+    assert r.status is Status.PASS and "only OpenID Connect ID tokens" in r.message, r.message

@@ -104,7 +104,8 @@ def test_a_dripping_server_fails_at_the_total_deadline():
 
     error, elapsed = asyncio.run(go())
     assert error.error == "invalid_client" and error.description == FETCH_FAILED
-    assert elapsed < 3, f"the fetch took {elapsed:.1f} s; the deadline is 1.5 s in total"
+    # a per-read timeout would let the drip run its 40 s; 10 s keeps more than 3x over the 1.5 s deadline
+    assert elapsed < 10, f"the fetch took {elapsed:.1f} s; the deadline is 1.5 s in total"
 
 
 def test_a_huge_body_is_cut_off_while_streaming():
@@ -271,3 +272,51 @@ def test_the_cache_is_a_bounded_lru():
             assert len(fetcher._cache) == 2
 
     asyncio.run(go())
+
+
+def test_the_fetch_connects_to_the_address_it_checked_not_to_the_name_again(monkeypatch):
+    """A rebinding resolver answers a "public" address first and loopback the second time; the fetch
+    must connect to the first answer (the one it checked), so the second server never hears from it
+    and the name is looked up exactly once. (127.0.0.1 stands in for the public address here: it is the
+    only one a test can serve from, so it is the one address_refusal lets through.)"""
+    honest_handler, fetches = serving_document()
+    lookups: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def answer(host: str | bytes, port: object) -> list[tuple]:
+        host = host.decode() if isinstance(host, bytes) else host  # anyio hands the name over IDNA-encoded
+        if host != "localhost":
+            return real_getaddrinfo(host, port, type=socket.SOCK_STREAM)  # address literals only
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "127.0.0.2"  # the rebinding answer
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]  # type: ignore[call-overload]
+
+    async def rebinding_getaddrinfo(host, port, **_kwargs):
+        return answer(host, port)
+
+    monkeypatch.setattr(cimd, "address_refusal", lambda address: None if address == "127.0.0.1" else "loopback")
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: answer(host, port))
+
+    async def go() -> tuple[str, int]:
+        asyncio.get_running_loop().getaddrinfo = rebinding_getaddrinfo  # type: ignore[method-assign]
+        async with RawServer(honest_handler) as honest:
+            port = int(honest.base.rsplit(":", 1)[1])
+            attacker = RawServer(serving_document()[0])
+            try:
+                attacker.server = await asyncio.start_server(lambda r, w: attacker_hit(attacker, w), "127.0.0.2", port)
+            except OSError:
+                pytest.fail(f"127.0.0.2:{port} is taken; the rebinding target needs the same port")
+            try:
+                client = await MetadataDocumentFetcher().fetch(f"http://localhost:{port}/client.json")
+            finally:
+                attacker.server.close()
+            return client.client_name, attacker.connections
+
+    def attacker_hit(attacker: RawServer, writer: asyncio.StreamWriter) -> None:
+        attacker.connections += 1
+        writer.close()
+
+    name, attacker_connections = asyncio.run(go())
+    assert name == "Loopback CIMD" and len(fetches) == 1
+    assert attacker_connections == 0, "the fetch resolved the name again and connected to the rebinding answer"
+    assert lookups == ["localhost"]

@@ -12,10 +12,14 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from authkit_mcp_cli.client import Context, Session, logout, refresh, save_session
+from authkit_mcp_cli.client.context import Context
+from authkit_mcp_cli.client.logout import logout
+from authkit_mcp_cli.client.refresh import refresh
+from authkit_mcp_cli.client.session import Session, save_session
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, ProtocolError, RemoteRefused
 from authkit_mcp_cli.http import HttpPolicy, HttpSession
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.token import Tokens
 from authkit_mcp_cli.store import Store
 
 ISSUER = "https://test-env.authkit.app"
@@ -157,8 +161,9 @@ class ClientCredentials:
 
 def test_a_grant_is_one_object_with_obtain(tmp_path, monkeypatch):
     """A second grant plugs in through the Grant interface; login stores what it obtains."""
-    from authkit_mcp_cli.client import LoginOptions, login
-    from authkit_mcp_cli.client import grants as grants_module
+    from authkit_mcp_cli.client.context import LoginOptions
+    from authkit_mcp_cli.client.grants import registry as grants_module
+    from authkit_mcp_cli.client.login import login
     from authkit_mcp_cli.discovery import Discovered
     from authkit_mcp_cli.errors import UsageError
 

@@ -16,12 +16,12 @@ import jwt
 import pytest
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
-from authkit_mcp_cli.client.grants import grant_for
 from authkit_mcp_cli.client.grants.device_code import DeviceCodeGrant
+from authkit_mcp_cli.client.grants.registry import grant_for
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import AuthorizationDenied, ExitCode, ProtocolError, UsageError
 from authkit_mcp_cli.http import HttpPolicy, HttpSession
-from authkit_mcp_cli.oauth import ClientRegistration
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.device import classify_poll, device_authorization_request, device_token_request, parse_device_authorization
 from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
 from authkit_mcp_cli.store import Store

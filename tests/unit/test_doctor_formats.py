@@ -301,7 +301,7 @@ def test_output_refuses_what_is_not_a_regular_file(broken_world, tmp_path):
 
 def test_help_lists_the_formats():
     result = runner.invoke(app, ["doctor", "--help"], env={"COLUMNS": "200"})
-    assert all(f in result.output for f in ("text", "json", "junit", "markdown", "html")) and "--output" in result.output
+    assert all(f in result.output for f in ("text", "json", "junit", "markdown", "html", "sarif")) and "--output" in result.output
 
 
 # --- root cause first ---------------------------------------------------------

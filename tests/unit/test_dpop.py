@@ -18,8 +18,9 @@ from authkit_mcp_cli.client.context import Context
 from authkit_mcp_cli.client.token_request import request_tokens
 from authkit_mcp_cli.errors import ProtocolError, UsageError
 from authkit_mcp_cli.http import HttpPolicy, HttpSession
-from authkit_mcp_cli.oauth import HttpRequest, Tokens, parse_token_response
 from authkit_mcp_cli.oauth.dpop import DpopKey, ath, check_algs, htu, nonce_from, proof
+from authkit_mcp_cli.oauth.message import HttpRequest
+from authkit_mcp_cli.oauth.token import Tokens, parse_token_response
 
 
 def _verify(token: str) -> tuple[dict, dict]:
@@ -169,3 +170,21 @@ def test_mcp_requests_use_the_dpop_scheme_and_retry_once_with_the_rs_nonce():
     assert [c.get("nonce") for _, c in seen] == [None, "rs-nonce", "rs-nonce"]  # the nonce is kept for the next request
     assert all(auth == "DPoP at-1" and c["ath"] == ath("at-1") and c["htm"] == "POST" and c["htu"] == "http://127.0.0.1:9/mcp" for auth, c in seen)
     assert len({c["jti"] for _, c in seen}) == 3 and hook.challenge is None
+
+
+def test_one_handle_per_key_keeps_each_servers_nonce_for_its_own_proofs():
+    """oauth4webapi's DPoPHandle: the AS's nonce goes into token-request proofs only, the resource
+    server's into MCP proofs only, and a nonce learnt once saves the next request its retry (RFC 9449 §8, §9)."""
+    from authkit_mcp_cli.oauth.dpop import DpopHandle
+
+    key = DpopKey.generate()
+    handle = DpopHandle.for_key(key)
+    assert DpopHandle.for_key(key) is handle and DpopHandle.for_key(DpopKey.generate()) is not handle
+    body = b'{"error": "use_dpop_nonce"}'
+    assert handle.retry_with_nonce("https://as.example/token", 400, body, "as-1") is True
+    assert handle.retry_with_nonce("https://as.example/token", 400, body, "as-1") is False  # the same nonce again: no second retry
+    assert handle.retry_with_nonce("https://mcp.example/mcp", 401, b"", "rs-1", www_authenticate_error="use_dpop_nonce") is True
+    assert _verify(handle.proof("POST", "https://AS.example/token"))[1]["nonce"] == "as-1"
+    assert _verify(handle.proof("POST", "https://mcp.example/other", access_token="at"))[1]["nonce"] == "rs-1"
+    assert "nonce" not in _verify(handle.proof("POST", "https://third.example/token"))[1]
+    assert handle.retry_with_nonce("https://as.example/token", 200, b"{}", "as-2") is False and _verify(handle.proof("POST", "https://as.example/token"))[1]["nonce"] == "as-2"

@@ -17,9 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from authkit_mcp_cli.client import Context, LoginOptions, login
-from authkit_mcp_cli.client.context import EnterpriseOptions, JwtBearerOptions, PrivateKeyJwtOptions
-from authkit_mcp_cli.client.grants import grant_for
+from authkit_mcp_cli.client.context import Context, EnterpriseOptions, JwtBearerOptions, LoginOptions, PrivateKeyJwtOptions
+from authkit_mcp_cli.client.grants.registry import grant_for
+from authkit_mcp_cli.client.login import login
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.http import HttpPolicy, HttpSession

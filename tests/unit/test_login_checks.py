@@ -15,9 +15,10 @@ from world import assert_level_matches, target
 from authkit_mcp_cli.checks.catalogue import CATALOGUE
 from authkit_mcp_cli.checks.evidence import Evidence, TokenEvidence
 from authkit_mcp_cli.checks.model import Status, run_check
-from authkit_mcp_cli.client import Session
+from authkit_mcp_cli.client.session import Session
 from authkit_mcp_cli.http import Exchange
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.token import Tokens
 from authkit_mcp_cli.redact import decode_jwt_unverified
 
 ISSUER = "https://login.example.com"

@@ -13,7 +13,7 @@ import pytest
 
 from authkit_mcp_cli.errors import AuthorizationDenied, ProtocolError
 from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
-from authkit_mcp_cli.oauth import validate_callback
+from authkit_mcp_cli.oauth.callback import validate_callback
 from authkit_mcp_cli.store import Store
 
 ISSUER = "https://as.example.com"
@@ -191,3 +191,53 @@ def test_lock_is_exclusive_across_processes(tmp_path):
         proc.join(10)
     with store.lock(store.token_path(ISSUER, "https://r"), timeout=2):
         pass
+
+
+def test_a_registration_the_store_cannot_keep_is_reported_with_its_client_id(tmp_path):
+    """Issue #24 item 1: the AS has made the client; the error carries its id (the secret masked unless revealed)."""
+    from authkit_mcp_cli.client.context import Context
+    from authkit_mcp_cli.client.registration import save_registration
+    from authkit_mcp_cli.error_codes import ErrorCode
+    from authkit_mcp_cli.errors import UsageError
+    from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+    from authkit_mcp_cli.store import Store
+
+    home = tmp_path / "file-home"
+    home.write_text("")
+    ctx = Context(client=None, store=Store(home))  # type: ignore[arg-type]
+    reg = ClientRegistration("client-123", "s3cr3t-value-xyz", "client_secret_post", ("http://127.0.0.1:1/cb",), "dcr")
+    with pytest.raises(UsageError) as caught:
+        save_registration(ctx, "https://as.example", reg, {"client_id": "client-123"})
+    err = caught.value
+    assert err.code == ErrorCode.STORE_UNWRITABLE and err.exit_code == 2
+    assert "client_id client-123" in err.message and str(home) in err.message
+    assert "s3cr3t-value-xyz" not in err.message and "--client-id client-123" in (err.hint or "")
+    with pytest.raises(UsageError) as revealed:
+        save_registration(ctx, "https://as.example", reg, {"client_id": "client-123"}, reveal=True)
+    assert "s3cr3t-value-xyz" in revealed.value.message
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        ("https://as.example/login?next=1", "not the redirect to http://127.0.0.1:5000/oauth/callback"),
+        ("hello", "not a URL"),
+        ("http://127.0.0.1:5000/oauth/callback?code=abc", "no state parameter"),
+        ("http://127.0.0.1:5000/oauth/callback?code=abc&state=st", "state is not this login's"),
+        ("http://127.0.0.1:5000/oauth/callback?error=access_denied&state=other", "carries error=access_denied"),
+        ("http://127.0.0.1:5000/oauth/callback?state=st4te", "no code"),
+    ],
+)
+def test_a_wrong_paste_is_named(pasted, says):
+    """Issue #24 item 3: what is wrong with a pasted redirect URL, instead of a silent wait."""
+    from authkit_mcp_cli.loopback import paste_problem
+
+    problem = paste_problem(pasted, "http://127.0.0.1:5000/oauth/callback", "st4te")
+    assert problem and says in problem, problem
+
+
+@pytest.mark.parametrize("pasted", ["http://127.0.0.1:5000/oauth/callback?code=abc&state=st4te", "http://localhost:5000/oauth/callback?error=access_denied&state=st4te", "?code=abc&state=st4te"])
+def test_this_logins_response_goes_to_the_receiver(pasted):
+    from authkit_mcp_cli.loopback import paste_problem
+
+    assert paste_problem(pasted, "http://127.0.0.1:5000/oauth/callback", "st4te") is None

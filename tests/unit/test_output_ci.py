@@ -146,5 +146,25 @@ def test_help_is_not_wrapped_into_a_pipe_and_honours_columns():
     assert summary.rstrip().endswith("token, proof."), summary  # the paragraph on one line
     assert not any(line != line.rstrip() for line in piped.splitlines())
     narrow = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--help"], capture_output=True, text=True, env={**env, "COLUMNS": "60"}, timeout=60).stdout
-    long_lines = [line for line in narrow.splitlines() if len(line) > 60 and " " in line.strip()[:60]]
+    examples = narrow.split("Examples:")[1].split("Exit codes:")[0].splitlines()  # command lines are shown whole, to copy
+    long_lines = [line for line in narrow.splitlines() if len(line) > 60 and " " in line.strip()[:60] and line not in examples]
     assert len(long_lines) <= 3, long_lines  # only unbreakable words (URLs, variable names) may overflow
+
+
+def test_help_into_a_pager_keeps_the_terminals_width():
+    """Issue #24 item 12: `atoms-auth login --help | less`: stdout is a pipe, the terminal (stderr) is 70 wide."""
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 70, 0, 0))
+    try:
+        piped = subprocess.run([sys.executable, "-m", "authkit_mcp_cli", "login", "--help"], stdout=subprocess.PIPE, stderr=follower, text=True, env=env(), timeout=60).stdout
+    finally:
+        os.close(follower)
+        os.close(leader)
+    examples = piped.split("Examples:")[1].split("Exit codes:")[0].splitlines()
+    long_lines = [line for line in piped.splitlines() if len(line) > 70 and " " in line.strip()[:70] and line not in examples]
+    assert len(long_lines) <= 3, long_lines
+    assert any(len(line) > 60 for line in piped.splitlines())  # laid out at the width, not at 40

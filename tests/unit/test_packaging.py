@@ -9,6 +9,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import authkit_mcp_cli
 from authkit_mcp_cli import http
 
@@ -45,3 +47,20 @@ def test_no_link_to_a_package_page_that_does_not_exist() -> None:
     assert http.USER_AGENT.startswith(f"atoms-auth/{authkit_mcp_cli.__version__} ")
     for url in (PYPROJECT.get("urls") or {}).values():
         assert "pypi.org/project/authkit-mcp-cli" not in url
+
+
+def test_make_demo_installs_no_test_or_lint_tools():
+    """Issue #24 item 17: `make demo` installs atoms-auth and its runtime dependencies, not .[test]."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.fail("make is needed to read the Makefile's recipes")
+    root = Path(__file__).resolve().parents[2]
+    planned = subprocess.run(["make", "-n", "-B", "demo"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert planned.returncode == 0, planned.stderr
+    installs = [line for line in planned.stdout.splitlines() if "pip install" in line]
+    assert any(line.rstrip().endswith("-e .") for line in installs), planned.stdout
+    for tool in ("[test]", "ruff", "mypy", "pytest", "hypothesis", "respx", "npm", "fastmcp"):
+        assert tool not in planned.stdout, f"make demo would install {tool}"

@@ -32,3 +32,8 @@ def test_the_readme_links_only_to_docs_that_exist():
 
     for target in re.findall(r"\]\(((?:docs/)?[\w./-]+\.md)(?:#[\w-]+)?\)", README):
         assert (ROOT / target).is_file(), target
+
+
+def test_the_readme_stays_short():
+    """Issue #21: the first screen and the command sections; everything else links to docs/ (at most 30 KB)."""
+    assert len(README.encode("utf-8")) <= 30_000

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from authkit_mcp_cli.challenge import Challenges
-from authkit_mcp_cli.client import Context, LoginOptions
+from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.grants.authorization_code import callback_summary
 from authkit_mcp_cli.client.registration import choose_auth_method, pick_client
 from authkit_mcp_cli.discovery import Discovered, discover
@@ -228,7 +228,7 @@ def test_the_fallback_is_only_for_servers_with_no_prm_at_all(routes, challenge, 
 
 def refusal(tmp_path, source: str, status: int = 400) -> Exception:
     from authkit_mcp_cli.client.grants.authorization_code import _after_refusal
-    from authkit_mcp_cli.oauth import ClientRegistration
+    from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 
     answer = classify_authorization_answer(status, None, b'{"error":"invalid_client"}', url=AUTHORIZE, redirect_uri=REDIRECT)
     reg = ClientRegistration("https://app.example.com/client.json" if source == "cimd" else "pre", None, "none", (REDIRECT,), source)

@@ -10,11 +10,13 @@ import json
 
 import pytest
 
-from authkit_mcp_cli.client import LoginOptions, Session
 from authkit_mcp_cli.client import call as call_module
+from authkit_mcp_cli.client.context import LoginOptions
 from authkit_mcp_cli.client.policy import MAX_AUTHORIZATIONS, MAX_LOGINS, ActionFailed, Challenged, Expired, Fail, Refresh, ReLogin, RetryState, StepUp, decide, union_scopes
+from authkit_mcp_cli.client.session import Session
 from authkit_mcp_cli.errors import AuthChallenge, AuthorizationDenied, NetworkError, RemoteRefused
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.token import Tokens
 
 SERVER = "https://mcp.example.com/api/mcp"
 ISSUER = "https://test-env.authkit.app"
@@ -252,7 +254,7 @@ class FakeStore:
 
 
 def run_call(io: FakeIO, stored_session: Session | None, *, allow_login: bool = False):
-    from authkit_mcp_cli.client import Context
+    from authkit_mcp_cli.client.context import Context
     from authkit_mcp_cli.http import HttpPolicy, HttpSession
 
     ctx = Context(client=None, http=HttpSession(HttpPolicy()), store=FakeStore(stored_session))  # type: ignore[arg-type]

@@ -141,6 +141,29 @@ def test_redaction():
     assert "C0DE" not in form and "V3R" not in form and "client_id=abc" in form
 
 
+
+def test_every_body_shape_a_trace_records_is_redacted_and_the_rest_kept_exactly():
+    from urllib.parse import urlencode
+
+    from authkit_mcp_cli.redact import mask
+
+    form = "grant_type=refresh_token&refresh_token=RT-1&client_id=abc"
+    expected_form = urlencode([("grant_type", "refresh_token"), ("refresh_token", mask("RT-1")), ("client_id", "abc")])
+    for ctype in ("application/x-www-form-urlencoded; charset=utf-8", "Application/X-WWW-Form-Urlencoded", None):  # parameters, case, no type at all
+        assert redact_body(form.encode(), ctype) == expected_form, ctype
+    # an empty form-typed body, and text that is neither form nor JSON, come back as they were
+    assert redact_body(b"", "application/x-www-form-urlencoded") == ""
+    assert redact_body(b"not json at all", "text/plain") == "not json at all"
+    assert redact_body(b'{"a": 1}', None) == '{"a": 1}'  # JSON without a type: parsed as JSON, not as a form
+    # MCP over SSE: each data line masked, other lines (event names, blank separators) kept
+    sse = 'event: message\ndata: {"jsonrpc":"2.0","result":{"access_token":"AT-2","é":"ü"}}\n\ndata: not json\n'.encode()
+    shown = redact_body(sse, "text/event-stream")
+    lines = shown.split("\n")
+    assert lines[0] == "event: message" and lines[2] == "" and lines[3] == "data: not json" and lines[4] == ""
+    assert lines[1] == 'data: {"jsonrpc": "2.0", "result": {"access_token": "' + mask("AT-2") + '", "é": "ü"}}'  # non-ASCII kept as is
+    assert redact_body('{"code":"C","name":"é"}'.encode(), "application/json") == '{"code": "' + mask("C") + '", "name": "é"}'
+
+
 def test_decode_jwt_unverified():
     import jwt
 

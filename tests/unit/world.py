@@ -29,7 +29,7 @@ PRM_PATH = ORIGIN + "/.well-known/oauth-protected-resource/api/mcp"
 PRM_ROOT = ORIGIN + "/.well-known/oauth-protected-resource"
 
 CORS = {"Access-Control-Allow-Origin": "*"}
-LOGIN_ONLY = frozenset(c.id for c in CATALOGUE if Probe.TOKEN in c.probes and c.area != "as")  # skip without doctor --login
+LOGIN_ONLY = frozenset(c.id for c in CATALOGUE if Probe.TOKEN in c.probes and (c.area != "as" or Probe.ACTIVE_AS in c.probes))  # skip without doctor --login (--active)
 Handler = Callable[[httpx.Request], httpx.Response]
 
 

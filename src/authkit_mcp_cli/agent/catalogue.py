@@ -22,7 +22,7 @@ def list_checks(ids: list[str]) -> CallToolResult:
     rows = check_listing.select(ids)
     if rows is None:  # an unknown id: the registry's own error, as doctor --list-checks --check
         _unknown(ids)
-    doc = {"schema": 1, "checks": [{"id": r["id"], "level": r["level"], "title": r["title"], "spec": r["spec"]} for r in rows or []]}
+    doc = check_listing.as_document(rows or [])  # the same document doctor --list-checks --json prints
     return answer(doc, "\n".join(check_listing.as_lines(rows or [])))
 
 
@@ -50,4 +50,4 @@ def _unknown(ids: list[str]) -> None:
     from authkit_mcp_cli.doctor import select_checks
 
     select_checks(ids)  # raises usage.unknown-check with the CLI's message and fix
-    raise UsageError(f"Unknown check id(s): {', '.join(ids)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK)  # not reached
+    raise UsageError(f"Unknown check {'id' if len(ids) == 1 else 'ids'}: {', '.join(ids)}.", code=ErrorCode.USAGE_UNKNOWN_CHECK)  # not reached

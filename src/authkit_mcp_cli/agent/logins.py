@@ -5,7 +5,6 @@ or a step-up it would need is an error result naming the ``atoms-auth login`` to
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from mcp_types import CallToolResult
@@ -34,25 +33,10 @@ def token_status(server: str | None) -> CallToolResult:
 
 
 def _login(info: dict[str, Any]) -> dict[str, Any]:
-    """``token show --json``'s facts that are no secret (the token's own claims stay out but its audience)."""
-    expires_at = info["expires_at"]
-    return {
-        "server": info["server"],
-        "resource": info["resource"],
-        "issuer": info["issuer"],
-        "audience": (info.get("claims") or {}).get("aud"),
-        "scope": info["scope"],
-        "expires_at": expires_at,
-        "expires_in": info["expires_in"],
-        "expired": bool(expires_at and expires_at <= time.time()),
-        "has_refresh_token": info["has_refresh_token"],
-        "grant_type": info["grant_type"],
-        "token_type": info["token_type"],
-        "dpop_bound": info["dpop_bound"],
-        "access_token_format": info["access_token_format"],
-        "client_id": info["client_id"],
-        "problems": info["problems"],
-    }
+    """``token list --json``'s facts that are no secret (client.describe.login_summary)."""
+    from authkit_mcp_cli.client.describe import login_summary
+
+    return login_summary(info)
 
 
 def _login_line(x: dict[str, Any]) -> str:
@@ -98,7 +82,7 @@ async def call(server: str, tool: str | None, arguments: dict[str, Any] | None) 
         return answer(doc, text)
     tools = [{"name": t["name"], "description": t.get("description")} for t in result]
     names = ", ".join(t["name"] for t in tools) or "none"
-    return answer({"server": server_url, "tools": tools, "refreshed": refreshed}, f"{server_url} accepted the stored token and offers {len(tools)} tool(s): {names}.")
+    return answer({"server": server_url, "tools": tools, "refreshed": refreshed}, f"{server_url} accepted the stored token and offers {len(tools)} {'tool' if len(tools) == 1 else 'tools'}: {names}.")
 
 
 def _login_options(env: Any) -> Any:

@@ -14,6 +14,7 @@ from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
 from authkit_mcp_cli.discovery import issuer_difference, issuer_matches
 from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
+from authkit_mcp_cli.words import plural
 
 CHECKS = CheckList()
 check = CHECKS.check
@@ -265,8 +266,8 @@ def jwks(ev: Evidence, disc: FoundAS) -> Outcome:
     if dupes:
         return problem(f"Duplicate kid values {dupes}: a verifier cannot tell which key signed a token.", "Give every key a unique kid (RFC 7517 §4.5).")
     if len(keys) > 1 and None in kids:
-        return problem(f"{usable} usable signing key(s), but several keys and some have no kid: verifiers must try keys one by one.", "Give every key a kid.", status=Status.INFO)
-    return ok(f"{usable} usable signing key(s) at {uri}.", kids=[k for k in kids if k], unusable=problems or None)
+        return problem(f"{plural(usable, 'usable signing key')}, but several keys and some have no kid: verifiers must try keys one by one.", "Give every key a kid.", status=Status.INFO)
+    return ok(f"{plural(usable, 'usable signing key')} at {uri}.", kids=[k for k in kids if k], unusable=problems or None)
 
 
 @check("as.jwks-uri", "jwks_uri is published (when access tokens are JWTs)", Level.SHOULD, "RFC 8414 §2 (jwks_uri); RFC 9068 §4", probes=(Probe.AS_METADATA, Probe.TOKEN), needs=found_as)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from authkit_mcp_cli.checks.evidence import Evidence, FoundAS
-from authkit_mcp_cli.checks.model import Level, Outcome, info, ok, problem
+from authkit_mcp_cli.checks.model import Level, Outcome, info, ok, problem, skip
 from authkit_mcp_cli.checks.needs import found_as
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import CheckList
@@ -19,6 +19,11 @@ check = CHECKS.check
 METADATA = (Probe.AS_METADATA,)
 DEFAULT_GRANTS = ["authorization_code", "implicit"]  # RFC 8414 §2
 DEFAULT_AUTH_METHODS = ["client_secret_basic"]  # RFC 8414 §2
+# OAuth 2.1 removed both: the implicit grant (tokens in URLs, RFC 9700 §2.1.2) and the password grant (RFC 9700 §2.4)
+REMOVED_GRANTS = {
+    "implicit": "the implicit grant puts access tokens in URLs, where they leak (RFC 9700 §2.1.2)",
+    "password": "the password grant hands the user's password to the client (RFC 9700 §2.4)",
+}
 
 # The grants atoms-auth speaks, in the order it lists them, with the command that uses each.
 LOGIN: dict[str, str] = {
@@ -86,6 +91,9 @@ def grant_types(ev: Evidence, disc: FoundAS) -> Outcome:
         "device_flow": device_ok,
         "login": commands,
     }
+    removed = [g for g in REMOVED_GRANTS if g in grants and raw is not None]
+    if removed:
+        summary += f" Also listed: {', '.join(removed)} (see as.removed-grants)."
     missing = [g for g in ("authorization_code", "refresh_token") if g not in grants]
     if missing:
         return problem(
@@ -100,6 +108,41 @@ def grant_types(ev: Evidence, disc: FoundAS) -> Outcome:
             **evidence,
         )
     return ok(summary, **evidence)
+
+
+@check(
+    "as.removed-grants",
+    "The AS does not advertise the implicit or password grant",
+    Level.MUST,
+    "OAuth 2.1 (implicit and password grants removed); RFC 9700 §2.1.2, §2.4; RFC 8414 §2",
+    probes=METADATA,
+    needs=found_as,
+)
+def removed_grants(ev: Evidence, disc: FoundAS) -> Outcome:
+    raw = disc.metadata.get("grant_types_supported")
+    grants = _str_list(raw)
+    if raw is None:
+        return ok("grant_types_supported is absent: RFC 8414's default [authorization_code, implicit] is a default, not an advertisement; doctor --active tries the password grant (as.password-grant).")
+    if grants is None:
+        return skip("grant_types_supported is not a list of strings (see as.grant-types).")
+    removed = [g for g in REMOVED_GRANTS if g in grants]
+    response_types = _str_list(disc.metadata.get("response_types_supported"))
+    id_token_only = ""
+    if "implicit" in removed and response_types is not None and not any("token" in rt.split() for rt in response_types):
+        # OpenID Connect's implicit and hybrid flows (response_type id_token, code id_token) list implicit too,
+        # but without response_type token no access token is ever put in a URL (OAuth 2.1 removed that one)
+        removed.remove("implicit")
+        id_token_only = f" implicit is listed, but no response type in response_types_supported ({', '.join(response_types)}) returns an access token from the authorization endpoint: only OpenID Connect ID tokens, which OAuth 2.1 does not remove."
+    if removed:
+        return problem(
+            f"grant_types_supported advertises {' and '.join(removed)}, which OAuth 2.1 removed: " + "; ".join(REMOVED_GRANTS[g] for g in removed) + ".",
+            "Turn " + " and ".join(removed) + " off and stop advertising " + ("them" if len(removed) > 1 else "it") + ': clients use the authorization code flow with PKCE (grant_types_supported: ["authorization_code", "refresh_token"]).',
+            removed=removed,
+            grant_types_supported=grants,
+        )
+    if id_token_only:
+        return ok(f"password is not advertised;{id_token_only}", grant_types_supported=grants, response_types_supported=response_types)
+    return ok(f"Neither implicit nor password is advertised (grant_types_supported: {', '.join(grants)}).")
 
 
 # Asymmetric JWS algorithms (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864): what a DPoP proof may use (RFC 9449 §4.2).

@@ -32,6 +32,7 @@ def reachable(ev: Evidence, server: str) -> Outcome:
     fixes = {
         "dns": "Check the host name in --server (or FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).",
         "refused": "Start the server, or fix the port in the URL.",
+        "plain_http": "This port speaks plain HTTP: use http:// in --server (allowed on 127.0.0.1), or put TLS in front of the server.",
         "tls": "Fix the server's certificate (a tunnel such as ngrok or cloudflared gives a valid one), or use http only on 127.0.0.1.",
         "timeout": "The server is too slow or a firewall drops packets; raise --timeout to tell them apart.",
         "insecure": "Use https.",

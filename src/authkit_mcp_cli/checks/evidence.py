@@ -13,7 +13,7 @@ from authkit_mcp_cli.discovery import authorization_servers, describe_attempt
 from authkit_mcp_cli.http import Exchange
 
 if TYPE_CHECKING:
-    from authkit_mcp_cli.client import Session
+    from authkit_mcp_cli.client.session import Session
 
 # The MCP Inspector's origin: what a browser-based client sends.
 BROWSER_ORIGIN = "http://localhost:6274"
@@ -74,6 +74,12 @@ class TokenEvidence:
     use: dict[str, Any] | None = None  # the authenticated initialize + tools/list
     refresh: dict[str, Any] | None = None  # the refresh, and the rotated refresh token's
     other: dict[str, Any] | None = None  # the token for another resource, and the server's answer to it
+    used_refresh_token: str | None = None  # a refresh token already redeemed (token.refresh's first), for as.refresh-rotation; a secret
+    expired_token: str | None = None  # an expired access token the AS signed, when one is at hand (doctor --active)
+    expired_source: str | None = None  # where it came from
+    expired_at: float | None = None  # when it expired
+    active_server: dict[str, Any] | None = None  # doctor --active: the server's answers (token in query, session alone, expired token)
+    active_as: dict[str, Any] | None = None  # doctor --active: the AS's answers (password grant, bad and reused refresh tokens)
 
     @property
     def jwt(self) -> bool:
@@ -100,6 +106,7 @@ class Evidence:
     challenges: Challenges = field(default_factory=Challenges)  # of the 401, read by the one rule (challenge.py)
     cors_post: Exchange | None = None
     cors_preflight: Exchange | None = None
+    prm_cors: Exchange | None = None  # the chosen PRM URL fetched with an Origin
     prm_urls: dict[str, str] = field(default_factory=dict)  # location -> url: header, path, root
     prm: dict[str, Exchange] = field(default_factory=dict)  # location -> exchange
     prm_doc: dict[str, Any] | None = None

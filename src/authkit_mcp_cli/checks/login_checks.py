@@ -18,6 +18,7 @@ from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.client.diagnosis import audiences, resource_indicator_fix
 from authkit_mcp_cli.discovery import usable_document
 from authkit_mcp_cli.http import Exchange
+from authkit_mcp_cli.words import plural
 
 CHECKS = CheckList()
 check = CHECKS.check
@@ -217,7 +218,7 @@ def accepts_token(ev: Evidence, te: TokenEvidence) -> Outcome:
     assert te.session is not None and te.use is not None
     use = te.use
     if use["ok"]:
-        return ok(f"tools/list with the token returned {len(use['tools'])} tool(s): {', '.join(use['tools']) or 'none'}.", tools=use["tools"])
+        return ok(f"tools/list with the token returned {plural(len(use['tools']), 'tool')}: {', '.join(use['tools']) or 'none'}.", tools=use["tools"])
     if "failure" in use:
         f = use["failure"]
         return problem(f"The authenticated MCP request failed: {f['code']}: {f['message']}", f.get("hint") or "See the server's log.", failure={k: v for k, v in f.items() if k != "hint"})

@@ -66,6 +66,7 @@ class Check:
     spec: str
     run: Callable[[Evidence], Outcome]
     probes: frozenset[Probe] = frozenset()  # the evidence it reads; doctor gathers only these
+    requirements: tuple[str, ...] = ()  # the conformance suite's requirement ids for the same rule (checks.requirements)
 
     @property
     def area(self) -> str:
@@ -108,6 +109,7 @@ class Result:
             "message": self.message,
             "fix": self.fix,
             "spec": self.check.spec,
+            "requirements": list(self.check.requirements),
             "evidence": self.evidence,
         }
         if self.caused_by is not None:

@@ -11,8 +11,8 @@ from typing import Any
 from authkit_mcp_cli.checks import canonical, needs
 from authkit_mcp_cli.checks.as_checks import CLIENT_CRITICAL_FIELDS
 from authkit_mcp_cli.checks.as_kind import prm_names_authkit
-from authkit_mcp_cli.checks.evidence import Evidence
-from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem
+from authkit_mcp_cli.checks.evidence import BROWSER_ORIGIN, Evidence
+from authkit_mcp_cli.checks.model import Level, Outcome, Status, info, ok, problem, skip
 from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.registry import CheckList
 from authkit_mcp_cli.config import ENV_AUTHKIT_DOMAIN
@@ -208,6 +208,26 @@ def prm_scopes(ev: Evidence, doc: dict[str, Any]) -> Outcome:
     if "offline_access" in scopes:
         return problem("scopes_supported includes offline_access; the spec says a resource server should not advertise it.", "Remove offline_access: clients request it themselves when the AS supports refresh tokens (MCP: Refresh Tokens).")
     return ok(f"scopes_supported: {scopes}.")
+
+
+@check("prm.cors", "PRM is readable from browser-based clients (CORS)", Level.SHOULD, "Fetch Standard §3.2 (CORS protocol); RFC 9728 §3", probes=(Probe.PRM, Probe.PRM_CORS), needs=needs.prm)
+def prm_cors(ev: Evidence, doc: dict[str, Any]) -> Outcome:
+    ex = ev.prm_cors
+    if ex is None:
+        return skip("The protected-resource metadata URL is not known.")
+    if not ex.ok:
+        return problem(f"GET {ex.url} with Origin: {BROWSER_ORIGIN} failed: {ex.error}.", "Serve the metadata to every origin.", answer=ex.to_evidence())
+    acao = ex.header("access-control-allow-origin")
+    if acao not in ("*", BROWSER_ORIGIN):
+        return problem(
+            f"GET {ex.url} with Origin: {BROWSER_ORIGIN} got HTTP {ex.status} with "
+            + (f"Access-Control-Allow-Origin: {acao!r}" if acao else "no Access-Control-Allow-Origin")
+            + ": browser-based clients such as the MCP Inspector cannot read it, so they cannot find the authorization server.",
+            "Answer GET on the protected-resource metadata URL with Access-Control-Allow-Origin: * (it is public).",
+            answer=ex.to_evidence(),
+            access_control_allow_origin=acao,
+        )
+    return ok(f"GET {ex.url} with an Origin got Access-Control-Allow-Origin: {acao}.", answer=ex.to_evidence())
 
 
 @check("server.compat-metadata", "The server's own AS-metadata compatibility endpoints", Level.SHOULD, "MCP 2025-03-26 fallback; RFC 8414 §3", probes=(Probe.COMPAT, Probe.AS_METADATA), needs=needs.server)

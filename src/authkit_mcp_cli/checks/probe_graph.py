@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from authkit_mcp_cli.checks import as_probes, login_probes, server_probes
+from authkit_mcp_cli.checks import active_probes, as_probes, login_probes, server_probes
 from authkit_mcp_cli.checks.gatherer import ProbeSpec
 from authkit_mcp_cli.checks.probes import Probe
 
@@ -26,6 +26,7 @@ PROBES: dict[Probe, ProbeSpec] = {
     Probe.AS_ALL: ProbeSpec("as", as_probes.every_listed, needs=of(Probe.PRM)),
     Probe.AS_JWKS: ProbeSpec("as", as_probes.jwks, needs=of(Probe.AS_METADATA)),
     Probe.AS_CORS: ProbeSpec("as", as_probes.cors, needs=of(Probe.AS_METADATA)),
+    Probe.PRM_CORS: ProbeSpec("server", server_probes.prm_cors, needs=of(Probe.PRM)),
     Probe.SERVER_CORS: ProbeSpec("server", server_probes.server_cors),
     Probe.COMPAT: ProbeSpec("server", server_probes.compat),
     Probe.TOKEN_PROBES: ProbeSpec("server", server_probes.token_probes),
@@ -37,6 +38,9 @@ PROBES: dict[Probe, ProbeSpec] = {
     Probe.TOKEN_USE: ProbeSpec("server", login_probes.token_use, needs=of(Probe.TOKEN), last=True),
     Probe.TOKEN_REFRESH: ProbeSpec("server", login_probes.token_refresh, needs=of(Probe.TOKEN), after=of(Probe.TOKEN_USE), last=True),
     Probe.OTHER_RESOURCE: ProbeSpec("server", login_probes.other_resource, needs=of(Probe.TOKEN), after=of(Probe.TOKEN_USE, Probe.TOKEN_REFRESH), last=True),
+    # doctor --active: the server's probes, then the AS's (the reused refresh token may end the login's grant, so it goes last)
+    Probe.ACTIVE_SERVER: ProbeSpec("server", active_probes.server, needs=of(Probe.TOKEN), after=of(Probe.TOKEN_USE, Probe.TOKEN_REFRESH, Probe.OTHER_RESOURCE), last=True),
+    Probe.ACTIVE_AS: ProbeSpec("server", active_probes.authorization_server, needs=of(Probe.TOKEN), after=of(Probe.TOKEN_USE, Probe.TOKEN_REFRESH, Probe.OTHER_RESOURCE, Probe.ACTIVE_SERVER), last=True),
 }
 
 

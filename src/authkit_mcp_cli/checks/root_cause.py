@@ -33,7 +33,7 @@ from authkit_mcp_cli.checks.evidence import Evidence
 from authkit_mcp_cli.checks.model import Cause, Result, Status
 from authkit_mcp_cli.checks.probes import Probe
 
-NETWORK_KINDS = frozenset({"dns", "connect", "refused", "timeout", "tls"})  # http.Exchange.error_kind
+NETWORK_KINDS = frozenset({"dns", "connect", "refused", "timeout", "tls", "plain_http"})  # http.Exchange.error_kind
 WEB_SERVER_STATUSES = frozenset({404, 405, 501})
 SERVER_AREAS = frozenset({"server", "challenge", "prm"})
 AS_AREAS = frozenset({"as", "authkit"})

@@ -80,6 +80,14 @@ async def prm(g: Gatherer) -> None:
         ev.prm_location, ev.prm_doc = chosen
 
 
+async def prm_cors(g: Gatherer) -> None:
+    """The PRM document a spec client uses, fetched as a browser-based client does (with an Origin)."""
+    ev = g.ev
+    url = ev.prm_urls.get(ev.prm_location) if ev.prm_location else None
+    if url:
+        ev.prm_cors = await g.request("GET", url, {**JSON_HEADERS, "Origin": BROWSER_ORIGIN})
+
+
 async def server_cors(g: Gatherer) -> None:
     ev, server = g.ev, g.ev.target.server_url
     if not server:

@@ -16,11 +16,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from authkit_mcp_cli.checks.evidence import TokenEvidence
-from authkit_mcp_cli.client import Context, LoginOptions, Session, load_session, login, refresh, save_session, send
+from authkit_mcp_cli.client.context import Context, LoginOptions, send
+from authkit_mcp_cli.client.login import login
+from authkit_mcp_cli.client.refresh import refresh
+from authkit_mcp_cli.client.session import Session, load_session, save_session
 from authkit_mcp_cli.errors import AtomsAuthError, AuthChallenge, RemoteRefused
 from authkit_mcp_cli.http import Exchange
-from authkit_mcp_cli.oauth import client_auth, parse_token_response, refresh_token_request
+from authkit_mcp_cli.oauth.client_auth import client_auth
 from authkit_mcp_cli.oauth.message import form_request, load_json
+from authkit_mcp_cli.oauth.token import parse_token_response, refresh_token_request
 from authkit_mcp_cli.redact import decode_jwt_unverified
 from authkit_mcp_cli.urls import origin
 
@@ -39,6 +43,7 @@ class LoginPlan:
     opts: LoginOptions
     fresh: bool = False  # ignore a stored login
     wire: str = "auto"
+    active: bool = False  # doctor --active: also the probes that DO things (checks.active_probes)
 
 
 def error_record(exc: AtomsAuthError) -> dict[str, Any]:
@@ -67,7 +72,11 @@ async def obtain(plan: LoginPlan, server_url: str, get_json: GetJson, metadata_f
         stored = None if plan.fresh else load_session(ctx, server_url)
         if stored is not None and not stored.tokens.expired():
             session, te.source = stored, "stored login"
-        elif stored is not None and stored.tokens.refresh_token:
+        elif stored is not None:
+            # an expired access token the AS signed: what server.rejects-expired-token sends (doctor --active)
+            te.expired_token, te.expired_source = stored.tokens.access_token, "the stored login's expired access token"
+            te.expired_at = stored.tokens.expires_at
+        if session is None and stored is not None and stored.tokens.refresh_token:
             try:
                 session, te.source = await refresh(ctx, stored, force=True), "stored login, refreshed"
             except AtomsAuthError as exc:
@@ -149,6 +158,7 @@ async def refresh_twice(plan: LoginPlan, te: TokenEvidence) -> None:
         record["failure"] = error_record(exc)
         return
     record["rotated"] = renewed.tokens.refresh_token != first
+    te.used_refresh_token = first
     record["claims"] = _claims(renewed.tokens.access_token)
     record["scope"] = renewed.tokens.scope
     te.latest = renewed
@@ -159,6 +169,30 @@ async def refresh_twice(plan: LoginPlan, te: TokenEvidence) -> None:
         except AtomsAuthError as exc:
             record["rotated_token_works"] = False
             record["second_failure"] = error_record(exc)
+
+
+async def _authorize_other_resource(plan: LoginPlan, te: TokenEvidence, session: Session, other: str, record: dict[str, Any], post: Post) -> None:
+    """doctor --active: a second authorization request whose resource is the sibling URL (same browser
+    session, so usually no second consent), its token not stored; sent to the server like the refreshed one."""
+    from authkit_mcp_cli.client.grants.registry import grant_for
+    from authkit_mcp_cli.discovery import discover
+
+    ctx = plan.ctx
+    ctx.report("active", f"the AS refused to refresh into {other} (invalid_target); a second authorization request asks for a token for it (the browser may ask for consent again)")
+    try:
+        disc = await discover(ctx.client, te.server_url, ctx.policy, prefer_issuer=session.issuer, browser_flow=plan.opts.browser_flow)
+        _reg, tokens = await grant_for(plan.opts).obtain(ctx, replace(disc, resource=other), session.tokens.scope)
+    except AtomsAuthError as exc:
+        record["second_authorization"] = error_record(exc)
+        record["not_issued"] += f"; a second authorization request for it failed too: {exc.code}: {exc.message.rstrip('.')}"
+        return
+    del record["not_issued"]
+    record["via"] = "a second authorization request (the AS refused to refresh into another resource: invalid_target)"
+    record["claims"] = _claims(tokens.access_token)
+    if record["claims"] is None and te.introspection and te.introspection.get("used"):
+        record["claims"], _ = await introspect(ctx, {"introspection_endpoint": te.introspection["endpoint"]}, session, tokens.access_token)
+    record["answer"] = await post(tokens.access_token)
+    record["own_answer"] = await post(session.tokens.access_token)
 
 
 def _claims(token: str) -> dict[str, Any] | None:
@@ -186,6 +220,8 @@ async def other_resource_token(plan: LoginPlan, te: TokenEvidence, post: Post) -
     except RemoteRefused as exc:
         record["not_issued"] = f"the authorization server refused a refresh with resource={other}: {exc.error or exc.code}" + (f" ({exc.error_description})" if exc.error_description else "")
         record["refused"] = error_record(exc)
+        if plan.active and exc.error == "invalid_target":  # legal (RFC 8707 §2): ask for one in a second authorization request
+            await _authorize_other_resource(plan, te, session, other, record, post)
         return
     except AtomsAuthError as exc:
         record["not_issued"] = f"the refresh with resource={other} failed: {exc.code}: {exc.message}"

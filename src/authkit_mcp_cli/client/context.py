@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from authkit_mcp_cli.client.waiting import quiet_countdown
 from authkit_mcp_cli.http import HttpPolicy, HttpSession, exchange
-from authkit_mcp_cli.oauth import HttpRequest
+from authkit_mcp_cli.oauth.message import HttpRequest
 from authkit_mcp_cli.store import Store
 from authkit_mcp_cli.trace import TraceWriter
 

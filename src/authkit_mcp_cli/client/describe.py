@@ -51,6 +51,29 @@ def describe_tokens(session: Session) -> dict[str, Any]:
     return info
 
 
+def login_summary(info: dict[str, Any]) -> dict[str, Any]:
+    """One stored login at a glance (``token list``, the agent's token_status): no secret, the token's
+    audience but not its other claims."""
+    expires_at = info["expires_at"]
+    return {
+        "server": info["server"],
+        "resource": info["resource"],
+        "issuer": info["issuer"],
+        "audience": (info.get("claims") or {}).get("aud"),
+        "scope": info["scope"],
+        "expires_at": expires_at,
+        "expires_in": info["expires_in"],
+        "expired": bool(expires_at and expires_at <= time.time()),
+        "has_refresh_token": info["has_refresh_token"],
+        "grant_type": info["grant_type"],
+        "token_type": info["token_type"],
+        "dpop_bound": info["dpop_bound"],
+        "access_token_format": info["access_token_format"],
+        "client_id": info["client_id"],
+        "problems": info["problems"],
+    }
+
+
 def _thumbprint(dpop_key: dict[str, str] | None) -> str | None:
     """The stored DPoP key's RFC 7638 thumbprint; pyjwt and cryptography load only for a DPoP-bound login."""
     if not dpop_key:

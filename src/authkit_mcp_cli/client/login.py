@@ -4,7 +4,7 @@ selection, one grant, and the stored session."""
 from __future__ import annotations
 
 from authkit_mcp_cli.client.context import Context, LoginOptions
-from authkit_mcp_cli.client.grants import Grant, grant_for
+from authkit_mcp_cli.client.grants.registry import Grant, grant_for
 from authkit_mcp_cli.client.issuer_binding import binding_for
 from authkit_mcp_cli.client.session import Session, save_session
 from authkit_mcp_cli.discovery import Discovered, discover, select_scope
@@ -14,6 +14,7 @@ from authkit_mcp_cli.urls import broader_audience
 
 async def login(ctx: Context, server_url: str, opts: LoginOptions, *, disc: Discovered | None = None, grant: Grant | None = None) -> Session:
     """Discover, obtain tokens with the grant ``opts.grant`` names, and store the login."""
+    ctx.store.require_writable()  # before any request that registers a client or spends a code (issue #24 item 1)
     binding = binding_for(opts, ctx.store)  # a pre-registered client goes only to its own AS (issue #20)
     if disc is None:
         disc = await discover(ctx.client, server_url, ctx.policy, prefer_issuer=opts.authkit_domain, browser_flow=opts.browser_flow, binding=binding)

@@ -11,8 +11,8 @@ from authkit_mcp_cli.client.session import Session, save_session
 from authkit_mcp_cli.client.token_request import request_tokens
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AtomsAuthError, AuthorizationDenied, RemoteRefused
-from authkit_mcp_cli.oauth import refresh_token_request
 from authkit_mcp_cli.oauth.dpop import DpopKey
+from authkit_mcp_cli.oauth.token import refresh_token_request
 
 SPEC = "RFC 6749 §6; MCP 2026-07-28 Authorization: Refresh Tokens"
 

@@ -24,8 +24,10 @@ from authkit_mcp_cli.client.context import Context, LoginOptions, send
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration, parse_registration_response, registration_request
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.registration import parse_registration_response, registration_request
 from authkit_mcp_cli.option_rules import mutually_exclusive
+from authkit_mcp_cli.words import auth_method_words
 
 CALLBACK_PATH = "/oauth/callback"  # the path the integration guide registers
 SECRET_METHODS = ("client_secret_post", "client_secret_basic")  # in order of preference (see above)
@@ -105,12 +107,28 @@ class Chosen:
     fresh: bool
 
 
+def save_registration(ctx: Context, issuer: str, reg: ClientRegistration, raw: dict[str, Any], *, reveal: bool = False) -> str:
+    """Store a registration the AS has already made; when the store cannot take it, the error carries the
+    client id (and the secret, masked unless ``reveal``) so the registration is not lost (issue #24 item 1)."""
+    try:
+        return str(ctx.store.save_client(issuer, {**reg.to_json(), "registration_response": raw}))
+    except UsageError as exc:
+        if exc.code != ErrorCode.STORE_UNWRITABLE:
+            raise
+        from authkit_mcp_cli.redact import mask
+
+        secret = f", client_secret {reg.client_secret if reveal else mask(reg.client_secret)}" if reg.client_secret else ""
+        exc.message = f"The client was registered with {issuer} (client_id {reg.client_id}{secret}) but could not be saved. {exc.message}"
+        exc.hint = f"{exc.hint} Then pass --client-id {reg.client_id} to use this registration, or register again."
+        raise
+
+
 async def register_new(ctx: Context, disc: Discovered, opts: LoginOptions, redirect_uri: str) -> ClientRegistration:
     """A fresh dynamic registration for this login, stored per AS issuer (replacing the stored one)."""
     method = pick_auth_method(ctx, disc.metadata, opts.auth_method)
     reg, raw = await register_dcr(ctx, disc.metadata, client_name=opts.client_name, redirect_uris=[redirect_uri], application_type="native", auth_method=method, scope=None)
-    ctx.store.save_client(disc.issuer, {**reg.to_json(), "registration_response": raw})
-    ctx.report("register", f"dynamic client registration: client {reg.client_id} ({reg.token_endpoint_auth_method})")
+    save_registration(ctx, disc.issuer, reg, raw)
+    ctx.report("register", f"dynamic client registration: client {reg.client_id} ({auth_method_words(reg.token_endpoint_auth_method)})")
     return reg
 
 
@@ -119,7 +137,7 @@ async def pick_client(ctx: Context, disc: Discovered, opts: LoginOptions, redire
     if opts.client_id:
         mutually_exclusive({"--client-id": opts.client_id, "--new-client": opts.new_client}, "--new-client registers a client dynamically")
         method = secret_method(opts, advertised_auth_methods(disc.metadata)) if opts.client_secret else "none"
-        ctx.report("register", f"pre-registered client {opts.client_id} ({method})")
+        ctx.report("register", f"pre-registered client {opts.client_id} ({auth_method_words(method)})")
         return Chosen(ClientRegistration(opts.client_id, opts.client_secret, method, (redirect_uri,), "pre-registered"), fresh=False)
     if opts.client_metadata_url and not opts.new_client and disc.metadata.get("client_id_metadata_document_supported") is True:
         ctx.report("register", f"Client ID Metadata Document {opts.client_metadata_url}")

@@ -13,8 +13,9 @@ from typing import Any
 from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.discovery import network_error
 from authkit_mcp_cli.http import exchange
-from authkit_mcp_cli.oauth import HttpRequest, Tokens, parse_token_response
-from authkit_mcp_cli.oauth.dpop import DpopKey, check_algs, nonce_from, proof
+from authkit_mcp_cli.oauth.dpop import DpopHandle, DpopKey, check_algs
+from authkit_mcp_cli.oauth.message import HttpRequest
+from authkit_mcp_cli.oauth.token import Tokens, parse_token_response
 
 
 def dpop_key_for(ctx: Context, opts: LoginOptions, metadata: dict[str, Any]) -> DpopKey | None:
@@ -30,20 +31,18 @@ def dpop_key_for(ctx: Context, opts: LoginOptions, metadata: dict[str, Any]) -> 
 
 
 async def send_with_proof(ctx: Context, request: HttpRequest, key: DpopKey | None) -> tuple[int, bytes]:
-    """Send one token request; with a key, a fresh proof per attempt and one retry with the AS's nonce (RFC 9449 §8)."""
-    nonce: str | None = None
+    """Send one token request; with a key, a fresh proof per attempt from the key's handle, which keeps
+    the AS's nonce and retries once when the AS asks for a new one (RFC 9449 §8)."""
+    handle = DpopHandle.for_key(key) if key is not None else None
     for attempt in range(2):
         sent = request
-        if key is not None:
-            sent = replace(request, headers={**request.headers, "DPoP": proof(key, request.method, request.url, nonce=nonce)})
+        if handle is not None:
+            sent = replace(request, headers={**request.headers, "DPoP": handle.proof(request.method, request.url)})
         ex = await exchange(ctx.client, sent.method, sent.url, policy=ctx.policy, headers=sent.headers, content=sent.body, follow_redirects=False)
         if not ex.ok:
             raise network_error(ex, f"{sent.method} {sent.url} failed")
         status = ex.status or 0
-        if key is None or attempt == 1:
-            return status, ex.body
-        nonce = nonce_from(status, ex.body, ex.header("dpop-nonce"))
-        if nonce is None:
+        if handle is None or attempt == 1 or not handle.retry_with_nonce(sent.url, status, ex.body, ex.header("dpop-nonce")):
             return status, ex.body
         ctx.report("dpop", "the authorization server asked for a DPoP nonce (use_dpop_nonce); sending a new proof with it")
     raise AssertionError("unreachable")

@@ -49,8 +49,27 @@ def resolve_server(server: str | None, env: Mapping[str, str]) -> str:
         return target.server_url
     from authkit_mcp_cli.prompts import ask_text
 
-    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL)
+    answer = ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server URL", env=ENV_BASE_URL, missing=ErrorCode.USAGE_NO_TARGET)
     return resolve_target(answer, None, {}).server_url or ""
+
+
+def server_or_stored(server: str | None, env: Mapping[str, str]) -> str:
+    """--server, else the environment's, else the one stored login's server (issue #24 item 8: as token
+    and logout do); several stored: say which, listing them; none: asked for on a terminal."""
+    from authkit_mcp_cli.config import resolve_target
+
+    if server is None and resolve_target(None, None, env).server_url is None:
+        from authkit_mcp_cli.store import Store
+
+        stored = Store(warn=store_warning).all_tokens()
+        servers = sorted({str(d["server_url"]) for _, d in stored if isinstance(d.get("server_url"), str)})
+        if len(servers) == 1:
+            return servers[0]
+        if len(servers) > 1:
+            from authkit_mcp_cli.errors import UsageError
+
+            raise UsageError(f"{len(servers)} logins are stored; say which with --server.", code=ErrorCode.USAGE_AMBIGUOUS_LOGIN, hint="Servers: " + ", ".join(servers))
+    return resolve_server(server, env)
 
 
 def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: str | None, scope: list[str] | None = None, redirect_uri: str | None = None, client_name: str = "atoms-auth") -> LoginOptions:
@@ -62,6 +81,10 @@ def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: 
     from authkit_mcp_cli.config import ENV_CLIENT_ID
 
     domain, domain_source = configured_domain(authkit_domain, env)  # the flag, else the guide's variable
+    if flags.auth_method == "none" and flags.client_secret:
+        from authkit_mcp_cli.option_rules import mutually_exclusive
+
+        mutually_exclusive({"--auth-method none": True, "--client-secret": True}, "a public client (none) sends no secret")
     return LoginOptions(
         client_id=flags.client_id or env.get(ENV_CLIENT_ID) or None,
         client_secret=secret_value(flags.client_secret, flag="--client-secret", env_name=ENV_CLIENT_SECRET, env=env),
@@ -74,7 +97,7 @@ def login_options(env: Mapping[str, str], flags: LoginFlags, *, authkit_domain: 
         authkit_domain=domain,
         authkit_domain_source=domain_source,
         dpop=flags.dpop,
-        browser=BrowserOptions(port=flags.port, redirect_uri=redirect_uri, open_browser=not flags.no_browser, paste=_stdin_lines() if flags.no_browser else None, wait=flags.wait),
+        browser=BrowserOptions(port=flags.port, redirect_uri=redirect_uri, open_browser=not flags.no_browser, paste=_stdin_lines() if flags.no_browser or _stdin_is_terminal() else None, wait=flags.wait),
         private_key_jwt=PrivateKeyJwtOptions(private_key=flags.private_key, signing_alg=flags.signing_alg, key_id=flags.key_id),
         jwt_bearer=JwtBearerOptions(assertion=flags.assertion),
         enterprise=EnterpriseOptions(
@@ -133,6 +156,14 @@ def _read_line(stream: Any) -> str:
             break
         data.extend(byte)
     return data.decode("utf-8", "replace")
+
+
+def _stdin_is_terminal() -> bool:
+    """On a terminal a pasted redirect URL is read beside the callback, so a login whose browser is on
+    another machine (SSH) finishes without starting over (issue #24 item 5)."""
+    from authkit_mcp_cli.client.waiting import stdin_is_terminal
+
+    return stdin_is_terminal()
 
 
 def _stdin_lines() -> Callable[[], str | None] | None:
@@ -243,13 +274,18 @@ async def client_context(http: HttpOptions, *, reveal: bool = False, quiet: bool
     from authkit_mcp_cli.trace import TraceWriter
 
     writer = TraceWriter(str(Path(http.trace)), reveal=reveal) if http.trace else None
+    report = reporter(quiet or http.quiet)
+    if http.verbose:  # -v: one line per exchange, beside a --trace file when there is one (issue #24 item 8)
+        from authkit_mcp_cli.trace import ExchangeLines
+
+        writer = ExchangeLines(lambda line: reporter(False)("http", line), also=writer)
     session = HttpSession(HttpPolicy(timeout=http.timeout, allow_insecure=http.allow_http), trace=writer)
     client = LazyClient(session.client)
     try:
         # an httpx.AsyncClient once used (LazyClient forwards every attribute)
         from authkit_mcp_cli.commands._waiting import countdown  # the terminal's spinner with the time left
 
-        yield Context(client=client, store=Store(warn=store_warning), http=session, report=reporter(quiet), countdown=countdown)  # type: ignore[arg-type]
+        yield Context(client=client, store=Store(warn=store_warning), http=session, report=report, countdown=countdown)  # type: ignore[arg-type]
     finally:
         try:
             await client.aclose()

@@ -102,6 +102,20 @@ class AtomsGroup(TyperGroup):
 
     _as_json = False
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # click ends a broken pipe (``--help | head``) with exit 1 after swapping stdout for a
+        # PacifyFlushWrapper; every atoms-auth command ends it quietly with 141 (issue #24 item 7)
+        try:
+            return super().main(*args, **kwargs)
+        except SystemExit as exc:
+            if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":  # by name: the class is typer-private
+                from authkit_mcp_cli.commands._boundary import stdout_reader_gone
+                from authkit_mcp_cli.error_codes import ExitCode
+
+                stdout_reader_gone()
+                raise SystemExit(ExitCode.PIPE_CLOSED) from None
+            raise
+
     def make_context(self, info_name: str | None, args: list[str], parent: typer_click.Context | None = None, **extra: Any) -> typer_click.Context:
         if parent is None:  # the root: remember whether --json was asked anywhere on the line
             args = _completion_shell_optional(args)

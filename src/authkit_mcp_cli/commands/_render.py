@@ -33,6 +33,9 @@ def secret_view(session: Session) -> dict[str, Any]:
 def styled(stream: TextIO) -> bool:
     """Style as rich would: on a terminal (or FORCE_COLOR), never with NO_COLOR or TERM=dumb."""
     env = os.environ
+    choice = env.get("ATOMS_AUTH_COLOR")  # --color (console.COLOR_ENV); rich is not loaded for this
+    if choice in ("always", "never"):
+        return choice == "always"
     if env.get("NO_COLOR") or env.get("TERM", "").lower() in ("dumb", "unknown"):
         return False
     if env.get("FORCE_COLOR"):
@@ -84,6 +87,11 @@ def print_token_info(info: dict[str, Any], session: Session | None = None) -> No
         for name, value in secret_view(session).items():
             if value:
                 print_row(name, value, RED)
+
+
+def expiry_text(expires_at: float | None) -> str:
+    """When the access token expires, and how long from now (or how long ago)."""
+    return _expiry(expires_at) or ""
 
 
 def _expiry(expires_at: float | None) -> str | None:

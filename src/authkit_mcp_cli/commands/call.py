@@ -23,7 +23,7 @@ def call(
     login: Annotated[bool, typer.Option("--login", help="Log in (browser) when there is no usable token.")] = False,
     json_output: options.Json = False,
     wire: options.Wire = "auto",
-    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request when logging in (repeatable).")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scopes to request when logging in (repeatable).")] = None,
     *,
     flags: options.LoginFlags,
     reveal: options.Reveal = False,
@@ -47,8 +47,8 @@ def call(
     import asyncio
     import json
 
-    from authkit_mcp_cli.client import call_mcp
-    from authkit_mcp_cli.commands._client import client_context, login_options, resolve_server
+    from authkit_mcp_cli.client.call import call_mcp
+    from authkit_mcp_cli.commands._client import client_context, login_options, server_or_stored
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.errors import UsageError
     from authkit_mcp_cli.mcp_wire import call_tool, list_tools
@@ -61,10 +61,10 @@ def call(
     if not isinstance(args, dict):
         raise UsageError("--arguments must be a JSON object.", code=ErrorCode.USAGE_ARGUMENTS)
     env = load_environment()
-    server_url = resolve_server(server, env)
+    server_url = server_or_stored(server, env)
     opts = login_options(env, flags, authkit_domain=authkit_domain, scope=scope)
     if login:
-        from authkit_mcp_cli.client.grants import grant_for
+        from authkit_mcp_cli.client.grants.registry import grant_for
 
         grant_for(opts)  # the grant's own option errors end here, before any request (exit 2)
 
@@ -81,7 +81,7 @@ def call(
 
     result = asyncio.run(run())
     if json_output:
-        typer.echo(json_text(json.dumps(result if tool else {"tools": result}, indent=2, ensure_ascii=False)))  # a remote's C1 controls escaped too
+        typer.echo(json_text(json.dumps({"schema": 1, **result} if tool else {"schema": 1, "tools": result}, indent=2, ensure_ascii=False)))  # a remote's C1 controls escaped too
     elif tool:
         _print_tool_result(result)
     else:

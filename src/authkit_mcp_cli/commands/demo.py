@@ -66,7 +66,7 @@ def demo(
 
     result = asyncio.run(run_demo(interactive=interactive, home=Path(home) if home else None, trace_path=Path(trace) if trace else None, on_step=show, grant=grant, countdown=countdown))
     if json_output:
-        typer.echo(json.dumps({"ok": result.ok, "mcp_url": result.mcp_url, "grant": result.grant, "steps": [s.__dict__ for s in result.steps]}, indent=2))
+        typer.echo(json.dumps({"schema": 1, "ok": result.ok, "mcp_url": result.mcp_url, "grant": result.grant, "steps": [s.__dict__ for s in result.steps]}, indent=2))
     else:
         out.print()
         out.print(f"[bold]{'Every step passed' if result.ok else 'The demo failed'}[/] against {result.mcp_url} (stopped now).", highlight=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -30,11 +31,23 @@ def _complete_check_id(incomplete: str) -> list[str]:
 
 
 AsKind = Literal["auto", "authkit", "generic"]
-ReportFormat = Literal["text", "json", "junit", "markdown", "html"]
+FailOn = Literal["fail", "warn", "never"]
+
+
+class ClientProfile(StrEnum):
+    """--profile's clients: client_profiles.json's (a test keeps them equal). typer takes a list of an Enum, not of a Literal."""
+
+    CLAUDE = "claude"
+    CHATGPT = "chatgpt"
+    VSCODE = "vscode"
+    CURSOR = "cursor"
+    INSPECTOR = "inspector"
+ReportFormat = Literal["text", "json", "junit", "markdown", "html", "sarif"]
 FORMAT_HELP = (
     "Report format: text (a table), json (schema 1, as --json), junit (JUnit XML, one testcase per check, for CI test views), "
     "markdown (summary table and a Mermaid diagram of the flow, for job summaries and PR comments), "
-    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks)."
+    "html (one self-contained page with the flow drawn as SVG, each step clickable to its checks), "
+    "sarif (SARIF 2.1.0 for GitHub code scanning: one rule per check, a result per failure or warning, info too with --verbose)."
 )
 
 
@@ -57,12 +70,50 @@ def doctor(
     server: Servers = None,
     authkit_domain: options.AuthkitDomain = None,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON document on stdout and nothing else there.")] = False,
-    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html", help=FORMAT_HELP, show_default=False)] = None,
+    report_format: Annotated[ReportFormat | None, typer.Option("--format", metavar="text|json|junit|markdown|html|sarif", help=FORMAT_HELP, show_default=False)] = None,
     output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write the report (any --format) to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log.", show_default=False),
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the report to FILE instead of stdout (created 0644, never through a symlink); stdout then shows the text report, for the CI log. "
+            "The format comes from the extension (.html, .md, .xml for junit, .json, .txt) unless --format names it; repeatable: -o r.md -o r.xml writes both from one run.",
+            show_default=False,
+        ),
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Count warnings as failures in the exit code (the same as --fail-on warn).")] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", metavar="fail|warn|never", help="Which findings make the exit code 1: fail (FAIL or ERROR; the default), warn (WARN too, as --strict), never (exit 0 with findings; an unreachable server still exits 3).", show_default=False),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline",
+            metavar="REPORT.json",
+            help="Compare with a previous doctor --json report (one server or several), matching findings by server URL and check id: the report lists new, resolved and unchanged findings, and the exit code counts only new ones.",
+            show_default=False,
+        ),
+    ] = None,
+    bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle",
+            metavar="FILE.zip",
+            help="Also write an evidence bundle for a bug report: the report as JSON and Markdown, the trace (secrets masked) also as HAR 1.2, each metadata document as fetched, the versions, the command line without secrets, and a README.txt.",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        list[ClientProfile] | None,
+        typer.Option(
+            "--profile",
+            metavar="claude|chatgpt|vscode|cursor|inspector",
+            help="Also check what this MCP client's known behaviour needs (how it registers, the redirect URIs it sends, browser CORS), each rule citing its public source: profile.<client>.* results (repeatable; docs/usage.md, Client profiles).",
+            show_default=False,
+        ),
+    ] = None,
     trace: options.Trace = None,
     list_checks: Annotated[bool, typer.Option("--list-checks", help="List the check catalogue and exit.")] = False,
     check: Annotated[list[str] | None, typer.Option("--check", metavar="ID", help="Run only this check (repeatable). See --list-checks.", autocompletion=_complete_check_id)] = None,
@@ -73,6 +124,18 @@ def doctor(
         typer.Option(
             "--login",
             help="Also obtain a real token as login does and check it and what the server does with it (token.*, server.accepts-token, server.rejects-other-resource-token). NOT read-only: it may open the browser, stores the login, and refreshes it.",
+        ),
+    ] = False,
+    active: Annotated[
+        bool,
+        typer.Option(
+            "--active",
+            help=(
+                "Implies --login, and also proves what the server and its authorization server DO (server.rejects-token-in-query, server.rejects-session-without-token, "
+                "server.rejects-expired-token, as.password-grant, as.refresh-invalid-grant, as.refresh-rotation, as.refresh-reuse-ends-grant, as.redirect-exact, as.pkce-enforced, as.code-single-use). NOT read-only: it sends the server the token in the URL query, "
+                "a session id without the token and an expired token when one is at hand; it sends the authorization server authorization requests it never follows (a wrong redirect_uri, no PKCE) and extra token requests (a password grant for a made-up user, "
+                "a bad and a used refresh token, which may end the stored login) and, when the AS will not refresh into another resource, a second authorization request. One server only."
+            ),
         ),
     ] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="With --login: log in again even when a valid login for this server is stored.")] = False,
@@ -95,7 +158,7 @@ def doctor(
     server's metadata), and checks both against the MCP authorization spec
     (2026-07-28). Every finding comes with a fix.
 
-    Read-only, except with --login: then doctor also obtains a real token
+    Read-only, except with --login or --active: then doctor also obtains a real token
     the way login does (a stored valid login is reused unless --fresh),
     checks its audience, issuer, signature, lifetime and scopes, uses it, asks
     for a token for another resource and refreshes it.
@@ -116,13 +179,22 @@ def doctor(
     # httpx imports its own command line (httpx._main) when click, rich and pygments are installed: pygments'
     # lexers and rich.syntax, ~40% of httpx's import time and ~6 MB that doctor never uses (issue 16 items 1, 4).
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    tls = None if list_checks or login else _tls_context()  # the CA file loads in a thread while the rest imports
+    tls = None if list_checks or login or active else _tls_context()  # the CA file loads in a thread while the rest imports
     from authkit_mcp_cli.doctor import select_checks
 
     fmt = _format(report_format, json_output=json_output)
+    fail_mode = _fail_on(fail_on, strict=strict)
+    strict = fail_mode == "warn"  # the reports' "warnings count as failures"
+    previous = _baseline(baseline)
+    written = _outputs(output or [], report_format or ("json" if json_output else None))
     checks = select_checks(check or [])
     import asyncio
     from pathlib import Path
+
+    from authkit_mcp_cli.commands._bundle import BundleEvidence
+
+    evidence = BundleEvidence(bundle, trace)
+    trace = evidence.trace_path
 
     from authkit_mcp_cli.checks.as_kind import configured_kind
     from authkit_mcp_cli.config import load_environment, resolve_target
@@ -141,36 +213,58 @@ def doctor(
             from authkit_mcp_cli.prompts import ask_text
 
             targets = [target] = [resolve_target(ask_text("MCP server URL (e.g. https://host/api/mcp):", flag="--server"), None, {})]
+    if active and len(targets) > 1:
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError("--active checks one server: it logs in and sends extra token requests for that server.", code=ErrorCode.USAGE_ACTIVE_ONE_SERVER, hint="Run doctor --active once per server.")
+    login = login or active
     if len(targets) > 1:
         _check_many(fmt, login=login)
+        for _path, file_fmt in written:
+            _check_many(file_fmt, login=login)
     kind = configured_kind(None if as_kind == "auto" else as_kind, env)
     if login and not target.server_url:
         from authkit_mcp_cli.errors import UsageError
 
         raise UsageError("--login needs the MCP server: the token is obtained for it and sent to it.", code=ErrorCode.USAGE_LOGIN_NEEDS_SERVER, hint="Pass --server https://host/api/mcp (or set FASTMCP_SERVER_AUTH_AUTHKITPROVIDER_BASE_URL).")
+    if active:  # the first line doctor --active prints: what it sends
+        from authkit_mcp_cli.checks.active_probes import NOTICE
+
+        stderr_console().print(NOTICE, highlight=False, soft_wrap=True, markup=False)
     if login:
         diagnoses = [
-            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, flags=options.LoginFlags(client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, no_browser=no_browser, wait=wait), as_kind=kind))
+            asyncio.run(_diagnose_with_login(target, checks, env, timeout=timeout, trace=trace, fresh=fresh, flags=options.LoginFlags(client_id=client_id, client_secret=client_secret, client_metadata_url=client_metadata_url, no_browser=no_browser, wait=wait), as_kind=kind, active=active))
         ]
     else:
         with _spinner(stderr_console()):
-            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls))
+            diagnoses = asyncio.run(diagnose_many(targets, checks, timeout=timeout, trace_path=Path(trace) if trace else None, as_kind=kind, verify=tls, documents=evidence.documents))
     from authkit_mcp_cli.reports import formats
 
     reports = _server_reports(diagnoses)
-    if fmt == "text" and not output:
-        formats.show(out, reports, strict=strict, verbose=verbose)
-    elif output and output != "-":
+    if profile:
+        from authkit_mcp_cli.client_profiles import evaluate
+
+        for r in reports:
+            r.results.extend(result for name in dict.fromkeys(profile) for result in evaluate(name.value, r.results))
+    if previous is not None and baseline:
+        _compare(reports, previous, baseline)
+    code = formats.exit_code(reports, strict=strict, fail_on=fail_mode)
+    if bundle:
+        evidence.write(reports, strict=strict, code=code)
+    files = [(path, file_fmt) for path, file_fmt in written if path != "-"]
+    to_stdout = next((file_fmt for path, file_fmt in written if path == "-"), None if files else fmt)
+    for path, file_fmt in files:
         from authkit_mcp_cli.reports.output import write_report
 
-        write_report(output, formats.render(fmt, reports, strict=strict, verbose=verbose))
-        formats.show(out, reports, strict=strict, verbose=verbose)  # stdout shows the text report, for the CI log
+        write_report(path, formats.render(file_fmt, reports, strict=strict, verbose=verbose))
         servers = f" ({len(reports)} servers)" if len(reports) > 1 else ""
-        stderr_console().print(f"Wrote the {fmt} report{servers} to {output}", highlight=False, soft_wrap=True)
+        stderr_console().print(f"Wrote the {file_fmt} report{servers} to {path}", highlight=False, soft_wrap=True)
+    if to_stdout is None or to_stdout == "text":
+        formats.show(out, reports, strict=strict, verbose=verbose)  # with files written: the text report, for the CI log
     else:
-        text = formats.render(fmt, reports, strict=strict, verbose=verbose)
+        text = formats.render(to_stdout, reports, strict=strict, verbose=verbose)
         typer.echo(text, nl=not text.endswith("\n"))
-    raise typer.Exit(formats.exit_code(reports, strict=strict))
+    raise typer.Exit(code)
 
 
 def _spinner(console: Console) -> AbstractContextManager[Any]:
@@ -233,6 +327,55 @@ def _list_checks(ids: list[str], fmt: str) -> None:
             print_line(line)
 
 
+def _baseline(path: str | None) -> dict[str, dict[str, str]] | None:
+    """--baseline's findings, read before any request (a bad file is a usage error)."""
+    if not path:
+        return None
+    from authkit_mcp_cli.reports import baseline
+
+    return baseline.load(path)
+
+
+def _compare(reports: list[ServerReport], previous: dict[str, dict[str, str]], path: str) -> None:
+    from authkit_mcp_cli.reports import baseline
+
+    for r in reports:
+        r.baseline = baseline.compare(r, previous, path)
+        r.extra["baseline"] = r.baseline.to_json()
+
+
+def _fail_on(fail_on: str | None, *, strict: bool) -> str:
+    """--strict is --fail-on warn; with another --fail-on it is a contradiction, not a choice."""
+    if strict and fail_on not in (None, "warn"):
+        from authkit_mcp_cli.errors import UsageError
+
+        raise UsageError(f"--strict and --fail-on {fail_on} ask for two exit-code rules.", code=ErrorCode.USAGE_CONFLICTING_OPTIONS, hint="Pass one of them (--strict is --fail-on warn).")
+    return "warn" if strict else (fail_on or "fail")
+
+
+# -o's extension names the format (issue #24 item 13); --format decides for a name without one of these
+EXTENSION_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".json": "json", ".txt": "text", ".sarif": "sarif"}
+
+
+def _outputs(paths: list[str], explicit: str | None) -> list[tuple[str, str]]:
+    """(path, format) for each -o: --format with a single -o (as before), else the extension, else --format."""
+    from pathlib import PurePath
+
+    from authkit_mcp_cli.errors import UsageError
+    from authkit_mcp_cli.reports import formats
+
+    chosen = []
+    for path in paths:
+        by_name = EXTENSION_FORMATS.get(PurePath(path).suffix.lower()) if path != "-" else "text"  # stdout: text unless --format
+        fmt = explicit if explicit and (len(paths) == 1 or by_name is None) else by_name or explicit
+        if fmt is None:
+            raise UsageError(f"-o {path}: the name does not say which format to write.", code=ErrorCode.USAGE_INVALID, hint=f"Name it with one of {', '.join(EXTENSION_FORMATS)}, or pass --format.")
+        if fmt not in formats.FORMATS:
+            raise UsageError(f"-o {path}: this atoms-auth writes no {fmt} report.", code=ErrorCode.USAGE_INVALID, hint=f"Use one of {', '.join(formats.FORMATS)}.")
+        chosen.append((path, fmt))
+    return chosen
+
+
 def _format(report_format: str | None, *, json_output: bool) -> str:
     """--json is --format json; with another --format it is a contradiction, not a choice."""
     if json_output and report_format not in (None, "json"):
@@ -242,7 +385,7 @@ def _format(report_format: str | None, *, json_output: bool) -> str:
     return "json" if json_output else (report_format or "text")
 
 
-async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping[str, str], *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind: str | None) -> Diagnosis:
+async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping[str, str], *, timeout: float, trace: str | None, fresh: bool, flags: options.LoginFlags, as_kind: str | None, active: bool = False) -> Diagnosis:
     """doctor --login: one client (and one trace) for the probes and the login, which reports its steps on stderr."""
     from authkit_mcp_cli.checks.token_probe import LoginPlan
     from authkit_mcp_cli.commands._client import client_context, login_options
@@ -250,4 +393,4 @@ async def _diagnose_with_login(target: Target, checks: list[Check], env: Mapping
 
     opts = login_options(env, flags, authkit_domain=target.authkit_domain)
     async with client_context(options.HttpOptions(timeout=timeout, trace=trace)) as ctx:
-        return await diagnose(target, checks, timeout=timeout, client=ctx.client, login=LoginPlan(ctx, opts, fresh=fresh), as_kind=as_kind)
+        return await diagnose(target, checks, timeout=timeout, client=ctx.client, login=LoginPlan(ctx, opts, fresh=fresh, active=active), as_kind=as_kind)

@@ -78,7 +78,7 @@ def init(
         value = given[flag]
         return value if value is not None else ask_text(question, flag=f"{flag}", env=env_name, default=defaults[flag], yes=yes, validate=validate)
 
-    domain = origin(ask("--authkit-domain", "AuthKit domain (WorkOS dashboard -> Authentication -> AuthKit):", ENV_AUTHKIT_DOMAIN, domain_problem), what="AuthKit domain", flag="--authkit-domain")
+    domain = origin(bare_domain(ask("--authkit-domain", "AuthKit domain (WorkOS dashboard -> Authentication -> AuthKit):", ENV_AUTHKIT_DOMAIN, domain_problem)), what="AuthKit domain", flag="--authkit-domain")
     base = origin(ask("--base-url", "Your MCP server's public URL (origin):", ENV_BASE_URL, base_problem), what="Base URL", flag="--base-url")
     mcp_path = normalise_path(ask("--path", "MCP endpoint path:", ENV_HTTP_PATH))
     scope_text = ask("--scopes", "Required scopes (comma separated; - for none):", ENV_REQUIRED_SCOPES)
@@ -92,7 +92,9 @@ def init(
 
         out = stderr_console() if json_output else stdout_console()  # --json: stdout holds only the document
         check = _check_domain(domain, timeout)
-        out.print(f"Checked {escape(domain)}: {check['passed']} passed, {len(check['warnings'])} warnings, {len(check['failures'])} failed.", highlight=False, soft_wrap=True)
+        from authkit_mcp_cli.words import plural
+
+        out.print(f"Checked {escape(domain)}: {check['passed']} passed, {plural(len(check['warnings']), 'warning')}, {len(check['failures'])} failed.", highlight=False, soft_wrap=True)
         for r in [*check["failures"], *check["warnings"]]:
             out.print(f"  [bold]{r['status'].upper()}[/] {r['id']}: {escape(r['message'])}", highlight=False, soft_wrap=True)
             if r.get("fix"):
@@ -124,7 +126,7 @@ def init(
     steps = dashboard_steps(resource)
     if json_output:
         doc = {"schema": 1, "written": str(target_file), "backup": str(backup) if backup else None, "values": shown, "resource": resource, "check": check, "next_steps": steps}
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({"schema": 1, **doc}, indent=2, ensure_ascii=False))
         raise typer.Exit(0)
     # plain lines (commands._render): no rich for what --no-check writes (issue #16 item 2)
     print_line(f"wrote {target_file}" + (f" (previous version kept as {backup.name})" if backup else ""), bold=len("wrote"), style=GREEN)
@@ -154,9 +156,18 @@ def _missing_flags(missing: list[str], defaults: dict[str, str | None], *, yes: 
     return UsageError(f"Without a terminal to ask on, init needs {', '.join(missing)}.", code=ErrorCode.USAGE_MISSING_OPTIONS, hint=hint + ".")
 
 
+def bare_domain(text: str) -> str:
+    """A bare host where a domain is asked (``your-env.authkit.app``, as the dashboard shows it) is https:// on it
+    (issue #24 item 14); anything else is left for the URL check to judge."""
+    value = text.strip()
+    if value and "://" not in value and "." in value and not any(c in value for c in " /?#@"):
+        return f"https://{value}"
+    return text
+
+
 def domain_problem(text: str) -> str | None:
     """Why ``text`` is not an AuthKit domain: not an http(s) URL, pasted twice, or with a path."""
-    return _origin_problem(text, what="AuthKit domain", flag="--authkit-domain", example="https://your-env.authkit.app")
+    return _origin_problem(bare_domain(text), what="AuthKit domain", flag="--authkit-domain", example="https://your-env.authkit.app")
 
 
 def base_problem(text: str) -> str | None:
@@ -211,7 +222,9 @@ def _check_domain(domain: str, timeout: float) -> dict:
     diagnosis = asyncio.run(diagnose(target, [c for c in CATALOGUE if c.id.startswith(("as.", "authkit."))], timeout=timeout, as_kind="atoms-auth init (AuthKit setup)"))
 
     def row(r: CheckResult) -> dict[str, Any]:
-        return {"id": r.check.id, "status": r.status.value, "message": r.message, "fix": r.fix}
+        # a root cause (the domain cannot be reached) says why: the DNS failure, a refused connection (issue #24 item 14)
+        message = r.cause.message if r.cause is not None and r.cause.kind != "failed" else r.message
+        return {"id": r.check.id, "status": r.status.value, "message": message, "fix": r.fix}
 
     return {
         "passed": sum(r.status is Status.PASS for r in diagnosis.results),

@@ -61,13 +61,15 @@ def login(
     import asyncio
     import json
 
-    from authkit_mcp_cli.client import call_mcp, describe_tokens
-    from authkit_mcp_cli.client import login as run_login
-    from authkit_mcp_cli.client.grants import grant_for
+    from authkit_mcp_cli.client.call import call_mcp
+    from authkit_mcp_cli.client.describe import describe_tokens
+    from authkit_mcp_cli.client.grants.registry import grant_for
+    from authkit_mcp_cli.client.login import login as run_login
     from authkit_mcp_cli.commands._client import client_context, login_options, resolve_server
     from authkit_mcp_cli.commands._render import print_token_info, secret_view
     from authkit_mcp_cli.config import load_environment
     from authkit_mcp_cli.mcp_wire import list_tools
+    from authkit_mcp_cli.words import plural
 
     env = load_environment()
     server_url = resolve_server(server, env)
@@ -83,7 +85,7 @@ def login(
                 # the proof goes through the retry policy: a refused new token ends in mcp.token-rejected
                 tools, stepped_up = await call_mcp(ctx, server_url, list_tools, wire=wire, opts=opts, allow_login=False, session=session)
                 session = stepped_up or session
-                ctx.report("verify", f"authenticated MCP request succeeded: {len(tools)} tool(s): {', '.join(t['name'] for t in tools)}")
+                ctx.report("verify", f"authenticated MCP request succeeded: {plural(len(tools), 'tool')}: {', '.join(t['name'] for t in tools)}")
             return session, tools
 
     session, tools = asyncio.run(run())
@@ -92,7 +94,7 @@ def login(
         doc = {"logged_in": True, **info, "verified": tools is not None, "tools": [t["name"] for t in tools] if tools is not None else None}
         if reveal:
             doc["secrets"] = secret_view(session)
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps({"schema": 1, **doc}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
     raise typer.Exit(0)

@@ -72,7 +72,7 @@ def logout(
             doc["note"] = nothing[0] + " Nothing to log out."
         if error is not None:
             doc["error"] = error.to_json()
-        typer.echo(json_text(json.dumps(doc, indent=2, ensure_ascii=False)))  # an AS's C1 controls escaped too
+        typer.echo(json_text(json.dumps({"schema": 1, **doc}, indent=2, ensure_ascii=False)))  # an AS's C1 controls escaped too
         raise typer.Exit(0 if ok else 1)
     from authkit_mcp_cli.commands._render import print_line
 

@@ -52,7 +52,7 @@ ConfiguredAuthkitDomain = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else there.")]
-Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted.", show_default=False)]
+Trace = Annotated[str | None, typer.Option("--trace", metavar="FILE", help="Write every HTTP exchange to FILE (JSON lines), secrets redacted; - (or /dev/stderr) writes each to stderr as it happens.", show_default=False)]
 # --timeout is the HTTP deadline in every command; the wait for the user is --wait.
 Timeout = Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Deadline for each HTTP request.")]
 # The name login, call, register, logout and token refresh used for --timeout until 0.x: hidden, warned, for one release.
@@ -78,14 +78,13 @@ ClientSecret = Annotated[
 ]
 ClientMetadataUrl = Annotated[str | None, typer.Option("--client-metadata-url", metavar="URL", help="This client's hosted Client ID Metadata Document, used when the AS supports CIMD. Default: $ATOMS_AUTH_CLIENT_METADATA_URL.", show_default=False)]
 Port = Annotated[int | None, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Loopback port for the OAuth callback. Default: the stored registration's, else a free one.", show_default=False)]
-NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser; also accepts the final redirect URL pasted on stdin (SSH).")]
-Scopes = Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scope(s) to request (repeatable), added to what the server asks for.")]
-SecretMethod = Literal["client_secret_basic", "client_secret_post"]
+NoBrowser = Annotated[bool, typer.Option("--no-browser", help="Print the URL instead of opening a browser, and read the final redirect URL pasted on stdin (SSH). On a terminal a paste is read beside the callback anyway.")]
+Scopes = Annotated[list[str] | None, typer.Option("--scope", metavar="SCOPE", help="Extra scopes to request (repeatable), added to what the server asks for.")]
 ClientAuthMethod = Annotated[
-    SecretMethod | None,
+    AuthMethod | None,
     typer.Option(
         "--auth-method",
-        help="Client authentication at the token endpoint: how a pre-registered --client-secret client authenticates (it must match its registration), or what dynamic registration asks for. Default: for a pre-registered client, client_secret_basic unless the AS lists only client_secret_post; at registration, what the AS lists.",
+        help="Client authentication at the token endpoint, the values register takes: none (a public client), client_secret_post or client_secret_basic: how a pre-registered client authenticates (it must match its registration), or what dynamic registration asks for. Default: for a pre-registered client, client_secret_basic unless the AS lists only client_secret_post; at registration, what the AS lists.",
         show_default=False,
     ),
 ]
@@ -124,16 +123,26 @@ Dpop = Annotated[bool, typer.Option("--dpop", help="Bind the tokens to a key gen
 # --- option groups: each a dataclass whose fields are options (commands.option_groups) ---
 
 
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show each HTTP exchange on stderr as one line (method, URL, status, time), secrets redacted; --trace - shows them whole.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines on stderr: only warnings, errors and the result.")]
+
+
 @dataclass
 class HttpOptions:
-    """How a client command talks HTTP: the deadline, the trace, and plain http to other hosts."""
+    """How a client command talks HTTP: the deadline, the trace, plain http to other hosts, and how much it says."""
 
     timeout: Timeout = 15.0
     trace: Trace = None
     allow_http: AllowHttp = False
+    verbose: Verbose = False
+    quiet: Quiet = False
     http_timeout: DeprecatedHttpTimeout = None
 
     def __post_init__(self) -> None:
+        if self.verbose and self.quiet:
+            from authkit_mcp_cli.option_rules import mutually_exclusive
+
+            mutually_exclusive({"--verbose": True, "--quiet": True}, "one asks for more on stderr, the other for less")
         if self.http_timeout is not None:  # the old name still works, said once on stderr
             import sys
 

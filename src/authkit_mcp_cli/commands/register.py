@@ -24,7 +24,7 @@ def register(
     client_name: Annotated[str, typer.Option("--client-name", metavar="NAME", help="Name shown on the consent screen.")] = "atoms-auth",
     redirect_uri: Annotated[list[str] | None, typer.Option("--redirect-uri", metavar="URL", help=f"Redirect URI (repeatable). Default: {DEFAULT_REDIRECT}.", show_default=False)] = None,
     application_type: Annotated[options.ApplicationType, typer.Option("--application-type", help="native (loopback redirects, any port) or web.")] = "native",
-    auth_method: Annotated[options.AuthMethod | None, typer.Option("--auth-method", help="none (public client), client_secret_post or client_secret_basic. Default: none when the AS lists it (or lists nothing), else client_secret_post, else client_secret_basic, as the AS lists them.", show_default=False)] = None,
+    auth_method: Annotated[options.AuthMethod | None, typer.Option("--auth-method", help="Client authentication at the token endpoint: none (a public client), client_secret_post or client_secret_basic. Default: none when the AS lists it (or lists nothing), else client_secret_post, else client_secret_basic, as the AS lists them.", show_default=False)] = None,
     scope: Annotated[str | None, typer.Option("--scope", metavar="SCOPES", help="Scopes to register (space separated).", show_default=False)] = None,
     cimd_url: Annotated[str | None, typer.Option("--cimd-url", metavar="URL", help="Write a Client ID Metadata Document for this https URL instead of registering (with --check: fetch and validate the hosted one).", show_default=False)] = None,
     check: Annotated[bool, typer.Option("--check", help="With --cimd-url: fetch the hosted document and validate it.")] = False,
@@ -58,8 +58,7 @@ def register(
         raise typer.Exit(code)
     needs("--check", check, "--cimd-url", cimd_url, "it validates a hosted Client ID Metadata Document")
 
-    from authkit_mcp_cli.client import register_dcr
-    from authkit_mcp_cli.client.registration import pick_auth_method
+    from authkit_mcp_cli.client.registration import pick_auth_method, register_dcr, save_registration
     from authkit_mcp_cli.commands._client import client_context
     from authkit_mcp_cli.config import load_environment, resolve_target
     from authkit_mcp_cli.discovery import discover, discover_issuer
@@ -73,6 +72,8 @@ def register(
 
     async def run() -> Any:
         async with client_context(http, reveal=reveal, quiet=json_output) as ctx:
+            if not no_save:
+                ctx.store.require_writable()  # before the AS creates a client that could not be kept (issue #24 item 1)
             if server_url is None:
                 issuer = str(authkit)
                 metadata, _ = await discover_issuer(ctx.client, issuer, ctx.policy)
@@ -82,7 +83,7 @@ def register(
                 ctx.report("discover", f"authorization server {issuer}")
             method = pick_auth_method(ctx, metadata, auth_method)
             reg, raw = await register_dcr(ctx, metadata, client_name=client_name, redirect_uris=redirects, application_type=application_type, auth_method=method, scope=scope)
-            saved = None if no_save else str(ctx.store.save_client(issuer, {**reg.to_json(), "registration_response": raw}))
+            saved = None if no_save else save_registration(ctx, issuer, reg, raw, reveal=reveal)
             return issuer, reg, raw, saved, method
 
     issuer, reg, raw, saved, method = asyncio.run(run())
@@ -92,7 +93,7 @@ def register(
     secret = reg.client_secret if reveal or not reg.client_secret else mask(reg.client_secret)
     if json_output:
         shown = {k: (v if reveal or k not in ("client_secret", "registration_access_token") or not isinstance(v, str) else mask(v)) for k, v in raw.items()}
-        typer.echo(json.dumps({"issuer": issuer, "client_id": reg.client_id, "client_secret": secret, "token_endpoint_auth_method": reg.token_endpoint_auth_method, "differences": differences, "saved_to": saved, "response": shown}, indent=2))
+        typer.echo(json.dumps({"schema": 1, "issuer": issuer, "client_id": reg.client_id, "client_secret": secret, "token_endpoint_auth_method": reg.token_endpoint_auth_method, "differences": differences, "saved_to": saved, "response": shown}, indent=2))
         raise typer.Exit(0)
     from rich.markup import escape
 
@@ -151,7 +152,7 @@ def _cimd(url: str, *, check: bool, output: str | None, client_name: str, redire
         doc, err = ex.json()
         problems = [err] if err else document_problems(url, doc)
     if json_output:
-        typer.echo(json.dumps({"url": url, "valid": not problems, "problems": problems}, indent=2))
+        typer.echo(json.dumps({"schema": 1, "url": url, "valid": not problems, "problems": problems}, indent=2))
     else:
         from authkit_mcp_cli.console import stdout_console
 

@@ -84,6 +84,7 @@ def serve(
 
     def banner(info: ServeInfo) -> None:
         console.print(f"[bold]atoms-auth serve[/] listening ({'stateless' if cfg.stateless else 'sessions'}, {cfg.workers} worker{'s' if cfg.workers > 1 else ''})")
+        console.print(f"  Listening on         http://{info.listen}" + ("" if info.mcp_url.startswith(f"http://{info.listen}/") else f" (public URL from --base-url: {info.mcp_url.split('/', 3)[0]}//{info.mcp_url.split('/', 3)[2]})"), highlight=False)
         console.print(f"  MCP endpoint         {info.mcp_url}")
         console.print(f"  Resource metadata    {info.prm_url}")
         console.print(f"  Authorization server {info.issuer}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,7 +13,75 @@ from authkit_mcp_cli.commands.option_groups import with_option_groups
 if TYPE_CHECKING:
     from authkit_mcp_cli.client.session import Session
 
-app = typer_app(help="Inspect or refresh stored tokens.", no_args_is_help=True)
+app = typer_app(help="List, inspect, print or refresh stored tokens.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_logins(json_output: options.Json = False) -> None:
+    """Every stored login: server, authorization server, audience, scopes, expiry and grant (no secret).
+
+    Like gh auth status: what atoms-auth call, token and logout can use
+    without logging in again. A file read only: nothing is sent.
+    """
+    import json
+
+    from authkit_mcp_cli.client.describe import describe_tokens, login_summary
+    from authkit_mcp_cli.client.session import Session
+    from authkit_mcp_cli.commands._client import LocalContext
+    from authkit_mcp_cli.commands._render import print_line, print_row
+
+    logins = [login_summary(describe_tokens(Session.from_record(record))) for _, record in LocalContext().store.all_tokens()]
+    if json_output:
+        typer.echo(json.dumps({"schema": 1, "logins": logins}, indent=2))
+        return
+    if not logins:
+        typer.echo("No stored logins: run atoms-auth login --server <URL>.", err=True)
+        return
+    from authkit_mcp_cli.commands._render import expiry_text
+
+    for i, login in enumerate(logins):
+        if i:
+            typer.echo("")
+        print_line(login["server"], bold=len(login["server"]))
+        for name, value in (
+            ("issuer", login["issuer"]),
+            ("audience", login["audience"] if login["audience"] is not None else f"{login['resource']} (resource; the token is {login['access_token_format']})"),
+            ("scope", login["scope"] or "none granted"),
+            ("expires", expiry_text(login["expires_at"]) + ("" if not login["expired"] else ", refreshable" if login["has_refresh_token"] else ", log in again")),
+            ("grant", login["grant_type"] or "not recorded"),
+        ):
+            print_row(name, value)
+        for problem in login["problems"]:
+            print_row("problem", problem)
+
+
+@app.command("print")
+def print_token(
+    server: options.Server = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Print the token on a terminal too (into a pipe or a file it is printed anyway: that is what this command is for).")] = False,
+) -> None:
+    """Print the stored access token alone, for scripts: TOKEN=$(atoms-auth token print --server URL).
+
+    This prints a secret. Into a pipe, a file or $( ) it is printed as is;
+    on a terminal only with --reveal, so it does not land in the scrollback
+    by accident (token.print-to-terminal, exit 2). Nothing is sent and
+    nothing refreshed: an expired token is printed with a warning on stderr
+    (atoms-auth token refresh gets a new one). Like gh auth token.
+    """
+    import sys
+    import time
+
+    from authkit_mcp_cli.commands._client import LocalContext, stored_session
+    from authkit_mcp_cli.error_codes import ErrorCode
+    from authkit_mcp_cli.errors import UsageError
+
+    if not reveal and sys.stdout.isatty():
+        raise UsageError("token print would show the access token on this terminal.", code=ErrorCode.TOKEN_PRINT_TO_TERMINAL, hint="Pass --reveal to show it here, or capture it: TOKEN=$(atoms-auth token print).")
+    session = stored_session(LocalContext(), server)
+    expires_at = session.tokens.expires_at
+    if expires_at and expires_at <= time.time():
+        typer.echo(f"warning: this access token expired {int(time.time() - expires_at)} s ago; atoms-auth token refresh gets a new one.", err=True)
+    typer.echo(session.tokens.access_token)
 
 
 @app.command("show")
@@ -33,7 +101,7 @@ def show(
     info = describe_tokens(session)
     if json_output:
         doc = {**info, **({"secrets": secret_view(session)} if reveal else {})}
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps({"schema": 1, **doc}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
         print_binding(info)
@@ -82,7 +150,7 @@ def refresh(
     info = describe_tokens(session)
     info["refresh_token_rotated"] = bool(session.tokens.refresh_token and session.tokens.refresh_token != old_refresh)
     if json_output:
-        typer.echo(json.dumps({**info, **({"secrets": secret_view(session)} if reveal else {})}, indent=2))
+        typer.echo(json.dumps({"schema": 1, **info, **({"secrets": secret_view(session)} if reveal else {})}, indent=2))
     else:
         print_token_info(info, session if reveal else None)
         print_binding(info)

@@ -5,6 +5,9 @@ functions (the clock and the jti can be handed in, so tests need no sleeping).
 - :func:`proof`     a ``dpop+jwt`` proof (§4.2): ``htm``, ``htu`` (no query or fragment),
                     ``iat``, ``jti``, ``ath`` on resource requests (§7.1), ``nonce`` (§8, §9)
 - :func:`nonce_from` the nonce a server asks for: ``use_dpop_nonce`` with a ``DPoP-Nonce`` header
+- :class:`DpopHandle` one key and the latest nonce of each origin (oauth4webapi's DPoPHandle): the
+                    token request and the MCP request both make their proofs and their one nonce
+                    retry through it (§8 at the AS, §9 at the resource server)
 """
 
 from __future__ import annotations
@@ -128,6 +131,44 @@ def nonce_from(status: int, body: bytes, dpop_nonce: str | None, *, www_authenti
         if isinstance(data, dict) and data.get("error") == "use_dpop_nonce":
             return dpop_nonce
     return None
+
+
+class DpopHandle:
+    """A login's DPoP key and the nonce each server last gave (RFC 9449 §8, §9), keyed by origin: a
+    server's nonce goes only into proofs for that server. One handle per key in a process
+    (:meth:`for_key`), so a nonce learnt by one request saves the next one its retry."""
+
+    _by_thumbprint: dict[str, DpopHandle] = {}
+
+    def __init__(self, key: DpopKey) -> None:
+        self.key = key
+        self._nonces: dict[str, str] = {}
+
+    @classmethod
+    def for_key(cls, key: DpopKey) -> DpopHandle:
+        thumbprint = key.thumbprint()
+        handle = cls._by_thumbprint.get(thumbprint)
+        if handle is None:
+            handle = cls._by_thumbprint[thumbprint] = cls(key)
+        return handle
+
+    def proof(self, method: str, url: str, *, access_token: str | None = None) -> str:
+        """A fresh proof for one request, carrying this server's latest nonce when it gave one."""
+        return proof(self.key, method, url, access_token=access_token, nonce=self._nonces.get(_origin(url)))
+
+    def retry_with_nonce(self, url: str, status: int, body: bytes, dpop_nonce: str | None, *, www_authenticate_error: str | None = None) -> bool:
+        """Keep the server's ``DPoP-Nonce``; True when it refused the proof for want of that nonce, a
+        new one (the one retry RFC 9449 §8 and §9 describe: a proof with the same nonce would fail again)."""
+        asked = nonce_from(status, body, dpop_nonce, www_authenticate_error=www_authenticate_error)
+        known = self._nonces.get(_origin(url))
+        if dpop_nonce:
+            self._nonces[_origin(url)] = dpop_nonce
+        return asked is not None and asked != known
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def check_algs(metadata: dict[str, Any]) -> str | None:

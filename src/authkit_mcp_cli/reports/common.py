@@ -27,6 +27,33 @@ class ReportMeta:
     version: str = __version__
 
 
+# doctor --baseline's comparison of one server (reports/baseline.py makes it; the formats show it)
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    status: str
+    was: str | None = None  # unchanged: the baseline's status
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, **({"was": self.was} if self.was else {})}
+
+
+@dataclass
+class Diff:
+    """One server's findings against the baseline."""
+
+    source: str
+    new: list[Finding] = field(default_factory=list)
+    resolved: list[Finding] = field(default_factory=list)
+    unchanged: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.source, **{name: [f.to_json() for f in getattr(self, name)] for name in ("new", "resolved", "unchanged")}}
+
+    def summary(self) -> str:
+        return f"{len(self.new)} new, {len(self.resolved)} resolved, {len(self.unchanged)} unchanged"
+
+
 @dataclass
 class ServerReport:
     """One server's results and what its report names."""
@@ -34,7 +61,8 @@ class ServerReport:
     results: list[Result]
     server: str | None
     authorization_server: str | None
-    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server
+    extra: dict[str, Any] = field(default_factory=dict)  # json only: requests, typed_server, baseline
+    baseline: Diff | None = None  # doctor --baseline: this server's findings against the previous report
 
     def meta(self, strict: bool) -> ReportMeta:
         return ReportMeta(server=self.server, authorization_server=self.authorization_server, strict=strict)
@@ -49,12 +77,23 @@ def server_report(diagnosis: Diagnosis) -> ServerReport:
     return ServerReport(diagnosis.results, diagnosis.evidence.target.server_url, diagnosis.evidence.as_issuer, extra)
 
 
-def exit_code(results: list[Result], *, strict: bool) -> int:
-    """0 clean; 1 findings; 3 when the target could not be reached at all (design.md, errors.ExitCode.NETWORK)."""
+FAIL_ON = ("fail", "warn", "never")
+
+
+def failing(status: Status, fail_on: str) -> bool:
+    """Whether a finding of ``status`` fails the run under ``--fail-on``: fail (FAIL, ERROR), warn (WARN too), never."""
+    if fail_on == "never":
+        return False
+    return status in (Status.FAIL, Status.ERROR) or (fail_on == "warn" and status is Status.WARN)
+
+
+def exit_code(results: list[Result], *, strict: bool, fail_on: str | None = None) -> int:
+    """0 clean; 1 findings (those ``fail_on`` counts: default fail, ``strict`` is warn); 3 when the target
+    could not be reached at all, whatever ``fail_on`` says: nothing was checked (design.md, errors.ExitCode.NETWORK)."""
     if network_failure(results):
         return ExitCode.NETWORK
-    bad = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
-    return ExitCode.FINDINGS if any(r.status in bad and not r.consequence for r in results) else ExitCode.OK
+    mode = fail_on or ("warn" if strict else "fail")
+    return ExitCode.FINDINGS if any(failing(r.status, mode) and not r.consequence for r in results) else ExitCode.OK
 
 
 def summary(results: list[Result]) -> dict[str, int]:
@@ -79,8 +118,10 @@ def counts(results: list[Result]) -> dict[Status, int]:
 
 def summary_line(results: list[Result]) -> str:
     n = counts(results)
-    words = ((Status.FAIL, "failed"), (Status.ERROR, "errors"), (Status.WARN, "warnings"), (Status.PASS, "passed"), (Status.SKIP, "skipped"), (Status.INFO, "info"))
-    parts = [f"{n[s]} {word}" for s, word in words if n[s]]
+    from authkit_mcp_cli.words import plural
+
+    words = ((Status.FAIL, "failed"), (Status.ERROR, "error"), (Status.WARN, "warning"), (Status.PASS, "passed"), (Status.SKIP, "skipped"), (Status.INFO, "info"))
+    parts = [plural(n[s], word) for s, word in words if n[s]]
     followed = sum(1 for r in results if consequence(r))
     if followed:
         parts.append(f"{followed} only follow from a root cause")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from authkit_mcp_cli.reports.common import ServerReport
 
-FORMATS = ("text", "json", "junit", "markdown", "html")
+FORMATS = ("text", "json", "junit", "markdown", "html", "sarif")
 
 
 def render(fmt: str, reports: list[ServerReport], *, strict: bool, verbose: bool = False) -> str:
@@ -43,9 +43,15 @@ def render(fmt: str, reports: list[ServerReport], *, strict: bool, verbose: bool
 
         return junit.render_many([(r.results, r.meta(strict)) for r in reports])
     if fmt == "markdown":
-        from authkit_mcp_cli.reports import markdown
+        from authkit_mcp_cli.reports import baseline, markdown
 
-        return markdown.render(one.results, one.meta(strict)) if one else markdown.render_many(reports, strict=strict)
+        text = markdown.render(one.results, one.meta(strict)) if one else markdown.render_many(reports, strict=strict)
+        since = baseline.markdown(reports)
+        return text + ("\n" + since if since else "")
+    if fmt == "sarif":
+        from authkit_mcp_cli.reports import sarif
+
+        return sarif.render(reports, verbose=verbose)
     if fmt == "html":
         from authkit_mcp_cli.reports import html
 
@@ -64,8 +70,22 @@ def show(console: Console, reports: list[ServerReport], *, strict: bool, verbose
         text.render(console, r.results, server=r.server, authorization_server=r.authorization_server, verbose=verbose)
     else:
         text.render_many(console, reports, strict=strict, verbose=verbose)
+    if any(r.baseline is not None for r in reports):
+        from authkit_mcp_cli.reports import baseline
+
+        for r in reports:
+            if r.baseline is not None:
+                console.print()
+                for line in baseline.lines(r, r.baseline):
+                    console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-def exit_code(reports: list[ServerReport], *, strict: bool) -> int:
-    """The worst (highest) of the servers' exit codes: 3 unreachable > 1 findings > 0; independent of the format."""
-    return max((common.exit_code(r.results, strict=strict) for r in reports), default=0)
+def exit_code(reports: list[ServerReport], *, strict: bool, fail_on: str | None = None) -> int:
+    """The worst (highest) of the servers' exit codes: 3 unreachable > 1 findings > 0; independent of the format.
+    With a baseline (``ServerReport.baseline``) only what is new since it counts (reports.baseline)."""
+    mode = fail_on or ("warn" if strict else "fail")
+    if any(r.baseline is not None for r in reports):
+        from authkit_mcp_cli.reports import baseline
+
+        return max((baseline.exit_code(r, r.baseline, mode) if r.baseline is not None else common.exit_code(r.results, strict=strict, fail_on=mode) for r in reports), default=0)
+    return max((common.exit_code(r.results, strict=strict, fail_on=mode) for r in reports), default=0)

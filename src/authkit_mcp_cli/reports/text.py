@@ -17,8 +17,8 @@ from authkit_mcp_cli.checks.probes import Probe
 from authkit_mcp_cli.checks.root_cause import root_causes
 from authkit_mcp_cli.reports.common import ServerReport, exit_code, summary, summary_line
 
-AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit"}
-AREA_NOUNS = {"as": "authorization server", "authkit": "AuthKit", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "token"}
+AREAS = {"as": "Authorization server", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "With a real token", "authkit": "AuthKit", "profile": "Client profiles (--profile)"}
+AREA_NOUNS = {"as": "authorization server", "authkit": "AuthKit", "server": "MCP server", "challenge": "MCP server", "prm": "MCP server", "token": "token", "profile": "client profile"}
 STYLES = {
     Status.PASS: ("PASS", "green"),
     Status.WARN: ("WARN", "yellow"),
@@ -65,7 +65,9 @@ def render(console: Console, results: list[Result], *, server: str | None, autho
             table.add_row(Text(text, style=style), label, finding)
         console.print(table)
     counts = summary(results)
-    line = ", ".join(f"{n} {name}" for name, n in (("passed", counts["pass"]), ("warnings", counts["warn"]), ("failed", counts["fail"]), ("errors", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
+    from authkit_mcp_cli.words import plural
+
+    line = ", ".join(plural(n, name) for name, n in (("passed", counts["pass"]), ("warning", counts["warn"]), ("failed", counts["fail"]), ("error", counts["error"]), ("skipped", counts["skip"]), ("info", counts["info"])) if n)
     folded = sum(1 for r in results if r.consequence)
     if folded:
         line += f" (and {folded} that only follow from the root cause, not counted)"

@@ -33,8 +33,8 @@ from authkit_mcp_cli.server.dpop_proof import ProofChecker
 from authkit_mcp_cli.server.dpop_store import RedisReplayStore, StoreUnavailable, open_store, shown_store_url
 from authkit_mcp_cli.server.fast_path import stateless_endpoint
 from authkit_mcp_cli.server.jwks import JwksCache
-from authkit_mcp_cli.server.local_as import LocalAuthorizationServer
 from authkit_mcp_cli.server.local_as.cimd import MetadataDocumentFetcher
+from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer
 from authkit_mcp_cli.server.local_as.routes import CORS_PATHS as LOCAL_AS_CORS_PATHS
 from authkit_mcp_cli.server.local_as.routes import build_routes as local_as_routes
 from authkit_mcp_cli.server.resource import BearerGuard, ResourceInfo
@@ -57,6 +57,7 @@ class ServeInfo:
     issuer: str
     mode: str  # "authkit" or "local"
     resource: str
+    listen: str = ""  # the socket's address (host:port), which differs from the public URL behind a proxy or tunnel
 
 
 def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeInfo]:
@@ -142,7 +143,7 @@ def build_app(cfg: ServeConfig, bound_port: int) -> tuple[EndpointFirst, ServeIn
     app.state.local_as = local
     app.state.validator = validator
     front = EndpointFirst(app, path=cfg.path, endpoint=guarded)
-    return front, ServeInfo(mcp_url=resource, prm_url=prm_url, issuer=issuer, mode="local" if local else "authkit", resource=resource)
+    return front, ServeInfo(mcp_url=resource, prm_url=prm_url, issuer=issuer, mode="local" if local else "authkit", resource=resource, listen=f"{'[' + cfg.host + ']' if ':' in cfg.host else cfg.host}:{bound_port}")
 
 
 class EndpointFirst:

@@ -111,7 +111,7 @@ class JwksCache:
         except (httpx.HTTPError, ValueError, RecursionError) as exc:
             where = f"JWKS fetch from {self.jwks_uri}" if self.jwks_uri else f"reading the jwks_uri of {self.issuer} from its metadata"
             self.problem = f"{where} failed: {exc}"
-            log.warning("%s; keeping %d cached key(s)", self.problem, len(self._keys))
+            log.warning("%s; keeping the cached keys (%d)", self.problem, len(self._keys))
             return
         if not keys:
             self.problem = f"the JWKS at {self.jwks_uri} has no usable public signing key"

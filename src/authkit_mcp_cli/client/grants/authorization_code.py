@@ -30,9 +30,12 @@ from authkit_mcp_cli.client.waiting import stdin_is_terminal
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, RemoteRefused, UsageError
-from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url
-from authkit_mcp_cli.oauth import ClientRegistration, Pkce, Tokens, authorization_url, code_token_request, validate_callback
-from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer
+from authkit_mcp_cli.loopback import LoopbackReceiver, callback_params_from_url, paste_problem
+from authkit_mcp_cli.oauth.authorize import AuthorizeAnswer, authorization_url
+from authkit_mcp_cli.oauth.callback import validate_callback
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
+from authkit_mcp_cli.oauth.pkce import Pkce
+from authkit_mcp_cli.oauth.token import Tokens, code_token_request
 from authkit_mcp_cli.urls import is_loopback_host
 
 
@@ -152,23 +155,30 @@ def _listen_address(ctx: Context, opts: LoginOptions, issuer: str) -> tuple[int,
 
 
 async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackReceiver, url: str) -> str:
-    """Wait for the browser's redirect (or a pasted one), talking: how to finish without a browser,
-    the time left on a terminal, and an end at once when no browser opened and nobody is at a terminal."""
-    if opts.browser.paste is not None:
+    """Wait for the browser's redirect (or a pasted one), talking: what to do when the browser is not
+    here, the time left on a terminal, and an end at once when no browser opened and nobody is at a
+    terminal. Every hint says what is true now (issue #24 item 5): a paste is offered only where one is
+    read (--no-browser, or stdin a terminal), "no browser" only when none opened."""
+    pasting = opts.browser.paste is not None and opts.browser.automate is None
+    if pasting and not opts.browser.open_browser:
         ctx.report("paste", "after signing in, paste the final redirect URL from the browser's address bar here and press Enter")
-    elif opts.browser.automate is None:
-        ctx.report("authorize", "no browser here (SSH, a container)? Ctrl-C and run again with --no-browser to paste the redirect URL, or use --grant device-code")
     browser: asyncio.Future[Any] | None = None
     if opts.browser.automate is not None:
         browser = asyncio.ensure_future(opts.browser.automate(url))
     elif opts.browser.open_browser:
-        browser = asyncio.ensure_future(_open_browser(ctx, url))
+        browser = asyncio.ensure_future(_open_browser(ctx, url, pasting=pasting))
     waiters = [asyncio.ensure_future(receiver.wait(opts.browser.wait))]
-    if opts.browser.paste is not None:
-        waiters.append(asyncio.ensure_future(_pasted(receiver, opts.browser.paste)))
+    if pasting:
+        assert opts.browser.paste is not None
+        waiters.append(asyncio.ensure_future(_pasted(ctx, receiver, opts.browser.paste)))
     elif opts.browser.automate is None and browser is not None:
         waiters.append(asyncio.ensure_future(_unless_no_browser(browser, url)))
-    hint = "paste the redirect URL, or Ctrl-C" if opts.browser.paste is not None else None if opts.browser.automate is not None else "no browser? Ctrl-C, then login --no-browser"
+    if not pasting:
+        hint = None
+    elif opts.browser.open_browser:
+        hint = "signing in on another machine? paste the redirect URL here"
+    else:
+        hint = "paste the redirect URL, or Ctrl-C"
     try:
         async with ctx.countdown("Waiting for the sign-in in the browser", opts.browser.wait, hint):
             done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
@@ -180,14 +190,16 @@ async def _wait_for_code(ctx: Context, opts: LoginOptions, receiver: LoopbackRec
             browser.cancel()  # the page is answered; a BROWSER command that lingers is not waited for
 
 
-async def _open_browser(ctx: Context, url: str) -> bool:
+async def _open_browser(ctx: Context, url: str, *, pasting: bool) -> bool:
     """In a thread: webbrowser may run a BROWSER command and wait for it. Whether a browser opened."""
     try:
         opened = await asyncio.to_thread(webbrowser.open, url)
     except Exception:  # webbrowser raises webbrowser.Error and OS errors of the command it runs
         opened = False
-    if not opened:
-        ctx.report("warning", "no browser could be opened; open the URL above yourself")
+    if not opened and pasting:
+        ctx.report("warning", "no browser could be opened: open the URL above in a browser (any machine), sign in, then paste the final redirect URL from its address bar here and press Enter")
+    elif not opened and stdin_is_terminal():
+        ctx.report("warning", "no browser could be opened: open the URL above in a browser yourself")
     return bool(opened)
 
 
@@ -206,7 +218,7 @@ async def _unless_no_browser(browser: asyncio.Future[Any], url: str) -> str:
     )
 
 
-async def _pasted(receiver: LoopbackReceiver, read: Callable[[], str | None]) -> str:
+async def _pasted(ctx: Context, receiver: LoopbackReceiver, read: Callable[[], str | None]) -> str:
     """--no-browser: accept the final redirect URL pasted on stdin (SSH sessions).
 
     Lines are read by a daemon thread, never the loop's executor: a login that
@@ -233,6 +245,10 @@ async def _pasted(receiver: LoopbackReceiver, read: Callable[[], str | None]) ->
         if line is None:
             await asyncio.Future()  # stdin closed: only the listener can finish
         if not line or not line.strip():
+            continue
+        problem = paste_problem(line, receiver.redirect_uri, receiver.expected_state)
+        if problem:  # answered at once, and the wait goes on for a better paste (issue #24 item 3)
+            ctx.report("warning", f"{problem} (still waiting: paste again, or Ctrl-C)")
             continue
         accepted, _ = receiver.offer(callback_params_from_url(line))
         if accepted or receiver.finished:  # finished without acceptance: the pasted response failed validation

@@ -15,8 +15,9 @@ from authkit_mcp_cli.client.token_request import dpop_key_for, received, request
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.grant_requests import client_credentials_request
+from authkit_mcp_cli.oauth.token import Tokens
 
 FLAG = "client-credentials"
 

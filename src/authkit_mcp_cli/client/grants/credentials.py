@@ -14,8 +14,8 @@ from authkit_mcp_cli.client.context import Context, LoginOptions
 from authkit_mcp_cli.client.registration import SECRET_METHODS, advertised_auth_methods, secret_method
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import UsageError
-from authkit_mcp_cli.oauth import ClientRegistration
 from authkit_mcp_cli.oauth.assertion import load_private_key, signing_alg_for
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.option_rules import mutually_exclusive, needs
 
 

@@ -23,10 +23,12 @@ from authkit_mcp_cli.client.token_request import bound_tokens, dpop_key_for, sen
 from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import AuthorizationDenied, UsageError
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens, parse_registration_response, registration_request
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.device import SLOW_DOWN_STEP, DeviceAuthorization, classify_poll, device_authorization_request, device_token_request, parse_device_authorization
 from authkit_mcp_cli.oauth.dpop import DpopKey
 from authkit_mcp_cli.oauth.grant_types import DEVICE_CODE
+from authkit_mcp_cli.oauth.registration import parse_registration_response, registration_request
+from authkit_mcp_cli.oauth.token import Tokens
 
 SPEC = "RFC 8628"
 

@@ -21,9 +21,10 @@ from authkit_mcp_cli.client.grants.jwt_bearer import assertion_audience, exchang
 from authkit_mcp_cli.discovery import Discovered, fetch_as_metadata
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import ProtocolError, RemoteRefused
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.grant_types import TOKEN_EXCHANGE
+from authkit_mcp_cli.oauth.token import Tokens
 from authkit_mcp_cli.oauth.token_exchange import ID_JAG_TYPE, parse_token_exchange_response, token_exchange_request
 from authkit_mcp_cli.urls import is_absolute_http_url, is_secure_url
 

@@ -19,10 +19,11 @@ from authkit_mcp_cli.discovery import Discovered
 from authkit_mcp_cli.error_codes import ErrorCode
 from authkit_mcp_cli.errors import RemoteRefused, UsageError
 from authkit_mcp_cli.issuers import assertion_audience_problem
-from authkit_mcp_cli.oauth import ClientRegistration, Tokens
 from authkit_mcp_cli.oauth.assertion import describe_claims, read_claims
+from authkit_mcp_cli.oauth.client_auth import ClientRegistration
 from authkit_mcp_cli.oauth.grant_requests import jwt_bearer_request
 from authkit_mcp_cli.oauth.grant_types import JWT_BEARER
+from authkit_mcp_cli.oauth.token import Tokens
 
 FLAG = "jwt-bearer"
 HINTS = {

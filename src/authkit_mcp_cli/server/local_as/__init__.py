@@ -18,7 +18,3 @@ capped stores, and says "development" everywhere it can.
     bodies.py     request bodies: capped reads, JSON that cannot cause a 5xx, disconnects
     routes.py     the HTTP endpoints at AuthKit's /oauth2/* paths
 """
-
-from authkit_mcp_cli.server.local_as.provider import LocalAuthorizationServer, OAuthError
-
-__all__ = ["LocalAuthorizationServer", "OAuthError"]

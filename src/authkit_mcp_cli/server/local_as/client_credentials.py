@@ -67,7 +67,7 @@ def client_credentials(las: Issuer, client: Client, form: dict[str, str], jkt: s
     if unknown:
         raise OAuthError(
             "invalid_scope",
-            f"scope(s) {' '.join(unknown)} are not offered to this client for {resource} without a user; offered: {' '.join(offered) or '(none)'}"
+            f"{'scope' if len(unknown) == 1 else 'scopes'} {' '.join(unknown)} not offered to this client for {resource} without a user; offered: {' '.join(offered) or '(none)'}"
             " (other scopes need a user's approval: the authorization code or device grant)",
         )
     scopes = list(dict.fromkeys(asked)) if asked else offered[:1]

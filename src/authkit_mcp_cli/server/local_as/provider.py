@@ -195,10 +195,10 @@ class LocalAuthorizationServer:
         scopes = requested.split() if requested else default
         unknown = [s for s in scopes if s not in self.scopes_supported]
         if unknown:
-            raise OAuthError("invalid_scope", f"unknown scope(s): {' '.join(unknown)}")
+            raise OAuthError("invalid_scope", f"unknown {'scope' if len(unknown) == 1 else 'scopes'}: {' '.join(unknown)}")
         outside = [s for s in scopes if allowed is not None and s not in allowed]
         if outside:
-            raise OAuthError("invalid_scope", f"scope(s) {' '.join(outside)} are outside the client's registered scope {client.scope}")
+            raise OAuthError("invalid_scope", f"{'scope' if len(outside) == 1 else 'scopes'} {' '.join(outside)} outside the client's registered scope {client.scope}")
         if "offline_access" in scopes and "refresh_token" not in client.grant_types:
             scopes.remove("offline_access")
         return list(dict.fromkeys(scopes))
