@@ -27,7 +27,7 @@ from authkit_mcp_cli.server.config import ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
 from peers.asgi import serve_asgi
 from peers.key_as import KeyAS
-from peers.serve_process import serve_cli
+from peers.serve_process import flood, serve_cli
 
 pytestmark = pytest.mark.integration
 
@@ -234,24 +234,11 @@ def test_an_sse_stream_outlives_the_body_deadline(key_as):
 def flood_trailers(target: Target, total: int, results: list[tuple[int, bytes, float]]) -> None:
     """Send a chunked body, then up to ``total`` bytes of trailer fields; record (sent, answer, seconds)."""
     started = time.monotonic()
-    sent = 0
-    block = trailer_lines(64 * 1024)
-    answer = b""
     with socket.create_connection((target.host, target.port), timeout=10) as sock:
         sock.sendall(target.head() + b"%x\r\n%s\r\n" % (len(INITIALIZE), INITIALIZE))
         time.sleep(0.2)
         sock.sendall(b"0\r\n")
-        try:
-            while sent < total and time.monotonic() - started < 60:
-                sock.sendall(block)
-                sent += len(block)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except (ConnectionResetError, TimeoutError):
-            pass
+        sent, answer = flood(sock, trailer_lines(64 * 1024), total, seconds=60)
     results.append((sent, answer, time.monotonic() - started))
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from authkit_mcp_cli.server.config import LOCAL_ADMIN_SCOPE, LOCAL_REQUIRED_SCOPES, ServeConfig
 from authkit_mcp_cli.server.runner import serve_in_thread
-from peers.serve_process import serve_cli
+from peers.serve_process import flood, serve_cli
 
 pytestmark = pytest.mark.integration
 
@@ -43,23 +43,10 @@ def running(mode: str) -> Iterator[tuple[str, int]]:
 def flood_headers(host: str, port: int, total: int = 100 * 1024 * 1024) -> tuple[int, bytes, float]:
     """Send up to ``total`` bytes of headers; return (bytes sent, what came back, seconds)."""
     started = time.monotonic()
-    sent = 0
     line = b"X-Fill: " + b"a" * 1014 + b"\r\n"
-    block = line * 64  # 64 KiB a send
-    answer = b""
     with socket.create_connection((host, port), timeout=10) as sock:
         sock.sendall(f"GET /.well-known/oauth-protected-resource HTTP/1.1\r\nHost: {host}:{port}\r\n".encode())
-        try:
-            while sent < total and time.monotonic() - started < 30:
-                sock.sendall(block)
-                sent += len(block)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except (ConnectionResetError, TimeoutError):
-            pass
+        sent, answer = flood(sock, line * 64, total, seconds=30)  # 64 KiB a send
     return sent, answer, time.monotonic() - started
 
 

@@ -70,3 +70,21 @@ def wait_listening(host: str, port: int, timeout: float = 60) -> None:
             pass
         assert time.monotonic() < deadline, "serve never answered"
         time.sleep(0.2)
+
+
+def flood(sock: socket.socket, block: bytes, total: int, *, seconds: float) -> tuple[int, bytes]:
+    """Send ``block`` until ``total`` bytes or ``seconds`` have gone (a server closing on us ends it), then read
+    what came back until the server closes; returns (bytes sent, the answer)."""
+    started, sent, answer = time.monotonic(), 0, b""
+    try:
+        while sent < total and time.monotonic() - started < seconds:
+            sock.sendall(block)
+            sent += len(block)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return sent, answer
